@@ -1,0 +1,133 @@
+"""The outbox: claim due deliveries, send them, and record what the platform said.
+
+Each claim freezes the delivery's text (composed from the latest article data at its first attempt);
+every later attempt sends exactly that text. Outcomes map onto delivery states as DESIGN.md says.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.backoff import backoff
+from bot.clock import Clock
+from bot.errors import AuthFailed, Duplicate, PlatformError, RateLimited, Rejected, Unavailable
+from bot.models import Article
+from bot.platforms.base import Post, Publisher
+from bot.store import DeliveryForDispatch, Store
+
+log = logging.getLogger("bot.dispatch")
+
+#: How long a claim lasts: longer than any publisher call can take (their timeouts are shorter).
+LEASE = timedelta(minutes=2)
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    account_id: str
+    status: str  #: sent | duplicate | retry | rate_limited | held | failed | in_doubt
+    detail: str | None = None
+    url: str | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self, store: Store, publishers: Mapping[str, Publisher], compose: Callable[[str, Article], str],
+        clock: Clock, *, lease: timedelta = LEASE, draw: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.publishers = publishers
+        self.compose = compose
+        self.clock = clock
+        self.lease = lease
+        self.draw = draw
+
+    def run(self, stop: threading.Event | None = None, limit: int | None = None) -> list[Outcome]:
+        """Send every due delivery (or ``limit`` of them); stop between sends when ``stop`` is set."""
+        requeued, doubtful = self.store.recover_expired(
+            self.clock.now(), lambda acc: acc in self.publishers and self.publishers[acc].resend_is_safe)
+        if requeued or doubtful:
+            log.warning("recovered interrupted sends: %d queued again with their frozen text, %d in doubt "
+                        "(check those accounts, then retry or skip)", requeued, doubtful)
+        outcomes: list[Outcome] = []
+        failed_compose: list[Outcome] = []
+
+        def on_compose_error(delivery_id: int, account_id: str, exc: Exception) -> None:
+            log.error("delivery=%d account=%s status=failed error=%s", delivery_id, account_id, exc)
+            failed_compose.append(Outcome(delivery_id, account_id, "failed", str(exc)))
+
+        while not (stop and stop.is_set()) and (limit is None or len(outcomes) < limit):
+            claimed = self.store.claim_next(self.clock.now(), list(self.publishers), self.lease,
+                                            self.compose, on_compose_error)
+            outcomes.extend(failed_compose)
+            failed_compose.clear()
+            if claimed is None:
+                break
+            outcomes.append(self._send(claimed))
+        return outcomes
+
+    def _send(self, d: DeliveryForDispatch) -> Outcome:
+        publisher = self.publishers[d.account_id]
+        post = Post(d.id, d.text, d.article.link, d.article.title, d.article.image_urls)
+        store, acc = self.store, d.account_id
+        try:
+            published = publisher.publish(post)
+        except Duplicate as exc:
+            store.record_sent(d.id, self.clock.now(), exc.remote_id, None,
+                              note=f"the platform already had this post ({exc.message})"
+                              + ("" if exc.remote_id else "; its id is unknown"))
+            return self._log(Outcome(d.id, acc, "duplicate", exc.message))
+        except RateLimited as exc:
+            now = self.clock.now()
+            store.pause_account(acc, exc.until, now)
+            store.record_retry(d.id, now, exc.until, f"rate limited: {exc.message}", count_attempt=False)
+            return self._log(Outcome(d.id, acc, "rate_limited", f"{exc.message}; next try {exc.until:%H:%M:%S}Z"))
+        except Unavailable as exc:
+            now = self.clock.now()
+            at = exc.after or now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw())
+            store.record_retry(d.id, now, at, exc.message)
+            return self._log(Outcome(d.id, acc, "retry", f"{exc.message}; next try {at:%H:%M:%S}Z"))
+        except AuthFailed as exc:
+            now = self.clock.now()
+            if store.hold_account(acc, exc.message, now):
+                log.error("account=%s is HELD: %s. Its posts wait in the queue; fix its credentials, then "
+                          "run `bot release %s`.", acc, exc.message, acc)
+            store.record_retry(d.id, now, None, f"account held: {exc.message}", count_attempt=False)
+            return self._log(Outcome(d.id, acc, "held", exc.message))
+        except Rejected as exc:
+            store.record_failed(d.id, self.clock.now(), exc.message)
+            return self._log(Outcome(d.id, acc, "failed", exc.message))
+        except PlatformError as exc:  # a kind the publisher should not raise: treat as "try again"
+            now = self.clock.now()
+            store.record_retry(d.id, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
+                               exc.message)
+            return self._log(Outcome(d.id, acc, "retry", exc.message))
+        except Exception as exc:  # a bug: never guess whether it posted
+            log.exception("delivery=%d account=%s: the publisher failed unexpectedly", d.id, acc)
+            now = self.clock.now()
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            if publisher.resend_is_safe:
+                store.record_retry(d.id, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
+                                   message)
+                return Outcome(d.id, acc, "retry", message)
+            store.record_in_doubt(d.id, now, message)
+            return Outcome(d.id, acc, "in_doubt", message)
+        store.record_sent(d.id, self.clock.now(), published.remote_id, published.url, published.note)
+        return self._log(Outcome(d.id, acc, "sent", f"id={published.remote_id or 'unknown'}", published.url))
+
+    @staticmethod
+    def _log(o: Outcome) -> Outcome:
+        level = logging.INFO if o.status in ("sent", "duplicate") else logging.WARNING
+        if o.status == "failed":
+            level = logging.ERROR
+        log.log(level, "delivery=%d account=%s status=%s%s%s", o.delivery_id, o.account_id, o.status,
+                f" {o.detail}" if o.status == "sent" else f" detail={o.detail}" if o.detail else "",
+                f" url={o.url}" if o.url else "")
+        return o

@@ -1,0 +1,111 @@
+"""One error tree for the whole bot.
+
+::
+
+    BotError
+    ├── ConfigError        a person's mistake in the config file (exit status 2)
+    ├── UsageError         a person's mistake on the command line (exit status 2)
+    ├── FeedError          a feed could not be fetched or parsed; the feed is retried with backoff
+    ├── ComposeError       no post fits the platform's rules; the delivery fails with this reason
+    └── PlatformError      a publisher's call did not post; the subclass says what happens next
+        ├── Unavailable    network error, timeout, 5xx: retried later with backoff (or at ``after``)
+        ├── RateLimited    the platform said "not before ``until``": no request for the account before it
+        ├── Rejected       this post is refused (validation): failed, with the platform's own message
+        ├── Duplicate      the platform already holds this text: counted as sent
+        └── AuthFailed     the account, not the post, is the problem: the account is held
+
+The cause is always chained (``raise ... from exc``). Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class BotError(Exception):
+    """Root of every error the bot raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in a config file."""
+
+    path: str  #: key path such as ``accounts[2].template`` ("" for the whole file)
+    message: str  #: what is wrong and what is allowed
+    line: int | None = None  #: 1-based line in the file, where known
+
+
+class ConfigError(BotError, ValueError):
+    """The config file cannot be used as it is."""
+
+    def __init__(self, file: str, problems: list[ConfigProblem]) -> None:
+        self.file = file
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = []
+        for p in self.problems:
+            where = f"{self.file}:{p.line}" if p.line else self.file
+            key = f" {p.path}:" if p.path else ""
+            lines.append(f"{where}:{key} {p.message}")
+        head = "config error" if len(lines) == 1 else f"{len(lines)} config errors"
+        return f"{head}\n  " + "\n  ".join(lines)
+
+
+class UsageError(BotError, ValueError):
+    """Bad command-line arguments."""
+
+
+class FeedError(BotError):
+    """A feed could not be fetched or parsed."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        self.message = message
+        super().__init__(f"{url}: {message}")
+
+
+class ComposeError(BotError, ValueError):
+    """No post that keeps the link whole and at least one word of the title fits."""
+
+
+class PlatformError(BotError):
+    """A publisher's call did not post. ``message`` is the platform's own words where it gave any."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class Unavailable(PlatformError):
+    """Network error, timeout or 5xx: try again later."""
+
+    def __init__(self, message: str, after: datetime | None = None) -> None:
+        super().__init__(message)
+        self.after = after  #: the platform's own "retry after", when it gave one
+
+
+class RateLimited(PlatformError):
+    """No request for this account before ``until``."""
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class Rejected(PlatformError):
+    """This post is refused; retrying the same text cannot help."""
+
+
+class Duplicate(PlatformError):
+    """The platform already holds this post."""
+
+    def __init__(self, message: str, remote_id: str | None = None) -> None:
+        super().__init__(message)
+        self.remote_id = remote_id
+
+
+class AuthFailed(PlatformError):
+    """The account cannot post (revoked token, removed from the channel): hold the account."""

@@ -1,0 +1,243 @@
+"""Fetching feeds (conditional GET, timeouts, a size cap) and parsing them (feedparser) into Articles.
+
+feedparser only ever sees bytes we fetched: it never fetches anything itself. Every failure becomes a
+:class:`~bot.errors.FeedError` with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import requests
+
+from bot.compose.text import clean_title, html_to_text
+from bot.errors import FeedError
+from bot.media import dedupe, images_in_html
+from bot.models import Article, Validators
+
+ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+CHUNK = 64 * 1024
+MAX_REDIRECTS = 5
+#: Summaries longer than this are cut (at a word boundary): a post never needs more.
+MAX_SUMMARY = 2000
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one fetch found."""
+
+    status: Literal["ok", "not_modified", "unchanged"]  #: ok: a new body to parse
+    validators: Validators  #: to keep for the next conditional GET
+    body: bytes | None = None
+    content_type: str = ""
+    url: str = ""  #: the address after redirects
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    articles: list[Article]
+    skipped: list[str] = field(default_factory=list)  #: why entries were left out
+    bozo: str | None = None  #: the parser's complaint, when it still found entries
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    session.max_redirects = MAX_REDIRECTS
+    return session
+
+
+@contextmanager
+def _translate(url: str) -> Iterator[None]:
+    """Turn network and file errors into FeedError with a short reason."""
+    try:
+        yield
+    except FeedError:
+        raise
+    except requests.exceptions.TooManyRedirects as exc:
+        raise FeedError(url, f"too many redirects (more than {MAX_REDIRECTS})") from exc
+    except requests.exceptions.ConnectTimeout as exc:
+        raise FeedError(url, "timed out connecting") from exc
+    except requests.exceptions.Timeout as exc:
+        raise FeedError(url, "timed out waiting for the server") from exc
+    except requests.exceptions.SSLError as exc:
+        raise FeedError(url, f"TLS error: {_short(exc)}") from exc
+    except requests.exceptions.ConnectionError as exc:
+        raise FeedError(url, f"cannot connect: {_short(exc)}") from exc
+    except requests.exceptions.RequestException as exc:
+        raise FeedError(url, f"request failed: {_short(exc)}") from exc
+    except FileNotFoundError as exc:
+        raise FeedError(url, "no such file") from exc
+    except OSError as exc:
+        raise FeedError(url, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", None)
+    if reason is not None:
+        text = str(reason)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def fetch(
+    url: str, known: Validators, *, session: requests.Session, user_agent: str, timeout: float,
+    max_size: int, stop: threading.Event | None = None,
+) -> Fetched:
+    """Fetch a feed once. ``known`` holds the last ETag, Last-Modified and body hash."""
+    if urlsplit(url).scheme == "file":
+        return _fetch_file(url, known, max_size)
+    headers = {"User-Agent": user_agent, "Accept": ACCEPT}
+    if known.etag:
+        headers["If-None-Match"] = known.etag
+    if known.last_modified:
+        headers["If-Modified-Since"] = known.last_modified
+    deadline = time.monotonic() + 3 * timeout
+    with _translate(url), session.get(
+        url, headers=headers, timeout=(min(10.0, timeout), timeout), stream=True, allow_redirects=True,
+    ) as resp:
+        if resp.status_code == 304:
+            return Fetched("not_modified", Validators(
+                etag=resp.headers.get("ETag") or known.etag,
+                last_modified=resp.headers.get("Last-Modified") or known.last_modified,
+                body_hash=known.body_hash,
+            ), url=resp.url, http_status=304)
+        if resp.status_code != 200:
+            reason = f"HTTP {resp.status_code} {resp.reason or ''}".strip()
+            raise FeedError(url, reason)
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and not resp.headers.get("Content-Encoding") \
+                and int(declared) > max_size:
+            raise FeedError(url, f"the feed is {int(declared):,} bytes, over the limit of {max_size:,}")
+        buf = bytearray()
+        for chunk in resp.iter_content(CHUNK):
+            buf += chunk
+            if len(buf) > max_size:
+                raise FeedError(url, f"the feed is over the limit of {max_size:,} bytes")
+            if time.monotonic() > deadline:
+                raise FeedError(url, f"the server took more than {3 * timeout:.0f}s to send the feed")
+            if stop is not None and stop.is_set():
+                raise FeedError(url, "stopped while reading (the bot is shutting down)")
+        body = bytes(buf)
+        validators = Validators(
+            etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
+            body_hash=hashlib.sha256(body).hexdigest(),
+        )
+        status: Literal["ok", "unchanged"] = "unchanged" if validators.body_hash == known.body_hash else "ok"
+        return Fetched(status, validators, body, resp.headers.get("Content-Type", ""), resp.url, 200)
+
+
+def _fetch_file(url: str, known: Validators, max_size: int) -> Fetched:
+    path = Path(url2pathname(urlsplit(url).path))
+    with _translate(url):
+        size = path.stat().st_size
+        if size > max_size:
+            raise FeedError(url, f"the feed is {size:,} bytes, over the limit of {max_size:,}")
+        body = path.read_bytes()[: max_size + 1]
+    digest = hashlib.sha256(body).hexdigest()
+    validators = Validators(body_hash=digest)
+    kind = "application/atom+xml" if path.suffix == ".atom" else "application/xml"
+    return Fetched("unchanged" if digest == known.body_hash else "ok", validators, body, kind, url)
+
+
+def parse(body: bytes, *, feed_id: str, url: str, content_type: str = "") -> ParsedFeed:
+    """Parse a feed body into Articles. Raises FeedError when there is no usable feed in it."""
+    import feedparser  # imported here: it is slow to import and only polls need it
+
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    d = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False,
+                         resolve_relative_uris=True)
+    bozo = f"{type(d.bozo_exception).__name__}: {d.bozo_exception}" if d.get("bozo") else None
+    if not d.entries:
+        if bozo:
+            raise FeedError(url, f"not a valid feed ({bozo})")
+        if not d.get("version"):
+            raise FeedError(url, "no RSS or Atom feed found in the response")
+    out: list[Article] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(d.entries):
+        article = entry_to_article(entry, feed_id)
+        if isinstance(article, str):
+            skipped.append(f"entry {i + 1}: {article}")
+        elif article.guid in seen:
+            skipped.append(f"entry {i + 1}: the guid {article.guid} appears twice; kept the first")
+        else:
+            seen.add(article.guid)
+            out.append(article)
+    return ParsedFeed(out, skipped, bozo)
+
+
+def entry_to_article(entry: Any, feed_id: str) -> Article | str:
+    """One feedparser entry → Article, or the reason it cannot be one."""
+    link = (entry.get("link") or "").strip()
+    guid = (entry.get("id") or "").strip() or link
+    if not guid:
+        return "it has neither a guid nor a link"
+    if urlsplit(link).scheme not in ("http", "https"):
+        if urlsplit(guid).scheme in ("http", "https"):
+            link = guid
+        else:
+            return f"it has no http(s) link (guid {guid[:100]})"
+    summary_html = entry.get("summary") or ""
+    contents = entry.get("content") or []
+    content_html = contents[0].get("value", "") if contents else ""
+    summary = _cap(html_to_text(summary_html or content_html))
+    title = clean_title(entry.get("title") or "") or _cap(summary, 300)
+    labels = []
+    for tag in entry.get("tags") or []:
+        term = clean_title(tag.get("term") or tag.get("label") or "")
+        if term:
+            labels.append(term)
+    return Article(
+        feed_id=feed_id, guid=guid, title=title, link=link, summary=summary,
+        author=clean_title(entry.get("author") or ""),
+        published=_when(entry.get("published_parsed") or entry.get("updated_parsed")),
+        labels=tuple(dict.fromkeys(labels)),
+        image_urls=_images(entry, content_html, summary_html, link),
+    )
+
+
+def _images(entry: Any, content_html: str, summary_html: str, base: str) -> tuple[str, ...]:
+    urls: list[str] = []
+    for media in entry.get("media_content") or []:
+        kind = media.get("medium") or media.get("type") or "image"
+        if kind == "image" or kind.startswith("image/"):
+            urls.append(media.get("url", ""))
+    urls.extend(t.get("url", "") for t in entry.get("media_thumbnail") or [])
+    for enc in entry.get("enclosures") or []:
+        if (enc.get("type") or "").startswith("image/"):
+            urls.append(enc.get("href", ""))
+    urls.extend(images_in_html(content_html, base))
+    urls.extend(images_in_html(summary_html, base))
+    return dedupe([u for u in urls if urlsplit(u).scheme in ("http", "https")])
+
+
+def _when(parsed: Any) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _cap(text: str, limit: int = MAX_SUMMARY) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + "…"

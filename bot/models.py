@@ -1,0 +1,42 @@
+"""The records that move between the modules: plain frozen dataclasses, no ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One entry of a feed, normalised."""
+
+    feed_id: str  #: the config's id of the feed it came from
+    guid: str  #: the entry's id (WordPress: ``https://site/?p=ID`` or the permalink), else its link
+    title: str  #: plain text: entities decoded, tags stripped, white space collapsed
+    link: str  #: the article's address
+    summary: str = ""  #: plain text of the entry's summary, without "Continue reading"
+    author: str = ""
+    published: datetime | None = None  #: UTC; None when the feed gives no date
+    labels: tuple[str, ...] = ()  #: WordPress's <category> elements: categories and tags together
+    image_urls: tuple[str, ...] = ()  #: candidate images, best first
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a feed's server told us last time, for a conditional GET and the unchanged-body check."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None  #: sha256 of the last body: an identical body is not parsed again
+
+
+class DeliveryState(StrEnum):
+    """Where a delivery (one article × one account) stands. See DESIGN.md, "Delivery states"."""
+
+    QUEUED = "queued"  #: waits to be sent (maybe not before ``not_before``)
+    SENDING = "sending"  #: claimed; its text is frozen; a publisher call may be under way
+    SENT = "sent"
+    FAILED = "failed"  #: the platform refused this post, or no post could fit
+    SKIPPED = "skipped"
+    IN_DOUBT = "in_doubt"  #: interrupted mid-call where a resend could post twice: the operator decides

@@ -1,0 +1,22 @@
+"""One module per platform behind one small interface (:mod:`bot.platforms.base`).
+
+Platform modules are imported only when an account uses them, so the bot starts fast and small.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from bot.config import AccountConfig, ConsoleAccount
+from bot.platforms.base import Post, Published, Publisher
+
+
+def make_publisher(account: AccountConfig, stream: TextIO | None = None) -> Publisher:
+    if isinstance(account, ConsoleAccount):
+        from bot.platforms.console import ConsolePublisher
+
+        return ConsolePublisher(account, stream=stream)
+    raise ValueError(f"no publisher for platform {account.platform!r}")  # pragma: no cover - config forbids it
+
+
+__all__ = ["Post", "Published", "Publisher", "make_publisher"]

@@ -1,0 +1,43 @@
+"""The one small interface every platform implements.
+
+A publisher turns a :class:`Post` into a post on its platform and returns a :class:`Published`
+reference, or raises one of the :class:`~bot.errors.PlatformError` kinds, which say what happens next:
+``Unavailable`` (retry later), ``RateLimited`` (not before a time), ``Rejected`` (this post fails),
+``Duplicate`` (already there: counted as sent), ``AuthFailed`` (hold the account).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.compose.length import LengthRule
+
+
+@dataclass(frozen=True)
+class Post:
+    delivery_id: int  #: stable across retries: platforms that take an idempotency key use it
+    text: str  #: final, fitted text (frozen on the delivery at its first attempt)
+    link: str  #: the article's link (for link previews and cards)
+    title: str  #: the article's headline (for alt text and cards)
+    image_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Published:
+    remote_id: str | None  #: the platform's id of the post, when known
+    url: str | None = None  #: where a person can see the post
+    note: str | None = None
+
+
+class Publisher(Protocol):
+    account_id: str
+    #: the platform's length rule, used to fit posts for this account
+    rule: LengthRule
+    #: True where sending the same delivery twice cannot make two posts (idempotency keys, duplicate
+    #: rejection): a send interrupted by a crash is then retried instead of being marked in_doubt.
+    resend_is_safe: bool
+
+    def publish(self, post: Post) -> Published: ...
+
+    def close(self) -> None: ...

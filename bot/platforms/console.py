@@ -1,0 +1,47 @@
+"""The console platform: prints each post as a readable block; can also append JSON lines to a file.
+
+Used by the demo and for dry runs. It never fails, so a resend is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import TextIO
+
+from bot.compose.length import LengthRule, code_point_counter
+from bot.config import ConsoleAccount
+from bot.platforms.base import Post, Published
+
+RULE_WIDTH = 60
+
+
+class ConsolePublisher:
+    resend_is_safe = True
+
+    def __init__(self, account: ConsoleAccount, stream: TextIO | None = None) -> None:
+        self.account_id = account.id
+        self.rule = LengthRule(account.max_length, code_point_counter(account.url_length))
+        self.output = account.output
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def publish(self, post: Post) -> Published:
+        stream = self._stream or sys.stdout
+        count = self.rule.count(post.text)
+        limit = f"/{self.rule.max_length}" if self.rule.max_length else ""
+        head = f"── {self.account_id} · post #{post.delivery_id} · {count}{limit} "
+        block = f"{head}{'─' * max(3, RULE_WIDTH - len(head))}\n{post.text}\n{'─' * RULE_WIDTH}\n"
+        with self._lock:
+            stream.write(block)
+            stream.flush()
+            if self.output:
+                record = {"account": self.account_id, "delivery": post.delivery_id, "text": post.text,
+                          "link": post.link, "title": post.title, "length": count}
+                with open(self.output, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return Published(remote_id=f"console-{post.delivery_id}", url=None)
+
+    def close(self) -> None:
+        pass

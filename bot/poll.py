@@ -1,0 +1,141 @@
+"""A poll of one feed: fetch → parse → decide (pure) → store, in one transaction. Nothing is sent here."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+import requests
+
+from bot.backoff import backoff
+from bot.clock import Clock
+from bot.config import BotConfig, FeedConfig
+from bot.errors import FeedError
+from bot.feeds import fetch, parse
+from bot.models import Article, Validators
+from bot.store import KnownArticle, PollPlan, Store
+
+log = logging.getLogger("bot.poll")
+
+#: However long a feed has been failing, it is tried again at least this often (or at its interval).
+MAX_FEED_BACKOFF = timedelta(minutes=15)
+
+PollStatus = Literal["ok", "not_modified", "unchanged", "error", "backoff"]
+
+
+@dataclass(frozen=True)
+class PollResult:
+    feed_id: str
+    status: PollStatus
+    entries: int = 0  #: entries in the feed
+    new: int = 0  #: articles seen for the first time
+    edited: int = 0  #: known articles whose data changed
+    queued: int = 0  #: deliveries created
+    first_start: bool = False
+    parsed: bool = False  #: whether the body went through the parser
+    error: str | None = None
+    next_try: datetime | None = None
+    ms: int = 0
+
+
+def _differs(old: Article, new: Article) -> bool:
+    return replace(old, published=None) != replace(new, published=None) or (
+        new.published is not None and old.published != new.published)
+
+
+def newest(articles: Sequence[Article], n: int) -> list[Article]:
+    """The n newest by publish time; undated ones count as newest in feed order (feeds list newest first)."""
+    if n <= 0:
+        return []
+    order = sorted(range(len(articles)), key=lambda i: (
+        articles[i].published is not None, -(articles[i].published.timestamp() if articles[i].published else 0), i))
+    return [articles[i] for i in order[:n]]
+
+
+def plan_poll(
+    in_feed: Sequence[Article], known: Mapping[str, KnownArticle], account_ids: Sequence[str], *,
+    first_start: bool, backfill: int,
+) -> PollPlan:
+    """Decide what a poll changes. On a feed's first start, what it holds is only marked seen (or the
+    ``backfill`` newest are posted); later, every article not seen before goes to every account."""
+    new = [a for a in in_feed if a.guid not in known]
+    edited = [a for a in in_feed if a.guid in known and _differs(known[a.guid].article, a)]
+    chosen = newest(new, backfill) if first_start else new
+    return PollPlan(new=new, edited=edited, deliveries=[(a.guid, acc) for a in chosen for acc in account_ids])
+
+
+def poll_feed(
+    feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, session: requests.Session, *,
+    stop: threading.Event | None = None, force: bool = False, draw: Callable[[], float] = random.random,
+) -> PollResult:
+    """Poll one feed once and record the outcome. Never raises for a feed's own problems."""
+    started = time.monotonic()
+    now = clock.now()
+    state = store.feed_state(feed.id)
+    same_url = state is not None and state.url == feed.url
+    # A failing feed is retried at the first scheduled poll that is at most half an interval early.
+    if state and same_url and state.next_poll_at and now + feed.interval / 2 < state.next_poll_at and not force:
+        return PollResult(feed.id, "backoff", error=state.last_error, next_try=state.next_poll_at)
+    known = Validators(state.etag, state.last_modified, state.body_hash) if state and same_url else Validators()
+    parsed = False
+    try:
+        fetched = fetch(feed.url, known, session=session, user_agent=config.agent,
+                        timeout=feed.timeout.total_seconds(), max_size=feed.max_size, stop=stop)
+        if fetched.status != "ok":
+            store.record_not_modified(feed.id, feed.url, now, fetched.validators)
+            result = PollResult(feed.id, fetched.status, ms=_ms(started))
+            _log(result)
+            return result
+        assert fetched.body is not None
+        parsed_feed = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
+                            content_type=fetched.content_type)
+        parsed = True
+    except FeedError as exc:
+        failures = (state.failures if state and same_url else 0) + 1
+        delay = backoff(failures, feed.interval, max(feed.interval, MAX_FEED_BACKOFF), draw())
+        next_try = now + delay
+        store.record_feed_error(feed.id, feed.url, now, exc.message, failures, next_try)
+        result = PollResult(feed.id, "error", parsed=parsed, error=exc.message, next_try=next_try, ms=_ms(started))
+        _log(result, failures=failures)
+        return result
+
+    for reason in parsed_feed.skipped:
+        log.warning("feed=%s skipped an entry: %s", feed.id, reason)
+    if parsed_feed.bozo:
+        log.warning("feed=%s is not well-formed, used the %d entries found: %s",
+                    feed.id, len(parsed_feed.articles), parsed_feed.bozo)
+    account_ids = [a.id for a in config.accounts_for(feed.id)]
+    plan, first_start = store.apply_poll(
+        feed.id, feed.url, now, fetched.validators, parsed_feed.articles,
+        lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, account_ids,
+                                                first_start=first, backfill=feed.backfill),
+    )
+    result = PollResult(
+        feed.id, "ok", entries=len(parsed_feed.articles), new=len(plan.new), edited=len(plan.edited),
+        queued=len(plan.deliveries), first_start=first_start, parsed=True, ms=_ms(started),
+    )
+    _log(result)
+    return result
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _log(r: PollResult, failures: int = 0) -> None:
+    if r.status == "error":
+        log.warning("feed=%s status=error failures=%d next_try=%s error=%s ms=%d",
+                    r.feed_id, failures, r.next_try.isoformat(timespec="seconds") if r.next_try else "-",
+                    r.error, r.ms)
+    elif r.status == "ok":
+        extra = " first_start=yes (existing entries marked seen)" if r.first_start else ""
+        log.info("feed=%s status=ok entries=%d new=%d edited=%d queued=%d ms=%d%s",
+                 r.feed_id, r.entries, r.new, r.edited, r.queued, r.ms, extra)
+    else:
+        log.info("feed=%s status=%s new=0 ms=%d", r.feed_id, r.status, r.ms)

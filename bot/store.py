@@ -1,0 +1,490 @@
+"""Tables and queries (SQLAlchemy Core): feed state, articles, deliveries (the outbox) and accounts.
+
+Every write that must happen together happens in one transaction: a poll's new articles, their
+deliveries and the feed's new ETag are committed at once, so a crash never records a feed as read
+without the deliveries it owes. Times are stored as naive UTC and come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from bot.errors import ConfigError, ConfigProblem
+from bot.models import Article, DeliveryState, Validators
+
+log = logging.getLogger(__name__)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+feeds = sa.Table(
+    "feeds", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("initialized", sa.Boolean, nullable=False, default=False),  # first successful poll done
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("body_hash", sa.String(64)),
+    sa.Column("last_poll_at", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("next_poll_at", UTCDateTime),  # set while backing off after failures
+)
+
+articles = sa.Table(
+    "articles", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("feed_id", sa.String(64), nullable=False),
+    sa.Column("guid", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("link", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, default=""),
+    sa.Column("author", sa.Text, nullable=False, default=""),
+    sa.Column("published_at", UTCDateTime),
+    sa.Column("labels", sa.JSON, nullable=False, default=list),
+    sa.Column("image_urls", sa.JSON, nullable=False, default=list),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
+)
+
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, default=DeliveryState.QUEUED.value),
+    sa.Column("priority", sa.Integer, nullable=False, default=0),
+    sa.Column("not_before", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("text", sa.Text),  # frozen at the first attempt
+    sa.Column("claimed_until", UTCDateTime),
+    sa.Column("remote_id", sa.Text),
+    sa.Column("remote_url", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
+)
+sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.not_before)
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("held", sa.Boolean, nullable=False, default=False),
+    sa.Column("held_reason", sa.Text),
+    sa.Column("held_at", UTCDateTime),
+    sa.Column("not_before", UTCDateTime),  # the platform asked for no request before this time
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# --- records at the store's edge ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: str
+    url: str
+    initialized: bool
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    failures: int
+    next_poll_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KnownArticle:
+    id: int
+    article: Article
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """What a poll decided: articles to add or update, and the deliveries the new ones get."""
+
+    new: Sequence[Article] = ()
+    edited: Sequence[Article] = ()
+    deliveries: Sequence[tuple[str, str]] = ()  #: (guid, account id)
+
+
+@dataclass(frozen=True)
+class DeliveryForDispatch:
+    id: int
+    account_id: str
+    attempts: int  #: including the attempt this claim starts
+    text: str  #: frozen
+    article: Article
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """A delivery as status and tests see it."""
+
+    id: int
+    account_id: str
+    feed_id: str
+    guid: str
+    title: str
+    state: str
+    attempts: int
+    text: str | None
+    not_before: datetime | None
+    remote_id: str | None
+    remote_url: str | None
+    note: str | None
+    last_error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountState:
+    id: str
+    held: bool
+    held_reason: str | None
+    held_at: datetime | None
+    not_before: datetime | None
+
+
+# --- the store ------------------------------------------------------------------------------------------
+
+
+def database_url(configured: str | None, data_dir: str | Path) -> str:
+    """The configured URL, else a SQLite file in the data folder."""
+    if configured:
+        return configured
+    return f"sqlite:///{Path(data_dir) / 'bot.sqlite3'}"
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (and create on first start) the database at ``url``. Raises ConfigError for a bad URL."""
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError as exc:
+            raise ConfigError("database", [ConfigProblem("database", f"not a database URL: {exc}")]) from None
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(parsed)
+        else:
+            engine = sa.create_engine(parsed, pool_pre_ping=True)
+        metadata.create_all(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # Feeds.
+
+    def feed_state(self, feed_id: str) -> FeedState | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(feeds).where(feeds.c.id == feed_id)).mappings().first()
+        return None if row is None else FeedState(**row)
+
+    def feed_states(self) -> list[FeedState]:
+        with self.engine.connect() as c:
+            return [FeedState(**r) for r in c.execute(sa.select(feeds).order_by(feeds.c.id)).mappings()]
+
+    def record_not_modified(self, feed_id: str, url: str, now: datetime, validators: Validators) -> None:
+        with self.engine.begin() as c:
+            _upsert_feed(c, feed_id, url, {
+                "etag": validators.etag, "last_modified": validators.last_modified,
+                "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
+                "last_error": None, "failures": 0, "next_poll_at": None,
+            })
+
+    def record_feed_error(self, feed_id: str, url: str, now: datetime, message: str, failures: int,
+                          next_poll_at: datetime) -> None:
+        """Note a failed poll (the ``failures``-th in a row) and when to try again."""
+        with self.engine.begin() as c:
+            _upsert_feed(c, feed_id, url, {
+                "last_poll_at": now, "last_error": message, "failures": failures, "next_poll_at": next_poll_at,
+            })
+
+    def apply_poll(
+        self, feed_id: str, url: str, now: datetime, validators: Validators, articles_in_feed: Sequence[Article],
+        decide: Callable[[dict[str, KnownArticle], bool], PollPlan],
+    ) -> tuple[PollPlan, bool]:
+        """In one transaction: read what is known of these articles, let ``decide`` plan, write the plan and
+        the feed's new state. Returns the plan and whether this was the feed's first start."""
+        guids = [a.guid for a in articles_in_feed]
+        with self.engine.begin() as c:
+            row = c.execute(sa.select(feeds.c.initialized).where(feeds.c.id == feed_id)).first()
+            first_start = not (row and row.initialized)
+            known: dict[str, KnownArticle] = {}
+            for chunk in _chunks(guids, 500):
+                q = sa.select(articles).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk))
+                for r in c.execute(q).mappings():
+                    known[r["guid"]] = KnownArticle(r["id"], _article(r))
+            plan = decide(known, first_start)
+            ids = {g: k.id for g, k in known.items()}
+            for a in plan.new:
+                ids[a.guid] = c.execute(articles.insert().values(
+                    **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
+                    published_at=a.published or now,
+                )).inserted_primary_key[0]
+            for a in plan.edited:
+                c.execute(articles.update().where(articles.c.id == ids[a.guid]).values(
+                    **_article_values(a), updated_at=now,
+                    **({"published_at": a.published} if a.published else {}),
+                ))
+            for guid, account_id in plan.deliveries:
+                exists = c.execute(sa.select(deliveries.c.id).where(
+                    deliveries.c.article_id == ids[guid], deliveries.c.account_id == account_id)).first()
+                if not exists:
+                    c.execute(deliveries.insert().values(
+                        article_id=ids[guid], account_id=account_id, state=DeliveryState.QUEUED.value,
+                        created_at=now, updated_at=now,
+                    ))
+            _upsert_feed(c, feed_id, url, {
+                "initialized": True, "etag": validators.etag, "last_modified": validators.last_modified,
+                "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
+                "last_error": None, "failures": 0, "next_poll_at": None,
+            })
+        return plan, first_start
+
+    # Deliveries.
+
+    def recover_expired(self, now: datetime, resend_safe: Callable[[str], bool]) -> tuple[int, int]:
+        """Claims that expired (the process died mid-call): back to the queue with their frozen text where a
+        resend cannot post twice, else ``in_doubt`` for the operator. Returns (requeued, in_doubt)."""
+        requeued = doubtful = 0
+        with self.engine.begin() as c:
+            rows = c.execute(sa.select(deliveries.c.id, deliveries.c.account_id).where(
+                deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until < now)).all()
+            for r in rows:
+                safe = resend_safe(r.account_id)
+                state = DeliveryState.QUEUED if safe else DeliveryState.IN_DOUBT
+                note = ("interrupted mid-send; resent with its frozen text" if safe else
+                        "interrupted mid-send: it may or may not have been posted; "
+                        "check the account, then retry or skip it")
+                c.execute(deliveries.update().where(
+                    deliveries.c.id == r.id, deliveries.c.state == DeliveryState.SENDING.value,
+                ).values(state=state.value, claimed_until=None, note=note, updated_at=now))
+                if safe:
+                    requeued += 1
+                else:
+                    doubtful += 1
+        return requeued, doubtful
+
+    def claim_next(
+        self, now: datetime, account_ids: Iterable[str], lease: timedelta,
+        compose: Callable[[str, Article], str],
+        on_compose_error: Callable[[int, str, Exception], None],
+    ) -> DeliveryForDispatch | None:
+        """Claim the next due delivery of these accounts (priority, then publish order). A delivery that was
+        never tried gets its text composed from the latest article data and frozen here. ``compose`` may raise
+        ``ValueError`` (ComposeError): that delivery fails with the reason and the next one is tried."""
+        ids = list(account_ids)
+        if not ids:
+            return None
+        while True:
+            with self.engine.begin() as c:
+                blocked = sa.select(accounts.c.id).where(sa.or_(
+                    accounts.c.held.is_(True), accounts.c.not_before > now))
+                q = (
+                    sa.select(deliveries, articles)
+                    .join(articles, articles.c.id == deliveries.c.article_id)
+                    .where(
+                        deliveries.c.state == DeliveryState.QUEUED.value,
+                        deliveries.c.account_id.in_(ids),
+                        deliveries.c.account_id.not_in(blocked),
+                        sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now),
+                    )
+                    .order_by(deliveries.c.priority.desc(), articles.c.published_at, deliveries.c.id)
+                    .limit(1)
+                )
+                row = c.execute(q).first()
+                if row is None:
+                    return None
+                m = row._mapping
+                d_id, account_id = m[deliveries.c.id], m[deliveries.c.account_id]
+                article = _article({k.name: m[k] for k in articles.c})
+                text = m[deliveries.c.text]
+                if text is None:
+                    try:
+                        text = compose(account_id, article)
+                    except ValueError as exc:
+                        c.execute(deliveries.update().where(deliveries.c.id == d_id).values(
+                            state=DeliveryState.FAILED.value, last_error=str(exc), updated_at=now))
+                        on_compose_error(d_id, account_id, exc)
+                        continue
+                attempts = m[deliveries.c.attempts] + 1
+                done = c.execute(deliveries.update().where(
+                    deliveries.c.id == d_id, deliveries.c.state == DeliveryState.QUEUED.value,
+                ).values(
+                    state=DeliveryState.SENDING.value, text=text, attempts=attempts,
+                    claimed_until=now + lease, updated_at=now,
+                ))
+                if done.rowcount == 1:
+                    return DeliveryForDispatch(d_id, account_id, attempts, text, article)
+
+    def record_sent(self, delivery_id: int, now: datetime, remote_id: str | None, remote_url: str | None,
+                    note: str | None = None) -> None:
+        self._finish(delivery_id, now, state=DeliveryState.SENT.value, remote_id=remote_id,
+                     remote_url=remote_url, note=note, sent_at=now, last_error=None)
+
+    def record_failed(self, delivery_id: int, now: datetime, error: str) -> None:
+        self._finish(delivery_id, now, state=DeliveryState.FAILED.value, last_error=error)
+
+    def record_in_doubt(self, delivery_id: int, now: datetime, error: str) -> None:
+        self._finish(delivery_id, now, state=DeliveryState.IN_DOUBT.value, last_error=error,
+                     note="the send failed in a way that may or may not have posted: check, then retry or skip")
+
+    def record_retry(self, delivery_id: int, now: datetime, not_before: datetime | None, error: str,
+                     count_attempt: bool = True) -> None:
+        values: dict[str, Any] = {"state": DeliveryState.QUEUED.value, "not_before": not_before,
+                                  "last_error": error}
+        if not count_attempt:
+            values["attempts"] = deliveries.c.attempts - 1
+        self._finish(delivery_id, now, **values)
+
+    def _finish(self, delivery_id: int, now: datetime, **values: Any) -> None:
+        with self.engine.begin() as c:
+            c.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
+                claimed_until=None, updated_at=now, **values))
+
+    def deliveries(self, account_id: str | None = None, state: str | None = None) -> list[DeliveryRow]:
+        q = (sa.select(deliveries, articles.c.feed_id, articles.c.guid, articles.c.title)
+             .join(articles, articles.c.id == deliveries.c.article_id).order_by(deliveries.c.id))
+        if account_id:
+            q = q.where(deliveries.c.account_id == account_id)
+        if state:
+            q = q.where(deliveries.c.state == state)
+        with self.engine.connect() as c:
+            return [DeliveryRow(
+                id=r["id"], account_id=r["account_id"], feed_id=r["feed_id"], guid=r["guid"], title=r["title"],
+                state=r["state"], attempts=r["attempts"], text=r["text"], not_before=r["not_before"],
+                remote_id=r["remote_id"], remote_url=r["remote_url"], note=r["note"],
+                last_error=r["last_error"], sent_at=r["sent_at"],
+            ) for r in c.execute(q).mappings()]
+
+    def articles(self, feed_id: str | None = None) -> list[Article]:
+        q = sa.select(articles).order_by(articles.c.id)
+        if feed_id:
+            q = q.where(articles.c.feed_id == feed_id)
+        with self.engine.connect() as c:
+            return [_article(r) for r in c.execute(q).mappings()]
+
+    # Accounts.
+
+    def hold_account(self, account_id: str, reason: str, now: datetime) -> bool:
+        """Hold an account; returns True if it was not held before (so the operator is told once)."""
+        with self.engine.begin() as c:
+            row = c.execute(sa.select(accounts.c.held).where(accounts.c.id == account_id)).first()
+            if row and row.held:
+                return False
+            _upsert_account(c, account_id, {"held": True, "held_reason": reason, "held_at": now}, now)
+            return True
+
+    def release_account(self, account_id: str, now: datetime) -> bool:
+        with self.engine.begin() as c:
+            row = c.execute(sa.select(accounts.c.held).where(accounts.c.id == account_id)).first()
+            _upsert_account(c, account_id, {"held": False, "held_reason": None, "held_at": None,
+                                            "not_before": None}, now)
+            return bool(row and row.held)
+
+    def pause_account(self, account_id: str, until: datetime, now: datetime) -> None:
+        with self.engine.begin() as c:
+            _upsert_account(c, account_id, {"not_before": until}, now)
+
+    def account_state(self, account_id: str) -> AccountState:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(accounts).where(accounts.c.id == account_id)).mappings().first()
+        if row is None:
+            return AccountState(account_id, False, None, None, None)
+        return AccountState(row["id"], row["held"], row["held_reason"], row["held_at"], row["not_before"])
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    database = url.database
+    if not database or database == ":memory:":
+        engine = sa.create_engine("sqlite://", poolclass=StaticPool,
+                                  connect_args={"check_same_thread": False})
+    else:
+        path = Path(database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if database and database != ":memory:":
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a post recorded as sent stays recorded
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _article_values(a: Article) -> dict[str, Any]:
+    return {"guid": a.guid, "title": a.title, "link": a.link, "summary": a.summary, "author": a.author,
+            "labels": list(a.labels), "image_urls": list(a.image_urls)}
+
+
+def _article(r: Any) -> Article:
+    return Article(
+        feed_id=r["feed_id"], guid=r["guid"], title=r["title"], link=r["link"], summary=r["summary"],
+        author=r["author"], published=r["published_at"], labels=tuple(r["labels"] or ()),
+        image_urls=tuple(r["image_urls"] or ()),
+    )
+
+
+def _upsert_feed(c: Connection, feed_id: str, url: str, values: dict[str, Any]) -> None:
+    exists = c.execute(sa.select(feeds.c.id, feeds.c.url).where(feeds.c.id == feed_id)).first()
+    if exists is None:
+        c.execute(feeds.insert().values(id=feed_id, url=url, **{"initialized": False, "failures": 0, **values}))
+    else:
+        c.execute(feeds.update().where(feeds.c.id == feed_id).values(url=url, **values))
+
+
+def _upsert_account(c: Connection, account_id: str, values: dict[str, Any], now: datetime) -> None:
+    exists = c.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id)).first()
+    if exists is None:
+        c.execute(accounts.insert().values(id=account_id, updated_at=now, **{"held": False, **values}))
+    else:
+        c.execute(accounts.update().where(accounts.c.id == account_id).values(updated_at=now, **values))

@@ -1,0 +1,210 @@
+"""The test kit: a real HTTP server on 127.0.0.1 serving feeds, a controllable clock, config writers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.clock import ManualClock
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+WORDPRESS_FIXTURES = SHARED / "fixtures" / "wordpress"
+T0 = datetime(2026, 11, 29, 6, 0, 0, tzinfo=UTC)  # the fixtures are all dated 2026-11-29
+
+
+def need_shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared folder (../shared beside the project) is not here")
+    return path
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/rss+xml; charset=UTF-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    conditional: bool = True  #: answer ETag / Last-Modified and honour If-None-Match / If-Modified-Since
+    last_modified: datetime = T0
+    delay: float = 0.0  #: seconds to wait before answering
+    trickle: float | None = None  #: send the body a byte at a time, this many seconds apart
+    chunked: bool = False  #: no Content-Length: the body streams in chunks
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    status: int
+
+
+class FeedServer:
+    """A small real HTTP server; each path answers as its Route says, and every request is recorded."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Seen] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                route = server.routes.get(self.path)
+                status = server._answer(self, route)
+                with server._lock:
+                    server.requests.append(Seen(self.path, dict(self.headers.items()), status))
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def set(self, path: str, body: str | bytes, **kw: Any) -> Route:
+        route = Route(body.encode() if isinstance(body, str) else body, **kw)
+        self.routes[path] = route
+        return route
+
+    def hits(self, path: str) -> list[Seen]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def _answer(self, h: BaseHTTPRequestHandler, route: Route | None) -> int:
+        if route is None:
+            h.send_response(404)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return 404
+        if route.delay:
+            time.sleep(route.delay)
+        headers = dict(route.headers)
+        if route.status == 200 and route.conditional:
+            etag = '"' + hashlib.md5(route.body).hexdigest() + '"'
+            headers["ETag"] = etag
+            headers["Last-Modified"] = format_datetime(route.last_modified, usegmt=True)
+            if h.headers.get("If-None-Match") == etag:
+                h.send_response(304)
+                for k, v in headers.items():
+                    h.send_header(k, v)
+                h.end_headers()
+                return 304
+        h.send_response(route.status)
+        h.send_header("Content-Type", route.content_type)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        if route.chunked:
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            try:
+                for i in range(0, len(route.body), 4096):
+                    piece = route.body[i:i + 4096]
+                    h.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                h.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass
+            return route.status
+        h.send_header("Content-Length", str(len(route.body)))
+        h.end_headers()
+        try:
+            if route.trickle is not None:
+                for b in route.body:
+                    h.wfile.write(bytes([b]))
+                    h.wfile.flush()
+                    time.sleep(route.trickle)
+            else:
+                h.wfile.write(route.body)
+        except OSError:
+            pass  # the client gave up: that is what the test wanted
+        return route.status
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's own bot settings."""
+    for var in ("BOT_CONFIG",):
+        monkeypatch.delenv(var, raising=False)
+
+
+def write_config(tmp_path: Path, *, feeds: list[dict[str, Any]], accounts: list[dict[str, Any]] | None = None,
+                 **top: Any) -> Path:
+    """A config file in tmp_path with one console account (posts also appended to posts.jsonl)."""
+    data: dict[str, Any] = {
+        "site": {"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
+        "database": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        "feeds": feeds,
+        "accounts": accounts if accounts is not None else [
+            {"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl")},
+        ],
+        **top,
+    }
+    path = tmp_path / "bot.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def posts(tmp_path: Path, name: str = "posts.jsonl") -> list[dict[str, Any]]:
+    path = tmp_path / name
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+
+
+@pytest.fixture
+def run_bot(clock: ManualClock) -> Callable[..., Run]:
+    """Run ``bot ARGS`` in this process with the test's clock; returns the exit code and what it printed."""
+
+    def run(*args: str) -> Run:
+        stream = io.StringIO()
+        code = main(list(args), clock=clock, stream=stream)
+        return Run(code, stream.getvalue())
+
+    return run

@@ -1,0 +1,229 @@
+"""Config: every kind of mistake gives one clear message (file, key path, line, what is allowed) and status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import config_path, interpolate, load_config, parse_duration, parse_size
+from bot.errors import ConfigError
+
+from .conftest import ROOT
+
+GOOD = """\
+site:
+  name: قريش
+  url: https://news.example/
+  timezone: Asia/Baghdad
+feeds:
+  - id: main
+    url: https://news.example/?feed=rss2
+    interval: 2m
+accounts:
+  - id: console
+    platform: console
+    template: "{title}\\n{short_link}"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "bot.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problem(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), environ=environ or {})
+    return info.value
+
+
+def test_a_good_config_loads_with_its_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), environ={})
+    assert config.site.url == "https://news.example"  # trailing slash dropped
+    assert config.site.text_direction == "rtl"  # Arabic: right to left unless told otherwise
+    feed = config.feeds[0]
+    assert feed.interval == timedelta(minutes=2)
+    assert feed.max_size == 10_000_000 and feed.timeout == timedelta(seconds=20) and feed.backfill == 0
+    assert config.site_url_of(feed) == "https://news.example"  # a feed's site_url defaults to site.url
+    assert [a.id for a in config.accounts_for("main")] == ["console"]
+    assert config.agent.startswith("wp-social-bot/")
+
+
+def test_unknown_key_names_file_path_line_and_allowed_keys(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("    interval: 2m", "    interval: 2m\n    intervall: 5m"))
+    [p] = err.problems
+    assert p.path == "feeds[0].intervall" and p.line == 9
+    assert "unknown key 'intervall'" in p.message
+    assert "interval" in p.message and "backfill" in p.message  # what is allowed there
+    assert f"{err.file}:9: feeds[0].intervall:" in str(err)
+
+
+def test_unknown_key_in_an_account_lists_that_platforms_keys(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD + "    colour: blue\n")
+    [p] = err.problems
+    assert p.path == "accounts[0].colour" and p.line == 13
+    assert "max_length" in p.message and "template" in p.message
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("interval: 2m", "interval: soon"))
+    [p] = err.problems
+    assert p.path == "feeds[0].interval" and p.line == 8
+    assert "duration" in p.message and "'soon'" in p.message
+
+
+def test_wrong_type_for_a_number(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("    interval: 2m", "    interval: 2m\n    backfill: many"))
+    [p] = err.problems
+    assert p.path == "feeds[0].backfill" and "integer" in p.message and "'many'" in p.message
+
+
+def test_missing_required_value(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("    url: https://news.example/?feed=rss2\n", ""))
+    [p] = err.problems
+    assert p.path == "feeds[0].url" and "required" in p.message and p.line == 6
+
+
+def test_missing_site(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.split("feeds:")[0].replace("site:", "other:") + "feeds: []\n")
+    paths = {p.path for p in err.problems}
+    assert "site" in paths and "other" in paths
+
+
+def test_unknown_template_field_is_caught_at_load(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("{title}\\n{short_link}", "{headline} {link}"))
+    [p] = err.problems
+    assert p.path == "accounts[0].template" and p.line == 12
+    assert "unknown field {headline}" in p.message and "{title}" in p.message and "{excerpt}" in p.message
+
+
+def test_template_with_format_spec_or_bad_brace(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("{title}\\n{short_link}", "{title:>10} {link"))
+    assert "accounts[0].template" in str(err)
+
+
+def test_unknown_platform_lists_the_platforms(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("platform: console", "platform: myspace"))
+    [p] = err.problems
+    assert p.path == "accounts[0].platform" and "unknown platform 'myspace'" in p.message
+    assert "console" in p.message and p.line == 11
+
+
+def test_bad_url_timezone_and_interval(tmp_path: Path) -> None:
+    text = (GOOD.replace("url: https://news.example/?feed=rss2", "url: ftp://news.example/feed")
+            .replace("Asia/Baghdad", "Mars/Olympus").replace("interval: 2m", "interval: 2s"))
+    err = problem(tmp_path, text)
+    by_path = {p.path: p.message for p in err.problems}
+    assert "http" in by_path["feeds[0].url"]
+    assert "IANA" in by_path["site.timezone"]
+    assert "at least 10s" in by_path["feeds[0].interval"]
+    assert str(err).startswith("3 config errors")
+
+
+def test_duplicate_ids_and_unknown_feed_reference(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD + "    feeds: [main, sport]\n")
+    [p] = err.problems
+    assert p.path == "accounts[0].feeds[1]" and "no feed has id 'sport'" in p.message and p.line == 13
+    text = GOOD.replace("accounts:", "  - id: main\n    url: https://news.example/x\naccounts:")
+    err = problem(tmp_path, text)
+    assert err.problems[0].path == "feeds[1].id" and "used twice" in err.problems[0].message
+
+
+def test_environment_interpolation(tmp_path: Path) -> None:
+    text = GOOD.replace("name: قريش", "name: ${SITE_NAME}").replace("interval: 2m", "interval: ${POLL:-90s}")
+    config = load_config(write(tmp_path, text), environ={"SITE_NAME": "قريش نيوز"})
+    assert config.site.name == "قريش نيوز" and config.feeds[0].interval == timedelta(seconds=90)
+    assert interpolate("cost $$5 ${A}${B:-x}", {"A": "a"}) == ("cost $5 ax", [])
+
+
+def test_missing_environment_variable_names_it_and_the_key(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("name: قريش", "name: ${SITE_NAME}"))
+    [p] = err.problems
+    assert p.path == "site.name" and "SITE_NAME is not set" in p.message and p.line == 2
+
+
+def test_dotenv_beside_the_config_fills_variables_and_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# secrets\nexport SITE_NAME='قريش'\nPOLL=45s  # comment\n", encoding="utf-8")
+    text = GOOD.replace("name: قريش", "name: ${SITE_NAME}").replace("interval: 2m", "interval: ${POLL}")
+    config = load_config(write(tmp_path, text), environ={"POLL": "3m"})
+    assert config.site.name == "قريش" and config.feeds[0].interval == timedelta(minutes=3)
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD.replace("interval: 2m", "interval: [2m"))
+    assert err.problems[0].line is not None and "not valid YAML" in err.problems[0].message
+
+
+def test_missing_file_says_how_to_give_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--config PATH or set BOT_CONFIG"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_config_path_order() -> None:
+    assert config_path("a.yaml", {"BOT_CONFIG": "b.yaml"}) == Path("a.yaml")
+    assert config_path(None, {"BOT_CONFIG": "b.yaml"}) == Path("b.yaml")
+    assert config_path(None, {}) == Path("config/bot.yaml")
+
+
+def test_relative_file_feed_is_relative_to_the_config(tmp_path: Path) -> None:
+    text = GOOD.replace("url: https://news.example/?feed=rss2", "url: file:feeds/main.xml")
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.feeds[0].url == "file://" + str(tmp_path / "feeds" / "main.xml")
+
+
+def test_durations_and_sizes() -> None:
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration(45) == timedelta(seconds=45)
+    assert parse_duration("500ms") == timedelta(milliseconds=500)
+    assert parse_size("10MB") == 10_000_000 and parse_size("5MiB") == 5 * 1024 * 1024
+    with pytest.raises(ValueError):
+        parse_duration("five minutes")
+
+
+def test_cli_exits_2_with_the_message_and_no_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD.replace("interval: 2m", "interval: soon"))
+    assert main(["poll", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:8: feeds[0].interval:" in err and "Traceback" not in err
+
+
+def test_bot_config_variable_is_used(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, GOOD.replace("platform: console", "platform: nope"))
+    monkeypatch.setenv("BOT_CONFIG", str(path))
+    assert main(["poll"]) == 2
+    assert str(path) in capsys.readouterr().err
+
+
+def test_python_dash_m_bot_reports_config_errors_with_status_2(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + "    colour: blue\n")
+    proc = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(path)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "accounts[0].colour" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_example_and_demo_configs_load() -> None:
+    example = load_config(ROOT / "config" / "bot.example.yaml", environ={})
+    assert example.feeds[0].id == "main"
+    demo = load_config(ROOT / "config" / "demo.yaml", environ={})
+    assert demo.feeds[0].url.startswith("file://") and Path(demo.feeds[0].url[7:]).exists()
+
+
+def test_example_config_documents_every_option() -> None:
+    """Every key of every model appears in bot.example.yaml."""
+    from pydantic import BaseModel
+
+    from bot.config import BotConfig, ConsoleAccount, FeedConfig, SiteConfig
+
+    text = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
+    models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount]
+    missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
+    assert missing == []

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import requests
+import urllib3
 
 from bot.compose.text import clean_title, html_to_text
 from bot.errors import FeedError
@@ -65,6 +66,12 @@ def _translate(url: str) -> Iterator[None]:
         yield
     except FeedError:
         raise
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise FeedError(url, "timed out waiting for the server") from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise FeedError(url, f"the body could not be decompressed: {_short(exc)}") from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise FeedError(url, f"the connection broke while reading: {_short(exc)}") from exc
     except requests.exceptions.TooManyRedirects as exc:
         raise FeedError(url, f"too many redirects (more than {MAX_REDIRECTS})") from exc
     except requests.exceptions.ConnectTimeout as exc:
@@ -120,10 +127,10 @@ def fetch(
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and not resp.headers.get("Content-Encoding") \
                 and int(declared) > max_size:
-            raise FeedError(url, f"the feed is {int(declared):,} bytes, over the limit of {max_size:,}")
+            raise FeedError(url, f"the feed is {int(declared):,} bytes, over the limit of {max_size:,} bytes")
         buf = bytearray()
-        for chunk in resp.iter_content(CHUNK):
-            buf += chunk
+        while chunk := resp.raw.read1(CHUNK, decode_content=True):  # returns what has arrived, so a
+            buf += chunk                                              # trickling server meets the deadline
             if len(buf) > max_size:
                 raise FeedError(url, f"the feed is over the limit of {max_size:,} bytes")
             if time.monotonic() > deadline:
@@ -144,7 +151,7 @@ def _fetch_file(url: str, known: Validators, max_size: int) -> Fetched:
     with _translate(url):
         size = path.stat().st_size
         if size > max_size:
-            raise FeedError(url, f"the feed is {size:,} bytes, over the limit of {max_size:,}")
+            raise FeedError(url, f"the feed is {size:,} bytes, over the limit of {max_size:,} bytes")
         body = path.read_bytes()[: max_size + 1]
     digest = hashlib.sha256(body).hexdigest()
     validators = Validators(body_hash=digest)
@@ -163,10 +170,11 @@ def parse(body: bytes, *, feed_id: str, url: str, content_type: str = "") -> Par
                          resolve_relative_uris=True)
     bozo = f"{type(d.bozo_exception).__name__}: {d.bozo_exception}" if d.get("bozo") else None
     if not d.entries:
+        if not d.get("version"):
+            sent = f" (the server sent {content_type.split(';')[0]})" if content_type else ""
+            raise FeedError(url, f"no RSS or Atom feed found in the response{sent}")
         if bozo:
             raise FeedError(url, f"not a valid feed ({bozo})")
-        if not d.get("version"):
-            raise FeedError(url, "no RSS or Atom feed found in the response")
     out: list[Article] = []
     skipped: list[str] = []
     seen: set[str] = set()

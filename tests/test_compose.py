@@ -1,0 +1,128 @@
+"""Composition, first cut: templates, and fitting a post without cutting the link or a word."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.compose import compose_post, fit
+from bot.compose.fit import TRAILING_PUNCTUATION
+from bot.compose.length import LengthRule, code_point_counter, count_with_fixed_urls
+from bot.compose.template import render, template_problems
+from bot.compose.text import clean_title, html_to_text
+from bot.errors import ComposeError
+from bot.models import Article
+
+from .wordpress import LONG_TITLE
+
+LINK = "https://news.example/?p=96"
+LONG_LINK = ("https://news.example/2026/11/%d9%85%d8%a7%d8%b0%d8%a7-%d8%af%d8%a7%d8%b1-%d9%81%d9%8a-%d9%85%d8%ad"
+             "%d8%b6%d8%b1-%d8%a7%d9%84%d9%85%d8%a8%d8%a7%d8%ad%d8%ab%d8%a7%d8%aa/")
+X_LIKE = LengthRule(280, code_point_counter(23))
+
+
+def article(title: str, summary: str = "", link: str = LINK) -> Article:
+    return Article(feed_id="main", guid=link, title=title, link=link, summary=summary)
+
+
+def test_template_problems() -> None:
+    assert template_problems("{title}\n\n{short_link}") == []
+    assert template_problems("{title} {{literal}} {site_name}") == []
+    assert "unknown field {POST_TITLE}" in template_problems("{POST_TITLE}")[0]
+    assert "no format" in template_problems("{title!r}")[0]
+    assert template_problems("{title") and template_problems("   ")
+
+
+def test_render_collapses_lines_left_empty() -> None:
+    template = "{title}\n\n{excerpt}\n\n{link}\n— {site_name}"
+    assert render(template, {"title": "عنوان", "excerpt": "", "link": LINK, "site_name": "قريش"}) == (
+        f"عنوان\n\n{LINK}\n— قريش")
+    assert render("{title} {{x}}", {"title": "أ"}) == "أ {x}"
+
+
+def test_a_post_that_fits_is_left_alone() -> None:
+    title = "سترول: “نتمنى أن لا يكون لإيران أي صوت أو تأثير على صانعي القرار في المنطقة”"
+    assert compose_post(article(title), "{title}\n\n{short_link}", "قريش", X_LIKE) == f"{title}\n\n{LINK}"
+
+
+def test_a_long_headline_is_cut_at_a_word_boundary_and_the_link_kept_whole() -> None:
+    text = compose_post(article(LONG_TITLE, link=LONG_LINK), "{title}\n\n{link}", "قريش", X_LIKE)
+    head, link = text.split("\n\n")
+    assert link == LONG_LINK
+    assert X_LIKE.count(text) <= 280
+    assert head.endswith("…")
+    kept = head[:-1]
+    assert LONG_TITLE.startswith(kept) and LONG_TITLE[len(kept)] == " "  # cut between words
+    assert X_LIKE.count(text.replace(head, LONG_TITLE)) > 280  # so it had to be cut
+    # It keeps as many words as fit: one more word would not fit.
+    next_word = LONG_TITLE[len(kept):].split()[0]
+    assert X_LIKE.count(text.replace(head, f"{kept} {next_word}…")) > 280
+
+
+def test_trailing_punctuation_goes_before_the_ellipsis() -> None:
+    rule = LengthRule(40, code_point_counter(23))
+    text = fit("{title} {link}", {"title": "الحوار، والتعاون: مستمر والمزيد من الكلام", "link": LINK}, rule)
+    assert text.startswith("الحوار…") or text.startswith("الحوار، والتعاون…")
+    assert "،…" not in text and ":…" not in text
+
+
+def test_the_excerpt_gives_way_before_the_title() -> None:
+    rule = LengthRule(120, code_point_counter(23))
+    summary = "وقع الجانبان محضر اجتماع أكدوا فيه الالتزام الثنائي بالتعاون الأمني والدفاعي المستمر في جميع المجالات"
+    title = "ماذا دار في محضر المباحثات العراقية في البنتاغون"
+    text = compose_post(article(title, summary), "{title}\n{excerpt}\n{link}", "قريش", rule)
+    assert text.startswith(title + "\n") and text.endswith(LINK)
+    assert rule.count(text) <= 120 and "…" in text.split("\n")[1]
+    # With even less room the excerpt goes entirely, and its line with it.
+    small = LengthRule(75, code_point_counter(23))
+    text = compose_post(article(title, summary), "{title}\n{excerpt}\n{link}", "قريش", small)
+    assert text == f"{title}\n{LINK}"
+
+
+def test_when_not_even_one_word_fits_it_says_why() -> None:
+    with pytest.raises(ComposeError, match="cannot fit in 30 characters"):
+        compose_post(article("عاجل العراق"), "{title} {link}", "قريش", LengthRule(30))
+
+
+def test_url_counting() -> None:
+    assert count_with_fixed_urls(f"أ {LONG_LINK} ب", 23) == 27
+    assert count_with_fixed_urls("no links", 23) == 8
+    assert LengthRule(None).fits("x" * 100_000)
+
+
+def test_cleaning() -> None:
+    assert clean_title("عاجل &#124; العراق") == "عاجل | العراق"
+    assert clean_title("&amp;#8220;نص&amp;#8221;") == "“نص”"
+    assert html_to_text('<p>نص</p><p>ثانٍ&#8230; <a class="more-link" href="#">Continue reading '
+                        '<span class="screen-reader-text">عنوان</span></a></p>') == "نص ثانٍ…"
+    assert html_to_text("<script>x()</script>كلام <b>مهم</b>") == "كلام مهم"
+    assert clean_title("a < b") == "a < b"
+
+
+words = st.text(alphabet=st.sampled_from(list("ابتثجحخدذرزسشصضطظعغفقكلمنهوي٠١٢٣abcXYZ0123456789🔴،:«»")),
+                min_size=1, max_size=12)
+
+
+@given(title_words=st.lists(words, min_size=1, max_size=80),
+       limit=st.integers(min_value=40, max_value=400))
+def test_property_fitted_posts_fit_keep_the_link_and_never_cut_a_word(title_words: list[str], limit: int) -> None:
+    title = " ".join(title_words)
+    rule = LengthRule(limit, code_point_counter(23))
+    try:
+        text = compose_post(article(title, link=LONG_LINK), "{title}\n\n{link}", "قريش", rule)
+    except ComposeError:
+        one_word = " ".join(title_words[:1]).rstrip(TRAILING_PUNCTUATION) or title_words[0]
+        assert rule.count(f"{one_word}…\n\n{LONG_LINK}") > limit
+        return
+    assert rule.count(text) <= limit
+    head, link = text.rsplit("\n\n", 1)
+    assert link == LONG_LINK
+    assert "&#" not in text and "<" not in text
+    if head != title:
+        assert head.endswith("…")
+        kept = head.removesuffix("…")
+        # what is kept is the first k whole words, with only trailing punctuation removed
+        candidates = {(" ".join(title_words[:k]).rstrip(TRAILING_PUNCTUATION) or " ".join(title_words[:k]))
+                      for k in range(1, len(title_words))}
+        assert kept in candidates

@@ -1,0 +1,120 @@
+"""Fetching over a real socket: conditional GET, limits, timeouts, errors."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from bot.errors import FeedError
+from bot.feeds import fetch, new_session
+from bot.models import Validators
+
+from .conftest import FeedServer
+from .wordpress import SAMPLE_ITEMS, rss2
+
+UA = "wp-social-bot/test (+https://news.example)"
+BODY = rss2(SAMPLE_ITEMS[:3]).encode()
+
+
+def get(url: str, known: Validators = Validators(), **kw):  # type: ignore[no-untyped-def]
+    opts = {"timeout": 5.0, "max_size": 10_000_000, **kw}
+    return fetch(url, known, session=new_session(), user_agent=UA, **opts)
+
+
+def test_first_fetch_then_conditional_get(feed_server: FeedServer) -> None:
+    feed_server.set("/feed", BODY)
+    first = get(feed_server.url("/feed"))
+    assert first.status == "ok" and first.body == BODY and first.http_status == 200
+    assert first.validators.etag and first.validators.last_modified
+    assert first.validators.body_hash == hashlib.sha256(BODY).hexdigest()
+    assert first.content_type.startswith("application/rss+xml")
+    [req] = feed_server.hits("/feed")
+    assert req.headers["User-Agent"] == UA and "If-None-Match" not in req.headers
+
+    second = get(feed_server.url("/feed"), first.validators)
+    assert second.status == "not_modified" and second.body is None
+    assert second.validators == first.validators
+    req = feed_server.hits("/feed")[1]
+    assert req.headers["If-None-Match"] == first.validators.etag
+    assert req.headers["If-Modified-Since"] == first.validators.last_modified
+
+
+def test_identical_body_without_validators_is_unchanged(feed_server: FeedServer) -> None:
+    feed_server.set("/feed", BODY, conditional=False)
+    first = get(feed_server.url("/feed"))
+    again = get(feed_server.url("/feed"), first.validators)
+    assert again.status == "unchanged"
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS[:4]), conditional=False)
+    assert get(feed_server.url("/feed"), first.validators).status == "ok"
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_size_cap_is_enforced(feed_server: FeedServer, chunked: bool) -> None:
+    feed_server.set("/big", b"<rss>" + b" " * 300_000 + b"</rss>", chunked=chunked)
+    with pytest.raises(FeedError, match="over the limit of 100,000 bytes"):
+        get(feed_server.url("/big"), max_size=100_000)
+
+
+def test_http_errors_name_the_status(feed_server: FeedServer) -> None:
+    feed_server.set("/down", b"oops", status=503, content_type="text/plain")
+    with pytest.raises(FeedError, match="HTTP 503"):
+        get(feed_server.url("/down"))
+    with pytest.raises(FeedError, match="HTTP 404"):
+        get(feed_server.url("/missing"))
+
+
+def test_read_timeout(feed_server: FeedServer) -> None:
+    feed_server.set("/slow", BODY, delay=2.0)
+    with pytest.raises(FeedError, match="timed out"):
+        get(feed_server.url("/slow"), timeout=0.3)
+
+
+def test_a_trickling_server_is_cut_off(feed_server: FeedServer) -> None:
+    feed_server.set("/trickle", BODY, trickle=0.05)  # each byte arrives well inside the read timeout
+    with pytest.raises(FeedError, match="took more than"):
+        get(feed_server.url("/trickle"), timeout=0.2)
+
+
+def test_redirect_loop(feed_server: FeedServer) -> None:
+    feed_server.set("/a", b"", status=302, headers={"Location": "/b"}, conditional=False)
+    feed_server.set("/b", b"", status=302, headers={"Location": "/a"}, conditional=False)
+    with pytest.raises(FeedError, match="too many redirects"):
+        get(feed_server.url("/a"))
+
+
+def test_redirect_is_followed(feed_server: FeedServer) -> None:
+    feed_server.set("/old", b"", status=301, headers={"Location": "/feed"}, conditional=False)
+    feed_server.set("/feed", BODY)
+    got = get(feed_server.url("/old"))
+    assert got.status == "ok" and got.url == feed_server.url("/feed")
+
+
+def test_connection_refused(feed_server: FeedServer) -> None:
+    url = feed_server.url("/feed")
+    feed_server.close()
+    with pytest.raises(FeedError, match="cannot connect"):
+        get(url)
+
+
+def test_file_feeds(tmp_path: Path) -> None:
+    path = tmp_path / "feed.xml"
+    path.write_bytes(BODY)
+    first = get(path.as_uri())
+    assert first.status == "ok" and first.body == BODY
+    assert get(path.as_uri(), first.validators).status == "unchanged"
+    with pytest.raises(FeedError, match="over the limit"):
+        get(path.as_uri(), max_size=100)
+    with pytest.raises(FeedError, match="no such file"):
+        get((tmp_path / "missing.xml").as_uri())
+
+
+def test_gzip_bodies_are_decoded_and_the_cap_applies_to_what_they_expand_to(feed_server: FeedServer) -> None:
+    feed_server.set("/gz", gzip.compress(BODY), headers={"Content-Encoding": "gzip"})
+    assert get(feed_server.url("/gz")).body == BODY
+    bomb = gzip.compress(b"<rss>" + b" " * 5_000_000)  # ~5 KB on the wire, 5 MB decoded
+    feed_server.set("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FeedError, match="over the limit of 1,000,000 bytes"):
+        get(feed_server.url("/bomb"), max_size=1_000_000)

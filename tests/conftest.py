@@ -68,7 +68,7 @@ class FeedServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 route = server.routes.get(self.path)
                 seen = Seen(self.path, dict(self.headers.items()), 0)
                 with server._lock:

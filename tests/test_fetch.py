@@ -19,7 +19,8 @@ UA = "wp-social-bot/test (+https://news.example)"
 BODY = rss2(SAMPLE_ITEMS[:3]).encode()
 
 
-def get(url: str, known: Validators = Validators(), **kw):  # type: ignore[no-untyped-def]
+def get(url: str, known: Validators | None = None, **kw):  # type: ignore[no-untyped-def]
+    known = known or Validators()
     opts = {"timeout": 5.0, "max_size": 10_000_000, **kw}
     return fetch(url, known, session=new_session(), user_agent=UA, **opts)
 

@@ -1,0 +1,218 @@
+"""End to end: a WordPress-shaped feed on a local HTTP server → ``bot poll`` → console posts."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.core import Bot
+from bot.models import DeliveryState
+
+from .conftest import ROOT, FeedServer, Run, posts, write_config
+from .wordpress import SAMPLE_ITEMS, Item, rss2
+
+NEW = Item(130, "عاجل | البرلمان يصوت على قانون الموازنة العامة للعام المقبل", ["عاجل", "البرلمان"])
+ANOTHER = Item(131, "الأرصاد: أمطار غزيرة متوقعة على المحافظات الجنوبية", ["طقس"])
+
+
+@pytest.fixture
+def setup(tmp_path: Path, feed_server: FeedServer) -> Path:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])
+
+
+def test_first_poll_marks_seen_then_each_new_article_is_posted_once(
+    setup: Path, tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    first = run_bot("poll", "--config", str(setup))
+    assert first.code == 0 and first.out == "" and posts(tmp_path) == []
+    assert "feed=main status=ok entries=10 new=10 edited=0 queued=0" in caplog.text
+    assert "first_start=yes" in caplog.text
+
+    feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]))
+    second = run_bot("poll", "--config", str(setup))
+    assert second.code == 0
+    [post] = posts(tmp_path)
+    assert post["text"] == f"{NEW.title}\n\n{NEW.link}"
+    assert post["account"] == "console"
+    assert NEW.title in second.out and "── console" in second.out  # the readable block
+
+    caplog.clear()
+    third = run_bot("poll", "--config", str(setup))  # same feed again: the server answers 304
+    assert third.code == 0 and third.out == "" and len(posts(tmp_path)) == 1
+    assert "feed=main status=not_modified" in caplog.text
+    assert feed_server.hits("/feed")[-1].status == 304
+
+    # Two new ones at once: each posted once, oldest first.
+    feed_server.set("/feed", rss2([ANOTHER, NEW, *SAMPLE_ITEMS]))
+    run_bot("poll", "--config", str(setup))
+    assert [p["title"] for p in posts(tmp_path)] == [NEW.title, ANOTHER.title]
+
+
+def test_a_restart_reposts_nothing_even_without_conditional_get(
+    setup: Path, tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+) -> None:
+    run_bot("poll", "--config", str(setup))
+    feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]), conditional=False)
+    run_bot("poll", "--config", str(setup))
+    assert len(posts(tmp_path)) == 1
+    # A new process on the same database, the server ignoring If-None-Match and the body changed
+    # (lastBuildDate moved): the guids are known, nothing is posted again.
+    feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]).replace("<lastBuildDate>", "<lastBuildDate>x"),
+                    conditional=False)
+    proc = subprocess.run([sys.executable, "-m", "bot", "poll", "--config", str(setup)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "status=ok entries=11 new=0" in proc.stderr
+    assert len(posts(tmp_path)) == 1
+
+
+def test_an_unchanged_body_is_not_parsed(tmp_path: Path, feed_server: FeedServer, clock: ManualClock) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS), conditional=False)  # a server with no ETag at all
+    config = load_config(write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}]))
+    bot = Bot.open(config, clock=clock)
+    assert bot.poll("main").parsed
+    again = bot.poll("main")
+    assert again.status == "unchanged" and not again.parsed
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))  # now with ETag: first a 200, then 304s
+    assert bot.poll("main").status == "unchanged"
+    result = bot.poll("main")
+    assert result.status == "not_modified" and not result.parsed
+    bot.close()
+
+
+def test_a_broken_feed_beside_a_good_one(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], caplog: pytest.LogCaptureFixture,
+    clock: ManualClock,
+) -> None:
+    feed_server.set("/good", rss2(SAMPLE_ITEMS))
+    feed_server.set("/broken", b"<html><body>Error establishing a database connection</body></html>",
+                    content_type="text/html; charset=UTF-8")
+    config = write_config(tmp_path, feeds=[
+        {"id": "broken", "url": feed_server.url("/broken")},
+        {"id": "good", "url": feed_server.url("/good")},
+        {"id": "down", "url": feed_server.url("/missing")},
+    ])
+    assert run_bot("poll", "--config", str(config)).code == 1  # something failed: cron sees it
+    feed_server.set("/good", rss2([NEW, *SAMPLE_ITEMS]))
+    caplog.set_level(logging.INFO)
+    clock.advance(timedelta(minutes=1))
+    assert run_bot("poll", "--config", str(config)).code == 1
+    assert [p["title"] for p in posts(tmp_path)] == [NEW.title]
+    assert "feed=broken status=error" in caplog.text
+    assert "no RSS or Atom feed found in the response (the server sent text/html)" in caplog.text
+    assert "feed=down status=error" in caplog.text and "HTTP 404" in caplog.text
+
+
+def test_a_failing_feed_backs_off_then_recovers(
+    tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+) -> None:
+    feed_server.set("/feed", b"busy", status=503, content_type="text/plain")
+    config = load_config(write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"),
+                                                         "interval": "60s"}]))
+    bot = Bot.open(config, clock=clock)
+    results = []
+    for _ in range(4):  # four failures in a row: the wait doubles each time (60s, 120s, 240s, ...)
+        results.append(bot.poll("main"))
+        assert results[-1].status == "error" and results[-1].error == "HTTP 503 Service Unavailable"
+        waits = results[-1].next_try - clock.now()
+        assert bot.poll("main").status == "backoff"  # not polled again before its time
+        clock.advance(waits)
+    gaps = [(r.next_try - results[0].next_try) for r in results]
+    assert gaps == sorted(gaps) and results[3].next_try - results[2].next_try > timedelta(seconds=300)
+    state = bot.store.feed_state("main")
+    assert state is not None and state.failures == 4 and state.last_error == "HTTP 503 Service Unavailable"
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    assert bot.poll("main").status == "ok"
+    state = bot.store.feed_state("main")
+    assert state is not None and state.failures == 0 and state.last_error is None and state.initialized
+    bot.close()
+
+
+def test_backfill_posts_the_newest_on_first_start(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 3}])
+    assert run_bot("poll", "--config", str(config)).code == 0
+    assert [p["title"] for p in posts(tmp_path)] == [i.title for i in reversed(SAMPLE_ITEMS[:3])]
+    assert run_bot("poll", "--config", str(config)).code == 0
+    assert len(posts(tmp_path)) == 3
+
+
+def test_a_waiting_post_goes_out_with_the_edited_headline(
+    tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    config = load_config(write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}]))
+    bot = Bot.open(config, clock=clock)
+    bot.poll("main")
+    feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]))
+    assert bot.poll("main").queued == 1
+    fixed = Item(NEW.post_id, NEW.title + " (محدث)", NEW.labels)
+    feed_server.set("/feed", rss2([fixed, *SAMPLE_ITEMS]))
+    result = bot.poll("main")
+    assert result.edited == 1 and result.new == 0 and result.queued == 0  # an edit is not a new post
+    [outcome] = bot.dispatch()
+    assert outcome.status == "sent"
+    [post] = posts(tmp_path)
+    assert post["title"] == fixed.title and post["text"].startswith(fixed.title)
+    bot.close()
+
+
+def test_accounts_only_get_the_feeds_they_ask_for(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+) -> None:
+    feed_server.set("/a", rss2(SAMPLE_ITEMS[:2]))
+    feed_server.set("/b", rss2(SAMPLE_ITEMS[2:4]))
+    config = write_config(
+        tmp_path,
+        feeds=[{"id": "a", "url": feed_server.url("/a")}, {"id": "b", "url": feed_server.url("/b")}],
+        accounts=[
+            {"id": "all", "platform": "console", "output": str(tmp_path / "all.jsonl")},
+            {"id": "only-b", "platform": "console", "output": str(tmp_path / "b.jsonl"), "feeds": ["b"]},
+            {"id": "off", "platform": "console", "output": str(tmp_path / "off.jsonl"), "enabled": False},
+        ],
+    )
+    run_bot("poll", "--config", str(config))
+    feed_server.set("/a", rss2([NEW, *SAMPLE_ITEMS[:2]]))
+    feed_server.set("/b", rss2([ANOTHER, *SAMPLE_ITEMS[2:4]]))
+    run_bot("poll", "--config", str(config))
+    assert sorted(p["title"] for p in posts(tmp_path, "all.jsonl")) == sorted([NEW.title, ANOTHER.title])
+    assert [p["title"] for p in posts(tmp_path, "b.jsonl")] == [ANOTHER.title]
+    assert posts(tmp_path, "off.jsonl") == []
+
+
+def test_the_demo_config_posts_arabic_headlines(run_bot: Callable[..., Run]) -> None:
+    result = run_bot("poll", "--config", str(ROOT / "config" / "demo.yaml"))
+    assert result.code == 0
+    for item in SAMPLE_ITEMS:
+        head = item.title if len(item.title) < 200 else item.title[:40]
+        assert head in result.out
+    assert result.out.count("── console · post #") == 10
+    assert "&#" not in result.out
+
+
+def test_deliveries_are_recorded_as_sent(
+    setup: Path, tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+) -> None:
+    bot = Bot.open(load_config(setup), clock=clock)
+    bot.poll("main")
+    feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]))
+    bot.poll("main")
+    bot.dispatch()
+    [row] = bot.store.deliveries()
+    assert row.state == DeliveryState.SENT and row.remote_id == f"console-{row.id}"
+    assert row.text == f"{NEW.title}\n\n{NEW.link}" and row.guid == NEW.guid and row.attempts == 1
+    assert row.sent_at == clock.now()
+    bot.close()

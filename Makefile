@@ -1,0 +1,27 @@
+# The two commands a newcomer needs: `make run` (the demo) and `make test`. Each sets up .venv as needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+# The bot on its demo config: reads config/demo/feed.xml and prints each post. Ctrl-C stops it.
+run: $(STAMP)
+	$(BIN)/bot run --config config/demo.yaml
+
+# Lint, then every test. pytest's "no tests ran" (exit 5) counts as a failure.
+test: $(STAMP) lint
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests: failing" >&2; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

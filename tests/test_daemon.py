@@ -1,0 +1,106 @@
+"""The daemon as a real process: it polls on schedule, posts new articles once, and stops cleanly on signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, FeedServer, posts, write_config
+from .wordpress import SAMPLE_ITEMS, Item, rss2
+
+NEW = Item(140, "الحكومة تعلن عطلة رسمية بمناسبة العيد الوطني", ["محليات"])
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
+    """Wait for something that happens in another process; generous, so a slow machine never fails it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Daemon:
+    def __init__(self, config: Path, log: Path) -> None:
+        self.log = log
+        self._log_file = log.open("wb")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)],
+                                     stdout=subprocess.DEVNULL, stderr=self._log_file, cwd=ROOT, env=env)
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, float]:
+        started = time.monotonic()
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=30)
+        return code, time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log_file.close()
+
+
+@pytest.fixture
+def daemon_factory() -> Iterator[Callable[[Path, Path], Daemon]]:
+    started: list[Daemon] = []
+
+    def start(config: Path, log: Path) -> Daemon:
+        d = Daemon(config, log)
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        d.kill()
+
+
+@pytest.mark.slow
+def test_run_polls_posts_new_articles_once_and_stops_on_sigterm(
+    tmp_path: Path, feed_server: FeedServer, daemon_factory: Callable[[Path, Path], Daemon],
+) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "10s"}],
+                          dispatch_interval="1s")
+    d = daemon_factory(config, tmp_path / "daemon.log")
+    wait_for(lambda: "first_start=yes" in d.text(), what="the first poll")
+    assert posts(tmp_path) == []  # a first start posts nothing
+    feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]))
+    wait_for(lambda: len(posts(tmp_path)) == 1, what="the new article's post")  # at the next interval
+    assert posts(tmp_path)[0]["title"] == NEW.title
+    code, took = d.stop(signal.SIGTERM)
+    assert code == 0 and took < 10
+    text = d.text()
+    assert "received SIGTERM" in text and "bot stopped" in text and "Traceback" not in text
+    assert "feed=main status=ok entries=11 new=1" in text
+
+
+@pytest.mark.slow
+def test_sigint_with_a_hanging_feed_still_exits_within_ten_seconds(
+    tmp_path: Path, feed_server: FeedServer, daemon_factory: Callable[[Path, Path], Daemon],
+) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS), delay=25.0)  # the poll will be stuck waiting
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "timeout": "60s"}])
+    d = daemon_factory(config, tmp_path / "daemon.log")
+    wait_for(lambda: len(feed_server.hits("/feed")) == 1, what="the poll to start")
+    code, took = d.stop(signal.SIGINT)
+    assert code == 0 and took < 10
+    assert "received SIGINT" in d.text()
+
+
+def test_run_with_a_bad_config_exits_2(tmp_path: Path) -> None:
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": "gopher://old.example/feed"}])
+    proc = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "feeds[0].url" in proc.stderr and "Traceback" not in proc.stderr

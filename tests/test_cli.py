@@ -1,0 +1,71 @@
+"""The command line: every command has help and is documented; person-made mistakes exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import COMMANDS, build_parser, main
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.core import Bot
+
+from .conftest import ROOT, FeedServer, write_config
+from .wordpress import SAMPLE_ITEMS, rss2
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    subs = subcommands()
+    assert set(subs) == set(COMMANDS)
+    for name, parser in subs.items():
+        assert parser.format_help().strip()
+        assert f"`bot {name}" in readme, f"bot {name} is not documented in README.md"
+
+
+def test_python_dash_m_bot_help_and_version() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
+    assert proc.returncode == 0 and "run" in proc.stdout and "poll" in proc.stdout
+    assert main(["--version"]) == 0
+
+
+def test_unknown_command_and_missing_command_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    assert main([]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_readme_opens_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```sh", 1)[1].split("```", 1)[0]
+    assert "make run" in first_block and "make test" in first_block
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "run --config config/demo.yaml" in makefile and "pytest" in makefile
+    assert (ROOT / "Procfile").read_text().strip() == "worker: bot run"
+
+
+def test_release(tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+                 capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])
+    bot = Bot.open(load_config(config), clock=clock)
+    bot.store.hold_account("console", "Unauthorized", clock.now())
+    bot.close()
+    assert main(["release", "console", "--config", str(config)], clock=clock) == 0
+    assert "console: released" in capsys.readouterr().out
+    bot = Bot.open(load_config(config), clock=clock)
+    assert not bot.store.account_state("console").held
+    bot.close()
+    assert main(["release", "nobody", "--config", str(config)], clock=clock) == 2
+    assert "no account 'nobody'" in capsys.readouterr().err

@@ -202,6 +202,22 @@ class BotConfig(_Model):
     dispatch_interval: Duration = timedelta(seconds=5)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    @field_validator("database")
+    @classmethod
+    def _database(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(v).get_backend_name()
+        except ArgumentError:
+            raise ValueError("must be a database URL such as sqlite:///var/bot.sqlite3") from None
+        if backend != "sqlite":
+            raise ValueError(f"{backend} is not supported yet; use sqlite:///PATH")
+        return v
+
     @field_validator("dispatch_interval")
     @classmethod
     def _dispatch_interval(cls, v: timedelta) -> timedelta:

@@ -6,6 +6,7 @@
     ├── ConfigError        a person's mistake in the config file (exit status 2)
     ├── UsageError         a person's mistake on the command line (exit status 2)
     ├── FeedError          a feed could not be fetched or parsed; the feed is retried with backoff
+    ├── StoreError         the database cannot be opened or used
     ├── ComposeError       no post fits the platform's rules; the delivery fails with this reason
     └── PlatformError      a publisher's call did not post; the subclass says what happens next
         ├── Unavailable    network error, timeout, 5xx: retried later with backoff (or at ``after``)
@@ -65,6 +66,10 @@ class FeedError(BotError):
         self.url = url
         self.message = message
         super().__init__(f"{url}: {message}")
+
+
+class StoreError(BotError):
+    """The database cannot be opened or used."""
 
 
 class ComposeError(BotError, ValueError):

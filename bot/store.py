@@ -7,7 +7,10 @@ without the deliveries it owes. Times are stored as naive UTC and come back time
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,9 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
 
-from bot.errors import ConfigError, ConfigProblem
+from bot.errors import StoreError
 from bot.models import Article, DeliveryState, Validators
 
 log = logging.getLogger(__name__)
@@ -193,16 +195,18 @@ class Store:
 
     @classmethod
     def open(cls, url: str) -> Store:
-        """Open (and create on first start) the database at ``url``. Raises ConfigError for a bad URL."""
+        """Open (and create on first start) the database at ``url``. Raises StoreError when it cannot."""
         try:
             parsed = sa.engine.make_url(url)
-        except sa.exc.ArgumentError as exc:
-            raise ConfigError("database", [ConfigProblem("database", f"not a database URL: {exc}")]) from None
-        if parsed.get_backend_name() == "sqlite":
-            engine = _sqlite_engine(parsed)
-        else:
-            engine = sa.create_engine(parsed, pool_pre_ping=True)
-        metadata.create_all(engine)
+            if parsed.get_backend_name() == "sqlite":
+                engine = _sqlite_engine(parsed)
+            else:
+                engine = sa.create_engine(parsed, pool_pre_ping=True)
+            metadata.create_all(engine)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            shown = url if "@" not in url else sa.engine.make_url(url).render_as_string(hide_password=True)
+            reason = getattr(exc, "orig", None) or exc
+            raise StoreError(f"cannot open the database {shown}: {reason}") from exc
         return cls(engine)
 
     def close(self) -> None:
@@ -436,19 +440,20 @@ class Store:
 def _sqlite_engine(url: sa.URL) -> Engine:
     database = url.database
     if not database or database == ":memory:":
-        engine = sa.create_engine("sqlite://", poolclass=StaticPool,
-                                  connect_args={"check_same_thread": False})
+        # "In memory" (demos): a throw-away file, so the scheduler's threads each get their own connection
+        # exactly as with a real file, instead of sharing one connection between transactions.
+        folder = tempfile.mkdtemp(prefix="wp-social-bot-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        url = url.set(database=str(Path(folder) / "bot.sqlite3"))
     else:
-        path = Path(database)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        if database and database != ":memory:":
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")  # a post recorded as sent stays recorded
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")  # a post recorded as sent stays recorded
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()

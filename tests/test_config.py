@@ -227,3 +227,10 @@ def test_example_config_documents_every_option() -> None:
     models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
+
+
+def test_database_url_is_checked(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD + "database: not a url\n")
+    assert err.problems[0].path == "database" and "database URL" in err.problems[0].message
+    err = problem(tmp_path, GOOD + "database: postgresql://bot@/news\n")
+    assert "not supported yet" in err.problems[0].message

@@ -1,0 +1,80 @@
+"""The store: created on first start, WAL, aware UTC times, one article per (feed, guid), one delivery per
+(article, account), and a clear error when the database cannot be opened."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.clock import ManualClock
+from bot.errors import StoreError
+from bot.models import Article, Validators
+from bot.poll import plan_poll
+from bot.store import Store, database_url
+
+
+def article(n: int, title: str = "خبر") -> Article:
+    return Article(feed_id="main", guid=f"https://news.example/?p={n}", title=f"{title} {n}",
+                   link=f"https://news.example/?p={n}")
+
+
+def test_first_start_creates_the_data_folder_and_uses_wal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = database_url(None, "var")
+    assert url == "sqlite:///var/bot.sqlite3"
+    store = Store.open(url)
+    assert (tmp_path / "var" / "bot.sqlite3").exists()
+    with store.engine.connect() as c:
+        assert c.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert c.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    store.close()
+
+
+def test_in_memory_is_a_throwaway_file_each_time() -> None:
+    a, b = Store.open("sqlite://"), Store.open("sqlite://")
+    assert a.engine.url.database != b.engine.url.database
+    assert a.feed_states() == [] == b.feed_states()
+    a.close()
+    b.close()
+
+
+def test_an_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store.open(f"sqlite:///{blocker / 'sub' / 'bot.sqlite3'}")
+    if os.geteuid() != 0:  # root can write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(StoreError):
+            Store.open(f"sqlite:///{locked / 'bot.sqlite3'}")
+
+
+def test_articles_and_deliveries_are_unique_and_times_come_back_aware(tmp_path: Path, clock: ManualClock) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    items = [article(1), article(2)]
+
+    def poll(found: list[Article]):  # type: ignore[no-untyped-def]
+        return store.apply_poll("main", "https://news.example/feed", clock.now(), Validators(etag='"e1"'), found,
+                                lambda known, first: plan_poll(found, known, ["a", "b"], first_start=False,
+                                                               backfill=0))
+
+    plan, first = poll(items)
+    assert first and len(plan.new) == 2 and len(plan.deliveries) == 4
+    clock.advance(timedelta(minutes=1))
+    plan, first = poll(items)
+    assert not first and plan.new == [] and plan.deliveries == []
+    assert len(store.articles()) == 2 and len(store.deliveries()) == 4
+    # The unique constraints hold even if a plan asked twice.
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as c:
+        c.execute(sa.text("INSERT INTO deliveries (article_id, account_id, state, priority, attempts, created_at, "
+                          "updated_at) SELECT article_id, account_id, state, priority, attempts, created_at, "
+                          "updated_at FROM deliveries LIMIT 1"))
+    state = store.feed_state("main")
+    assert state is not None and state.etag == '"e1"' and state.initialized
+    assert state.last_success_at == clock.now() and state.last_success_at.tzinfo is not None
+    store.close()

@@ -108,7 +108,7 @@ def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         outcomes = bot.dispatch()
     finally:
         bot.close()
-    troubled = [r for r in results if r.status == "error"]
+    troubled = [r for r in results if r.status in ("error", "backoff")]
     failed = [o for o in outcomes if o.status in ("failed", "in_doubt")]
     return EXIT_TROUBLE if troubled or failed else EXIT_OK
 

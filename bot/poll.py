@@ -81,6 +81,7 @@ def poll_feed(
     same_url = state is not None and state.url == feed.url
     # A failing feed is retried at the first scheduled poll that is at most half an interval early.
     if state and same_url and state.next_poll_at and now + feed.interval / 2 < state.next_poll_at and not force:
+        log.debug("feed=%s status=backoff next_try=%s", feed.id, state.next_poll_at.isoformat(timespec="seconds"))
         return PollResult(feed.id, "backoff", error=state.last_error, next_try=state.next_poll_at)
     known = Validators(state.etag, state.last_modified, state.body_hash) if state and same_url else Validators()
     parsed = False
@@ -96,7 +97,10 @@ def poll_feed(
         parsed_feed = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
                             content_type=fetched.content_type)
         parsed = True
-    except FeedError as exc:
+    except Exception as exc:
+        if not isinstance(exc, FeedError):  # a parser or library failure: still only this feed's problem
+            log.exception("feed=%s: unexpected error while reading the feed", feed.id)
+            exc = FeedError(feed.url, f"unexpected error: {type(exc).__name__}: {exc}")
         failures = (state.failures if state and same_url else 0) + 1
         delay = backoff(failures, feed.interval, max(feed.interval, MAX_FEED_BACKOFF), draw())
         next_try = now + delay

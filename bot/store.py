@@ -96,6 +96,7 @@ deliveries = sa.Table(
     sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
 )
 sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.not_before)
+sa.Index("ix_articles_guid", articles.c.guid)
 
 accounts = sa.Table(
     "accounts", metadata,
@@ -267,8 +268,13 @@ class Store:
                     **({"published_at": a.published} if a.published else {}),
                 ))
             for guid, account_id in plan.deliveries:
-                exists = c.execute(sa.select(deliveries.c.id).where(
-                    deliveries.c.article_id == ids[guid], deliveries.c.account_id == account_id)).first()
+                # One post per article and account, even when two feeds of the site (the main feed and a
+                # category feed) both carry the article.
+                exists = c.execute(
+                    sa.select(deliveries.c.id)
+                    .join(articles, articles.c.id == deliveries.c.article_id)
+                    .where(articles.c.guid == guid, deliveries.c.account_id == account_id)
+                ).first()
                 if not exists:
                     c.execute(deliveries.insert().values(
                         article_id=ids[guid], account_id=account_id, state=DeliveryState.QUEUED.value,

@@ -216,3 +216,19 @@ def test_deliveries_are_recorded_as_sent(
     assert row.text == f"{NEW.title}\n\n{NEW.link}" and row.guid == NEW.guid and row.attempts == 1
     assert row.sent_at == clock.now()
     bot.close()
+
+
+def test_an_article_in_two_feeds_is_posted_once_per_account(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+) -> None:
+    feed_server.set("/main", rss2(SAMPLE_ITEMS))
+    feed_server.set("/urgent", rss2([i for i in SAMPLE_ITEMS if "عاجل" in i.labels]))
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/main")},
+                                           {"id": "urgent", "url": feed_server.url("/urgent")}])
+    run_bot("poll", "--config", str(config))
+    feed_server.set("/main", rss2([NEW, *SAMPLE_ITEMS]))  # NEW is عاجل: it is in both feeds
+    feed_server.set("/urgent", rss2([NEW, *[i for i in SAMPLE_ITEMS if "عاجل" in i.labels]]))
+    assert run_bot("poll", "--config", str(config)).code == 0
+    assert [p["title"] for p in posts(tmp_path)] == [NEW.title]
+    assert run_bot("poll", "--config", str(config)).code == 0
+    assert len(posts(tmp_path)) == 1

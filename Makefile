@@ -15,13 +15,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/bot run --config config/demo.yaml
 
-# Lint, then every test. pytest's "no tests ran" (exit 5) counts as a failure.
+# Lint (ruff, strict mypy on bot/), then every test. pytest's "no tests ran" (exit 5) counts as a failure.
 test: $(STAMP) lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests: failing" >&2; exit 1; fi; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -12,5 +12,5 @@ def backoff(failures: int, base: timedelta, cap: timedelta, draw: float) -> time
     """
     if failures < 1:
         return timedelta(0)
-    delay = min(cap, base * (2 ** min(failures - 1, 30)))
+    delay = min(cap, base * (1 << min(failures - 1, 30)))
     return delay * (0.8 + 0.4 * draw)

@@ -466,7 +466,7 @@ def _data_path(loc: Sequence[str | int], data: Any) -> tuple[str | int, ...]:
         if isinstance(cur, dict) and isinstance(seg, str) and seg not in cur and cur.get("platform") == seg:
             continue  # the discriminator's tag, not a key in the file
         path.append(seg)
-        cur = cur[seg] if isinstance(cur, dict | list) and _has(cur, seg) else None
+        cur = _child(cur, seg)
     return tuple(path)
 
 
@@ -504,7 +504,7 @@ def _model_at(path: Sequence[str | int], data: Any) -> type[BaseModel] | None:
             tp = tp.model_fields[seg].annotation
         else:
             return None
-        cur = cur[seg] if isinstance(cur, dict | list) and _has(cur, seg) else None
+        cur = _child(cur, seg)
     tp = _strip(tp)
     if isinstance(tp, tuple):
         platform = cur.get("platform") if isinstance(cur, dict) else None
@@ -512,10 +512,13 @@ def _model_at(path: Sequence[str | int], data: Any) -> type[BaseModel] | None:
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
-def _has(container: dict[Any, Any] | list[Any], seg: str | int) -> bool:
+def _child(container: Any, seg: str | int) -> Any:
+    """``container[seg]`` when the data has it, else None."""
     if isinstance(container, dict):
-        return seg in container
-    return isinstance(seg, int) and 0 <= seg < len(container)
+        return container.get(seg)
+    if isinstance(container, list) and isinstance(seg, int) and 0 <= seg < len(container):
+        return container[seg]
+    return None
 
 
 def _platform_of(model: Any) -> str | None:

@@ -7,6 +7,7 @@ finished, nothing new starts, and the process exits within ``STOP_GRACE`` second
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -87,7 +88,7 @@ class Daemon:
         for i, feed in enumerate(config.feeds):
             seconds = feed.interval.total_seconds()
             scheduler.add_job(
-                self._tracked(lambda fid=feed.id: self.poll_job(fid)), IntervalTrigger(
+                self._tracked(functools.partial(self.poll_job, feed.id)), IntervalTrigger(
                     seconds=seconds, jitter=min(30.0, seconds * 0.1), timezone=UTC),
                 id=f"poll:{feed.id}", name=f"poll {feed.id}",
                 next_run_time=now + timedelta(milliseconds=50 * i),  # first poll right away, staggered

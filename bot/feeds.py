@@ -6,6 +6,7 @@ feedparser only ever sees bytes we fetched: it never fetches anything itself. Ev
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import io
 import threading
@@ -239,8 +240,8 @@ def _when(parsed: Any) -> datetime | None:
     if not parsed:
         return None
     try:
-        return datetime(*parsed[:6], tzinfo=UTC)
-    except (TypeError, ValueError):
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 

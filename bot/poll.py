@@ -53,9 +53,11 @@ def newest(articles: Sequence[Article], n: int) -> list[Article]:
     """The n newest by publish time; undated ones count as newest in feed order (feeds list newest first)."""
     if n <= 0:
         return []
-    order = sorted(range(len(articles)), key=lambda i: (
-        articles[i].published is not None, -(articles[i].published.timestamp() if articles[i].published else 0), i))
-    return [articles[i] for i in order[:n]]
+    def key(i: int) -> tuple[bool, float, int]:
+        published = articles[i].published
+        return (published is not None, -published.timestamp() if published else 0.0, i)
+
+    return [articles[i] for i in sorted(range(len(articles)), key=key)[:n]]
 
 
 def plan_poll(

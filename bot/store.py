@@ -258,10 +258,12 @@ class Store:
             plan = decide(known, first_start)
             ids = {g: k.id for g, k in known.items()}
             for a in plan.new:
-                ids[a.guid] = c.execute(articles.insert().values(
+                inserted = c.execute(articles.insert().values(
                     **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
                     published_at=a.published or now,
-                )).inserted_primary_key[0]
+                )).inserted_primary_key
+                assert inserted is not None
+                ids[a.guid] = inserted[0]
             for a in plan.edited:
                 c.execute(articles.update().where(articles.c.id == ids[a.guid]).values(
                     **_article_values(a), updated_at=now,

@@ -39,37 +39,35 @@ def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int | None:
     return best
 
 
+def _shrink(template: str, values: Mapping[str, str], field: str, rule: LengthRule) -> str | None:
+    """The post with ``field`` cut to as many whole words as fit (at least one), or None if none fit."""
+    words = values[field].split()
+
+    def with_words(k: int) -> str:
+        return render(template, {**values, field: cut_words(words, k, True)})
+
+    k = _largest(1, len(words) - 1, lambda k: rule.fits(with_words(k)))
+    return None if k is None else with_words(k)
+
+
 def fit(template: str, values: Mapping[str, str], rule: LengthRule) -> str:
     current = dict(values)
     text = render(template, current)
     if rule.fits(text):
         return text
 
-    excerpt = current.get("excerpt", "")
-    if excerpt and "{excerpt}" in template:
-        words = excerpt.split()
-
-        def excerpt_ok(k: int) -> bool:
-            return rule.fits(render(template, {**current, "excerpt": cut_words(words, k, True)}))
-
-        k = _largest(1, len(words) - 1, excerpt_ok)
-        if k is not None:
-            return render(template, {**current, "excerpt": cut_words(words, k, True)})
+    if current.get("excerpt") and "{excerpt}" in template:
+        if (shrunk := _shrink(template, current, "excerpt", rule)) is not None:
+            return shrunk
         current["excerpt"] = ""
         text = render(template, current)
         if rule.fits(text):
             return text
 
-    title = current.get("title", "")
-    if title and "{title}" in template:
-        words = title.split()
-
-        def title_ok(k: int) -> bool:
-            return rule.fits(render(template, {**current, "title": cut_words(words, k, True)}))
-
-        k = _largest(1, len(words) - 1, title_ok)
-        if k is not None:
-            return render(template, {**current, "title": cut_words(words, k, True)})
+    title_shrunk = _shrink(template, current, "title", rule) if current.get("title") and "{title}" in template \
+        else None
+    if title_shrunk is not None:
+        return title_shrunk
 
     limit = f"{rule.max_length} {rule.name}"
     raise ComposeError(

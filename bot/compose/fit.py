@@ -57,17 +57,18 @@ def fit(template: str, values: Mapping[str, str], rule: LengthRule) -> str:
         return text
 
     if current.get("excerpt") and "{excerpt}" in template:
-        if (shrunk := _shrink(template, current, "excerpt", rule)) is not None:
+        shrunk = _shrink(template, current, "excerpt", rule)
+        if shrunk is not None:
             return shrunk
         current["excerpt"] = ""
         text = render(template, current)
         if rule.fits(text):
             return text
 
-    title_shrunk = _shrink(template, current, "title", rule) if current.get("title") and "{title}" in template \
-        else None
-    if title_shrunk is not None:
-        return title_shrunk
+    if current.get("title") and "{title}" in template:
+        shrunk = _shrink(template, current, "title", rule)
+        if shrunk is not None:
+            return shrunk
 
     limit = f"{rule.max_length} {rule.name}"
     raise ComposeError(

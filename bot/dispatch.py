@@ -26,6 +26,8 @@ log = logging.getLogger("bot.dispatch")
 LEASE = timedelta(minutes=2)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
+#: The shortest wait after a rate limit, even when the platform's reset time has passed (clock skew).
+MIN_WAIT = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,14 @@ class Dispatcher:
             return self._log(Outcome(d.id, acc, "duplicate", exc.message))
         except RateLimited as exc:
             now = self.clock.now()
-            store.pause_account(acc, exc.until, now)
-            store.record_retry(d.id, now, exc.until, f"rate limited: {exc.message}", count_attempt=False)
-            return self._log(Outcome(d.id, acc, "rate_limited", f"{exc.message}; next try {exc.until:%H:%M:%S}Z"))
+            until = max(exc.until, now + MIN_WAIT)
+            store.pause_account(acc, until, now)
+            store.record_retry(d.id, now, until, f"rate limited: {exc.message}", count_attempt=False)
+            return self._log(Outcome(d.id, acc, "rate_limited", f"{exc.message}; next try {until:%H:%M:%S}Z"))
         except Unavailable as exc:
             now = self.clock.now()
-            at = exc.after or now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw())
+            at = exc.after if exc.after and exc.after > now else \
+                now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw())
             store.record_retry(d.id, now, at, exc.message)
             return self._log(Outcome(d.id, acc, "retry", f"{exc.message}; next try {at:%H:%M:%S}Z"))
         except AuthFailed as exc:

@@ -245,3 +245,15 @@ def test_stop_finishes_the_current_send_and_starts_no_other(store: Store, clock:
     outcomes = dispatcher(store, clock, pub).run(stop=stop)
     assert [o.status for o in outcomes] == ["sent"] and len(pub.calls) == 1
     assert [r.state for r in store.deliveries()] == [DeliveryState.SENT, DeliveryState.QUEUED, DeliveryState.QUEUED]
+
+
+def test_a_reset_time_in_the_past_still_waits_a_little(store: Store, clock: ManualClock) -> None:
+    queue(store, clock, article(1))
+
+    def limited(post: Post) -> Published:
+        raise RateLimited("Too Many Requests", clock.now() - timedelta(minutes=5))  # the platform's clock is behind
+
+    pub = FakePublisher(limited)
+    [o] = dispatcher(store, clock, pub).run()  # one call, not a tight loop
+    assert o.status == "rate_limited" and len(pub.calls) == 1
+    assert store.account_state("acc").not_before == clock.now() + timedelta(seconds=5)

@@ -90,15 +90,10 @@ def poll_feed(
     try:
         fetched = fetch(feed.url, known, session=session, user_agent=config.agent,
                         timeout=feed.timeout.total_seconds(), max_size=feed.max_size, stop=stop)
-        if fetched.status != "ok":
-            store.record_not_modified(feed.id, feed.url, now, fetched.validators)
-            result = PollResult(feed.id, fetched.status, ms=_ms(started))
-            _log(result)
-            return result
-        assert fetched.body is not None
-        parsed_feed = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
-                            content_type=fetched.content_type)
-        parsed = True
+        if fetched.body is not None and fetched.status == "ok":
+            parsed_feed = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
+                                content_type=fetched.content_type)
+            parsed = True
     except Exception as exc:
         if not isinstance(exc, FeedError):  # a parser or library failure: still only this feed's problem
             log.exception("feed=%s: unexpected error while reading the feed", feed.id)
@@ -111,20 +106,25 @@ def poll_feed(
         _log(result, failures=failures)
         return result
 
+    if not parsed:  # 304, or the very body parsed last time
+        store.record_not_modified(feed.id, feed.url, now, fetched.validators)
+        result = PollResult(feed.id, fetched.status, ms=_ms(started))
+        _log(result)
+        return result
     for reason in parsed_feed.skipped:
         log.warning("feed=%s skipped an entry: %s", feed.id, reason)
     if parsed_feed.bozo:
         log.warning("feed=%s is not well-formed, used the %d entries found: %s",
                     feed.id, len(parsed_feed.articles), parsed_feed.bozo)
     account_ids = [a.id for a in config.accounts_for(feed.id)]
-    plan, first_start = store.apply_poll(
+    plan, first_start, queued = store.apply_poll(
         feed.id, feed.url, now, fetched.validators, parsed_feed.articles,
         lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, account_ids,
                                                 first_start=first, backfill=feed.backfill),
     )
     result = PollResult(
         feed.id, "ok", entries=len(parsed_feed.articles), new=len(plan.new), edited=len(plan.edited),
-        queued=len(plan.deliveries), first_start=first_start, parsed=True, ms=_ms(started),
+        queued=queued, first_start=first_start, parsed=True, ms=_ms(started),
     )
     _log(result)
     return result

@@ -243,9 +243,10 @@ class Store:
     def apply_poll(
         self, feed_id: str, url: str, now: datetime, validators: Validators, articles_in_feed: Sequence[Article],
         decide: Callable[[dict[str, KnownArticle], bool], PollPlan],
-    ) -> tuple[PollPlan, bool]:
+    ) -> tuple[PollPlan, bool, int]:
         """In one transaction: read what is known of these articles, let ``decide`` plan, write the plan and
-        the feed's new state. Returns the plan and whether this was the feed's first start."""
+        the feed's new state. Returns the plan, whether this was the feed's first start, and how many
+        deliveries were queued (an account already given the article by another feed gets no second one)."""
         guids = [a.guid for a in articles_in_feed]
         with self.engine.begin() as c:
             row = c.execute(sa.select(feeds.c.initialized).where(feeds.c.id == feed_id)).first()
@@ -257,6 +258,7 @@ class Store:
                     known[r["guid"]] = KnownArticle(r["id"], _article(r))
             plan = decide(known, first_start)
             ids = {g: k.id for g, k in known.items()}
+            queued = 0
             for a in plan.new:
                 inserted = c.execute(articles.insert().values(
                     **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
@@ -282,12 +284,13 @@ class Store:
                         article_id=ids[guid], account_id=account_id, state=DeliveryState.QUEUED.value,
                         created_at=now, updated_at=now,
                     ))
+                    queued += 1
             _upsert_feed(c, feed_id, url, {
                 "initialized": True, "etag": validators.etag, "last_modified": validators.last_modified,
                 "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
                 "last_error": None, "failures": 0, "next_poll_at": None,
             })
-        return plan, first_start
+        return plan, first_start, queued
 
     # Deliveries.
 

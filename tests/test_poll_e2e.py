@@ -219,7 +219,7 @@ def test_deliveries_are_recorded_as_sent(
 
 
 def test_an_article_in_two_feeds_is_posted_once_per_account(
-    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], caplog: pytest.LogCaptureFixture,
 ) -> None:
     feed_server.set("/main", rss2(SAMPLE_ITEMS))
     feed_server.set("/urgent", rss2([i for i in SAMPLE_ITEMS if "عاجل" in i.labels]))
@@ -228,7 +228,10 @@ def test_an_article_in_two_feeds_is_posted_once_per_account(
     run_bot("poll", "--config", str(config))
     feed_server.set("/main", rss2([NEW, *SAMPLE_ITEMS]))  # NEW is عاجل: it is in both feeds
     feed_server.set("/urgent", rss2([NEW, *[i for i in SAMPLE_ITEMS if "عاجل" in i.labels]]))
+    caplog.set_level(logging.INFO)
     assert run_bot("poll", "--config", str(config)).code == 0
     assert [p["title"] for p in posts(tmp_path)] == [NEW.title]
+    assert "feed=main status=ok entries=11 new=1 edited=0 queued=1" in caplog.text
+    assert "feed=urgent status=ok entries=3 new=1 edited=0 queued=0" in caplog.text
     assert run_bot("poll", "--config", str(config)).code == 0
     assert len(posts(tmp_path)) == 1

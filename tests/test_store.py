@@ -63,11 +63,11 @@ def test_articles_and_deliveries_are_unique_and_times_come_back_aware(tmp_path: 
                                 lambda known, first: plan_poll(found, known, ["a", "b"], first_start=False,
                                                                backfill=0))
 
-    plan, first = poll(items)
-    assert first and len(plan.new) == 2 and len(plan.deliveries) == 4
+    plan, first, queued = poll(items)
+    assert first and len(plan.new) == 2 and len(plan.deliveries) == 4 and queued == 4
     clock.advance(timedelta(minutes=1))
-    plan, first = poll(items)
-    assert not first and plan.new == [] and plan.deliveries == []
+    plan, first, queued = poll(items)
+    assert not first and plan.new == [] and plan.deliveries == [] and queued == 0
     assert len(store.articles()) == 2 and len(store.deliveries()) == 4
     # The unique constraints hold even if a plan asked twice.
     with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as c:

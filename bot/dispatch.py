@@ -51,8 +51,8 @@ class Dispatcher:
         self.lease = lease
         self.draw = draw
 
-    def run(self, stop: threading.Event | None = None, limit: int | None = None) -> list[Outcome]:
-        """Send every due delivery (or ``limit`` of them); stop between sends when ``stop`` is set."""
+    def run(self, stop: threading.Event | None = None) -> list[Outcome]:
+        """Send every due delivery; stop between sends when ``stop`` is set."""
         requeued, doubtful = self.store.recover_expired(
             self.clock.now(), lambda acc: acc in self.publishers and self.publishers[acc].resend_is_safe)
         if requeued or doubtful:
@@ -65,7 +65,7 @@ class Dispatcher:
             log.error("delivery=%d account=%s status=failed error=%s", delivery_id, account_id, exc)
             failed_compose.append(Outcome(delivery_id, account_id, "failed", str(exc)))
 
-        while not (stop and stop.is_set()) and (limit is None or len(outcomes) < limit):
+        while not (stop and stop.is_set()):
             claimed = self.store.claim_next(self.clock.now(), list(self.publishers), self.lease,
                                             self.compose, on_compose_error)
             outcomes.extend(failed_compose)

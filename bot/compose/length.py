@@ -1,4 +1,14 @@
-"""How long a post is, the way a platform counts it."""
+"""How long a post is, the way each platform counts it.
+
+| platform  | counts                                                        | limit                     |
+| --------- | ------------------------------------------------------------- | ------------------------- |
+| X         | twitter-text v3 weighted length: most scripts 1, CJK and emoji | 280                       |
+|           | 2, any URL 23, after NFC                                       |                           |
+| Mastodon  | grapheme clusters, each URL with a scheme 23                   | 500 (per instance)        |
+| Bluesky   | grapheme clusters, links as displayed; and UTF-8 bytes         | 300 graphemes, 3000 bytes |
+| Telegram  | UTF-16 code units (how the Bot API counts "characters")        | 4096; a photo caption 1024 |
+| Facebook  | characters                                                     | 63,206                    |
+"""
 
 from __future__ import annotations
 
@@ -7,34 +17,77 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import regex
+
 #: A link as platforms that shorten links find it in a text.
 URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_GRAPHEME = regex.compile(r"\X")
 
 
 def count_code_points(text: str) -> int:
     return len(text)
 
 
-def count_with_fixed_urls(text: str, url_length: int) -> int:
-    """Code points, with every link counted as ``url_length`` (X and Mastodon count a link as 23)."""
+def count_graphemes(text: str) -> int:
+    """User-perceived characters: 🔴 is one, a family emoji is one, a letter with its diacritics is one."""
+    return len(_GRAPHEME.findall(text))
+
+
+def count_utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _with_fixed_urls(text: str, url_length: int, count: Callable[[str], int]) -> int:
     total, end = 0, 0
     for m in URL.finditer(text):
-        total += (m.start() - end) + url_length
+        total += count(text[end:m.start()]) + url_length
         end = m.end()
-    return total + len(text) - end
+    return total + count(text[end:])
+
+
+def count_with_fixed_urls(text: str, url_length: int) -> int:
+    """Code points, with every link counted as ``url_length``."""
+    return _with_fixed_urls(text, url_length, len)
 
 
 def code_point_counter(url_length: int | None) -> Callable[[str], int]:
     return count_code_points if url_length is None else partial(count_with_fixed_urls, url_length=url_length)
 
 
+def count_x(text: str) -> int:
+    """X's weighted length (twitter-text v3, with discounted emoji)."""
+    from twitter_text import parse_tweet
+
+    return int(parse_tweet(text).weightedLength)
+
+
+def count_mastodon(text: str) -> int:
+    """Mastodon: grapheme clusters, each URL with a scheme counted as 23."""
+    return _with_fixed_urls(text, 23, count_graphemes)
+
+
 @dataclass(frozen=True)
 class LengthRule:
-    """A platform's length limit: ``count(text) <= max_length`` (no limit when max_length is None)."""
+    """A platform's length limit: ``count(text) <= max_length`` (no limit when max_length is None), and at
+    most ``max_bytes`` UTF-8 bytes where the platform also limits bytes."""
 
     max_length: int | None
     count: Callable[[str], int] = count_code_points
     name: str = "characters"
+    max_bytes: int | None = None
 
     def fits(self, text: str) -> bool:
+        if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
+            return False
         return self.max_length is None or self.count(text) <= self.max_length
+
+
+X = LengthRule(280, count_x, "weighted characters (X)")
+BLUESKY = LengthRule(300, count_graphemes, "graphemes (Bluesky)", max_bytes=3000)
+TELEGRAM_MESSAGE = LengthRule(4096, count_utf16, "characters (Telegram message)")
+TELEGRAM_CAPTION = LengthRule(1024, count_utf16, "characters (Telegram photo caption)")
+FACEBOOK = LengthRule(63_206, count_code_points, "characters (Facebook)")
+
+
+def mastodon_rule(max_length: int = 500) -> LengthRule:
+    return LengthRule(max_length, count_mastodon, "characters (Mastodon)")

@@ -54,7 +54,7 @@ class Bot:
         """The text an account posts for an article (raises ComposeError when nothing fits)."""
         account = self.account(account_id)
         return compose_post(article, account.template, self.config.site.name,
-                            self.publishers[account_id].rule)
+                            self.publishers[account_id].rule, direction=self.config.site.text_direction)
 
     def poll(self, feed_id: str, *, stop: threading.Event | None = None, force: bool = False) -> PollResult:
         feed = self.config.feed(feed_id)

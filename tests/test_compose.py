@@ -126,3 +126,41 @@ def test_property_fitted_posts_fit_keep_the_link_and_never_cut_a_word(title_word
         candidates = {(" ".join(title_words[:k]).rstrip(TRAILING_PUNCTUATION) or " ".join(title_words[:k]))
                       for k in range(1, len(title_words))}
         assert kept in candidates
+
+
+def test_invisible_and_presentation_characters_are_cleaned() -> None:
+    assert clean_title("ﻋﺎﺟﻞ: ﺍﻟﻌﺮﺍﻕ") == "عاجل: العراق"  # presentation forms weigh 2 on X and break search
+    assert clean_title("\u202bمرحبا\u202c \u2066بالعالم\u2069\u200f") == "مرحبا بالعالم"
+    assert clean_title("\ufeffنص\u00adمهم\x07") == "نصمهم"
+    assert clean_title("👨\u200d👩\u200d👧 عائلة") == "👨\u200d👩\u200d👧 عائلة"  # ZWJ stays
+    assert clean_title("مي\u200cخواهم") == "مي\u200cخواهم"  # ZWNJ stays (Persian)
+
+
+def test_a_post_starting_with_a_latin_word_on_an_rtl_site_gets_a_right_to_left_mark() -> None:
+    centcom = article("CENTCOM: توسيع مشاركة العراق في التمارين العسكرية المشتركة")
+    text = compose_post(centcom, "{title}\n\n{link}", "قريش", X_LIKE, direction="rtl")
+    assert text == "\u200f" + centcom.title + "\n\n" + LINK
+    assert compose_post(centcom, "{title}", "قريش", X_LIKE, direction="ltr") == centcom.title
+    arabic = article("🔴 مباشر: مؤتمر صحفي")  # the emoji is neutral; the first letter is Arabic
+    assert compose_post(arabic, "{title}", "قريش", X_LIKE, direction="rtl") == arabic.title
+
+
+def test_the_direction_mark_is_counted_when_fitting() -> None:
+    rule = LengthRule(30)
+    text = compose_post(article("CENTCOM says the drills will grow next year"), "{title}", "قريش", rule,
+                        direction="rtl")
+    assert text.startswith("\u200fCENTCOM") and len(text) <= 30 and text.endswith("…")
+
+
+def test_hashtags_give_way_first_the_last_one_first() -> None:
+    title = "ماذا دار في محضر المباحثات العراقية في البنتاغون"
+    tags = ["#العراق", "#سياسة", "#البنتاغون"]
+    template = "{title}\n\n{link}\n{hashtags}"
+    full = compose_post(article(title), template, "قريش", X_LIKE, hashtags=tags)
+    assert full.endswith("#العراق #سياسة #البنتاغون")
+    room = X_LIKE.count(full) - len(" #البنتاغون")
+    text = compose_post(article(title), template, "قريش", LengthRule(room, X_LIKE.count), hashtags=tags)
+    assert text.endswith("\n#العراق #سياسة") and text.startswith(title)
+    text = compose_post(article(title), template, "قريش", LengthRule(len(title) + 2 + 23, X_LIKE.count),
+                        hashtags=tags)
+    assert text == f"{title}\n\n{LINK}"  # every hashtag went before the title lost a word

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.compose.fit import fit
 from bot.compose.length import LengthRule
+from bot.compose.text import mark_direction
 from bot.models import Article
 
 
@@ -18,9 +21,14 @@ def post_values(article: Article, site_name: str) -> dict[str, str]:
     }
 
 
-def compose_post(article: Article, template: str, site_name: str, rule: LengthRule) -> str:
-    """The post for one account: the template filled and fitted to the platform's length rule."""
-    return fit(template, post_values(article, site_name), rule)
+def compose_post(
+    article: Article, template: str, site_name: str, rule: LengthRule, *, direction: str = "ltr",
+    hashtags: Sequence[str] = (),
+) -> str:
+    """The post for one account: the template filled and fitted to the platform's length rule; on a
+    right-to-left site a post that starts with a left-to-right word gets a RIGHT-TO-LEFT MARK."""
+    return fit(template, post_values(article, site_name), rule, hashtags=hashtags,
+               finish=lambda text: mark_direction(text, direction))
 
 
 __all__ = ["LengthRule", "compose_post", "fit", "post_values"]

@@ -1,13 +1,14 @@
 """Fitting a post to a length rule without ever cutting the link or a word.
 
-What gives way, in order: the excerpt (cut at a word boundary, then dropped), then the title (cut at a
-word boundary with ``…``, trailing punctuation removed first). The link is never touched. If not even the
-title's first word and the link fit, :class:`~bot.errors.ComposeError` says so.
+What gives way, in order: the hashtags (the last first), the excerpt (cut at a word boundary, then
+dropped), then the title (cut at a word boundary with ``…``, trailing punctuation removed first). The
+link is never touched. If not even the title's first word and the link fit,
+:class:`~bot.errors.ComposeError` says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.compose.length import LengthRule
 from bot.compose.template import render
@@ -39,39 +40,49 @@ def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int | None:
     return best
 
 
-def _shrink(template: str, values: Mapping[str, str], field: str, rule: LengthRule) -> str | None:
-    """The post with ``field`` cut to as many whole words as fit (at least one), or None if none fit."""
-    words = values[field].split()
+def fit(
+    template: str, values: Mapping[str, str], rule: LengthRule, *, hashtags: Sequence[str] = (),
+    finish: Callable[[str], str] = lambda text: text,
+) -> str:
+    """The template filled and fitted to ``rule``. ``hashtags`` fill ``{hashtags}`` (the last ones go first
+    when room is short); ``finish`` is applied to the whole text before it is measured (a direction mark)."""
+    current = {**values, "hashtags": " ".join(hashtags)}
 
-    def with_words(k: int) -> str:
-        return render(template, {**values, field: cut_words(words, k, True)})
+    def build(changes: Mapping[str, str]) -> str:
+        return finish(render(template, {**current, **changes}))
 
-    k = _largest(1, len(words) - 1, lambda k: rule.fits(with_words(k)))
-    return None if k is None else with_words(k)
+    def ok(text: str) -> bool:
+        return rule.fits(text)
 
-
-def fit(template: str, values: Mapping[str, str], rule: LengthRule) -> str:
-    current = dict(values)
-    text = render(template, current)
-    if rule.fits(text):
+    text = build({})
+    if ok(text):
         return text
 
-    if current.get("excerpt") and "{excerpt}" in template:
-        shrunk = _shrink(template, current, "excerpt", rule)
-        if shrunk is not None:
-            return shrunk
-        current["excerpt"] = ""
-        text = render(template, current)
-        if rule.fits(text):
-            return text
+    if hashtags and "{hashtags}" in template:
+        k = _largest(0, len(hashtags) - 1, lambda k: ok(build({"hashtags": " ".join(hashtags[:k])})))
+        if k is not None:
+            return build({"hashtags": " ".join(hashtags[:k])})
+        current["hashtags"] = ""
 
-    if current.get("title") and "{title}" in template:
-        shrunk = _shrink(template, current, "title", rule)
-        if shrunk is not None:
-            return shrunk
+    for field, keep_at_least in (("excerpt", 0), ("title", 1)):
+        if not current.get(field) or "{" + field + "}" not in template:
+            continue
+        words = current[field].split()
+
+        def with_words(k: int, field: str = field, words: list[str] = words) -> str:
+            return build({field: cut_words(words, k, True) if k else ""})
+
+        k = _largest(max(1, keep_at_least), len(words) - 1, lambda k: ok(with_words(k)))
+        if k is not None:
+            return with_words(k)
+        if keep_at_least == 0:
+            current[field] = ""
+            text = build({})
+            if ok(text):
+                return text
 
     limit = f"{rule.max_length} {rule.name}"
     raise ComposeError(
         f"the post cannot fit in {limit} without cutting the link or inside a word "
-        f"(the template and link alone take {rule.count(render(template, {**current, 'title': ''}))})"
+        f"(the template and link alone take {rule.count(build({'title': '', 'excerpt': '', 'hashtags': ''}))})"
     )

@@ -63,14 +63,67 @@ def collapse_space(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+ZWNJ, ZWJ = "\u200c", "\u200d"
+RLM = "\u200f"
+
+
+def _is_presentation_form(ch: str) -> bool:
+    return "\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufefe"
+
+
+def _drop(ch: str) -> bool:
+    """Invisible characters a post must not carry: bidi embeddings, overrides and isolates, marks, BOM,
+    soft hyphens and other format characters, and control characters (but not ZWJ/ZWNJ, which shape
+    Arabic and emoji, nor emoji tag characters)."""
+    if ch in (ZWJ, ZWNJ, "\n"):
+        return False
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return not ("\U000e0020" <= ch <= "\U000e007f")  # tags inside flag emoji sequences stay
+    return category == "Cc"
+
+
+def clean_text(text: str) -> str:
+    """Arabic presentation forms folded to plain letters (ﻋﺎﺟﻞ → عاجل), invisible format and control
+    characters removed, white space collapsed, NFC."""
+    if not text.isascii():
+        text = "".join(
+            unicodedata.normalize("NFKC", ch) if _is_presentation_form(ch) else ("" if _drop(ch) else ch)
+            for ch in text
+        )
+    else:
+        text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc" or ch in "\t\r")
+    return unicodedata.normalize("NFC", collapse_space(text))
+
+
 def html_to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment (or of text with stray entities), on one line, NFC."""
+    """Plain text of an HTML fragment (or of text with stray entities), cleaned, on one line."""
     if "<" in fragment or "&" in fragment:
         parser = _TextExtractor()
         parser.feed(fragment)
         parser.close()
         fragment = "".join(parser.parts)
-    return unicodedata.normalize("NFC", collapse_space(decode_entities(fragment)))
+    return clean_text(decode_entities(fragment))
+
+
+def first_strong_direction(text: str) -> str | None:
+    """"ltr" or "rtl" after the first letter with a strong direction (digits, emoji, punctuation are
+    neutral), or None when there is none."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return None
+
+
+def mark_direction(text: str, direction: str) -> str:
+    """On a right-to-left site, a post that starts with a left-to-right word (``CENTCOM: …``) gets a
+    RIGHT-TO-LEFT MARK in front, so clients lay it out right to left."""
+    if direction == "rtl" and first_strong_direction(text) == "ltr":
+        return RLM + text
+    return text
 
 
 def clean_title(title: str) -> str:

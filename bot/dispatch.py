@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from bot.backoff import backoff
 from bot.clock import Clock
-from bot.errors import AuthFailed, Duplicate, PlatformError, RateLimited, Rejected, Unavailable
+from bot.errors import AuthFailed, ComposeError, Duplicate, PlatformError, RateLimited, Rejected, Unavailable
 from bot.models import Article
 from bot.platforms.base import Post, Publisher
 from bot.store import DeliveryForDispatch, Store
@@ -59,25 +59,36 @@ class Dispatcher:
             log.warning("recovered interrupted sends: %d queued again with their frozen text, %d in doubt "
                         "(check those accounts, then retry or skip)", requeued, doubtful)
         outcomes: list[Outcome] = []
-        failed_compose: list[Outcome] = []
-
-        def on_compose_error(delivery_id: int, account_id: str, exc: Exception) -> None:
-            log.error("delivery=%d account=%s status=failed error=%s", delivery_id, account_id, exc)
-            failed_compose.append(Outcome(delivery_id, account_id, "failed", str(exc)))
-
         while not (stop and stop.is_set()):
-            claimed = self.store.claim_next(self.clock.now(), list(self.publishers), self.lease,
-                                            self.compose, on_compose_error)
-            outcomes.extend(failed_compose)
-            failed_compose.clear()
+            claimed = self.store.claim_next(self.clock.now(), list(self.publishers), self.lease)
             if claimed is None:
                 break
-            outcomes.append(self._send(claimed))
+            text = claimed.text if claimed.text is not None else self._compose(claimed)
+            if isinstance(text, Outcome):
+                outcomes.append(text)
+            else:
+                outcomes.append(self._send(claimed, text))
         return outcomes
 
-    def _send(self, d: DeliveryForDispatch) -> Outcome:
+    def _compose(self, d: DeliveryForDispatch) -> str | Outcome:
+        """Compose a delivery's text from the latest article data (outside any transaction: short links and
+        the WordPress API may be asked) and freeze it; or the outcome when no post can be made."""
+        try:
+            text = self.compose(d.account_id, d.article)
+        except ComposeError as exc:
+            self.store.record_failed(d.id, self.clock.now(), str(exc))
+            return self._log(Outcome(d.id, d.account_id, "failed", str(exc)))
+        except Exception as exc:  # a bug: the post is not lost, it is tried again later
+            log.exception("delivery=%d account=%s: composing the post failed unexpectedly", d.id, d.account_id)
+            now = self.clock.now()
+            self.store.record_retry(d.id, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
+                                    f"internal error while composing: {type(exc).__name__}: {exc}")
+            return Outcome(d.id, d.account_id, "retry", str(exc))
+        return self.store.freeze_text(d.id, text, self.clock.now())
+
+    def _send(self, d: DeliveryForDispatch, text: str) -> Outcome:
         publisher = self.publishers[d.account_id]
-        post = Post(d.id, d.text, d.article.link, d.article.title, d.article.image_urls)
+        post = Post(d.id, text, d.article.link, d.article.title, d.article.image_urls)
         store, acc = self.store, d.account_id
         try:
             published = publisher.publish(post)

@@ -147,8 +147,9 @@ class DeliveryForDispatch:
     id: int
     account_id: str
     attempts: int  #: including the attempt this claim starts
-    text: str  #: frozen
+    text: str | None  #: frozen at the first attempt; None when this is the first
     article: Article
+    article_id: int
 
 
 @dataclass(frozen=True)
@@ -299,10 +300,11 @@ class Store:
         resend cannot post twice, else ``in_doubt`` for the operator. Returns (requeued, in_doubt)."""
         requeued = doubtful = 0
         with self.engine.begin() as c:
-            rows = c.execute(sa.select(deliveries.c.id, deliveries.c.account_id).where(
+            rows = c.execute(sa.select(deliveries.c.id, deliveries.c.account_id, deliveries.c.text).where(
                 deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until < now)).all()
             for r in rows:
-                safe = resend_safe(r.account_id)
+                # Without frozen text it never reached the platform: always safe to send.
+                safe = r.text is None or resend_safe(r.account_id)
                 state = DeliveryState.QUEUED if safe else DeliveryState.IN_DOUBT
                 note = ("interrupted mid-send; resent with its frozen text" if safe else
                         "interrupted mid-send: it may or may not have been posted; "
@@ -316,14 +318,9 @@ class Store:
                     doubtful += 1
         return requeued, doubtful
 
-    def claim_next(
-        self, now: datetime, account_ids: Iterable[str], lease: timedelta,
-        compose: Callable[[str, Article], str],
-        on_compose_error: Callable[[int, str, Exception], None],
-    ) -> DeliveryForDispatch | None:
-        """Claim the next due delivery of these accounts (priority, then publish order). A delivery that was
-        never tried gets its text composed from the latest article data and frozen here. ``compose`` may raise
-        ``ValueError`` (ComposeError): that delivery fails with the reason and the next one is tried."""
+    def claim_next(self, now: datetime, account_ids: Iterable[str], lease: timedelta) -> DeliveryForDispatch | None:
+        """Claim the next due delivery of these accounts (priority, then publish order) until ``now + lease``.
+        Its ``text`` is None when it was never tried: compose it, then :meth:`freeze_text` before sending."""
         ids = list(account_ids)
         if not ids:
             return None
@@ -347,26 +344,24 @@ class Store:
                 if row is None:
                     return None
                 m = row._mapping
-                d_id, account_id = m[deliveries.c.id], m[deliveries.c.account_id]
-                article = _article({k.name: m[k] for k in articles.c})
-                text = m[deliveries.c.text]
-                if text is None:
-                    try:
-                        text = compose(account_id, article)
-                    except ValueError as exc:
-                        c.execute(deliveries.update().where(deliveries.c.id == d_id).values(
-                            state=DeliveryState.FAILED.value, last_error=str(exc), updated_at=now))
-                        on_compose_error(d_id, account_id, exc)
-                        continue
-                attempts = m[deliveries.c.attempts] + 1
+                d_id, attempts = m[deliveries.c.id], m[deliveries.c.attempts] + 1
                 done = c.execute(deliveries.update().where(
                     deliveries.c.id == d_id, deliveries.c.state == DeliveryState.QUEUED.value,
-                ).values(
-                    state=DeliveryState.SENDING.value, text=text, attempts=attempts,
-                    claimed_until=now + lease, updated_at=now,
-                ))
+                ).values(state=DeliveryState.SENDING.value, attempts=attempts, claimed_until=now + lease,
+                         updated_at=now))
                 if done.rowcount == 1:
-                    return DeliveryForDispatch(d_id, account_id, attempts, text, article)
+                    return DeliveryForDispatch(
+                        d_id, m[deliveries.c.account_id], attempts, m[deliveries.c.text],
+                        _article({k.name: m[k] for k in articles.c}), m[articles.c.id])
+
+    def freeze_text(self, delivery_id: int, text: str, now: datetime) -> str:
+        """Freeze a claimed delivery's text (only the first time); returns the frozen text. Every later
+        attempt sends exactly this text, so a platform's duplicate check recognises a resend."""
+        with self.engine.begin() as c:
+            c.execute(deliveries.update().where(deliveries.c.id == delivery_id, deliveries.c.text.is_(None))
+                      .values(text=text, updated_at=now))
+            frozen: str = c.execute(sa.select(deliveries.c.text).where(deliveries.c.id == delivery_id)).scalar_one()
+        return frozen
 
     def record_sent(self, delivery_id: int, now: datetime, remote_id: str | None, remote_url: str | None,
                     note: str | None = None) -> None:

@@ -204,10 +204,11 @@ def test_an_interrupted_send_is_resent_where_safe_and_in_doubt_elsewhere(store: 
     safe = FakePublisher(ok, account_id="safe")
     unsafe = FakePublisher(ok, account_id="unsafe", resend_is_safe=False)
     d = dispatcher(store, clock, safe, unsafe)
-    # Claim both as a dying process would, then "die" before recording anything.
+    # Claim both and freeze their text as a dying process would, then "die" before recording anything.
     for _ in range(2):
-        assert store.claim_next(clock.now(), ["safe", "unsafe"], timedelta(minutes=2), d.compose,
-                                lambda *a: None) is not None
+        claimed = store.claim_next(clock.now(), ["safe", "unsafe"], timedelta(minutes=2))
+        assert claimed is not None
+        store.freeze_text(claimed.id, d.compose(claimed.account_id, claimed.article), clock.now())
     frozen = {r.account_id: r.text for r in store.deliveries()}
     queue(store, clock, article(1, "تعديل بعد الانقطاع"), accounts=("safe", "unsafe"))
     assert d.run() == []  # the claims have not expired yet
@@ -257,3 +258,30 @@ def test_a_reset_time_in_the_past_still_waits_a_little(store: Store, clock: Manu
     [o] = dispatcher(store, clock, pub).run()  # one call, not a tight loop
     assert o.status == "rate_limited" and len(pub.calls) == 1
     assert store.account_state("acc").not_before == clock.now() + timedelta(seconds=5)
+
+
+def test_a_claim_that_died_before_its_text_was_frozen_is_always_safe_to_send(store: Store, clock: ManualClock) -> None:
+    queue(store, clock, article(1), accounts=("unsafe",))
+    unsafe = FakePublisher(ok, account_id="unsafe", resend_is_safe=False)
+    assert store.claim_next(clock.now(), ["unsafe"], timedelta(minutes=2)) is not None  # then the process dies
+    clock.advance(timedelta(minutes=3))
+    [o] = dispatcher(store, clock, unsafe).run()
+    assert o.status == "sent" and len(unsafe.calls) == 1
+
+
+def test_a_bug_while_composing_loses_nothing(store: Store, clock: ManualClock) -> None:
+    queue(store, clock, article(1))
+    pub = FakePublisher(ok)
+    d = dispatcher(store, clock, pub)
+    real = d.compose
+
+    def broken(account_id: str, a: Article) -> str:
+        raise RuntimeError("template engine exploded")
+
+    d.compose = broken
+    [o] = d.run()
+    assert o.status == "retry" and state(store) == DeliveryState.QUEUED and pub.calls == []
+    d.compose = real
+    clock.advance(timedelta(minutes=1))
+    [o] = d.run()
+    assert o.status == "sent"

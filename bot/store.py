@@ -98,6 +98,14 @@ deliveries = sa.Table(
 sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.not_before)
 sa.Index("ix_articles_guid", articles.c.guid)
 
+short_links = sa.Table(
+    "short_links", metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),  # the strategy: wordpress-page, yourls, bitly
+    sa.Column("url", sa.Text, primary_key=True),
+    sa.Column("short", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 accounts = sa.Table(
     "accounts", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
@@ -409,6 +417,20 @@ class Store:
             q = q.where(articles.c.feed_id == feed_id)
         with self.engine.connect() as c:
             return [_article(r) for r in c.execute(q).mappings()]
+
+    # Short links (a cache: the same long link gets the same short link on every account and retry).
+
+    def cached_short_link(self, kind: str, url: str) -> str | None:
+        with self.engine.connect() as c:
+            short: str | None = c.execute(sa.select(short_links.c.short).where(
+                short_links.c.kind == kind, short_links.c.url == url)).scalar()
+        return short
+
+    def cache_short_link(self, kind: str, url: str, short: str, now: datetime) -> None:
+        with self.engine.begin() as c:
+            if c.execute(sa.select(short_links.c.short).where(
+                    short_links.c.kind == kind, short_links.c.url == url)).first() is None:
+                c.execute(short_links.insert().values(kind=kind, url=url, short=short, created_at=now))
 
     # Accounts.
 

@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.functional_validators import BeforeValidator
+from pydantic.functional_validators import AfterValidator, BeforeValidator
 
-from bot.compose.template import DEFAULT_TEMPLATE, template_problems
+from bot.compose.template import DEFAULT_TEMPLATE, canonical, template_problems
 from bot.errors import ConfigError, ConfigProblem
 
 DEFAULT_CONFIG = "config/bot.yaml"
@@ -94,6 +94,44 @@ class _Model(BaseModel):
 # --- the schema -----------------------------------------------------------------------------------------
 
 
+def _short_link_shorthand(value: object) -> object:
+    return {"kind": value} if isinstance(value, str) else value
+
+
+class ShortLinkConfig(_Model):
+    """How short links are made: ``wordpress`` (?p=ID), ``yourls``, ``bitly`` or ``none``."""
+
+    kind: Literal["wordpress", "yourls", "bitly", "none"] = "wordpress"
+    api_url: str | None = None
+    token: str | None = None
+    domain: str | None = None
+    page_lookup: bool = True
+    timeout: Duration = timedelta(seconds=3)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, v: str | None) -> str | None:
+        return None if v is None else _http_url(v)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        if not timedelta(0) < v <= timedelta(seconds=10):
+            raise ValueError("must be between 0s and 10s: a post never waits long for a shortener")
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> ShortLinkConfig:
+        if self.kind == "yourls" and not (self.api_url and self.token):
+            raise ValueError("yourls needs api_url (its yourls-api.php) and token (the signature token)")
+        if self.kind == "bitly" and not self.token:
+            raise ValueError("bitly needs token (a Bitly access token)")
+        return self
+
+
+ShortLink = Annotated[ShortLinkConfig, BeforeValidator(_short_link_shorthand)]
+
+
 class SiteConfig(_Model):
     """The news site the feeds belong to."""
 
@@ -102,6 +140,8 @@ class SiteConfig(_Model):
     timezone: str = "UTC"
     language: str = "ar"
     direction: Literal["rtl", "ltr"] | None = None
+    short_link: ShortLink = ShortLinkConfig()
+    wordpress_api: bool = False
 
     @field_validator("url")
     @classmethod
@@ -165,25 +205,59 @@ class FeedConfig(_Model):
         return _positive(v)
 
 
+def _checked_template(v: str) -> str:
+    problems = template_problems(v)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return canonical(v)
+
+
+Template = Annotated[str, AfterValidator(_checked_template)]
+
+
+class HashtagConfig(_Model):
+    """Hashtags from the article's categories and/or tags."""
+
+    source: Literal["categories", "tags", "both"] = "both"
+    max: int = Field(default=3, ge=0, le=30)
+    exclude: list[str] = Field(default_factory=list)
+    map: dict[str, str] = Field(default_factory=dict)
+    always: list[str] = Field(default_factory=list)
+
+
+class UtmConfig(_Model):
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+
+
 class _AccountBase(_Model):
     id: Identifier
     enabled: bool = True
-    template: str = DEFAULT_TEMPLATE
+    template: Template = DEFAULT_TEMPLATE
+    templates: dict[str, Template] = Field(default_factory=dict)
+    date_format: str = "%Y-%m-%d %H:%M"
+    hashtags: HashtagConfig = HashtagConfig()
+    short_link: ShortLink | None = None
+    utm: UtmConfig | None = None
     feeds: list[str] | None = None
 
-    @field_validator("template")
-    @classmethod
-    def _template(cls, v: str) -> str:
-        problems = template_problems(v)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return v
+    def template_for(self, names: Sequence[str]) -> str:
+        """The template for an article with these categories: the first of ``templates`` it has, else
+        ``template``."""
+        from bot.compose.hashtags import same_name
+
+        for category, template in self.templates.items():
+            if any(same_name(category, n) for n in names):
+                return template
+        return self.template
 
 
 class ConsoleAccount(_AccountBase):
     """Prints each post as a readable block (the demo and dry runs); can also append JSON lines to a file."""
 
     platform: Literal["console"]
+    count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook"] | None = None
     max_length: int | None = Field(default=280, ge=1)
     url_length: int | None = Field(default=23, ge=1)
     output: str | None = None

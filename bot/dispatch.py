@@ -41,7 +41,7 @@ class Outcome:
 
 class Dispatcher:
     def __init__(
-        self, store: Store, publishers: Mapping[str, Publisher], compose: Callable[[str, Article], str],
+        self, store: Store, publishers: Mapping[str, Publisher], compose: Callable[[str, Article, int], str],
         clock: Clock, *, lease: timedelta = LEASE, draw: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
@@ -74,7 +74,7 @@ class Dispatcher:
         """Compose a delivery's text from the latest article data (outside any transaction: short links and
         the WordPress API may be asked) and freeze it; or the outcome when no post can be made."""
         try:
-            text = self.compose(d.account_id, d.article)
+            text = self.compose(d.account_id, d.article, d.article_id)
         except ComposeError as exc:
             self.store.record_failed(d.id, self.clock.now(), str(exc))
             return self._log(Outcome(d.id, d.account_id, "failed", str(exc)))

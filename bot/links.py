@@ -106,6 +106,7 @@ class ShortLinkSettings:
     token: str | None = None  #: YOURLS signature token; Bitly access token
     domain: str | None = None  #: Bitly: the branded domain, default bit.ly
     timeout: float = 3.0
+    page_lookup: bool = True  #: wordpress: read the article page's rel=shortlink when the guid has no ?p=ID
 
 
 class Shortener:
@@ -138,6 +139,8 @@ class Shortener:
         base, utm = _split_utm(link)
         short = wordpress_short_link(guid, site_url)
         if short is None:
+            if not self.settings.page_lookup:
+                return link
             short = self._cached("wordpress-page", base, self._page_shortlink)
         return _join_utm(short, utm)
 

@@ -20,6 +20,17 @@ class Article:
     published: datetime | None = None  #: UTC; None when the feed gives no date
     labels: tuple[str, ...] = ()  #: WordPress's <category> elements: categories and tags together
     image_urls: tuple[str, ...] = ()  #: candidate images, best first
+    categories: tuple[str, ...] | None = None  #: from WordPress's REST API; None: unknown, use labels
+    tags: tuple[str, ...] | None = None  #: from WordPress's REST API; None: unknown, use labels
+    featured_image: str | None = None  #: from WordPress's REST API
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        return self.labels if self.categories is None else self.categories
+
+    @property
+    def tag_names(self) -> tuple[str, ...]:
+        return self.labels if self.tags is None else self.tags
 
 
 @dataclass(frozen=True, slots=True)

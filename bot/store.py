@@ -70,6 +70,10 @@ articles = sa.Table(
     sa.Column("published_at", UTCDateTime),
     sa.Column("labels", sa.JSON, nullable=False, default=list),
     sa.Column("image_urls", sa.JSON, nullable=False, default=list),
+    sa.Column("categories", sa.JSON),  # from the REST API; NULL: unknown (use labels)
+    sa.Column("tags", sa.JSON),
+    sa.Column("featured_image", sa.Text),
+    sa.Column("api_checked_at", UTCDateTime),  # when the REST API was asked (cached per article)
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
@@ -418,6 +422,30 @@ class Store:
         with self.engine.connect() as c:
             return [_article(r) for r in c.execute(q).mappings()]
 
+    # The WordPress REST API's answer, cached on the article.
+
+    def api_checked(self, article_id: int) -> bool:
+        with self.engine.connect() as c:
+            return c.execute(sa.select(articles.c.api_checked_at).where(
+                articles.c.id == article_id)).scalar() is not None
+
+    def record_api_data(self, article_id: int, now: datetime, categories: Sequence[str] | None = None,
+                        tags: Sequence[str] | None = None, featured_image: str | None = None) -> None:
+        """Note that the REST API was asked; with what it said when it answered."""
+        values: dict[str, Any] = {"api_checked_at": now}
+        if categories is not None:
+            values["categories"] = list(categories)
+        if tags is not None:
+            values["tags"] = list(tags)
+        if featured_image is not None:
+            values["featured_image"] = featured_image
+        with self.engine.begin() as c:
+            c.execute(articles.update().where(articles.c.id == article_id).values(**values))
+
+    def article_by_id(self, article_id: int) -> Article:
+        with self.engine.connect() as c:
+            return _article(c.execute(sa.select(articles).where(articles.c.id == article_id)).mappings().one())
+
     # Short links (a cache: the same long link gets the same short link on every account and retry).
 
     def cached_short_link(self, kind: str, url: str) -> str | None:
@@ -504,6 +532,9 @@ def _article(r: Any) -> Article:
         feed_id=r["feed_id"], guid=r["guid"], title=r["title"], link=r["link"], summary=r["summary"],
         author=r["author"], published=r["published_at"], labels=tuple(r["labels"] or ()),
         image_urls=tuple(r["image_urls"] or ()),
+        categories=None if r["categories"] is None else tuple(r["categories"]),
+        tags=None if r["tags"] is None else tuple(r["tags"]),
+        featured_image=r["featured_image"],
     )
 
 

@@ -29,7 +29,8 @@ def article(title: str, summary: str = "", link: str = LINK) -> Article:
 def test_template_problems() -> None:
     assert template_problems("{title}\n\n{short_link}") == []
     assert template_problems("{title} {{literal}} {site_name}") == []
-    assert "unknown field {POST_TITLE}" in template_problems("{POST_TITLE}")[0]
+    assert template_problems("{POST_TITLE} {PERMALINK}") == []  # WP Twitter Auto Publish placeholders
+    assert "unknown field {HEADLINE}" in template_problems("{HEADLINE}")[0]
     assert "no format" in template_problems("{title!r}")[0]
     assert template_problems("{title") and template_problems("   ")
 

@@ -221,10 +221,19 @@ def test_example_config_documents_every_option() -> None:
     """Every key of every model appears in bot.example.yaml."""
     from pydantic import BaseModel
 
-    from bot.config import BotConfig, ConsoleAccount, FeedConfig, SiteConfig
+    from bot.config import (
+        BotConfig,
+        ConsoleAccount,
+        FeedConfig,
+        HashtagConfig,
+        ShortLinkConfig,
+        SiteConfig,
+        UtmConfig,
+    )
 
     text = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
-    models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount]
+    models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount, ShortLinkConfig,
+                                     HashtagConfig, UtmConfig]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
 

@@ -64,7 +64,7 @@ def queue(store: Store, clock: ManualClock, *articles: Article, accounts: tuple[
 def dispatcher(store: Store, clock: ManualClock, *pubs: FakePublisher) -> Dispatcher:
     publishers = {p.account_id: p for p in pubs}
 
-    def compose(account_id: str, a: Article) -> str:
+    def compose(account_id: str, a: Article, article_id: int = 0) -> str:
         return compose_post(a, "{title}\n\n{link}", "قريش", publishers[account_id].rule)
 
     return Dispatcher(store, publishers, compose, clock, draw=lambda: 0.5)
@@ -208,7 +208,8 @@ def test_an_interrupted_send_is_resent_where_safe_and_in_doubt_elsewhere(store: 
     for _ in range(2):
         claimed = store.claim_next(clock.now(), ["safe", "unsafe"], timedelta(minutes=2))
         assert claimed is not None
-        store.freeze_text(claimed.id, d.compose(claimed.account_id, claimed.article), clock.now())
+        store.freeze_text(claimed.id, d.compose(claimed.account_id, claimed.article, claimed.article_id),
+                          clock.now())
     frozen = {r.account_id: r.text for r in store.deliveries()}
     queue(store, clock, article(1, "تعديل بعد الانقطاع"), accounts=("safe", "unsafe"))
     assert d.run() == []  # the claims have not expired yet
@@ -275,7 +276,7 @@ def test_a_bug_while_composing_loses_nothing(store: Store, clock: ManualClock) -
     d = dispatcher(store, clock, pub)
     real = d.compose
 
-    def broken(account_id: str, a: Article) -> str:
+    def broken(account_id: str, a: Article, article_id: int) -> str:
         raise RuntimeError("template engine exploded")
 
     d.compose = broken

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
+from bot.compose.length import count_x
 from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
@@ -43,7 +45,7 @@ def test_first_poll_marks_seen_then_each_new_article_is_posted_once(
     second = run_bot("poll", "--config", str(setup))
     assert second.code == 0
     [post] = posts(tmp_path)
-    assert post["text"] == f"{NEW.title}\n\n{NEW.link}"
+    assert post["text"] == f"{NEW.title}\n\nhttps://news.example/?p=130"  # WordPress's own short link
     assert post["account"] == "console"
     assert NEW.title in second.out and "── console" in second.out  # the readable block
 
@@ -196,11 +198,17 @@ def test_accounts_only_get_the_feeds_they_ask_for(
 def test_the_demo_config_posts_arabic_headlines(run_bot: Callable[..., Run]) -> None:
     result = run_bot("poll", "--config", str(ROOT / "config" / "demo.yaml"))
     assert result.code == 0
+    blocks = re.findall(r"── console · post #\d+ · (\d+)/280 ─+\n(.*?)\n─{60}", result.out, re.S)
+    assert len(blocks) == 10
     for item in SAMPLE_ITEMS:
-        head = item.title if len(item.title) < 200 else item.title[:40]
-        assert head in result.out
-    assert result.out.count("── console · post #") == 10
-    assert "&#" not in result.out
+        [text] = [t for _, t in blocks if " ".join(item.title.split()[:3]) in t]
+        assert item.guid in text or item.link in text  # the ?p=ID short link, else the permalink
+    for length, text in blocks:
+        assert int(length) <= 280 and count_x(text) == int(length)  # counted as X counts
+        assert "&#" not in text and "<" not in text
+    urgent = next(t for _, t in blocks if "انقطاع التيار" in t)
+    assert urgent.startswith("🔴 عاجل | انقطاع")  # the عاجل category's own template
+    assert "\u200fNASA:" in result.out  # a Latin-first headline on an Arabic site gets a right-to-left mark
 
 
 def test_deliveries_are_recorded_as_sent(
@@ -213,7 +221,7 @@ def test_deliveries_are_recorded_as_sent(
     bot.dispatch()
     [row] = bot.store.deliveries()
     assert row.state == DeliveryState.SENT and row.remote_id == f"console-{row.id}"
-    assert row.text == f"{NEW.title}\n\n{NEW.link}" and row.guid == NEW.guid and row.attempts == 1
+    assert row.text == f"{NEW.title}\n\n{NEW.guid}" and row.guid == NEW.guid and row.attempts == 1
     assert row.sent_at == clock.now()
     bot.close()
 

@@ -72,6 +72,11 @@ def make_hashtags(
     return out if limit is None else out[:limit]
 
 
+def same_name(a: str, b: str) -> bool:
+    """Whether two category names are the same, ignoring diacritics, tatweel, case and a leading #."""
+    return _key(a) == _key(b)
+
+
 def _key(name: str) -> str:
     """Names compare without diacritics, tatweel, case or a leading #."""
     return _DIACRITICS.sub("", clean_text(name).lstrip("#＃")).casefold()

@@ -91,3 +91,12 @@ FACEBOOK = LengthRule(63_206, count_code_points, "characters (Facebook)")
 
 def mastodon_rule(max_length: int = 500) -> LengthRule:
     return LengthRule(max_length, count_mastodon, "characters (Mastodon)")
+
+
+def rule_of(platform: str, max_length: int | None = None) -> LengthRule:
+    """The length rule of a platform by name (``max_length`` overrides Mastodon's per-instance limit)."""
+    rules = {"x": X, "bluesky": BLUESKY, "telegram": TELEGRAM_MESSAGE, "telegram_caption": TELEGRAM_CAPTION,
+             "facebook": FACEBOOK}
+    if platform == "mastodon":
+        return mastodon_rule(max_length or 500)
+    return rules[platform]

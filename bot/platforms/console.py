@@ -10,7 +10,7 @@ import sys
 import threading
 from typing import TextIO
 
-from bot.compose.length import LengthRule, code_point_counter
+from bot.compose.length import LengthRule, code_point_counter, rule_of
 from bot.config import ConsoleAccount
 from bot.platforms.base import Post, Published
 
@@ -22,7 +22,8 @@ class ConsolePublisher:
 
     def __init__(self, account: ConsoleAccount, stream: TextIO | None = None) -> None:
         self.account_id = account.id
-        self.rule = LengthRule(account.max_length, code_point_counter(account.url_length))
+        self.rule = (rule_of(account.count_as) if account.count_as
+                     else LengthRule(account.max_length, code_point_counter(account.url_length)))
         self.output = account.output
         self._stream = stream
         self._lock = threading.Lock()

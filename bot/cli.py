@@ -47,6 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="poll feeds that are backing off after errors too")
 
+    p = sub.add_parser("preview", help="show the post each account would get for the newest articles "
+                                         "(reads the feeds now; changes nothing)")
+    _common(p, defaults=False)
+    p.add_argument("--feed", action="append", default=[], metavar="ID", help="only this feed (repeatable)")
+    p.add_argument("--account", action="append", default=[], metavar="ID",
+                   help="only this account (repeatable; a disabled account too)")
+    p.add_argument("--limit", type=int, default=5, metavar="N", help="articles per feed (default 5)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
     p = sub.add_parser("release", help="release a held account: its waiting posts go out in order")
     _common(p, defaults=False)
     p.add_argument("account", help="the account's id in the config")
@@ -113,6 +122,38 @@ def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
     return EXIT_TROUBLE if troubled or failed else EXIT_OK
 
 
+def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+    import json
+    from dataclasses import asdict
+
+    bot = _open(args, clock, stream)
+    out = stream or sys.stdout
+    try:
+        for name, ids in (("feed", {f.id for f in bot.config.feeds}), ("account", {a.id for a in bot.config.accounts})):
+            unknown = [x for x in getattr(args, name) if x not in ids]
+            if unknown:
+                raise UsageError(f"no {name} {unknown[0]!r} in the config; {name}s: {', '.join(sorted(ids)) or 'none'}")
+        if args.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        previews, errors = bot.preview(args.feed, args.account, args.limit)
+    finally:
+        bot.close()
+    for p in previews:
+        if args.json:
+            record = asdict(p)
+            if record["error"] is None:
+                del record["error"]
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            verdict = f"{p.length}/{p.limit}" if p.limit else f"{p.length}"
+            verdict += " fits" if p.fits else " DOES NOT FIT"
+            out.write(f"── {p.feed} → {p.account} ({p.platform}) · {verdict} · {p.guid}\n")
+            out.write((p.text or f"(no post: {p.error})") + "\n\n")
+    for e in errors:
+        print(f"bot: {e}", file=sys.stderr)
+    return EXIT_TROUBLE if errors else EXIT_OK
+
+
 def cmd_release(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     bot = _open(args, clock, stream)
     try:
@@ -129,5 +170,6 @@ def cmd_release(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], int]] = {
     "run": cmd_run,
     "poll": cmd_poll,
+    "preview": cmd_preview,
     "release": cmd_release,
 }

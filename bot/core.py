@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 import requests
@@ -16,15 +18,31 @@ from bot.compose import compose_post
 from bot.compose.hashtags import make_hashtags
 from bot.config import AccountConfig, BotConfig
 from bot.dispatch import Dispatcher, Outcome
-from bot.feeds import new_session
+from bot.errors import ComposeError, FeedError
+from bot.feeds import fetch, new_session, parse
 from bot.links import Shortener, ShortLinkSettings, add_utm, post_id
-from bot.models import Article
+from bot.models import Article, Validators
 from bot.platforms import Publisher, make_publisher
-from bot.poll import PollResult, poll_feed
+from bot.poll import PollResult, newest, poll_feed
 from bot.store import Store, database_url
-from bot.wordpress import WordPressError, fetch_post
+from bot.wordpress import WordPressError, WordPressPost, fetch_post
 
 log = logging.getLogger("bot")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The post an account would get for an article."""
+
+    feed: str
+    guid: str
+    account: str
+    platform: str
+    text: str
+    length: int | None  #: as the platform counts it
+    limit: int | None
+    fits: bool
+    error: str | None = None  #: why no post can be made
 
 
 class Bot:
@@ -61,8 +79,7 @@ class Bot:
         WordPress REST API (once per article) and a shortener (once per link): both fall back quietly."""
         account = self.account(account_id)
         site = self.config.site
-        if article_id is not None:
-            article = self.enrich(article, article_id)
+        article = self.enrich(article, article_id)
         link = add_utm(article.link, account.utm.model_dump(exclude_none=True) if account.utm else {})
         short = self.shortener(account).short_link(link, article.guid, self.site_url(article))
         rules = account.hashtags
@@ -71,7 +88,7 @@ class Bot:
         tags = make_hashtags(names, limit=rules.max, exclude=rules.exclude, mapping=rules.map,
                              always=rules.always, text=article.title)
         return compose_post(
-            article, account.template_for(article.category_names), site.name, self.publishers[account_id].rule,
+            article, account.template_for(article.category_names), site.name, self.publisher_for(account).rule,
             direction=site.text_direction, hashtags=tags, link=link, short_link=short, tz=site.tz,
             date_format=account.date_format,
         )
@@ -91,30 +108,80 @@ class Bot:
                               settings.timeout.total_seconds(), settings.page_lookup),
             self.store, session, self.config.agent, self.clock)
 
-    def enrich(self, article: Article, article_id: int) -> Article:
+    def enrich(self, article: Article, article_id: int | None = None) -> Article:
         """The article with its real categories, tags and featured image from the WordPress REST API, when
-        ``site.wordpress_api`` is on (asked once per article; any failure keeps the feed's labels)."""
+        ``site.wordpress_api`` is on (asked once per stored article; any failure keeps the feed's labels)."""
         if not self.config.site.wordpress_api:
             return article
+        if article_id is None:  # not stored (a preview): ask, keep nothing
+            post = self._api_post(article)
+            return article if post is None else replace(
+                article, categories=post.categories, tags=post.tags, featured_image=post.featured_image)
         if not self.store.api_checked(article_id):
-            pid = post_id(article.guid, article.link)
-            now = self.clock.now()
-            if pid is None:
-                log.info("article %s: no ?p=ID to ask the WordPress API with; using the feed's labels",
-                         article.guid)
-                self.store.record_api_data(article_id, now)
+            post = self._api_post(article)
+            if post is None:
+                self.store.record_api_data(article_id, self.clock.now())
             else:
-                with self._lock:
-                    session = self._sessions.setdefault("wordpress", new_session())
-                try:
-                    post = fetch_post(self.site_url(article), pid, session=session, timeout=5.0,
-                                      user_agent=self.config.agent)
-                except WordPressError as exc:
-                    log.warning("WordPress API failed for post %d, using the feed's labels: %s", pid, exc)
-                    self.store.record_api_data(article_id, now)
-                else:
-                    self.store.record_api_data(article_id, now, post.categories, post.tags, post.featured_image)
+                self.store.record_api_data(article_id, self.clock.now(), post.categories, post.tags,
+                                           post.featured_image)
         return self.store.article_by_id(article_id)
+
+    def _api_post(self, article: Article) -> WordPressPost | None:
+        pid = post_id(article.guid, article.link)
+        if pid is None:
+            log.info("article %s: no ?p=ID to ask the WordPress API with; using the feed's labels", article.guid)
+            return None
+        with self._lock:
+            session = self._sessions.setdefault("wordpress", new_session())
+        try:
+            return fetch_post(self.site_url(article), pid, session=session, timeout=5.0,
+                              user_agent=self.config.agent)
+        except WordPressError as exc:
+            log.warning("WordPress API failed for post %d, using the feed's labels: %s", pid, exc)
+            return None
+
+    def preview(self, feed_ids: Sequence[str] = (), account_ids: Sequence[str] = (),
+                limit: int = 5) -> tuple[list[Preview], list[str]]:
+        """For the newest articles of each feed (read now; no state changes), the post each account would
+        get. Returns the previews and the feeds that could not be read."""
+        previews: list[Preview] = []
+        errors: list[str] = []
+        for feed in self.config.feeds:
+            if feed_ids and feed.id not in feed_ids:
+                continue
+            accounts = [a for a in self.config.accounts if (a.id in account_ids if account_ids else a.enabled)
+                        and (a.feeds is None or feed.id in a.feeds)]
+            try:
+                with self._lock:
+                    session = self._sessions.setdefault(feed.id, new_session())
+                fetched = fetch(feed.url, Validators(), session=session, user_agent=self.config.agent,
+                                timeout=feed.timeout.total_seconds(), max_size=feed.max_size)
+                assert fetched.body is not None
+                articles = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
+                                 content_type=fetched.content_type).articles
+            except FeedError as exc:
+                errors.append(f"feed {feed.id}: {exc.message}")
+                continue
+            for article in newest(articles, limit):
+                for account in accounts:
+                    rule = self.publisher_for(account).rule
+                    try:
+                        text = self.compose(account.id, article)
+                    except ComposeError as exc:
+                        previews.append(Preview(feed.id, article.guid, account.id, account.platform, "", None,
+                                                rule.max_length, False, str(exc)))
+                        continue
+                    previews.append(Preview(feed.id, article.guid, account.id, account.platform, text,
+                                            rule.count(text), rule.max_length, rule.fits(text)))
+        return previews, errors
+
+    def publisher_for(self, account: AccountConfig) -> Publisher:
+        if account.id in self.publishers:
+            return self.publishers[account.id]
+        with self._lock:  # a disabled account asked for by name (preview)
+            if self._publishers is not None and account.id not in self._publishers:
+                self._publishers[account.id] = make_publisher(account, self._stream)
+        return self.publishers[account.id]
 
     def poll(self, feed_id: str, *, stop: threading.Event | None = None, force: bool = False) -> PollResult:
         feed = self.config.feed(feed_id)

@@ -14,6 +14,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import yaml
@@ -51,6 +52,8 @@ class Seen:
     path: str
     headers: dict[str, str]
     status: int
+    method: str = "GET"
+    body: bytes = b""
 
 
 class FeedServer:
@@ -58,6 +61,8 @@ class FeedServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        #: path (without query) → function(request) → (status, headers, body): answers made per request
+        self.handlers: dict[str, Callable[[Seen], tuple[int, dict[str, str], bytes]]] = {}
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         server = self
@@ -69,11 +74,25 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:
-                route = server.routes.get(self.path)
-                seen = Seen(self.path, dict(self.headers.items()), 0)
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                seen = Seen(self.path, dict(self.headers.items()), 0, self.command, body)
                 with server._lock:
                     server.requests.append(seen)
-                seen.status = server._answer(self, route)
+                handler = server.handlers.get(self.path.split("?")[0])
+                if handler is not None:
+                    status, headers, payload = handler(seen)
+                    route = Route(payload, status=status, headers=headers, conditional=False,
+                                  content_type=headers.pop("Content-Type", "application/json"))
+                    seen.status = server._answer(self, route)
+                else:
+                    seen.status = server._answer(self, server.route(self.path))
 
         class Server(ThreadingHTTPServer):
             def handle_error(self, request: Any, client_address: Any) -> None:
@@ -97,9 +116,14 @@ class FeedServer:
         self.routes[path] = route
         return route
 
+    def route(self, path: str) -> Route | None:
+        """The route for a request path; percent-escapes match in either case, as on a real server."""
+        wanted = unquote(path)
+        return next((r for p, r in self.routes.items() if unquote(p) == wanted), None)
+
     def hits(self, path: str) -> list[Seen]:
         with self._lock:
-            return [r for r in self.requests if r.path == path]
+            return [r for r in self.requests if unquote(r.path) == unquote(path)]
 
     def _answer(self, h: BaseHTTPRequestHandler, route: Route | None) -> int:
         if route is None:

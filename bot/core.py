@@ -18,14 +18,14 @@ from bot.compose import compose_post
 from bot.compose.hashtags import make_hashtags
 from bot.config import AccountConfig, BotConfig
 from bot.dispatch import Dispatcher, Outcome
-from bot.errors import ComposeError, FeedError
+from bot.errors import ComposeError, FeedError, WordPressError
 from bot.feeds import fetch, new_session, parse
 from bot.links import Shortener, ShortLinkSettings, add_utm, post_id
 from bot.models import Article, Validators
 from bot.platforms import Publisher, make_publisher
 from bot.poll import PollResult, newest, poll_feed
 from bot.store import Store, database_url
-from bot.wordpress import WordPressError, WordPressPost, fetch_post
+from bot.wordpress import WordPressPost, fetch_post
 
 log = logging.getLogger("bot")
 

@@ -7,6 +7,8 @@
     ├── UsageError         a person's mistake on the command line (exit status 2)
     ├── FeedError          a feed could not be fetched or parsed; the feed is retried with backoff
     ├── StoreError         the database cannot be opened or used
+    ├── ShortenError       a shortener gave no short link: the full link is used
+    ├── WordPressError     the REST API gave no post: the feed's labels are used
     ├── ComposeError       no post fits the platform's rules; the delivery fails with this reason
     └── PlatformError      a publisher's call did not post; the subclass says what happens next
         ├── Unavailable    network error, timeout, 5xx: retried later with backoff (or at ``after``)
@@ -70,6 +72,14 @@ class FeedError(BotError):
 
 class StoreError(BotError):
     """The database cannot be opened or used."""
+
+
+class ShortenError(BotError):
+    """A shortener did not give a short link (the full link is used instead)."""
+
+
+class WordPressError(BotError):
+    """WordPress's REST API did not give the post (the feed's labels are used instead)."""
 
 
 class ComposeError(BotError, ValueError):

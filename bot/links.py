@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from bot.clock import Clock
-from bot.errors import BotError
+from bot.errors import ShortenError
 
 log = logging.getLogger("bot.links")
 
@@ -41,10 +41,6 @@ class LinkCache(Protocol):
     def cached_short_link(self, kind: str, url: str) -> str | None: ...
 
     def cache_short_link(self, kind: str, url: str, short: str, now: datetime) -> None: ...
-
-
-class ShortenError(BotError):
-    """A shortener did not give a short link (the full link is used instead)."""
 
 
 def post_id(guid: str, link: str = "") -> int | None:

@@ -10,13 +10,9 @@ from typing import Any
 import requests
 
 from bot.compose.text import html_to_text
-from bot.errors import BotError
+from bot.errors import WordPressError
 
 MAX_ANSWER = 2_000_000
-
-
-class WordPressError(BotError):
-    """The REST API did not give the post."""
 
 
 @dataclass(frozen=True)

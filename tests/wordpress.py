@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 SITE = "https://news.example"
@@ -117,6 +118,34 @@ class Item:
             f'\t\t\t\t\t<content type="html" xml:base="{self.link}"><![CDATA[{self._content()}]]></content>\n'
             "\t\t\t</entry>\n"
         )
+
+
+def rest_post(item: Item, categories: list[str], tags: list[str], featured: str | None = None) -> dict[str, Any]:
+    """``/wp-json/wp/v2/posts/<id>?_embed`` for an item, in the shape WordPress 6.x answers (see the captured
+    rest-post-*.json): categories and tags apart in ``_embedded["wp:term"]``, the featured image in
+    ``_embedded["wp:featuredmedia"]``."""
+    def term(i: int, name: str, taxonomy: str) -> dict[str, Any]:
+        return {"id": 100 + i, "link": f"{item.site}/?cat={100 + i}", "name": name, "slug": quote(name).lower(),
+                "taxonomy": taxonomy, "_links": {}}
+
+    embedded: dict[str, Any] = {
+        "author": [{"id": 1, "name": "admin", "url": item.site, "slug": "admin"}],
+        "wp:term": [[term(i, c, "category") for i, c in enumerate(categories)],
+                    [term(50 + i, t, "post_tag") for i, t in enumerate(tags)]],
+    }
+    if featured:
+        embedded["wp:featuredmedia"] = [{"id": 900, "media_type": "image", "mime_type": "image/jpeg",
+                                         "source_url": featured, "alt_text": "", "_links": {}}]
+    stamp = item.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return {
+        "id": item.post_id, "date": stamp, "date_gmt": stamp, "guid": {"rendered": item.guid},
+        "modified": stamp, "modified_gmt": stamp, "slug": item.link.rstrip("/").rsplit("/", 1)[-1],
+        "status": "publish", "type": "post", "link": item.link, "title": {"rendered": wp_title(item.title)},
+        "content": {"rendered": item._content(), "protected": False},
+        "excerpt": {"rendered": f"<p>{wp_title(item.body or item.title)}</p>\n", "protected": False},
+        "author": 1, "featured_media": 900 if featured else 0, "categories": list(range(100, 100 + len(categories))),
+        "tags": list(range(150, 150 + len(tags))), "_links": {}, "_embedded": embedded,
+    }
 
 
 def rss2(items: list[Item], *, name: str = "قريش", site: str = SITE) -> str:

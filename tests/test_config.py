@@ -243,3 +243,38 @@ def test_database_url_is_checked(tmp_path: Path) -> None:
     assert err.problems[0].path == "database" and "database URL" in err.problems[0].message
     err = problem(tmp_path, GOOD + "database: postgresql://bot@/news\n")
     assert "not supported yet" in err.problems[0].message
+
+
+def test_composition_options(tmp_path: Path) -> None:
+    text = GOOD.replace("  timezone: Asia/Baghdad\n", "  timezone: Asia/Baghdad\n  short_link: none\n") + (
+        "    templates:\n"
+        "      عاجل: \"🔴 {POST_TITLE}\\n{PERMALINK}\"\n"
+        "    hashtags: {source: tags, max: 2, exclude: [غير مصنف], map: {البنتاغون: Pentagon}}\n"
+        "    utm: {source: twitter, medium: social}\n"
+        "    short_link: {kind: bitly, token: t}\n"
+    )
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.site.short_link.kind == "none"  # a word is the kind
+    [account] = config.accounts
+    assert account.short_link is not None and account.short_link.kind == "bitly"
+    assert account.templates["عاجل"] == "🔴 {title}\n{link}"  # the plugin's placeholders, made ours
+    assert account.template_for(["سياسة", "عـاجِل"]) == "🔴 {title}\n{link}"  # names compare without tatweel
+    assert account.template_for(["سياسة"]) == account.template
+    assert account.hashtags.source == "tags" and account.hashtags.map == {"البنتاغون": "Pentagon"}
+
+
+@pytest.mark.parametrize(("snippet", "path", "message"), [
+    ("  short_link: {kind: yourls}\n", "site.short_link", "yourls needs api_url"),
+    ("  short_link: tinyurl\n", "site.short_link.kind", "'wordpress', 'yourls', 'bitly' or 'none'"),
+    ("  short_link: {kind: wordpress, timeout: 30s}\n", "site.short_link.timeout", "between 0s and 10s"),
+])
+def test_short_link_mistakes(tmp_path: Path, snippet: str, path: str, message: str) -> None:
+    err = problem(tmp_path, GOOD.replace("  timezone: Asia/Baghdad\n", "  timezone: Asia/Baghdad\n" + snippet))
+    [p] = err.problems
+    assert p.path == path and message in p.message and p.line == 5
+
+
+def test_a_category_template_is_checked_too(tmp_path: Path) -> None:
+    err = problem(tmp_path, GOOD + "    templates: {عاجل: \"{headline}\"}\n")
+    [p] = err.problems
+    assert p.path == "accounts[0].templates.عاجل" and "unknown field {headline}" in p.message

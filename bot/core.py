@@ -116,14 +116,15 @@ class Bot:
         if article_id is None:  # not stored (a preview): ask, keep nothing
             post = self._api_post(article)
             return article if post is None else replace(
-                article, categories=post.categories, tags=post.tags, featured_image=post.featured_image)
+                article, categories=post.categories, tags=post.tags, featured_image=post.featured_image,
+                excerpt=post.excerpt or None)
         if not self.store.api_checked(article_id):
             post = self._api_post(article)
             if post is None:
                 self.store.record_api_data(article_id, self.clock.now())
             else:
                 self.store.record_api_data(article_id, self.clock.now(), post.categories, post.tags,
-                                           post.featured_image)
+                                           post.featured_image, post.excerpt)
         return self.store.article_by_id(article_id)
 
     def _api_post(self, article: Article) -> WordPressPost | None:

@@ -23,6 +23,7 @@ class Article:
     categories: tuple[str, ...] | None = None  #: from WordPress's REST API; None: unknown, use labels
     tags: tuple[str, ...] | None = None  #: from WordPress's REST API; None: unknown, use labels
     featured_image: str | None = None  #: from WordPress's REST API
+    excerpt: str | None = None  #: the post's own excerpt, from WordPress's REST API (else the summary is used)
 
     @property
     def category_names(self) -> tuple[str, ...]:

@@ -48,7 +48,7 @@ def _differs(old: Article, new: Article) -> bool:
     """Whether the feed's version of an article differs from the stored one (ignoring what only the
     REST API supplies, and a date the feed no longer gives)."""
     def feed_view(a: Article) -> Article:
-        return replace(a, published=None, categories=None, tags=None, featured_image=None)
+        return replace(a, published=None, categories=None, tags=None, featured_image=None, excerpt=None)
 
     return feed_view(old) != feed_view(new) or (new.published is not None and old.published != new.published)
 

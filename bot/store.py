@@ -73,6 +73,7 @@ articles = sa.Table(
     sa.Column("categories", sa.JSON),  # from the REST API; NULL: unknown (use labels)
     sa.Column("tags", sa.JSON),
     sa.Column("featured_image", sa.Text),
+    sa.Column("excerpt", sa.Text),
     sa.Column("api_checked_at", UTCDateTime),  # when the REST API was asked (cached per article)
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
@@ -430,7 +431,8 @@ class Store:
                 articles.c.id == article_id)).scalar() is not None
 
     def record_api_data(self, article_id: int, now: datetime, categories: Sequence[str] | None = None,
-                        tags: Sequence[str] | None = None, featured_image: str | None = None) -> None:
+                        tags: Sequence[str] | None = None, featured_image: str | None = None,
+                        excerpt: str | None = None) -> None:
         """Note that the REST API was asked; with what it said when it answered."""
         values: dict[str, Any] = {"api_checked_at": now}
         if categories is not None:
@@ -439,6 +441,8 @@ class Store:
             values["tags"] = list(tags)
         if featured_image is not None:
             values["featured_image"] = featured_image
+        if excerpt:
+            values["excerpt"] = excerpt
         with self.engine.begin() as c:
             c.execute(articles.update().where(articles.c.id == article_id).values(**values))
 
@@ -535,6 +539,7 @@ def _article(r: Any) -> Article:
         categories=None if r["categories"] is None else tuple(r["categories"]),
         tags=None if r["tags"] is None else tuple(r["tags"]),
         featured_image=r["featured_image"],
+        excerpt=r["excerpt"],
     )
 
 

@@ -165,3 +165,26 @@ def test_hashtags_give_way_first_the_last_one_first() -> None:
     text = compose_post(article(title), template, "قريش", LengthRule(len(title) + 2 + 23, X_LIKE.count),
                         hashtags=tags)
     assert text == f"{title}\n\n{LINK}"  # every hashtag went before the title lost a word
+
+
+def test_every_template_field() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.compose import post_values
+    from bot.compose.template import canonical
+
+    a = Article(feed_id="main", guid="https://news.example/?p=96", title="عنوان", link=LONG_LINK,
+                summary="ملخص من الخلاصة", author="admin", published=datetime(2026, 11, 29, 5, 49, tzinfo=UTC),
+                labels=("العراق", "سياسة", "أوستن"), categories=("العراق", "سياسة"), excerpt="ملخص من الموقع")
+    values = post_values(a, "قريش", short_link=LINK, tz=ZoneInfo("Asia/Baghdad"), date_format="%d/%m %H:%M")
+    assert values == {
+        "title": "عنوان", "link": LONG_LINK, "short_link": LINK, "excerpt": "ملخص من الموقع",
+        "site_name": "قريش", "author": "admin", "date": "29/11 08:49", "categories": "العراق، سياسة", "id": "96",
+    }
+    plain = Article(feed_id="main", guid=LONG_LINK, title="ب", link=LONG_LINK, labels=("أ", "ب"))
+    assert post_values(plain, "قريش")["categories"] == "أ، ب"  # from a plain feed: its labels
+    assert post_values(plain, "قريش")["id"] == "" and post_values(plain, "قريش")["date"] == ""
+    old = "{POST_TITLE} | {BLOG_TITLE}\n{POST_EXCERPT}\n{PERMALINK} {POST_ID} {POST_PUBLISH_DATE} {USER_NICENAME}"
+    assert canonical(old) == "{title} | {site_name}\n{excerpt}\n{link} {id} {date} {author}"
+    assert canonical("{{literal}} {title}") == "{{literal}} {title}"

@@ -86,6 +86,7 @@ def test_hashtags_come_from_real_categories_when_the_api_is_on(
     assert post["text"].endswith("\n#العراق #عاجل")  # the feed's labels would have added #البرلمان #الموازنة
     [article] = [a for a in bot.store.articles() if a.guid == NEW.guid]
     assert article.tags == ("البرلمان", "الموازنة") and article.featured_image == f"{feed_server.base}/up/b.jpg"
+    assert article.excerpt == NEW.title  # the post's own excerpt, for {excerpt}
     assert len(feed_server.hits(API + "?_embed")) == 1  # asked once, then cached
     bot.close()
 

@@ -27,7 +27,7 @@ def post_values(
         "title": article.title,
         "link": link or article.link,
         "short_link": short_link or link or article.link,
-        "excerpt": article.summary,
+        "excerpt": article.excerpt or article.summary,
         "site_name": site_name,
         "author": article.author,
         "date": article.published.astimezone(tz).strftime(date_format) if article.published else "",

@@ -79,9 +79,9 @@ class Bot:
         WordPress REST API (once per article) and a shortener (once per link): both fall back quietly."""
         account = self.account(account_id)
         site = self.config.site
-        article = self.enrich(article, article_id)
         link = add_utm(article.link, account.utm.model_dump(exclude_none=True) if account.utm else {})
         short = self.shortener(account).short_link(link, article.guid, self.site_url(article))
+        article = self.enrich(article, article_id)
         rules = account.hashtags
         names = {"categories": article.category_names, "tags": article.tag_names,
                  "both": (*article.category_names, *article.tag_names)}[rules.source]
@@ -128,7 +128,9 @@ class Bot:
         return self.store.article_by_id(article_id)
 
     def _api_post(self, article: Article) -> WordPressPost | None:
-        pid = post_id(article.guid, article.link)
+        # The id is in a ?p=ID guid, or in the page's rel=shortlink when a short link was made from it.
+        pid = post_id(article.guid, article.link) or post_id(
+            self.store.cached_short_link("wordpress-page", article.link) or "")
         if pid is None:
             log.info("article %s: no ?p=ID to ask the WordPress API with; using the feed's labels", article.guid)
             return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -155,7 +156,12 @@ class Shortener:
                               headers={"User-Agent": self.user_agent}) as resp:
             if resp.status_code != 200:
                 raise ShortenError(f"the article page answered HTTP {resp.status_code}")
-            body = resp.raw.read(PAGE_LIMIT, decode_content=True)
+            body = b""
+            deadline = time.monotonic() + 2 * self.settings.timeout  # a trickling page cannot hold a post
+            while len(body) < PAGE_LIMIT and (chunk := resp.raw.read1(65536, decode_content=True)):
+                body += chunk
+                if b"</head>" in body or time.monotonic() > deadline:
+                    break  # the shortlink is in the head
             short = shortlink_in_page(resp.headers, body.decode(resp.encoding or "utf-8", errors="replace"))
         if not short:
             raise ShortenError("the article page declares no shortlink")

@@ -180,3 +180,12 @@ def test_a_shortener_answering_nonsense_is_not_trusted(
 def test_none_is_the_full_link(store: Store, clock: ManualClock) -> None:
     assert shortener(store, clock, kind="none").short_link("https://news.example/a/", "https://news.example/?p=1",
                                                           "https://news.example") == "https://news.example/a/"
+
+
+def test_a_trickling_page_cannot_hold_a_post(store: Store, clock: ManualClock, feed_server: FeedServer) -> None:
+    feed_server.set(PRETTY, "<html><head>" + " " * 2000 + "</head></html>", content_type="text/html",
+                    trickle=0.01, conditional=False)
+    url = feed_server.url(PRETTY)
+    started = time.monotonic()
+    assert shortener(store, clock, timeout=0.5).short_link(url, url, "https://news.example") == url
+    assert time.monotonic() - started < 3

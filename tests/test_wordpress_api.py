@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -107,4 +108,25 @@ def test_an_api_failure_falls_back_to_the_feeds_labels(
     [post] = posts(tmp_path)
     assert post["text"].endswith("#العراق #عاجل #البرلمان #الموازنة")
     assert "WordPress API failed for post 130" in caplog.text and "HTTP 401" in caplog.text
+    bot.close()
+
+
+def test_a_permalink_guid_finds_its_post_id_through_the_pages_shortlink(
+    tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+) -> None:
+    path = setup_site(tmp_path, feed_server, hashtags={"source": "tags"})
+    bot = Bot.open(load_config(path), clock=clock)
+    bot.poll("main")
+    pretty = Item(131, "المنتخب يتأهل", ["رياضة"], pretty_guid=True, site=feed_server.base)
+    page = urlsplit(pretty.link).path
+    feed_server.set(page, f"<html><head><link rel='shortlink' href='{feed_server.base}/?p=131' /></head></html>",
+                    content_type="text/html", conditional=False)
+    feed_server.set("/wp-json/wp/v2/posts/131?_embed", json.dumps(rest_post(pretty, ["رياضة"], ["كأس آسيا"])),
+                    content_type="application/json", conditional=False)
+    feed_server.set("/feed", rss2([pretty, *SAMPLE_ITEMS]))
+    bot.poll("main")
+    [outcome] = bot.dispatch()
+    assert outcome.status == "sent"
+    [post] = posts(tmp_path)
+    assert post["text"] == f"المنتخب يتأهل\n{feed_server.base}/?p=131\n#كأس_آسيا"
     bot.close()

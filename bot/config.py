@@ -223,6 +223,7 @@ class HashtagConfig(_Model):
     exclude: list[str] = Field(default_factory=list)
     map: dict[str, str] = Field(default_factory=dict)
     always: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
 
 
 class UtmConfig(_Model):

@@ -15,7 +15,7 @@ import requests
 
 from bot.clock import Clock, SystemClock
 from bot.compose import compose_post
-from bot.compose.hashtags import make_hashtags
+from bot.compose.hashtags import make_hashtags, tag_keywords
 from bot.config import AccountConfig, BotConfig
 from bot.dispatch import Dispatcher, Outcome
 from bot.errors import ComposeError, FeedError, WordPressError
@@ -83,6 +83,8 @@ class Bot:
         short = self.shortener(account).short_link(link, article.guid, self.site_url(article))
         article = self.enrich(article, article_id)
         rules = account.hashtags
+        if rules.keywords:
+            article = replace(article, title=tag_keywords(article.title, rules.keywords))
         names = {"categories": article.category_names, "tags": article.tag_names,
                  "both": (*article.category_names, *article.tag_names)}[rules.source]
         tags = make_hashtags(names, limit=rules.max, exclude=rules.exclude, mapping=rules.map,

@@ -78,3 +78,15 @@ def test_make_hashtags_order_limits_and_rules() -> None:
 def test_property_any_name_gives_a_valid_hashtag_or_none(name: str) -> None:
     tag = hashtag(name)
     assert tag is None or (is_x_hashtag(tag) and " " not in tag and tag.count("#") == 1)
+
+
+def test_keywords_in_the_title_become_hashtags_once() -> None:
+    from bot.compose.hashtags import tag_keywords
+
+    assert tag_keywords("العراق يوقع اتفاقاً مع العراق", ["العراق"]) == "#العراق يوقع اتفاقاً مع العراق"
+    assert tag_keywords("والعراق يوقع", ["العراق"]) == "والعراق يوقع"  # not inside a longer word
+    assert tag_keywords("قمة الشرق الأوسط في بغداد", ["الشرق الأوسط", "بغداد"]) == "قمة #الشرق_الأوسط في #بغداد"
+    assert tag_keywords("#العراق: اختتام أعمال الحوار", ["العراق"]) == "#العراق: اختتام أعمال الحوار"
+    assert tag_keywords("CENTCOM says", ["centcom"]) == "#CENTCOM says"  # the title's own spelling
+    title = tag_keywords("العراق يوقع", ["العراق"])
+    assert make_hashtags(["العراق", "سياسة"], text=title) == ["#سياسة"]  # not repeated at the end

@@ -72,6 +72,21 @@ def make_hashtags(
     return out if limit is None else out[:limit]
 
 
+def tag_keywords(title: str, keywords: Iterable[str]) -> str:
+    """The title with the first whole-word occurrence of each keyword made a hashtag:
+    ``("العراق يوقع اتفاقاً", ["العراق"])`` → ``#العراق يوقع اتفاقاً``. A keyword inside a longer word
+    (``والعراق``) is left alone, and so is one the title already has as a hashtag."""
+    for keyword in keywords:
+        tag = hashtag(keyword)
+        if tag is None or tag[1:].casefold() in hashtags_in(title):
+            continue
+        words = r"\s+".join(regex.escape(w) for w in clean_text(keyword).split())
+        pattern = regex.compile(rf"(?<![\p{{L}}\p{{M}}\p{{Nd}}_#＃]){words}(?![\p{{L}}\p{{M}}\p{{Nd}}_])",
+                                regex.IGNORECASE)
+        title = pattern.sub(lambda m: "#" + regex.sub(r"\s+", "_", m.group(0)), title, count=1)
+    return title
+
+
 def same_name(a: str, b: str) -> bool:
     """Whether two category names are the same, ignoring diacritics, tatweel, case and a leading #."""
     return _key(a) == _key(b)

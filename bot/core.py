@@ -68,6 +68,13 @@ class Bot:
                                     if a.enabled}
             return self._publishers
 
+    def _session(self, key: str) -> requests.Session:
+        """One HTTP session per feed (polls of a feed never overlap), and one each for links and the API."""
+        with self._lock:
+            if key not in self._sessions:
+                self._sessions[key] = new_session()
+            return self._sessions[key]
+
     def account(self, account_id: str) -> AccountConfig:
         for a in self.config.accounts:
             if a.id == account_id:
@@ -103,8 +110,7 @@ class Bot:
 
     def shortener(self, account: AccountConfig) -> Shortener:
         settings = account.short_link or self.config.site.short_link
-        with self._lock:
-            session = self._sessions.setdefault("links", new_session())
+        session = self._session("links")
         return Shortener(
             ShortLinkSettings(settings.kind, settings.api_url, settings.token, settings.domain,
                               settings.timeout.total_seconds(), settings.page_lookup),
@@ -136,8 +142,7 @@ class Bot:
         if pid is None:
             log.info("article %s: no ?p=ID to ask the WordPress API with; using the feed's labels", article.guid)
             return None
-        with self._lock:
-            session = self._sessions.setdefault("wordpress", new_session())
+        session = self._session("wordpress")
         try:
             return fetch_post(self.site_url(article), pid, session=session, timeout=5.0,
                               user_agent=self.config.agent)
@@ -157,8 +162,7 @@ class Bot:
             accounts = [a for a in self.config.accounts if (a.id in account_ids if account_ids else a.enabled)
                         and (a.feeds is None or feed.id in a.feeds)]
             try:
-                with self._lock:
-                    session = self._sessions.setdefault(feed.id, new_session())
+                session = self._session(feed.id)
                 fetched = fetch(feed.url, Validators(), session=session, user_agent=self.config.agent,
                                 timeout=feed.timeout.total_seconds(), max_size=feed.max_size)
                 assert fetched.body is not None
@@ -190,8 +194,7 @@ class Bot:
 
     def poll(self, feed_id: str, *, stop: threading.Event | None = None, force: bool = False) -> PollResult:
         feed = self.config.feed(feed_id)
-        with self._lock:
-            session = self._sessions.setdefault(feed_id, new_session())
+        session = self._session(feed_id)
         return poll_feed(feed, self.config, self.store, self.clock, session, stop=stop, force=force)
 
     def poll_all(self, *, stop: threading.Event | None = None, force: bool = False) -> list[PollResult]:

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=5, metavar="N", help="articles per feed (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    p = sub.add_parser("check", help="check each account's credentials: who it is, whether it can post")
+    _common(p, defaults=False)
+
     p = sub.add_parser("release", help="release a held account: its waiting posts go out in order")
     _common(p, defaults=False)
     p.add_argument("account", help="the account's id in the config")
@@ -154,6 +157,29 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
     return EXIT_TROUBLE if errors else EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+    from bot.errors import PlatformError
+
+    bot = _open(args, clock, stream)
+    out = stream or sys.stdout
+    failed = 0
+    try:
+        for account in bot.config.accounts:
+            if not account.enabled:
+                out.write(f"{account.id} ({account.platform}): disabled\n")
+                continue
+            try:
+                who = bot.publisher_for(account).check()
+            except PlatformError as exc:
+                failed += 1
+                out.write(f"{account.id} ({account.platform}): FAILED: {exc.message}\n")
+            else:
+                out.write(f"{account.id} ({account.platform}): ok, {who}\n")
+    finally:
+        bot.close()
+    return EXIT_TROUBLE if failed else EXIT_OK
+
+
 def cmd_release(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     bot = _open(args, clock, stream)
     try:
@@ -170,6 +196,7 @@ def cmd_release(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], int]] = {
     "run": cmd_run,
     "poll": cmd_poll,
+    "check": cmd_check,
     "preview": cmd_preview,
     "release": cmd_release,
 }

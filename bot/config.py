@@ -23,7 +23,7 @@ from urllib.request import pathname2url
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from bot.compose.template import DEFAULT_TEMPLATE, canonical, template_problems
@@ -264,7 +264,39 @@ class ConsoleAccount(_AccountBase):
     output: str | None = None
 
 
-AccountConfig = Annotated[Union[ConsoleAccount], Field(discriminator="platform")]  # noqa: UP007
+Secret = Annotated[SecretStr, Field(min_length=1)]
+
+
+class XCredentials(_Model):
+    """OAuth 1.0a user context: the app's consumer key and secret, the account's access token and secret."""
+
+    consumer_key: Secret
+    consumer_secret: Secret
+    access_token: Secret
+    access_token_secret: Secret
+
+
+class XAccount(_AccountBase):
+    """An X (Twitter) account, posting through X API v2."""
+
+    platform: Literal["x"]
+    credentials: XCredentials
+    base_url: str | None = None
+    image: bool = False
+    timeout: Duration = timedelta(seconds=20)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str | None) -> str | None:
+        return None if v is None else _http_url(v).rstrip("/")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        return _positive(v)
+
+
+AccountConfig = Annotated[Union[ConsoleAccount, XAccount], Field(discriminator="platform")]  # noqa: UP007
 
 
 class BotConfig(_Model):

@@ -64,9 +64,11 @@ class Bot:
     def publishers(self) -> dict[str, Publisher]:
         with self._lock:
             if self._publishers is None:
-                self._publishers = {a.id: make_publisher(a, self._stream) for a in self.config.accounts
-                                    if a.enabled}
+                self._publishers = {a.id: self._make_publisher(a) for a in self.config.accounts if a.enabled}
             return self._publishers
+
+    def _make_publisher(self, account: AccountConfig) -> Publisher:
+        return make_publisher(account, stream=self._stream, clock=self.clock, user_agent=self.config.agent)
 
     def _session(self, key: str) -> requests.Session:
         """One HTTP session per feed (polls of a feed never overlap), and one each for links and the API."""
@@ -189,7 +191,7 @@ class Bot:
             return self.publishers[account.id]
         with self._lock:  # a disabled account asked for by name (preview)
             if self._publishers is not None and account.id not in self._publishers:
-                self._publishers[account.id] = make_publisher(account, self._stream)
+                self._publishers[account.id] = self._make_publisher(account)
         return self.publishers[account.id]
 
     def poll(self, feed_id: str, *, stop: threading.Event | None = None, force: bool = False) -> PollResult:

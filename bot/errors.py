@@ -9,6 +9,8 @@
     ├── StoreError         the database cannot be opened or used
     ├── ShortenError       a shortener gave no short link: the full link is used
     ├── WordPressError     the REST API gave no post: the feed's labels are used
+    ├── MediaError         an article's image could not be had: the post goes without it
+    │   └── NoImage        the article has none (not a failure)
     ├── ComposeError       no post fits the platform's rules; the delivery fails with this reason
     └── PlatformError      a publisher's call did not post; the subclass says what happens next
         ├── Unavailable    network error, timeout, 5xx: retried later with backoff (or at ``after``)
@@ -80,6 +82,14 @@ class ShortenError(BotError):
 
 class WordPressError(BotError):
     """WordPress's REST API did not give the post (the feed's labels are used instead)."""
+
+
+class MediaError(BotError):
+    """An article's image could not be found, fetched or uploaded (the post goes without it)."""
+
+
+class NoImage(MediaError):
+    """The article has no image to find (not a failure: most posts go without one)."""
 
 
 class ComposeError(BotError, ValueError):

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from bot.errors import MediaError, NoImage
 
 #: Images declared smaller than this (width or height, in pixels) are icons, not article images.
 MIN_IMAGE_SIDE = 200
@@ -55,3 +62,87 @@ def images_in_html(fragment: str, base: str = "") -> list[str]:
 
 def dedupe(urls: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in urls if u))
+
+
+# --- choosing and fetching the image of a post ---------------------------------------------------------------
+
+#: An image larger than this is not downloaded (X's own limit for a photo).
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_PAGE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    data: bytes
+    content_type: str
+
+
+class _MetaImage(HTMLParser):
+    """``og:image`` (or ``twitter:image``) of a page's head."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "meta":
+            return
+        a = dict(attrs)
+        key = (a.get("property") or a.get("name") or "").lower()
+        if key in ("og:image", "og:image:url", "og:image:secure_url", "twitter:image") and a.get("content"):
+            self.found.setdefault(key.split(":url")[0].replace(":secure_url", ""), a["content"] or "")
+
+
+def image_in_page(html: str, base: str) -> str | None:
+    parser = _MetaImage()
+    parser.feed(html)
+    for key in ("og:image", "twitter:image"):
+        if key in parser.found:
+            url = urljoin(base, parser.found[key].strip())
+            if urlsplit(url).scheme in ("http", "https"):
+                return url
+    return None
+
+
+def _read_capped(resp: requests.Response, limit: int, deadline: float, what: str) -> bytes:
+    declared = resp.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise MediaError(f"{what} is {int(declared):,} bytes, over the limit of {limit:,}")
+    body = b""
+    while chunk := resp.raw.read1(65536, decode_content=True):
+        body += chunk
+        if len(body) > limit:
+            raise MediaError(f"{what} is over the limit of {limit:,} bytes")
+        if time.monotonic() > deadline:
+            raise MediaError(f"{what} took too long to arrive")
+    return body
+
+
+def find_image(candidates: Sequence[str], page_url: str, *, session: requests.Session, timeout: float,
+               user_agent: str) -> Image:
+    """The article's image: the first candidate (featured image, feed media, first real <img>), else the
+    page's og:image / twitter:image; downloaded with limits. Raises MediaError with the reason."""
+    url = next((u for u in candidates if u), None)
+    headers = {"User-Agent": user_agent}
+    try:
+        if url is None:
+            with session.get(page_url, timeout=timeout, stream=True, headers=headers) as resp:
+                if resp.status_code != 200:
+                    raise NoImage(f"no image in the feed, and the article page answered HTTP {resp.status_code}")
+                page = _read_capped(resp, MAX_PAGE_BYTES, time.monotonic() + 2 * timeout, "the article page")
+                url = image_in_page(page.decode(resp.encoding or "utf-8", errors="replace"), resp.url)
+            if url is None:
+                raise NoImage("no image: none in the feed and no og:image or twitter:image on the page")
+        with session.get(url, timeout=timeout, stream=True, headers=headers) as resp:
+            if resp.status_code != 200:
+                raise MediaError(f"the image {url} answered HTTP {resp.status_code}")
+            kind = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if not kind.startswith("image/"):
+                raise MediaError(f"{url} is not an image ({kind or 'no Content-Type'})")
+            data = _read_capped(resp, MAX_IMAGE_BYTES, time.monotonic() + 3 * timeout, f"the image {url}")
+    except requests.RequestException as exc:
+        raise MediaError(f"cannot fetch {url or page_url}: {type(exc).__name__}") from exc
+    if not data:
+        raise MediaError(f"the image {url} is empty")
+    return Image(url, data, kind)

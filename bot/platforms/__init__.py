@@ -7,15 +7,21 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bot.config import AccountConfig, ConsoleAccount
+from bot.clock import Clock
+from bot.config import AccountConfig, ConsoleAccount, XAccount
 from bot.platforms.base import Post, Published, Publisher
 
 
-def make_publisher(account: AccountConfig, stream: TextIO | None = None) -> Publisher:
+def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, clock: Clock | None = None,
+                   user_agent: str = "wp-social-bot") -> Publisher:
     if isinstance(account, ConsoleAccount):
         from bot.platforms.console import ConsolePublisher
 
         return ConsolePublisher(account, stream=stream)
+    if isinstance(account, XAccount):
+        from bot.platforms.x import XPublisher
+
+        return XPublisher(account, clock=clock, user_agent=user_agent)
     raise ValueError(f"no publisher for platform {account.platform!r}")  # pragma: no cover - config forbids it
 
 

@@ -20,7 +20,7 @@ class Post:
     text: str  #: final, fitted text (frozen on the delivery at its first attempt)
     link: str  #: the article's link (for link previews and cards)
     title: str  #: the article's headline (for alt text and cards)
-    image_urls: tuple[str, ...] = ()
+    image_urls: tuple[str, ...] = ()  #: the article's image candidates, best first (featured image first)
 
 
 @dataclass(frozen=True)
@@ -39,5 +39,9 @@ class Publisher(Protocol):
     resend_is_safe: bool
 
     def publish(self, post: Post) -> Published: ...
+
+    def check(self) -> str:
+        """Who the account is on its platform (``@handle``); raises a PlatformError kind when it cannot post."""
+        ...
 
     def close(self) -> None: ...

@@ -44,5 +44,8 @@ class ConsolePublisher:
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
         return Published(remote_id=f"console-{post.delivery_id}", url=None)
 
+    def check(self) -> str:
+        return "prints to the console" + (f" and {self.output}" if self.output else "")
+
     def close(self) -> None:
         pass

@@ -1,0 +1,296 @@
+"""A local X API v2 that answers as X does (../shared/CONTRACTS.md, X section), over a real socket.
+
+- Every request's OAuth 1.0a signature is verified with oauthlib, against the URL as received and against
+  X's canonical hosts (tweepy signs for https://api.twitter.com; the bot's own upload for https://api.x.com);
+  a bad one gets X's 401.
+- ``POST /2/tweets`` bodies are validated against X's own OpenAPI document (when ../shared is here), so a
+  body X would refuse fails the test.
+- Posts and media are stored; duplicate text gets X's 403; a 24-hour cap answers 429 with X's headers.
+- Faults for the next N calls: 5xx, 429 with a reset, a hang, or "store the post, then hang" (a crash
+  between X's answer and the bot's commit).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from oauthlib import oauth1
+from oauthlib.oauth1.rfc5849 import signature, utils
+
+from bot.clock import ManualClock
+
+SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "contracts" / "x-api-v2-openapi.json"
+CANONICAL = ("https://api.twitter.com", "https://api.x.com", "https://upload.twitter.com")
+DUPLICATE = {"detail": "You are not allowed to create a Tweet with duplicate content.", "type": "about:blank",
+             "title": "Forbidden", "status": 403}
+_validator: Any = None
+_validator_lock = threading.Lock()
+
+
+def tweet_body_problem(body: bytes) -> str | None:
+    """Why X's OpenAPI document refuses this POST /2/tweets body (None: accepted, or the spec is absent)."""
+    global _validator
+    if not SPEC.exists():
+        return None
+    from openapi_core import Config, OpenAPI
+    from openapi_core.testing import MockRequest
+    from openapi_core.validation.request.validators import V30RequestBodyValidator
+
+    with _validator_lock:
+        if _validator is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                spec = OpenAPI.from_file_path(str(SPEC), config=Config(spec_validator_cls=None)).spec
+            _validator = V30RequestBodyValidator(spec)
+        request = MockRequest("https://api.x.com", "post", "/2/tweets", data=body, content_type="application/json")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _validator.validate(request)
+        except Exception as exc:
+            return str(exc)[:300]
+    return None
+
+
+@dataclass
+class Fault:
+    path: str
+    status: int = 503
+    body: dict[str, Any] = field(default_factory=lambda: {"title": "Service Unavailable", "status": 503})
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: float = 0.0
+    store_first: bool = False  #: store the post, then hang, then answer
+
+
+class FakeX:
+    def __init__(self, clock: ManualClock, *, consumer_key: str = "ck-123", consumer_secret: str = "cs-456",
+                 token: str = "at-789", token_secret: str = "ats-012", username: str = "qurays_news",
+                 daily_cap: int = 17) -> None:
+        self.clock = clock
+        self.keys = {"consumer_key": consumer_key, "consumer_secret": consumer_secret, "token": token,
+                     "token_secret": token_secret}
+        self._signer = oauth1.Client(consumer_key, client_secret=consumer_secret, resource_owner_key=token,
+                                     resource_owner_secret=token_secret)
+        self.username = username
+        self.daily_cap = daily_cap
+        self.tweets: list[dict[str, Any]] = []
+        self.media: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str, int]] = []  #: (method, path, status)
+        self.faults: list[Fault] = []
+        self.revoked = False
+        self.validation_errors: list[str] = []
+        self.errors: list[str] = []  #: the fake's own crashes (a test fails on any)
+        self._ids = itertools.count(1_861_000_000_000_000_000)
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fake._handle(self)
+
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+            def do_DELETE(self) -> None:
+                fake._handle(self)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                import sys
+                import traceback
+
+                error = sys.exc_info()[1]
+                if not isinstance(error, OSError):  # a client hanging up is not the fake's fault
+                    fake.errors.append(traceback.format_exc())
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def credentials(self, **override: str) -> dict[str, str]:
+        keys = {"consumer_key": self.keys["consumer_key"], "consumer_secret": self.keys["consumer_secret"],
+                "access_token": self.keys["token"], "access_token_secret": self.keys["token_secret"]}
+        return {**keys, **override}
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # Steering.
+
+    def fail_next(self, n: int, status: int = 503, path: str = "/2/tweets") -> None:
+        body = {"title": "Service Unavailable" if status == 503 else "Internal Server Error", "status": status,
+                "type": "about:blank", "detail": "Service Unavailable"}
+        self.faults.extend(Fault(path, status, body) for _ in range(n))
+
+    def rate_limit_next(self, reset: datetime, path: str = "/2/tweets", daily: bool = False) -> None:
+        epoch = str(int(reset.timestamp()))
+        headers = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": epoch}
+        if daily:
+            headers = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "99",
+                       "x-rate-limit-reset": str(int((self.clock.now() + timedelta(minutes=15)).timestamp())),
+                       "x-user-limit-24hour-limit": str(self.daily_cap), "x-user-limit-24hour-remaining": "0",
+                       "x-user-limit-24hour-reset": epoch}
+        self.faults.append(Fault(path, 429, {"title": "Too Many Requests", "detail": "Too Many Requests",
+                                             "type": "about:blank", "status": 429}, headers))
+
+    def hang_next(self, seconds: float, path: str = "/2/tweets", store_first: bool = False) -> None:
+        self.faults.append(Fault(path, 201, {}, {}, hang=seconds, store_first=store_first))
+
+    def calls_to(self, path: str) -> list[tuple[str, str, int]]:
+        with self._lock:
+            return [c for c in self.calls if c[1] == path]
+
+    # Serving.
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        path = urlsplit(h.path).path
+        status, payload, headers = self._answer(h, path, body)
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        with self._lock:
+            self.calls.append((h.command, path, status))
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", "application/json; charset=utf-8")
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+        except OSError:
+            pass
+
+    def _answer(self, h: BaseHTTPRequestHandler, path: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
+        problem = self._auth_problem(h, body)
+        if problem or self.revoked:
+            return 401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
+                         "detail": "Unauthorized"}, {}
+        fault = None
+        with self._lock:
+            for f in self.faults:
+                if path.startswith(f.path):
+                    fault = f
+                    self.faults.remove(f)
+                    break
+        if fault and not fault.store_first:
+            if fault.hang:
+                time.sleep(fault.hang)
+            else:
+                return fault.status, fault.body, fault.headers
+        if h.command == "POST" and path == "/2/tweets":
+            answer = self._create(body)
+            if fault and fault.store_first:
+                time.sleep(fault.hang)
+            return answer
+        if h.command == "POST" and path == "/2/media/upload":
+            return self._upload(h, body)
+        if h.command == "GET" and path == "/2/users/me":
+            return 200, {"data": {"id": "1711000000000000000", "name": "قريش", "username": self.username}}, {}
+        if h.command == "DELETE" and path.startswith("/2/tweets/"):
+            tweet_id = path.rsplit("/", 1)[-1]
+            with self._lock:
+                found = [t for t in self.tweets if t["id"] == tweet_id]
+                for t in found:
+                    self.tweets.remove(t)
+            return 200, {"data": {"deleted": bool(found)}}, {}
+        return 404, {"title": "Not Found Error", "status": 404, "type": "about:blank",
+                     "detail": f"Sorry, that page does not exist: {path}"}, {}
+
+    def _create(self, body: bytes) -> tuple[int, Any, dict[str, str]]:
+        problem = tweet_body_problem(body)
+        if problem:
+            self.validation_errors.append(problem)
+            return 400, {"errors": [{"message": problem}], "title": "Invalid Request", "type": "about:blank",
+                         "detail": "One or more parameters to your request was invalid."}, {}
+        request = json.loads(body)
+        text = request["text"]
+        media_ids = (request.get("media") or {}).get("media_ids", [])
+        now = self.clock.now()
+        with self._lock:
+            if any(t["text"] == text for t in self.tweets):
+                return 403, DUPLICATE, {}
+            unknown = [m for m in media_ids if m not in self.media]
+            if unknown:
+                return 400, {"errors": [{"message": f"Your media IDs are invalid: {unknown}"}],
+                             "title": "Invalid Request", "type": "about:blank",
+                             "detail": "One or more parameters to your request was invalid."}, {}
+            recent = [t for t in self.tweets if t["created"] > now - timedelta(hours=24)]
+            reset = str(int((min((t["created"] for t in recent), default=now) + timedelta(hours=24)).timestamp()))
+            limits = {"x-user-limit-24hour-limit": str(self.daily_cap), "x-user-limit-24hour-reset": reset}
+            if len(recent) >= self.daily_cap:
+                return 429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
+                             "status": 429}, {**limits, "x-user-limit-24hour-remaining": "0"}
+            tweet = {"id": str(next(self._ids)), "text": text, "media_ids": media_ids, "created": now}
+            self.tweets.append(tweet)
+        limits["x-user-limit-24hour-remaining"] = str(self.daily_cap - len(recent) - 1)
+        return 201, {"data": {"id": tweet["id"], "text": text, "edit_history_tweet_ids": [tweet["id"]]}}, limits
+
+    def _upload(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, Any, dict[str, str]]:
+        kind = h.headers.get("Content-Type", "")
+        if not kind.startswith("multipart/form-data"):
+            return 400, {"title": "Invalid Request", "detail": "expected multipart/form-data"}, {}
+        message = BytesParser(policy=policy.default).parsebytes(
+            f"Content-Type: {kind}\r\n\r\n".encode() + body)
+        parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
+        media = parts.get("media")
+        category = parts.get("media_category")
+        if media is None or category is None or category.get_content().strip() != "tweet_image":
+            return 400, {"title": "Invalid Request", "detail": "media and media_category=tweet_image required"}, {}
+        data = media.get_payload(decode=True) or b""
+        media_id = str(next(self._ids))
+        with self._lock:
+            self.media[media_id] = {"size": len(data), "content_type": media.get_content_type(), "data": data}
+        return 200, {"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(data),
+                              "expires_after_secs": 86400}}, {}
+
+    def _auth_problem(self, h: BaseHTTPRequestHandler, body: bytes) -> str | None:
+        header = h.headers.get("Authorization", "")
+        if not header.startswith("OAuth "):
+            return "no OAuth header"
+        params = dict(utils.parse_authorization_header(header))
+        if params.get("oauth_consumer_key") != self.keys["consumer_key"] or \
+                params.get("oauth_token") != self.keys["token"]:
+            return "unknown key or token"
+        if params.get("oauth_signature_method") != "HMAC-SHA1":
+            return "not HMAC-SHA1"
+        query = urlsplit(h.path).query
+        form = body.decode() if h.headers.get("Content-Type", "").startswith(
+            "application/x-www-form-urlencoded") else None
+        collected = signature.collect_parameters(uri_query=query, body=form, headers={"Authorization": header},
+                                                 exclude_oauth_signature=True)
+        normalized = signature.normalize_parameters(collected)
+        path = urlsplit(h.path).path
+        host = h.headers.get("Host", "")
+        for base in (f"http://{host}", *CANONICAL):
+            base_string = signature.signature_base_string(h.command, signature.base_string_uri(base + path),
+                                                          normalized)
+            expected = signature.sign_hmac_sha1_with_client(base_string, self._signer)
+            if utils.unescape(params.get("oauth_signature", "")) == expected:
+                return None
+        return "bad signature"
+

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
+from bot.compose.length import count_x
 from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, FeedServer, Run, write_config
+from .conftest import ROOT, WORDPRESS_FIXTURES, FeedServer, Run, need_shared, write_config
 from .fake_x import SPEC, FakeX, Fault
 from .wordpress import SAMPLE_ITEMS, Item, rss2
 
@@ -327,3 +328,42 @@ def test_a_crash_between_xs_answer_and_the_commit_posts_once(
     assert row.state == DeliveryState.SENT and row.text == frozen
     assert [t["text"] for t in fake_x.tweets] == [frozen]
     bot.close()
+
+
+def test_a_hanging_x_times_out_and_the_post_goes_later(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
+) -> None:
+    bot = dispatcher_bot(x_config(tmp_path, feed_server, fake_x, image=False, timeout="1s"), clock)
+    queue_new(bot, feed_server, 1)
+    fake_x.hang_next(4)  # X never answers in time (and posts nothing)
+    started = time.monotonic()
+    [o] = bot.dispatch()
+    assert o.status == "retry" and "cannot reach X" in (o.detail or "") and time.monotonic() - started < 3.5
+    clock.advance(timedelta(minutes=1))
+    [o] = bot.dispatch()
+    assert o.status == "sent" and len(fake_x.tweets) == 1
+    bot.close()
+
+
+def test_the_captured_wordpress_feed_goes_to_x_whole_and_clean(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+) -> None:
+    body = need_shared(WORDPRESS_FIXTURES / "rss2.xml").read_bytes()
+    feed_server.set("/feed", body)
+    config = write_config(
+        tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 10}],
+        site={"name": "قريش", "url": "https://news.example", "short_link": {"kind": "wordpress", "page_lookup": False}},
+        accounts=[{"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
+                   "template": "{title}\n\n{short_link}\n{hashtags}"}],
+    )
+    assert run_bot("poll", "--config", str(config)).code == 0
+    texts = [t["text"] for t in fake_x.tweets]
+    assert len(texts) == 10 and fake_x.validation_errors == []
+    assert texts[0].startswith("🔴 مباشر: مؤتمر صحفي") and texts[-1].startswith("ماذا دار في محضر")  # oldest first
+    for text in texts:
+        assert count_x(text) <= 280 and "&#" not in text and "<" not in text
+        assert "https://news.example/?p=" in text or "https://news.example/2026/11/" in text
+    long_one = next(t for t in texts if t.startswith("الفريق أول الركن"))
+    assert long_one.split("\n")[0].endswith("…") and "https://news.example/?p=85" in long_one
+    assert "#العراق" in next(t for t in texts if t.startswith("#العراق:")) and \
+        next(t for t in texts if t.startswith("#العراق:")).count("#العراق") == 1  # not repeated

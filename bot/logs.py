@@ -28,6 +28,6 @@ def setup_logging(level: str, tz: ZoneInfo | None = None) -> None:
     handler._bot_handler = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # Libraries speak only when something is wrong.
-    for noisy in ("apscheduler", "urllib3", "requests"):
+    # Libraries speak only when something is wrong (and their debug lines carry request headers).
+    for noisy in ("apscheduler", "urllib3", "requests", "requests_oauthlib", "oauthlib", "tweepy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -3,6 +3,7 @@ In every case each article ends up posted exactly once."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -367,3 +368,21 @@ def test_the_captured_wordpress_feed_goes_to_x_whole_and_clean(
     assert long_one.split("\n")[0].endswith("…") and "https://news.example/?p=85" in long_one
     assert "#العراق" in next(t for t in texts if t.startswith("#العراق:")) and \
         next(t for t in texts if t.startswith("#العراق:")).count("#العراق") == 1  # not repeated
+
+
+def test_no_credential_appears_in_logs_even_at_debug(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = x_config(tmp_path, feed_server, fake_x)
+    run_bot("poll", "-v", "--config", str(config))
+    publish_new(feed_server, new_items(feed_server.base))
+    fake_x.fail_next(1, 503)
+    fake_x.revoked = True
+    run_bot("poll", "-v", "--config", str(config))
+    run_bot("check", "-v", "--config", str(config))
+    out = capsys.readouterr()
+    logs = out.err + out.out
+    assert logging.getLogger().level == logging.DEBUG and "is HELD" in logs
+    for secret in fake_x.credentials().values():
+        assert secret not in logs

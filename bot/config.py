@@ -296,7 +296,40 @@ class XAccount(_AccountBase):
         return _positive(v)
 
 
-AccountConfig = Annotated[Union[ConsoleAccount, XAccount], Field(discriminator="platform")]  # noqa: UP007
+class TelegramAccount(_AccountBase):
+    """A Telegram channel (or group) that a bot posts to."""
+
+    platform: Literal["telegram"]
+    bot_token: Secret
+    chat_id: int | str
+    image: bool = False
+    parse_mode: Literal["none", "HTML"] = "none"
+    link_preview: bool = True
+    base_url: str | None = None
+    timeout: Duration = timedelta(seconds=20)
+
+    @field_validator("chat_id")
+    @classmethod
+    def _chat_id(cls, v: int | str) -> int | str:
+        if isinstance(v, int) or (isinstance(v, str) and v.startswith("@") and len(v) > 1):
+            return v
+        if isinstance(v, str) and v.lstrip("-").isdigit():
+            return int(v)
+        raise ValueError("must be @channelname or a numeric chat id such as -1001234567890")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str | None) -> str | None:
+        return None if v is None else _http_url(v).rstrip("/")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        return _positive(v)
+
+
+AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount],  # noqa: UP007
+                          Field(discriminator="platform")]
 
 
 class BotConfig(_Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from bot.clock import Clock
-from bot.config import AccountConfig, ConsoleAccount, XAccount
+from bot.config import AccountConfig, ConsoleAccount, TelegramAccount, XAccount
 from bot.platforms.base import Post, Published, Publisher
 
 
@@ -22,6 +22,10 @@ def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, cloc
         from bot.platforms.x import XPublisher
 
         return XPublisher(account, clock=clock, user_agent=user_agent)
+    if isinstance(account, TelegramAccount):
+        from bot.platforms.telegram import TelegramPublisher
+
+        return TelegramPublisher(account, clock=clock, user_agent=user_agent)
     raise ValueError(f"no publisher for platform {account.platform!r}")  # pragma: no cover - config forbids it
 
 

@@ -1,0 +1,122 @@
+"""Telegram channels, through the Bot API (``POST {base}/bot<token>/<method>``).
+
+A post with an image whose text fits a photo caption (1024) goes as ``sendPhoto``; otherwise as
+``sendMessage`` with the article's link preview. With ``parse_mode: HTML`` the text is escaped first.
+
+| Telegram says                                          | outcome                               |
+| ------------------------------------------------------ | ------------------------------------- |
+| network error, 5xx                                     | Unavailable: retried with backoff     |
+| 429 with ``retry_after``                               | RateLimited for that long             |
+| 401 (bad token), 403 (not a member, kicked), chat not found | AuthFailed: the account is held  |
+| other 400 ("message is too long", …)                   | Rejected, with Telegram's words       |
+
+Telegram has no idempotency key: a send interrupted by a crash is marked in_doubt, never resent blindly.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import timedelta
+from typing import Any
+
+import requests
+
+from bot.clock import Clock, SystemClock
+from bot.compose.length import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
+from bot.config import TelegramAccount
+from bot.errors import AuthFailed, MediaError, NoImage, RateLimited, Rejected, Unavailable
+from bot.media import Image, find_image
+from bot.platforms.base import Post, Published
+
+log = logging.getLogger("bot.telegram")
+
+#: Telegram's descriptions that mean the account (bot or chat), not the post, is the problem.
+ACCOUNT_PROBLEMS = ("chat not found", "bot is not a member", "bot was kicked", "not enough rights",
+                    "need administrator rights", "have no rights", "bot was blocked", "chat_write_forbidden")
+
+
+class TelegramPublisher:
+    rule = TELEGRAM_MESSAGE
+    resend_is_safe = False  # no idempotency key: an interrupted send is in doubt
+
+    def __init__(self, account: TelegramAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
+        self.account_id = account.id
+        self.account = account
+        self.clock = clock or SystemClock()
+        self.user_agent = user_agent
+        self.session = requests.Session()
+        self.base = (account.base_url or "https://api.telegram.org").rstrip("/")
+
+    def publish(self, post: Post) -> Published:
+        text = html.escape(post.text, quote=False) if self.account.parse_mode == "HTML" else post.text
+        common: dict[str, Any] = {"chat_id": self.account.chat_id}
+        if self.account.parse_mode == "HTML":
+            common["parse_mode"] = "HTML"
+        image = self._image(post) if self.account.image and TELEGRAM_CAPTION.fits(text) else None
+        if image is not None:
+            result = self._call("sendPhoto", data={**common, "caption": text},
+                                files={"photo": (image.url.rsplit("/", 1)[-1] or "image", image.data,
+                                                 image.content_type)})
+        else:
+            preview = {"url": post.link, "prefer_large_media": True} if self.account.link_preview \
+                else {"is_disabled": True}
+            result = self._call("sendMessage", json={**common, "text": text, "link_preview_options": preview})
+        message_id = str(result["message_id"])
+        return Published(message_id, self._url(result, message_id))
+
+    def check(self) -> str:
+        me = self._call("getMe", json={})
+        chat = self._call("getChat", json={"chat_id": self.account.chat_id})
+        return f"@{me.get('username')} in «{chat.get('title') or chat.get('username') or chat.get('id')}»"
+
+    def delete(self, remote_id: str) -> None:
+        self._call("deleteMessage", json={"chat_id": self.account.chat_id, "message_id": int(remote_id)})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _image(self, post: Post) -> Image | None:
+        try:
+            return find_image(post.image_urls, post.link, session=self.session,
+                              timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent)
+        except MediaError as exc:
+            level = logging.INFO if isinstance(exc, NoImage) else logging.WARNING
+            log.log(level, "account=%s delivery=%d posts without an image: %s", self.account_id, post.delivery_id,
+                    exc)
+            return None
+
+    def _url(self, result: dict[str, Any], message_id: str) -> str | None:
+        chat = result.get("chat") or {}
+        username = chat.get("username") or (str(self.account.chat_id).lstrip("@")
+                                            if str(self.account.chat_id).startswith("@") else None)
+        if username:
+            return f"https://t.me/{username}/{message_id}"
+        chat_id = str(chat.get("id") or self.account.chat_id)
+        return f"https://t.me/c/{chat_id[4:]}/{message_id}" if chat_id.startswith("-100") else None
+
+    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        token = self.account.bot_token.get_secret_value()
+        timeout = self.account.timeout.total_seconds()
+        try:
+            resp = self.session.post(f"{self.base}/bot{token}/{method}", timeout=(min(10.0, timeout), timeout),
+                                     headers={"User-Agent": self.user_agent}, **kwargs)
+        except requests.RequestException as exc:
+            raise Unavailable(f"cannot reach Telegram: {type(exc).__name__}") from None  # the URL holds the token
+        try:
+            answer = resp.json()
+        except ValueError:
+            answer = {}
+        if resp.status_code == 200 and answer.get("ok"):
+            result: dict[str, Any] = answer.get("result") or {}
+            return result
+        code = int(answer.get("error_code") or resp.status_code)
+        description = str(answer.get("description") or f"HTTP {resp.status_code}")
+        if code == 429:
+            wait = int((answer.get("parameters") or {}).get("retry_after") or 30)
+            raise RateLimited(description, self.clock.now() + timedelta(seconds=wait))
+        if code >= 500:
+            raise Unavailable(f"Telegram answered {code}: {description}")
+        if code in (401, 403) or any(p in description.lower() for p in ACCOUNT_PROBLEMS):
+            raise AuthFailed(f"Telegram refused this bot or chat ({code}: {description})")
+        raise Rejected(f"Telegram refused the post ({code}: {description})")

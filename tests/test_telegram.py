@@ -1,0 +1,200 @@
+"""Telegram channels end to end against the fake Bot API."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.core import Bot
+from bot.models import DeliveryState
+
+from .conftest import ROOT, FeedServer, Run, write_config
+from .fake_telegram import FakeTelegram
+from .fakes import Answer
+from .wordpress import SAMPLE_ITEMS, Item, rss2
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram()
+    yield fake
+    fake.close()
+    assert fake.errors == [], fake.errors[0]
+    assert fake.problems == [], fake.problems
+
+
+def items(base: str) -> list[Item]:
+    return [
+        Item(140, "عاجل | الحكومة تعلن عطلة رسمية & تعويضات للموظفين <محدث>", ["عاجل"], site=base),
+        Item(141, "صور: افتتاح جسر الجادرية الجديد", ["صور"], site=base, image=f"{base}/up/bridge.jpg"),
+    ]
+
+
+def config(tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, **account: Any) -> Path:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    feed_server.set("/up/bridge.jpg", JPEG, content_type="image/jpeg", conditional=False)
+    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[{
+        "id": "tg", "platform": "telegram", "bot_token": telegram.token, "chat_id": "@qurays_news",
+        "base_url": telegram.base, "image": True, "timeout": "2s", **account}])
+
+
+def publish(feed_server: FeedServer, new: list[Item]) -> None:
+    feed_server.set("/feed", rss2([*reversed(new), *SAMPLE_ITEMS]))
+
+
+def test_posts_go_to_the_channel_as_messages_and_photos(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+) -> None:
+    path = config(tmp_path, feed_server, telegram)
+    run_bot("poll", "--config", str(path))
+    new = items(feed_server.base)
+    publish(feed_server, new)
+    assert run_bot("poll", "--config", str(path)).code == 0
+    text_post, photo_post = telegram.messages
+    assert text_post["text"] == f"{new[0].title}\n\nhttps://news.example/?p=140"
+    assert text_post["link_preview_options"] == {"url": new[0].link, "prefer_large_media": True}
+    assert photo_post["caption"] == f"{new[1].title}\n\nhttps://news.example/?p=141"
+    assert telegram.photos[photo_post["photo"]] == JPEG
+    bot = Bot.open(load_config(path))
+    urls = {r.remote_url for r in bot.store.deliveries()}
+    assert urls == {f"https://t.me/qurays_news/{m['message_id']}" for m in telegram.messages}
+    bot.close()
+
+
+def test_html_mode_escapes_the_headline(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+) -> None:
+    path = config(tmp_path, feed_server, telegram, parse_mode="HTML", image=False)
+    run_bot("poll", "--config", str(path))
+    publish(feed_server, items(feed_server.base)[:1])
+    run_bot("poll", "--config", str(path))
+    [message] = telegram.messages
+    assert message["parse_mode"] == "HTML"
+    assert "&amp; تعويضات للموظفين &lt;محدث&gt;" in message["text"]
+
+
+def test_a_long_post_with_an_image_goes_as_a_message(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+) -> None:
+    path = config(tmp_path, feed_server, telegram, template="{title}\n\n{excerpt}\n\n{short_link}")
+    run_bot("poll", "--config", str(path))
+    long_item = Item(142, "تقرير مطول عن الموازنة", ["اقتصاد"], site=feed_server.base,
+                     image=f"{feed_server.base}/up/bridge.jpg", body="كلمة " * 400)
+    publish(feed_server, [long_item])
+    run_bot("poll", "--config", str(path))
+    [message] = telegram.messages
+    assert "text" in message and len(message["text"]) > 1024 and telegram.photos == []
+
+
+def dispatcher(path: Path, clock: ManualClock, feed_server: FeedServer, n: int = 1) -> Bot:
+    bot = Bot.open(load_config(path), clock=clock)
+    bot.poll("main")
+    publish(feed_server, items(feed_server.base)[:n])
+    bot.poll("main")
+    return bot
+
+
+def test_retry_after_is_honoured(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+) -> None:
+    bot = dispatcher(config(tmp_path, feed_server, telegram, image=False), clock, feed_server, 2)
+    telegram.rate_limit_next(37)
+    [o] = bot.dispatch()
+    assert o.status == "rate_limited"
+    assert bot.store.account_state("tg").not_before == clock.now() + timedelta(seconds=37)
+    calls = len(telegram.calls)
+    clock.advance(36)
+    assert bot.dispatch() == [] and len(telegram.calls) == calls
+    clock.advance(1)
+    assert [o.status for o in bot.dispatch()] == ["sent", "sent"]
+    bot.close()
+
+
+@pytest.mark.parametrize("trouble", ["not-a-member", "bad-token", "no-such-chat"])
+def test_account_problems_hold_the_account(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock, trouble: str,
+) -> None:
+    extra: dict[str, Any] = {"image": False}
+    if trouble == "bad-token":
+        extra["bot_token"] = "123456:revoked"
+    if trouble == "no-such-chat":
+        extra["chat_id"] = "@no_such_channel"
+    telegram.member = trouble != "not-a-member"
+    bot = dispatcher(config(tmp_path, feed_server, telegram, **extra), clock, feed_server, 2)
+    [o] = bot.dispatch()
+    assert o.status == "held" and bot.store.account_state("tg").held
+    assert [r.state for r in bot.store.deliveries()] == [DeliveryState.QUEUED] * 2
+    bot.close()
+
+
+def test_5xx_retries_and_refusals_fail(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+) -> None:
+    bot = dispatcher(config(tmp_path, feed_server, telegram, image=False), clock, feed_server, 2)
+    telegram.fail_next("/bot", Answer(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}))
+    telegram.fail_next("/bot", Answer(400, {"ok": False, "error_code": 400,
+                                            "description": "Bad Request: can't parse entities"}))
+    statuses = sorted(o.status for o in bot.dispatch())
+    assert statuses == ["failed", "retry"]
+    [failed] = bot.store.deliveries(state="failed")
+    assert "can't parse entities" in (failed.last_error or "")
+    clock.advance(timedelta(minutes=1))
+    assert [o.status for o in bot.dispatch()] == ["sent"]
+    bot.close()
+
+
+def test_a_numeric_chat_id_links_to_the_private_channel(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+) -> None:
+    telegram.channel = ""  # a private channel has no username
+    bot = dispatcher(config(tmp_path, feed_server, telegram, image=False, chat_id=-1001234567890), clock,
+                     feed_server)
+    [o] = bot.dispatch()
+    assert o.url == f"https://t.me/c/1234567890/{telegram.messages[0]['message_id']}"
+    bot.close()
+
+
+def test_check(tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run]) -> None:
+    path = config(tmp_path, feed_server, telegram)
+    result = run_bot("check", "--config", str(path))
+    assert result.code == 0 and result.out.strip() == "tg (telegram): ok, @qurays_bot in «قريش»"
+    telegram.member = False
+    result = run_bot("check", "--config", str(path))
+    assert result.code == 1 and "bot is not a member" in result.out and telegram.token not in result.out
+
+
+def test_a_send_interrupted_by_a_crash_is_in_doubt_and_not_resent(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+    run_bot: Callable[..., Run],
+) -> None:
+    path = config(tmp_path, feed_server, telegram, image=False)
+    bot = dispatcher(path, clock, feed_server)
+    bot.close()
+    telegram.fail_next("/bot", Answer(200, {"ok": True, "result": {"message_id": 9}}), hang=60)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(path)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    deadline = time.monotonic() + 60
+    while not telegram.arrived and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # while Telegram is still answering
+    proc.wait(timeout=30)
+    clock.set(datetime.now(UTC) + timedelta(minutes=3))
+    bot = Bot.open(load_config(path), clock=clock)
+    assert bot.dispatch() == []  # not resent: Telegram may or may not have posted it
+    [row] = bot.store.deliveries()
+    assert row.state == DeliveryState.IN_DOUBT and "retry or skip" in (row.note or "")
+    assert telegram.messages == []
+    bot.close()

@@ -328,7 +328,33 @@ class TelegramAccount(_AccountBase):
         return _positive(v)
 
 
-AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount],  # noqa: UP007
+class FacebookAccount(_AccountBase):
+    """A Facebook Page, with a Page access token that has pages_manage_posts."""
+
+    platform: Literal["facebook"]
+    page_id: Annotated[str, Field(pattern=r"^\d+$")]
+    page_token: Secret
+    photo: bool = False
+    base_url: str | None = None
+    timeout: Duration = timedelta(seconds=20)
+
+    @field_validator("page_id", mode="before")
+    @classmethod
+    def _page_id(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str | None) -> str | None:
+        return None if v is None else _http_url(v).rstrip("/")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        return _positive(v)
+
+
+AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount],  # noqa: UP007
                           Field(discriminator="platform")]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from bot.errors import MediaError, NoImage
+
+log = logging.getLogger("bot.media")
 
 #: Images declared smaller than this (width or height, in pixels) are icons, not article images.
 MIN_IMAGE_SIDE = 200
@@ -146,3 +149,15 @@ def find_image(candidates: Sequence[str], page_url: str, *, session: requests.Se
     if not data:
         raise MediaError(f"the image {url} is empty")
     return Image(url, data, kind)
+
+
+def image_or_none(candidates: Sequence[str], page_url: str, *, session: requests.Session, timeout: float,
+                  user_agent: str, context: str) -> Image | None:
+    """:func:`find_image`, or None with the reason logged (at info when the article simply has none): a post
+    never fails or waits because of its image. ``context`` names the account and delivery in the log."""
+    try:
+        return find_image(candidates, page_url, session=session, timeout=timeout, user_agent=user_agent)
+    except MediaError as exc:
+        log.log(logging.INFO if isinstance(exc, NoImage) else logging.WARNING,
+                "%s posts without an image: %s", context, exc)
+        return None

@@ -25,8 +25,8 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
 from bot.config import TelegramAccount
-from bot.errors import AuthFailed, MediaError, NoImage, RateLimited, Rejected, Unavailable
-from bot.media import Image, find_image
+from bot.errors import AuthFailed, RateLimited, Rejected, Unavailable
+from bot.media import Image, image_or_none
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.telegram")
@@ -77,14 +77,9 @@ class TelegramPublisher:
         self.session.close()
 
     def _image(self, post: Post) -> Image | None:
-        try:
-            return find_image(post.image_urls, post.link, session=self.session,
-                              timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent)
-        except MediaError as exc:
-            level = logging.INFO if isinstance(exc, NoImage) else logging.WARNING
-            log.log(level, "account=%s delivery=%d posts without an image: %s", self.account_id, post.delivery_id,
-                    exc)
-            return None
+        return image_or_none(post.image_urls, post.link, session=self.session, user_agent=self.user_agent,
+                             timeout=self.account.timeout.total_seconds(),
+                             context=f"account={self.account_id} delivery={post.delivery_id}")
 
     def _url(self, result: dict[str, Any], message_id: str) -> str | None:
         chat = result.get("chat") or {}

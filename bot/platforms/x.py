@@ -29,8 +29,8 @@ from requests.adapters import HTTPAdapter
 from bot.clock import Clock, SystemClock
 from bot.compose.length import X
 from bot.config import XAccount
-from bot.errors import AuthFailed, Duplicate, MediaError, NoImage, RateLimited, Rejected, Unavailable
-from bot.media import find_image
+from bot.errors import AuthFailed, Duplicate, MediaError, RateLimited, Rejected, Unavailable
+from bot.media import image_or_none
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.x")
@@ -116,14 +116,15 @@ class XPublisher:
 
     def _media(self, post: Post) -> list[str]:
         """The uploaded image's media id, or [] with the reason logged: a post never waits on its image."""
+        context = f"account={self.account_id} delivery={post.delivery_id}"
+        image = image_or_none(post.image_urls, post.link, session=self.images, user_agent=self.user_agent,
+                              timeout=self.account.timeout.total_seconds(), context=context)
+        if image is None:
+            return []
         try:
-            image = find_image(post.image_urls, post.link, session=self.images,
-                               timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent)
             return [self._upload(image.data, image.content_type, image.url)]
         except MediaError as exc:
-            level = logging.INFO if isinstance(exc, NoImage) else logging.WARNING
-            log.log(level, "account=%s delivery=%d posts without an image: %s", self.account_id, post.delivery_id,
-                    exc)
+            log.warning("%s posts without an image: %s", context, exc)
             return []
 
     def _upload(self, data: bytes, content_type: str, url: str) -> str:

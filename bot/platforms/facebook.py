@@ -1,0 +1,130 @@
+"""Facebook Pages, through the Graph API (v26.0).
+
+A link post (``/{page-id}/feed`` with ``message`` and ``link``: Facebook draws the preview card from the
+article page's Open Graph tags) or, with ``photo: true`` and an image, a photo post (``/{page-id}/photos``).
+
+| Graph API error code                         | outcome                                    |
+| -------------------------------------------- | ------------------------------------------ |
+| 1, 2, ``is_transient``, 5xx, network error   | Unavailable: retried with backoff          |
+| 4, 17, 32, 613, 80001 (rate limits)          | RateLimited (for the time Facebook gives)  |
+| 10, 200–299 (permissions), 190 (token), 368  | AuthFailed: the account is held            |
+| 506 (duplicate post)                         | Duplicate: counted as posted               |
+| others                                       | Rejected, with Facebook's message          |
+
+A resend after a crash could post twice (Facebook's duplicate check is not a guarantee): in_doubt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import requests
+
+from bot.clock import Clock, SystemClock
+from bot.compose.length import FACEBOOK
+from bot.config import FacebookAccount
+from bot.errors import AuthFailed, Duplicate, RateLimited, Rejected, Unavailable
+from bot.media import Image, image_or_none
+from bot.platforms.base import Post, Published
+
+log = logging.getLogger("bot.facebook")
+
+API_VERSION = "v26.0"
+RATE_LIMIT_CODES = {4, 17, 32, 613, 80001}
+ACCOUNT_CODES = {10, 190, 368} | set(range(200, 300))
+DEFAULT_RATE_WAIT = timedelta(minutes=15)
+
+
+class FacebookPublisher:
+    rule = FACEBOOK
+    resend_is_safe = False
+
+    def __init__(self, account: FacebookAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
+        self.account_id = account.id
+        self.account = account
+        self.clock = clock or SystemClock()
+        self.user_agent = user_agent
+        self.session = requests.Session()
+        self.base = f"{(account.base_url or 'https://graph.facebook.com').rstrip('/')}/{API_VERSION}"
+
+    def publish(self, post: Post) -> Published:
+        image = self._image(post) if self.account.photo else None
+        if image is not None:
+            answer = self._call("POST", f"/{self.account.page_id}/photos", data={"message": post.text},
+                                files={"source": (image.url.rsplit("/", 1)[-1] or "image", image.data,
+                                                  image.content_type)})
+            post_id = str(answer.get("post_id") or answer["id"])
+        else:
+            answer = self._call("POST", f"/{self.account.page_id}/feed", data={"message": post.text,
+                                                                               "link": post.link})
+            post_id = str(answer["id"])
+        page, _, story = post_id.partition("_")
+        url = f"https://www.facebook.com/{page}/posts/{story}" if story else f"https://www.facebook.com/{post_id}"
+        return Published(post_id, url)
+
+    def check(self) -> str:
+        page = self._call("GET", f"/{self.account.page_id}", params={"fields": "id,name"})
+        return f"page «{page.get('name')}» ({page.get('id')})"
+
+    def delete(self, remote_id: str) -> None:
+        self._call("DELETE", f"/{remote_id}")
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _image(self, post: Post) -> Image | None:
+        return image_or_none(post.image_urls, post.link, session=self.session, user_agent=self.user_agent,
+                             timeout=self.account.timeout.total_seconds(),
+                             context=f"account={self.account_id} delivery={post.delivery_id}")
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        timeout = self.account.timeout.total_seconds()
+        token = {"access_token": self.account.page_token.get_secret_value()}
+        if method == "GET" or method == "DELETE":
+            kwargs["params"] = {**kwargs.get("params", {}), **token}
+        else:
+            kwargs["data"] = {**kwargs.get("data", {}), **token}
+        try:
+            resp = self.session.request(method, self.base + path, timeout=(min(10.0, timeout), timeout),
+                                        headers={"User-Agent": self.user_agent}, **kwargs)
+        except requests.RequestException as exc:
+            raise Unavailable(f"cannot reach Facebook: {type(exc).__name__}") from None  # the request holds the token
+        try:
+            answer = resp.json()
+        except ValueError:
+            answer = {}
+        if resp.status_code == 200 and "error" not in answer:
+            return answer if isinstance(answer, dict) else {}
+        error = answer.get("error") or {}
+        code = int(error.get("code") or 0)
+        message = str(error.get("message") or f"HTTP {resp.status_code}")
+        said = f"({code}: {message})" if code else f"({message})"
+        if code in RATE_LIMIT_CODES:
+            raise RateLimited(f"Facebook's rate limit {said}", self.clock.now() + self._wait(resp))
+        if code == 506:
+            raise Duplicate(f"Facebook says it is a duplicate {said}")
+        if code in ACCOUNT_CODES:
+            raise AuthFailed(f"Facebook refused this page or token {said}")
+        if code in (1, 2) or error.get("is_transient") or resp.status_code >= 500:
+            raise Unavailable(f"Facebook answered {resp.status_code} {said}")
+        raise Rejected(f"Facebook refused the post {said}")
+
+    @staticmethod
+    def _wait(resp: requests.Response) -> timedelta:
+        """The longest ``estimated_time_to_regain_access`` (minutes) in Facebook's usage headers."""
+        minutes = 0
+        for header in ("X-Business-Use-Case-Usage", "X-Page-Usage", "X-App-Usage"):
+            try:
+                usage = json.loads(resp.headers.get(header) or "{}")
+            except ValueError:
+                continue
+            entries = [e for v in usage.values() if isinstance(v, list) for e in v] if isinstance(usage, dict) else []
+            if isinstance(usage, dict) and "estimated_time_to_regain_access" in usage:
+                entries.append(usage)
+            for entry in entries:
+                if isinstance(entry, dict):
+                    minutes = max(minutes, int(entry.get("estimated_time_to_regain_access") or 0))
+        return timedelta(minutes=minutes) if minutes else DEFAULT_RATE_WAIT

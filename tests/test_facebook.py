@@ -1,0 +1,115 @@
+"""Facebook Pages end to end against the fake Graph API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.core import Bot
+from bot.models import DeliveryState
+
+from .conftest import FeedServer, Run, write_config
+from .fake_facebook import FakeFacebook, graph_error
+from .wordpress import SAMPLE_ITEMS, Item, rss2
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
+
+
+@pytest.fixture
+def facebook() -> Iterator[FakeFacebook]:
+    fake = FakeFacebook()
+    yield fake
+    fake.close()
+    assert fake.errors == [], fake.errors[0]
+
+
+def config(tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, **account: Any) -> Path:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    feed_server.set("/up/photo.jpg", JPEG, content_type="image/jpeg", conditional=False)
+    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[{
+        "id": "fb", "platform": "facebook", "page_id": facebook.page_id, "page_token": facebook.token,
+        "base_url": facebook.base, "timeout": "2s", **account}])
+
+
+def new_items(base: str) -> list[Item]:
+    return [Item(150, "الحكومة تقر الموازنة بعد جلسة مطولة", ["سياسة"], site=base),
+            Item(151, "صور: مهرجان الربيع في الموصل", ["صور"], site=base, image=f"{base}/up/photo.jpg")]
+
+
+def queued(path: Path, clock: ManualClock, feed_server: FeedServer, n: int = 2) -> Bot:
+    bot = Bot.open(load_config(path), clock=clock)
+    bot.poll("main")
+    feed_server.set("/feed", rss2([*reversed(new_items(feed_server.base)[:n]), *SAMPLE_ITEMS]))
+    bot.poll("main")
+    return bot
+
+
+def test_link_posts_and_photo_posts(
+    tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, run_bot: Callable[..., Run],
+) -> None:
+    path = config(tmp_path, feed_server, facebook, photo=True)
+    run_bot("poll", "--config", str(path))
+    feed_server.set("/feed", rss2([*reversed(new_items(feed_server.base)), *SAMPLE_ITEMS]))
+    assert run_bot("poll", "--config", str(path)).code == 0
+    link_post, photo_post = facebook.posts
+    items = new_items(feed_server.base)
+    assert link_post["message"] == f"{items[0].title}\n\nhttps://news.example/?p=150"
+    assert link_post["link"] == items[0].link  # the preview card comes from the article page
+    assert photo_post["photo"] == JPEG and photo_post["message"].startswith(items[1].title)
+    bot = Bot.open(load_config(path))
+    page, story = link_post["id"].split("_")
+    assert f"https://www.facebook.com/{page}/posts/{story}" in {r.remote_url for r in bot.store.deliveries()}
+    bot.close()
+
+
+def test_rate_limits_wait_for_the_time_facebook_gives(
+    tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, clock: ManualClock,
+) -> None:
+    bot = queued(config(tmp_path, feed_server, facebook), clock, feed_server)
+    usage = {facebook.page_id: [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 7}]}
+    answer = graph_error(400, 32, "Page request limit reached")
+    answer.headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
+    facebook.fail_next("/v26.0", answer)
+    [o] = bot.dispatch()
+    assert o.status == "rate_limited"
+    assert bot.store.account_state("fb").not_before == clock.now() + timedelta(minutes=7)
+    clock.advance(timedelta(minutes=7))
+    assert [o.status for o in bot.dispatch()] == ["sent", "sent"]
+    bot.close()
+
+
+@pytest.mark.parametrize(("code", "status"), [(190, "held"), (200, "held"), (10, "held"), (368, "held"),
+                                              (506, "duplicate"), (100, "failed"), (2, "retry")])
+def test_graph_error_codes(
+    tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, clock: ManualClock, code: int, status: str,
+) -> None:
+    bot = queued(config(tmp_path, feed_server, facebook), clock, feed_server, 1)
+    facebook.fail_next("/v26.0", graph_error(500 if code == 2 else 400, code, f"error {code}"))
+    [o] = bot.dispatch()
+    assert o.status == status
+    [row] = bot.store.deliveries()
+    expected = {"held": DeliveryState.QUEUED, "duplicate": DeliveryState.SENT, "failed": DeliveryState.FAILED,
+                "retry": DeliveryState.QUEUED}[status]
+    assert row.state == expected
+    bot.close()
+
+
+def test_an_expired_token_holds_the_page_and_check_says_so(
+    tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = config(tmp_path, feed_server, facebook, page_token="EAAGexpired")
+    bot = queued(path, clock, feed_server)
+    [o] = bot.dispatch()
+    assert o.status == "held" and "190" in (o.detail or "")
+    bot.close()
+    result = run_bot("check", "--config", str(path))
+    assert result.code == 1 and "Session has expired" in result.out and "EAAG" not in result.out
+    good = config(tmp_path, feed_server, facebook)
+    assert run_bot("check", "--config", str(good)).out.strip() == f"fb (facebook): ok, page «قريش» ({facebook.page_id})"

@@ -354,8 +354,31 @@ class FacebookAccount(_AccountBase):
         return _positive(v)
 
 
-AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount],  # noqa: UP007
-                          Field(discriminator="platform")]
+class MastodonAccount(_AccountBase):
+    """A Mastodon account, with an access token that has the write:statuses and write:media scopes."""
+
+    platform: Literal["mastodon"]
+    instance: str
+    access_token: Secret
+    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+    language: str = "ar"
+    max_length: int = Field(default=500, ge=1)
+    image: bool = False
+    timeout: Duration = timedelta(seconds=20)
+
+    @field_validator("instance")
+    @classmethod
+    def _instance(cls, v: str) -> str:
+        return _http_url(v if "://" in v else f"https://{v}").rstrip("/")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        return _positive(v)
+
+
+AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007
+                                MastodonAccount], Field(discriminator="platform")]
 
 
 class BotConfig(_Model):

@@ -17,7 +17,6 @@ A resend after a crash could post twice (Facebook's duplicate check is not a gua
 from __future__ import annotations
 
 import json
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -29,8 +28,6 @@ from bot.config import FacebookAccount
 from bot.errors import AuthFailed, Duplicate, RateLimited, Rejected, Unavailable
 from bot.media import Image, image_or_none
 from bot.platforms.base import Post, Published
-
-log = logging.getLogger("bot.facebook")
 
 API_VERSION = "v26.0"
 RATE_LIMIT_CODES = {4, 17, 32, 613, 80001}

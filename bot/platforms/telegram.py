@@ -16,7 +16,6 @@ Telegram has no idempotency key: a send interrupted by a crash is marked in_doub
 from __future__ import annotations
 
 import html
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -28,8 +27,6 @@ from bot.config import TelegramAccount
 from bot.errors import AuthFailed, RateLimited, Rejected, Unavailable
 from bot.media import Image, image_or_none
 from bot.platforms.base import Post, Published
-
-log = logging.getLogger("bot.telegram")
 
 #: Telegram's descriptions that mean the account (bot or chat), not the post, is the problem.
 ACCOUNT_PROBLEMS = ("chat not found", "bot is not a member", "bot was kicked", "not enough rights",

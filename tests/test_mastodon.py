@@ -1,0 +1,159 @@
+"""Mastodon end to end against the fake instance."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.core import Bot
+from bot.models import DeliveryState
+
+from .conftest import ROOT, FeedServer, Run, write_config
+from .fake_mastodon import FakeMastodon, error, mastodon_length
+from .fakes import Answer
+from .wordpress import LONG_TITLE, SAMPLE_ITEMS, Item, rss2
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
+
+
+@pytest.fixture
+def mastodon() -> Iterator[FakeMastodon]:
+    fake = FakeMastodon()
+    yield fake
+    fake.close()
+    assert fake.errors == [], fake.errors[0]
+
+
+def config(tmp_path: Path, feed_server: FeedServer, mastodon: FakeMastodon, **account: Any) -> Path:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    feed_server.set("/up/photo.jpg", JPEG, content_type="image/jpeg", conditional=False)
+    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[{
+        "id": "masto", "platform": "mastodon", "instance": mastodon.base, "access_token": mastodon.token,
+        "image": True, "timeout": "2s", "template": "{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}",
+        **account}])
+
+
+def new_items(base: str) -> list[Item]:
+    return [Item(160, LONG_TITLE, ["اقتـصاد", "سياسة"], site=base, body="ملخص " * 150),
+            Item(161, "صور: مهرجان الربيع في الموصل", ["صور"], site=base, image=f"{base}/up/photo.jpg")]
+
+
+def publish(feed_server: FeedServer, n: int = 2) -> None:
+    feed_server.set("/feed", rss2([*reversed(new_items(feed_server.base)[:n]), *SAMPLE_ITEMS]))
+
+
+def test_statuses_fit_mastodons_count_carry_language_and_image_description(
+    tmp_path: Path, feed_server: FeedServer, mastodon: FakeMastodon, run_bot: Callable[..., Run],
+) -> None:
+    path = config(tmp_path, feed_server, mastodon, visibility="unlisted")
+    run_bot("poll", "--config", str(path))
+    publish(feed_server)
+    assert run_bot("poll", "--config", str(path)).code == 0
+    long_status, photo_status = mastodon.statuses
+    text = long_status["text"]
+    assert mastodon_length(text) <= 500 and text.endswith("https://news.example/?p=160")
+    assert text.startswith(LONG_TITLE)  # the whole headline: the hashtags went first, then the excerpt was cut
+    assert "#" not in text and text.split("\n\n")[1].endswith("…")
+    assert long_status["language"] == "ar" and long_status["visibility"] == "unlisted"
+    [attachment] = photo_status["media_attachments"]
+    assert attachment["description"] == "صور: مهرجان الربيع في الموصل"  # the headline describes the image
+    assert mastodon.media[attachment["id"]]["data"] == JPEG
+    bot = Bot.open(load_config(path))
+    assert {r.remote_url for r in bot.store.deliveries()} == {s["url"] for s in mastodon.statuses}
+    bot.close()
+
+
+def queued(path: Path, clock: ManualClock, feed_server: FeedServer, n: int = 2) -> Bot:
+    bot = Bot.open(load_config(path), clock=clock)
+    bot.poll("main")
+    publish(feed_server, n)
+    bot.poll("main")
+    return bot
+
+
+def test_rate_limit_reset_is_honoured(
+    tmp_path: Path, feed_server: FeedServer, mastodon: FakeMastodon, clock: ManualClock,
+) -> None:
+    bot = queued(config(tmp_path, feed_server, mastodon, image=False), clock, feed_server)
+    mastodon.rate_limit_next(600)
+    [o] = bot.dispatch()
+    assert o.status == "rate_limited"
+    wait = bot.store.account_state("masto").not_before - clock.now()  # type: ignore[operator]
+    assert timedelta(minutes=9) < wait <= timedelta(minutes=10)
+    assert bot.dispatch() == []
+    clock.advance(wait)
+    assert [o.status for o in bot.dispatch()] == ["sent", "sent"]
+    bot.close()
+
+
+@pytest.mark.parametrize(("answer", "status"), [
+    (error(401, "The access token was revoked"), "held"),
+    (error(403, "Your login is currently disabled"), "held"),
+    (error(422, "Validation failed: Text character limit of 500 exceeded"), "failed"),
+    (error(503, "Service Unavailable"), "retry"),
+])
+def test_errors_map_to_outcomes(
+    tmp_path: Path, feed_server: FeedServer, mastodon: FakeMastodon, clock: ManualClock, answer: Answer,
+    status: str,
+) -> None:
+    bot = queued(config(tmp_path, feed_server, mastodon, image=False), clock, feed_server, 1)
+    mastodon.fail_next("/api/v1/statuses", answer)
+    [o] = bot.dispatch()
+    assert o.status == status
+    if status == "failed":
+        [row] = bot.store.deliveries(state="failed")
+        assert "Text character limit of 500 exceeded" in (row.last_error or "")
+    bot.close()
+
+
+def test_check(tmp_path: Path, feed_server: FeedServer, mastodon: FakeMastodon, run_bot: Callable[..., Run]) -> None:
+    path = config(tmp_path, feed_server, mastodon)
+    result = run_bot("check", "--config", str(path))
+    assert result.code == 0 and result.out.strip() == f"masto (mastodon): ok, @qurays on {mastodon.base}"
+    bad = config(tmp_path, feed_server, mastodon, access_token="wrong")
+    result = run_bot("check", "--config", str(bad))
+    assert result.code == 1 and "refused the access token" in result.out
+
+
+def test_a_resend_after_a_crash_returns_the_first_status(
+    tmp_path: Path, feed_server: FeedServer, mastodon: FakeMastodon, clock: ManualClock,
+) -> None:
+    """The instance posts and is slow to answer; the process dies. The resend carries the same
+    Idempotency-Key, so the instance returns the first status: one post."""
+    path = config(tmp_path, feed_server, mastodon, image=False)
+    queued(path, clock, feed_server, 1).close()
+    real = mastodon.answer
+
+    def slow_after_posting(request: Any) -> Answer:
+        answer = real(request)
+        if request.path == "/api/v1/statuses":
+            time.sleep(30)
+        return answer
+
+    mastodon.answer = slow_after_posting  # type: ignore[method-assign]
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(path)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    deadline = time.monotonic() + 60
+    while not mastodon.statuses and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    mastodon.answer = real  # type: ignore[method-assign]
+    clock.set(datetime.now(UTC) + timedelta(minutes=3))
+    bot = Bot.open(load_config(path), clock=clock)
+    [o] = bot.dispatch()
+    assert o.status == "sent" and len(mastodon.statuses) == 1
+    [row] = bot.store.deliveries()
+    assert row.state == DeliveryState.SENT and row.remote_id == mastodon.statuses[0]["id"]
+    bot.close()

@@ -377,8 +377,35 @@ class MastodonAccount(_AccountBase):
         return _positive(v)
 
 
+class BlueskyAccount(_AccountBase):
+    """A Bluesky account, posting with an app password (Settings → Privacy and security → App passwords)."""
+
+    platform: Literal["bluesky"]
+    handle: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+    app_password: Secret
+    base_url: str | None = None
+    language: str = "ar"
+    link_card: bool = True
+    timeout: Duration = timedelta(seconds=20)
+
+    @field_validator("handle", mode="before")
+    @classmethod
+    def _handle(cls, v: object) -> object:
+        return v.lstrip("@") if isinstance(v, str) else v
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str | None) -> str | None:
+        return None if v is None else _http_url(v).rstrip("/")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        return _positive(v)
+
+
 AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007
-                                MastodonAccount], Field(discriminator="platform")]
+                                MastodonAccount, BlueskyAccount], Field(discriminator="platform")]
 
 
 class BotConfig(_Model):

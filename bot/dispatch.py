@@ -89,7 +89,8 @@ class Dispatcher:
     def _send(self, d: DeliveryForDispatch, text: str) -> Outcome:
         publisher = self.publishers[d.account_id]
         images = tuple(dict.fromkeys(u for u in (d.article.featured_image, *d.article.image_urls) if u))
-        post = Post(d.id, text, d.article.link, d.article.title, images)
+        post = Post(d.id, text, d.article.link, d.article.title, images,
+                    d.article.excerpt or d.article.summary, d.created_at)
         store, acc = self.store, d.account_id
         try:
             published = publisher.publish(post)

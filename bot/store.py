@@ -163,6 +163,7 @@ class DeliveryForDispatch:
     text: str | None  #: frozen at the first attempt; None when this is the first
     article: Article
     article_id: int
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,8 @@ class Store:
                 if done.rowcount == 1:
                     return DeliveryForDispatch(
                         d_id, m[deliveries.c.account_id], attempts, m[deliveries.c.text],
-                        _article({k.name: m[k] for k in articles.c}), m[articles.c.id])
+                        _article({k.name: m[k] for k in articles.c}), m[articles.c.id],
+                        m[deliveries.c.created_at])
 
     def freeze_text(self, delivery_id: int, text: str, now: datetime) -> str:
         """Freeze a claimed delivery's text (only the first time); returns the frozen text. Every later

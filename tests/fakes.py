@@ -16,13 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from requests.structures import CaseInsensitiveDict
+
 
 @dataclass
 class Request:
     method: str
     path: str
     query: dict[str, str]
-    headers: dict[str, str]
+    headers: dict[str, str]  #: case-insensitive, as HTTP header names are
     body: bytes
 
     def json(self) -> Any:
@@ -119,7 +121,8 @@ class FakeServer:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         parts = urlsplit(h.path)
-        request = Request(h.command, parts.path, dict(parse_qsl(parts.query)), dict(h.headers.items()), body)
+        headers: dict[str, str] = CaseInsensitiveDict(h.headers.items())  # type: ignore[assignment]
+        request = Request(h.command, parts.path, dict(parse_qsl(parts.query)), headers, body)
         fault = None
         with self._lock:
             self.arrived.append((request.method, request.path))

@@ -31,6 +31,11 @@ def is_x_hashtag(text: str) -> bool:
     return _X_HASHTAG.fullmatch(text) is not None
 
 
+def hashtag_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where X-style hashtags stand in a text: (start, end, tag without #), in characters."""
+    return [(m.end() - len(m.group(1)) - 1, m.end(), m.group(1)) for m in _X_HASHTAG_IN_TEXT.finditer(text)]
+
+
 def hashtags_in(text: str) -> set[str]:
     """The hashtags X would find in a text, without ``#``, case-folded."""
     return {m.group(1).casefold() for m in _X_HASHTAG_IN_TEXT.finditer(text)}

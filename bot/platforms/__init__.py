@@ -8,7 +8,15 @@ from __future__ import annotations
 from typing import TextIO
 
 from bot.clock import Clock
-from bot.config import AccountConfig, ConsoleAccount, FacebookAccount, MastodonAccount, TelegramAccount, XAccount
+from bot.config import (
+    AccountConfig,
+    BlueskyAccount,
+    ConsoleAccount,
+    FacebookAccount,
+    MastodonAccount,
+    TelegramAccount,
+    XAccount,
+)
 from bot.platforms.base import Post, Published, Publisher
 
 
@@ -34,6 +42,10 @@ def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, cloc
         from bot.platforms.mastodon import MastodonPublisher
 
         return MastodonPublisher(account, clock=clock, user_agent=user_agent)
+    if isinstance(account, BlueskyAccount):
+        from bot.platforms.bluesky import BlueskyPublisher
+
+        return BlueskyPublisher(account, clock=clock, user_agent=user_agent)
     raise ValueError(f"no publisher for platform {account.platform!r}")  # pragma: no cover - config forbids it
 
 

@@ -9,6 +9,7 @@ reference, or raises one of the :class:`~bot.errors.PlatformError` kinds, which 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.compose.length import LengthRule
@@ -21,6 +22,8 @@ class Post:
     link: str  #: the article's link (for link previews and cards)
     title: str  #: the article's headline (for alt text and cards)
     image_urls: tuple[str, ...] = ()  #: the article's image candidates, best first (featured image first)
+    summary: str = ""  #: the article's excerpt (for link cards)
+    queued_at: datetime | None = None  #: when the delivery was made: stable across retries
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class MastodonPublisher:
 
     def close(self) -> None:
         self.images.close()
+        self.api.session.close()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         import mastodon

@@ -44,6 +44,12 @@ class ConsolePublisher:
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
         return Published(remote_id=f"console-{post.delivery_id}", url=None)
 
+    def delete(self, remote_id: str) -> None:
+        stream = self._stream or sys.stdout
+        with self._lock:
+            stream.write(f"── {self.account_id} · deleted {remote_id}\n")
+            stream.flush()
+
     def check(self) -> str:
         return "prints to the console" + (f" and {self.output}" if self.output else "")
 

@@ -1,0 +1,119 @@
+"""One config with an account on each of the five platforms: the whole sample feed in a single `bot poll`,
+every post right for its platform, exactly once; and each publisher can delete what it posted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import regex
+
+from bot.clock import ManualClock
+from bot.compose.length import count_x
+from bot.config import load_config
+from bot.core import Bot
+
+from .conftest import FeedServer, Run, write_config
+from .fake_bluesky import FakeBluesky
+from .fake_facebook import FakeFacebook
+from .fake_mastodon import FakeMastodon, mastodon_length
+from .fake_telegram import FakeTelegram
+from .fake_x import FakeX
+from .wordpress import SAMPLE_ITEMS, SITE, rss2
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
+
+
+class Fakes:
+    def __init__(self, clock: ManualClock) -> None:
+        self.x = FakeX(clock)
+        self.telegram = FakeTelegram()
+        self.facebook = FakeFacebook()
+        self.mastodon = FakeMastodon()
+        self.bluesky = FakeBluesky()
+
+    def close(self) -> None:
+        for fake in (self.x, self.telegram, self.facebook, self.mastodon, self.bluesky):
+            fake.close()
+            assert fake.errors == [], fake.errors[0]
+
+
+@pytest.fixture
+def fakes(clock: ManualClock) -> Iterator[Fakes]:
+    f = Fakes(clock)
+    yield f
+    f.close()
+
+
+def five_accounts(f: Fakes) -> list[dict[str, object]]:
+    template = "{title}\n\n{short_link}\n{hashtags}"
+    return [
+        {"id": "x", "platform": "x", "base_url": f.x.base, "credentials": f.x.credentials(), "image": True,
+         "template": template},
+        {"id": "telegram", "platform": "telegram", "bot_token": f.telegram.token, "chat_id": "@qurays_news",
+         "base_url": f.telegram.base, "image": True, "template": "{title}\n\n{excerpt}\n\n{short_link}"},
+        {"id": "facebook", "platform": "facebook", "page_id": f.facebook.page_id, "page_token": f.facebook.token,
+         "base_url": f.facebook.base, "photo": True, "template": "{title}\n\n{excerpt}"},
+        {"id": "mastodon", "platform": "mastodon", "instance": f.mastodon.base, "access_token": f.mastodon.token,
+         "image": True, "template": "{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"},
+        {"id": "bluesky", "platform": "bluesky", "handle": f.bluesky.handle, "app_password": f.bluesky.password,
+         "base_url": f.bluesky.base, "template": template},
+    ]
+
+
+def test_the_whole_feed_reaches_all_five_platforms_once(
+    tmp_path: Path, feed_server: FeedServer, fakes: Fakes, run_bot: Callable[..., Run],
+) -> None:
+    base = feed_server.base
+    items = [replace(i, site=base, image=i.image.replace(SITE, base) if i.image else None) for i in SAMPLE_ITEMS]
+    feed_server.set("/feed", rss2(items))
+    feed_server.set("/wp-content/uploads/2026/11/babylon.jpg", JPEG, content_type="image/jpeg", conditional=False)
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 10}],
+                        site={"name": "قريش", "url": base, "timezone": "Asia/Baghdad"},
+                        accounts=five_accounts(fakes))
+    assert run_bot("poll", "--config", str(path)).code == 0
+    assert run_bot("poll", "--config", str(path)).code == 0  # again: nothing more
+
+    x_texts = [t["text"] for t in fakes.x.tweets]
+    assert len(x_texts) == 10 and all(count_x(t) <= 280 for t in x_texts)
+    assert sum(1 for t in fakes.x.tweets if t["media_ids"]) == 1  # the one article with an image
+    assert len(fakes.telegram.messages) == 10 and len(fakes.telegram.photos) == 1
+    assert len(fakes.facebook.posts) == 10 and sum(1 for p in fakes.facebook.posts if "photo" in p) == 1
+    assert len(fakes.mastodon.statuses) == 10 and all(mastodon_length(s["text"]) <= 500
+                                                      for s in fakes.mastodon.statuses)
+    records = list(fakes.bluesky.records.values())
+    assert len(records) == 10 and all(len(regex.findall(r"\X", r["text"])) <= 300 for r in records)
+    assert fakes.bluesky.logins == 1 and fakes.telegram.problems == [] and fakes.bluesky.problems == []
+    assert fakes.x.validation_errors == []
+    for text in x_texts + [s["text"] for s in fakes.mastodon.statuses] + [r["text"] for r in records]:
+        assert "&#" not in text and "<" not in text
+
+    bot = Bot.open(load_config(path))
+    rows = bot.store.deliveries()
+    assert len(rows) == 50 and {r.state for r in rows} == {"sent"}
+    bot.close()
+
+
+def test_each_publisher_deletes_what_it_posted(
+    tmp_path: Path, feed_server: FeedServer, fakes: Fakes, clock: ManualClock,
+) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS[:1]))
+    accounts = [{**a, "image": False} if "image" in a else a for a in five_accounts(fakes)]
+    for a in accounts:
+        a.pop("photo", None)
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 1}],
+                        site={"name": "قريش", "url": "https://news.example",
+                              "short_link": {"kind": "wordpress", "page_lookup": False}}, accounts=accounts)
+    bot = Bot.open(load_config(path), clock=clock)
+    bot.poll("main")
+    outcomes = bot.dispatch()
+    assert sorted(o.status for o in outcomes) == ["sent"] * 5
+    for row in bot.store.deliveries():
+        publisher = bot.publishers[row.account_id]
+        assert row.remote_id
+        publisher.delete(row.remote_id)
+    assert fakes.x.tweets == [] and fakes.telegram.messages == [] and fakes.facebook.posts == []
+    assert fakes.mastodon.statuses == [] and fakes.bluesky.records == {}
+    bot.close()

@@ -224,17 +224,17 @@ def test_example_config_documents_every_option() -> None:
     from pydantic import BaseModel
 
     from bot.config import (
+        BlueskyAccount,
         BotConfig,
         ConsoleAccount,
+        FacebookAccount,
         FeedConfig,
         HashtagConfig,
+        MastodonAccount,
         ShortLinkConfig,
         SiteConfig,
-        UtmConfig,
-        BlueskyAccount,
-        FacebookAccount,
-        MastodonAccount,
         TelegramAccount,
+        UtmConfig,
         XAccount,
         XCredentials,
     )

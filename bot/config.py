@@ -232,9 +232,51 @@ class UtmConfig(_Model):
     campaign: str | None = None
 
 
+class NameFilter(_Model):
+    """Categories or tags an article must have one of (include) or none of (exclude)."""
+
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+
+
+class Limits(_Model):
+    per_day: int | None = Field(default=None, ge=1)
+    per_hour: int | None = Field(default=None, ge=1)
+    min_interval: Duration | None = None
+
+
+def _regex(v: str | None) -> str | None:
+    if v is None:
+        return v
+    try:
+        re.compile(v)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return v
+
+
+def _quiet_hours(v: str | None) -> str | None:
+    if v is None:
+        return v
+    m = re.fullmatch(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*", v)
+    if not m:
+        raise ValueError("must be like 01:00-06:00 (24-hour clock, in the site's timezone)")
+    return f"{int(m[1]):02d}:{m[2]}-{int(m[3]):02d}:{m[4]}"
+
+
 class _AccountBase(_Model):
     id: Identifier
     enabled: bool = True
+    categories: NameFilter = NameFilter()
+    tags: NameFilter = NameFilter()
+    title_matches: Annotated[str | None, AfterValidator(_regex)] = None
+    title_excludes: Annotated[str | None, AfterValidator(_regex)] = None
+    max_article_age: Duration | None = None
+    limits: Limits = Limits()
+    quiet_hours: Annotated[str | None, AfterValidator(_quiet_hours)] = None
+    stale_after: Duration | None = None
+    priority: dict[str, int] = Field(default_factory=dict)
+    repost_on_edit: bool = False
     template: Template = DEFAULT_TEMPLATE
     templates: dict[str, Template] = Field(default_factory=dict)
     date_format: str = "%Y-%m-%d %H:%M"

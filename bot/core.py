@@ -204,7 +204,11 @@ class Bot:
                 if not (stop and stop.is_set())]
 
     def dispatch(self, *, stop: threading.Event | None = None) -> list[Outcome]:
-        return Dispatcher(self.store, self.publishers, self.compose, self.clock).run(stop=stop)
+        return self.dispatcher().run(stop=stop)
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.store, self.publishers, self.compose, self.clock,
+                          policies={a.id: a for a in self.config.accounts}, tz=self.config.site.tz)
 
     def close(self) -> None:
         for s in self._sessions.values():

@@ -11,13 +11,15 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 
 from bot.backoff import backoff
 from bot.clock import Clock
+from bot.config import AccountConfig
 from bot.errors import AuthFailed, ComposeError, Duplicate, PlatformError, RateLimited, Rejected, Unavailable
 from bot.models import Article
 from bot.platforms.base import Post, Publisher
+from bot.policy import next_send
 from bot.store import DeliveryForDispatch, Store
 
 log = logging.getLogger("bot.dispatch")
@@ -43,7 +45,10 @@ class Dispatcher:
     def __init__(
         self, store: Store, publishers: Mapping[str, Publisher], compose: Callable[[str, Article, int], str],
         clock: Clock, *, lease: timedelta = LEASE, draw: Callable[[], float] = random.random,
+        policies: Mapping[str, AccountConfig] | None = None, tz: tzinfo = UTC,
     ) -> None:
+        self.policies = policies or {}
+        self.tz = tz
         self.store = store
         self.publishers = publishers
         self.compose = compose
@@ -59,8 +64,14 @@ class Dispatcher:
             log.warning("recovered interrupted sends: %d queued again with their frozen text, %d in doubt "
                         "(check those accounts, then retry or skip)", requeued, doubtful)
         outcomes: list[Outcome] = []
+        for account_id, policy in self.policies.items():
+            if policy.stale_after and account_id in self.publishers:
+                stale = self.store.skip_stale(account_id, self.clock.now() - policy.stale_after, self.clock.now())
+                if stale:
+                    log.warning("account=%s skipped %d stale post(s) (stale_after %s)", account_id, stale,
+                                policy.stale_after)
         while not (stop and stop.is_set()):
-            claimed = self.store.claim_next(self.clock.now(), list(self.publishers), self.lease)
+            claimed = self.store.claim_next(self.clock.now(), self.ready_accounts(), self.lease)
             if claimed is None:
                 break
             text = claimed.text if claimed.text is not None else self._compose(claimed)
@@ -69,6 +80,17 @@ class Dispatcher:
             else:
                 outcomes.append(self._send(claimed, text))
         return outcomes
+
+    def ready_accounts(self) -> list[str]:
+        """The accounts whose limits and quiet hours let them send now."""
+        now = self.clock.now()
+        ready = []
+        for account_id in self.publishers:
+            policy = self.policies.get(account_id)
+            if policy is None or next_send(policy, now, self.tz,
+                                           self.store.sent_times(account_id, now - timedelta(days=1))) is None:
+                ready.append(account_id)
+        return ready
 
     def _compose(self, d: DeliveryForDispatch) -> str | Outcome:
         """Compose a delivery's text from the latest article data (outside any transaction: short links and

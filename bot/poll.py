@@ -15,11 +15,12 @@ import requests
 
 from bot.backoff import backoff
 from bot.clock import Clock
-from bot.config import BotConfig, FeedConfig
+from bot.config import AccountConfig, BotConfig, FeedConfig
 from bot.errors import FeedError
 from bot.feeds import fetch, parse
 from bot.models import Article, Validators
-from bot.store import KnownArticle, PollPlan, Store
+from bot.policy import priority_of, skip_reason
+from bot.store import KnownArticle, PlannedDelivery, PollPlan, Store
 
 log = logging.getLogger("bot.poll")
 
@@ -65,15 +66,22 @@ def newest(articles: Sequence[Article], n: int) -> list[Article]:
 
 
 def plan_poll(
-    in_feed: Sequence[Article], known: Mapping[str, KnownArticle], account_ids: Sequence[str], *,
-    first_start: bool, backfill: int,
+    in_feed: Sequence[Article], known: Mapping[str, KnownArticle], accounts: Sequence[AccountConfig], *,
+    first_start: bool, backfill: int, now: datetime,
 ) -> PollPlan:
     """Decide what a poll changes. On a feed's first start, what it holds is only marked seen (or the
-    ``backfill`` newest are posted); later, every article not seen before goes to every account."""
+    ``backfill`` newest are posted); later, every article not seen before goes to every account, or is
+    recorded as skipped there with the reason (its filters). An edited headline goes out again only to
+    accounts with ``repost_on_edit``."""
     new = [a for a in in_feed if a.guid not in known]
     edited = [a for a in in_feed if a.guid in known and _differs(known[a.guid].article, a)]
     chosen = newest(new, backfill) if first_start else new
-    return PollPlan(new=new, edited=edited, deliveries=[(a.guid, acc) for a in chosen for acc in account_ids])
+    deliveries = [PlannedDelivery(a.guid, acc.id, priority_of(acc, a), skip_reason(acc, a, now))
+                  for a in chosen for acc in accounts]
+    retitled = [a for a in edited if a.title != known[a.guid].article.title]
+    reposts = [(a.guid, acc.id) for a in retitled for acc in accounts
+               if acc.repost_on_edit and skip_reason(acc, a, now) is None]
+    return PollPlan(new=new, edited=edited, deliveries=deliveries, reposts=reposts)
 
 
 def poll_feed(
@@ -120,11 +128,11 @@ def poll_feed(
     if parsed_feed.bozo:
         log.warning("feed=%s is not well-formed, used the %d entries found: %s",
                     feed.id, len(parsed_feed.articles), parsed_feed.bozo)
-    account_ids = [a.id for a in config.accounts_for(feed.id)]
+    accounts = config.accounts_for(feed.id)
     plan, first_start, queued = store.apply_poll(
         feed.id, feed.url, now, fetched.validators, parsed_feed.articles,
-        lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, account_ids,
-                                                first_start=first, backfill=feed.backfill),
+        lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, accounts,
+                                                first_start=first, backfill=feed.backfill, now=now),
     )
     result = PollResult(
         feed.id, "ok", entries=len(parsed_feed.articles), new=len(plan.new), edited=len(plan.edited),

@@ -147,12 +147,22 @@ class KnownArticle:
 
 
 @dataclass(frozen=True)
+class PlannedDelivery:
+    guid: str
+    account_id: str
+    priority: int = 0
+    skip: str | None = None  #: why the account does not take it (recorded as skipped)
+
+
+@dataclass(frozen=True)
 class PollPlan:
-    """What a poll decided: articles to add or update, and the deliveries the new ones get."""
+    """What a poll decided: articles to add or update, the deliveries the new ones get, and the sent
+    deliveries to send again because the headline was edited (``repost_on_edit``)."""
 
     new: Sequence[Article] = ()
     edited: Sequence[Article] = ()
-    deliveries: Sequence[tuple[str, str]] = ()  #: (guid, account id)
+    deliveries: Sequence[PlannedDelivery] = ()
+    reposts: Sequence[tuple[str, str]] = ()  #: (guid, account id)
 
 
 @dataclass(frozen=True)
@@ -286,19 +296,30 @@ class Store:
                     **_article_values(a), updated_at=now,
                     **({"published_at": a.published} if a.published else {}),
                 ))
-            for guid, account_id in plan.deliveries:
+            for d in plan.deliveries:
                 # One post per article and account, even when two feeds of the site (the main feed and a
                 # category feed) both carry the article.
                 exists = c.execute(
                     sa.select(deliveries.c.id)
                     .join(articles, articles.c.id == deliveries.c.article_id)
-                    .where(articles.c.guid == guid, deliveries.c.account_id == account_id)
+                    .where(articles.c.guid == d.guid, deliveries.c.account_id == d.account_id)
                 ).first()
                 if not exists:
+                    state = DeliveryState.SKIPPED if d.skip else DeliveryState.QUEUED
                     c.execute(deliveries.insert().values(
-                        article_id=ids[guid], account_id=account_id, state=DeliveryState.QUEUED.value,
-                        created_at=now, updated_at=now,
+                        article_id=ids[d.guid], account_id=d.account_id, state=state.value, priority=d.priority,
+                        note=d.skip, created_at=now, updated_at=now,
                     ))
+                    queued += 0 if d.skip else 1
+            for guid, account_id in plan.reposts:
+                row = c.execute(sa.select(deliveries.c.id, deliveries.c.remote_url).where(
+                    deliveries.c.article_id == ids[guid], deliveries.c.account_id == account_id,
+                    deliveries.c.state == DeliveryState.SENT.value)).first()
+                if row is not None:
+                    c.execute(deliveries.update().where(deliveries.c.id == row.id).values(
+                        state=DeliveryState.QUEUED.value, text=None, remote_id=None, remote_url=None, attempts=0,
+                        not_before=None, note=f"the headline was edited: posting again (was {row.remote_url})",
+                        updated_at=now))
                     queued += 1
             _upsert_feed(c, feed_id, url, {
                 "initialized": True, "etag": validators.etag, "last_modified": validators.last_modified,
@@ -377,6 +398,24 @@ class Store:
                       .values(text=text, updated_at=now))
             frozen: str = c.execute(sa.select(deliveries.c.text).where(deliveries.c.id == delivery_id)).scalar_one()
         return frozen
+
+    def sent_times(self, account_id: str, since: datetime) -> list[datetime]:
+        """When the account's posts of this period went out (for per-day and per-hour limits)."""
+        with self.engine.connect() as c:
+            return [r.sent_at for r in c.execute(sa.select(deliveries.c.sent_at).where(
+                deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.SENT.value,
+                deliveries.c.sent_at >= since).order_by(deliveries.c.sent_at))]
+
+    def skip_stale(self, account_id: str, cutoff: datetime, now: datetime) -> int:
+        """Skip the account's waiting posts whose article was published before ``cutoff``."""
+        with self.engine.begin() as c:
+            old = sa.select(articles.c.id).where(articles.c.published_at < cutoff)
+            done = c.execute(deliveries.update().where(
+                deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.QUEUED.value,
+                deliveries.c.article_id.in_(old),
+            ).values(state=DeliveryState.SKIPPED.value, updated_at=now,
+                     note="stale: it could not go out within stale_after of its article's publication"))
+            return int(done.rowcount or 0)
 
     def record_sent(self, delivery_id: int, now: datetime, remote_id: str | None, remote_url: str | None,
                     note: str | None = None) -> None:

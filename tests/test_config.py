@@ -230,7 +230,9 @@ def test_example_config_documents_every_option() -> None:
         FacebookAccount,
         FeedConfig,
         HashtagConfig,
+        Limits,
         MastodonAccount,
+        NameFilter,
         ShortLinkConfig,
         SiteConfig,
         TelegramAccount,
@@ -242,7 +244,7 @@ def test_example_config_documents_every_option() -> None:
     text = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
     models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount, ShortLinkConfig,
                                      HashtagConfig, UtmConfig, XAccount, XCredentials, TelegramAccount,
-                                     FacebookAccount, MastodonAccount, BlueskyAccount]
+                                     FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
 

@@ -12,6 +12,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.compose import compose_post
 from bot.compose.length import LengthRule
+from bot.config import ConsoleAccount
 from bot.dispatch import Dispatcher
 from bot.errors import AuthFailed, ComposeError, Duplicate, RateLimited, Rejected, Unavailable
 from bot.models import Article, DeliveryState, Validators
@@ -57,8 +58,10 @@ def store(tmp_path: Path) -> Store:
 
 
 def queue(store: Store, clock: ManualClock, *articles: Article, accounts: tuple[str, ...] = ("acc",)) -> None:
+    configs = [ConsoleAccount(id=a, platform="console") for a in accounts]
     store.apply_poll("main", "https://news.example/feed", clock.now(), Validators(), list(articles),
-                     lambda known, first: plan_poll(articles, known, accounts, first_start=False, backfill=0))
+                     lambda known, first: plan_poll(articles, known, configs, first_start=False, backfill=0,
+                                                    now=clock.now()))
 
 
 def dispatcher(store: Store, clock: ManualClock, *pubs: FakePublisher) -> Dispatcher:

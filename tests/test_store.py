@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
+from bot.config import ConsoleAccount
 from bot.errors import StoreError
 from bot.models import Article, Validators
 from bot.poll import plan_poll
@@ -57,11 +58,12 @@ def test_an_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_articles_and_deliveries_are_unique_and_times_come_back_aware(tmp_path: Path, clock: ManualClock) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
     items = [article(1), article(2)]
+    accounts = [ConsoleAccount(id=a, platform="console") for a in ("a", "b")]
 
     def poll(found: list[Article]):  # type: ignore[no-untyped-def]
         return store.apply_poll("main", "https://news.example/feed", clock.now(), Validators(etag='"e1"'), found,
-                                lambda known, first: plan_poll(found, known, ["a", "b"], first_start=False,
-                                                               backfill=0))
+                                lambda known, first: plan_poll(found, known, accounts, first_start=False,
+                                                               backfill=0, now=clock.now()))
 
     plan, first, queued = poll(items)
     assert first and len(plan.new) == 2 and len(plan.deliveries) == 4 and queued == 4

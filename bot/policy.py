@@ -1,0 +1,75 @@
+"""Posting policy, pure: which account takes which article (filters), how urgent it is (priority), and
+when an account may send next (limits, quiet hours). No I/O; ``now`` is always passed in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta, tzinfo
+
+from bot.compose.hashtags import same_name
+from bot.config import AccountConfig
+from bot.models import Article
+
+
+def _has_any(names: Sequence[str], wanted: Sequence[str]) -> bool:
+    return any(same_name(n, w) for n in names for w in wanted)
+
+
+def skip_reason(account: AccountConfig, article: Article, now: datetime) -> str | None:
+    """Why this account does not take this article (None: it does)."""
+    for kind, names, rule in (("category", article.category_names, account.categories),
+                              ("tag", article.tag_names, account.tags)):
+        if rule.include and not _has_any(names, rule.include):
+            return f"not in an included {kind} ({', '.join(rule.include)})"
+        if rule.exclude and _has_any(names, rule.exclude):
+            return f"in an excluded {kind} ({', '.join(n for n in names if _has_any([n], rule.exclude))})"
+    if account.title_matches and not re.search(account.title_matches, article.title):
+        return f"the title does not match title_matches {account.title_matches!r}"
+    if account.title_excludes and re.search(account.title_excludes, article.title):
+        return f"the title matches title_excludes {account.title_excludes!r}"
+    if account.max_article_age and article.published and now - article.published > account.max_article_age:
+        return f"older than max_article_age when first seen (published {article.published:%Y-%m-%d %H:%M}Z)"
+    return None
+
+
+def priority_of(account: AccountConfig, article: Article) -> int:
+    """The highest priority the account gives any of the article's categories or tags (default 0)."""
+    names = (*article.category_names, *article.tag_names)
+    return max((p for name, p in account.priority.items() if _has_any(names, [name])), default=0)
+
+
+def quiet_until(quiet_hours: str | None, now: datetime, tz: tzinfo) -> datetime | None:
+    """The end of the quiet period ``now`` falls in (``"01:00-06:00"`` in the site's timezone), or None."""
+    if not quiet_hours:
+        return None
+    start_s, end_s = quiet_hours.split("-")
+    start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
+    local = now.astimezone(tz)
+    t = local.time().replace(tzinfo=None)
+    inside = start <= t < end if start <= end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_day = local.date() if t < end else local.date() + timedelta(days=1)
+    return datetime.combine(end_day, end, tzinfo=tz)
+
+
+def next_send(
+    account: AccountConfig, now: datetime, tz: tzinfo, sent: Sequence[datetime],
+) -> tuple[datetime, str] | None:
+    """When the account may send next and why it waits, or None when it may send now. ``sent`` holds the
+    times of its posts in the last 24 hours."""
+    waits: list[tuple[datetime, str]] = []
+    limits = account.limits
+    recent = sorted(t for t in sent if t > now - timedelta(days=1))
+    if limits.per_day and len(recent) >= limits.per_day:
+        waits.append((recent[-limits.per_day] + timedelta(days=1), f"{limits.per_day} posts a day reached"))
+    last_hour = [t for t in recent if t > now - timedelta(hours=1)]
+    if limits.per_hour and len(last_hour) >= limits.per_hour:
+        waits.append((last_hour[-limits.per_hour] + timedelta(hours=1), f"{limits.per_hour} posts an hour reached"))
+    if limits.min_interval and recent and recent[-1] + limits.min_interval > now:
+        waits.append((recent[-1] + limits.min_interval, f"min_interval {limits.min_interval} since the last post"))
+    quiet = quiet_until(account.quiet_hours, now, tz)
+    if quiet:
+        waits.append((quiet, f"quiet hours {account.quiet_hours}"))
+    return max(waits) if waits else None

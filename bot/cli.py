@@ -56,13 +56,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=5, metavar="N", help="articles per feed (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    p = sub.add_parser("post", help="post by hand: a text, or an article by its URL (recorded like feed posts)")
+    _common(p, defaults=False)
+    p.add_argument("text", nargs="?", help="the text to post (composed and fitted per account)")
+    p.add_argument("--url", metavar="ARTICLE_URL", help="post this article: its page gives headline, link, image")
+    p.add_argument("--account", action="append", default=[], metavar="ID", help="only this account (repeatable)")
+    p.add_argument("--link", metavar="URL", help="the link of a text post")
+    p.add_argument("--image", metavar="PATH|URL", help="an image to attach")
+    p.add_argument("--dry-run", action="store_true", help="show each account's text and length; send nothing")
+    p.add_argument("--force", action="store_true", help="send even if the account is held or over its limits")
+    _by(p)
+
     p = sub.add_parser("check", help="check each account's credentials: who it is, whether it can post")
     _common(p, defaults=False)
 
     p = sub.add_parser("release", help="release a held account: its waiting posts go out in order")
     _common(p, defaults=False)
     p.add_argument("account", help="the account's id in the config")
+
+    p = sub.add_parser("hold", help="hold an account: its posts wait until it is released")
+    _common(p, defaults=False)
+    p.add_argument("account", help="the account's id in the config")
+    _by(p)
+
+    p = sub.add_parser("status", help="feeds, accounts, the queue and why each post waits, recent posts, problems")
+    _common(p, defaults=False)
+    p.add_argument("--limit", type=int, default=10, metavar="N", help="recent posts and problems shown (10)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+
+    for name, text in (("retry", "send a failed, skipped or in-doubt delivery again"),
+                       ("skip", "skip a waiting, failed or in-doubt delivery"),
+                       ("unpost", "delete a post the bot made, on its platform")):
+        p = sub.add_parser(name, help=text)
+        _common(p, defaults=False)
+        p.add_argument("delivery", type=int, metavar="ID", help="the delivery's number (bot status shows it)")
+        _by(p)
     return parser
+
+
+def _by(p: argparse.ArgumentParser) -> None:
+    import getpass
+
+    try:
+        default = getpass.getuser()
+    except (KeyError, OSError):
+        default = "operator"
+    p.add_argument("--by", default=default, metavar="NAME", help=f"who does this (default {default})")
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None, stream: TextIO | None = None) -> int:
@@ -180,12 +219,69 @@ def cmd_check(args: argparse.Namespace, clock: Clock | None, stream: TextIO | No
     return EXIT_TROUBLE if failed else EXIT_OK
 
 
+def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+    if bool(args.text) == bool(args.url):
+        raise UsageError("give either the text to post or --url ARTICLE_URL")
+    image = args.image
+    if image and "://" not in image:
+        from pathlib import Path
+
+        if not Path(image).is_file():
+            raise UsageError(f"--image {image}: no such file")
+        image = Path(image).resolve().as_uri()
+    bot = _open(args, clock, stream)
+    try:
+        results = bot.manual_post(text=args.text, url=args.url, account_ids=args.account, link=args.link,
+                                  image=image, dry_run=args.dry_run, force=args.force, by=args.by)
+    finally:
+        bot.close()
+    out = stream or sys.stdout
+    for r in results:
+        if r.status == "dry run":
+            limit = f"/{r.limit}" if r.limit else ""
+            out.write(f"── {r.account} · {r.length}{limit}\n{r.detail}\n\n")
+        else:
+            out.write(f"{r.account}: {r.status}{': ' + r.detail if r.detail else ''}\n")
+    bad = [r for r in results if r.status in ("failed", "in_doubt", "does not fit")]
+    return EXIT_TROUBLE if bad else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+    import json
+
+    from bot import status
+
+    bot = _open(args, clock, stream)
+    try:
+        data = status.collect(bot.config, bot.store, bot.clock, limit=args.limit)
+    finally:
+        bot.close()
+    out = stream or sys.stdout
+    out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n" if args.json else status.render(data))
+    return EXIT_OK
+
+
+def _operate(action: str) -> Callable[[argparse.Namespace, Clock | None, TextIO | None], int]:
+    def run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+        bot = _open(args, clock, stream)
+        try:
+            if action == "hold":
+                message = f"{args.account}: held" if bot.hold(args.account, args.by) else f"{args.account}: was held"
+            else:
+                message = getattr(bot, action)(args.delivery, args.by)
+                if action == "retry":
+                    bot.dispatch()
+        finally:
+            bot.close()
+        (stream or sys.stdout).write(message + "\n")
+        return EXIT_OK
+    return run
+
+
 def cmd_release(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     bot = _open(args, clock, stream)
     try:
-        if args.account not in {a.id for a in bot.config.accounts}:
-            known = ", ".join(a.id for a in bot.config.accounts) or "none"
-            raise UsageError(f"no account {args.account!r} in the config; accounts: {known}")
+        bot.account(args.account)  # a UsageError names the accounts when there is no such one
         was_held = bot.store.release_account(args.account, bot.clock.now())
     finally:
         bot.close()
@@ -199,4 +295,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], 
     "check": cmd_check,
     "preview": cmd_preview,
     "release": cmd_release,
+    "hold": _operate("hold"),
+    "status": cmd_status,
+    "post": cmd_post,
+    "retry": _operate("retry"),
+    "skip": _operate("skip"),
+    "unpost": _operate("unpost"),
 }

@@ -7,27 +7,35 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TextIO
+from datetime import timedelta
+from typing import Any, TextIO
 
 import requests
 
 from bot.clock import Clock, SystemClock
 from bot.compose import compose_post
 from bot.compose.hashtags import make_hashtags, tag_keywords
+from bot.compose.text import clean_title
 from bot.config import AccountConfig, BotConfig
 from bot.dispatch import Dispatcher, Outcome
-from bot.errors import ComposeError, FeedError, WordPressError
+from bot.errors import ComposeError, FeedError, UsageError, WordPressError
 from bot.feeds import fetch, new_session, parse
-from bot.links import Shortener, ShortLinkSettings, add_utm, post_id
-from bot.models import Article, Validators
+from bot.links import Shortener, ShortLinkSettings, add_utm, post_id, wordpress_short_link
+from bot.models import Article, DeliveryState, Validators
+from bot.pages import read_page
 from bot.platforms import Publisher, make_publisher
+from bot.policy import next_send
 from bot.poll import PollResult, newest, poll_feed
-from bot.store import Store, database_url
+from bot.store import DeliveryRow, Store, database_url
 from bot.wordpress import WordPressPost, fetch_post
 
 log = logging.getLogger("bot")
+
+RETRYABLE = (DeliveryState.FAILED.value, DeliveryState.IN_DOUBT.value, DeliveryState.SKIPPED.value)
+SKIPPABLE = (DeliveryState.QUEUED.value, DeliveryState.IN_DOUBT.value, DeliveryState.FAILED.value)
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,28 @@ class Preview:
     limit: int | None
     fits: bool
     error: str | None = None  #: why no post can be made
+
+
+@dataclass(frozen=True)
+class ManualResult:
+    account: str
+    status: str
+    detail: str | None
+    length: int | None = None
+    limit: int | None = None
+
+
+def status_why(bot: Bot, account_id: str) -> str:
+    """Why an account's post waits now (held, rate limit, limits, quiet hours)."""
+    state = bot.store.account_state(account_id)
+    if state.held:
+        return f"the account is held: {state.held_reason} (--force sends anyway)"
+    now = bot.clock.now()
+    if state.not_before and state.not_before > now:
+        return f"the platform's rate limit, until {state.not_before:%Y-%m-%d %H:%M}Z"
+    wait = next_send(bot.account(account_id), now, bot.config.site.tz,
+                     bot.store.sent_times(account_id, now - timedelta(days=1)))
+    return f"{wait[1]}, until {wait[0]:%Y-%m-%d %H:%M}Z (--force sends anyway)" if wait else "queued"
 
 
 class Bot:
@@ -81,15 +111,17 @@ class Bot:
         for a in self.config.accounts:
             if a.id == account_id:
                 return a
-        raise KeyError(account_id)
+        known = ", ".join(a.id for a in self.config.accounts) or "none"
+        raise UsageError(f"no account {account_id!r} in the config; accounts: {known}")
 
     def compose(self, account_id: str, article: Article, article_id: int | None = None) -> str:
         """The text an account posts for an article (raises ComposeError when nothing fits). May ask the
         WordPress REST API (once per article) and a shortener (once per link): both fall back quietly."""
         account = self.account(account_id)
         site = self.config.site
-        link = add_utm(article.link, account.utm.model_dump(exclude_none=True) if account.utm else {})
-        short = self.shortener(account).short_link(link, article.guid, self.site_url(article))
+        link = add_utm(article.link, account.utm.model_dump(exclude_none=True) if account.utm else {}) \
+            if article.link else ""
+        short = self.shortener(account).short_link(link, article.guid, self.site_url(article)) if link else ""
         article = self.enrich(article, article_id)
         rules = account.hashtags
         if rules.keywords:
@@ -185,6 +217,100 @@ class Bot:
                     previews.append(Preview(feed.id, article.guid, account.id, account.platform, text,
                                             rule.count(text), rule.max_length, rule.fits(text)))
         return previews, errors
+
+    # What operators do.
+
+    def _row(self, delivery_id: int) -> DeliveryRow:
+        row = self.store.delivery(delivery_id)
+        if row is None:
+            raise UsageError(f"there is no delivery {delivery_id} (bot status lists them)")
+        return row
+
+    def retry(self, delivery_id: int, by: str) -> str:
+        """Send a failed, skipped or in-doubt delivery again. An in-doubt one keeps its frozen text (so a
+        platform's duplicate check still applies); the others are composed afresh."""
+        row = self._row(delivery_id)
+        keep_text = row.state == DeliveryState.IN_DOUBT
+        values: dict[str, Any] = {"state": DeliveryState.QUEUED.value, "not_before": None, "claimed_until": None,
+                                  "note": f"retry asked by {by}"}
+        if not keep_text:
+            values["text"] = None
+        if not self.store.operator_set(delivery_id, self.clock.now(), RETRYABLE, "retry", by, **values):
+            raise UsageError(f"delivery {delivery_id} is {row.state}; only {', '.join(RETRYABLE)} deliveries "
+                             "can be retried")
+        return f"delivery {delivery_id} ({row.account_id}) is queued again"
+
+    def skip(self, delivery_id: int, by: str) -> str:
+        row = self._row(delivery_id)
+        if not self.store.operator_set(delivery_id, self.clock.now(), SKIPPABLE, "skip", by,
+                                       state=DeliveryState.SKIPPED.value, claimed_until=None,
+                                       note=f"skipped by {by}"):
+            raise UsageError(f"delivery {delivery_id} is {row.state}; only {', '.join(SKIPPABLE)} deliveries "
+                             "can be skipped")
+        return f"delivery {delivery_id} ({row.account_id}) is skipped"
+
+    def unpost(self, delivery_id: int, by: str) -> str:
+        """Delete a post the bot made, on its platform, and record it."""
+        row = self._row(delivery_id)
+        if row.state != DeliveryState.SENT or not row.remote_id:
+            raise UsageError(f"delivery {delivery_id} is {row.state}"
+                             + ("" if row.state != DeliveryState.SENT else " but its post's id is unknown")
+                             + "; only posts the bot made and knows can be deleted")
+        publisher = self.publisher_for(self.account(row.account_id))
+        publisher.delete(row.remote_id)  # raises a PlatformError kind when the platform refuses
+        self.store.operator_set(delivery_id, self.clock.now(), [DeliveryState.SENT.value], "unpost", by,
+                                state=DeliveryState.DELETED.value,
+                                note=f"deleted by {by} (was {row.remote_url or row.remote_id})")
+        return f"deleted {row.remote_url or row.remote_id} ({row.account_id})"
+
+    def manual_post(self, *, text: str | None, url: str | None, account_ids: Sequence[str], link: str | None,
+                    image: str | None, dry_run: bool, force: bool, by: str) -> list[ManualResult]:
+        """A post made by hand, composed and fitted per account like a feed post. With ``url``, the article
+        is read from its page and recorded under the key the feed will use, so the feed does not post it
+        again. Sent now, unless ``dry_run``; holds, limits and quiet hours apply unless ``force``."""
+        accounts = [self.account(a) for a in account_ids] if account_ids else \
+            [a for a in self.config.accounts if a.enabled]
+        now = self.clock.now()
+        if url:
+            page = read_page(url, session=self._session("pages"), timeout=10.0, user_agent=self.config.agent,
+                             site_name=self.config.site.name)
+            short = page.shortlink and wordpress_short_link(page.shortlink, self.config.site.url)
+            base = Article(feed_id="manual", guid=short or page.canonical, title=page.title,
+                           link=page.canonical, summary=page.description, published=now,
+                           image_urls=tuple(u for u in (image, page.image) if u))
+            copies = [replace(base, feed_id=f.id) for f in self.config.feeds] or [base]
+        else:
+            if not text or not text.strip():
+                raise UsageError("give the text to post, or --url ARTICLE_URL")
+            base = Article(feed_id="manual", guid=f"manual:{uuid.uuid4()}", title=clean_title(text),
+                           link=link or "", published=now, image_urls=(image,) if image else ())
+            copies = [base]
+        if dry_run:
+            results = []
+            for account in accounts:
+                rule = self.publisher_for(account).rule
+                try:
+                    composed = self.compose(account.id, base)
+                except ComposeError as exc:
+                    results.append(ManualResult(account.id, "does not fit", str(exc)))
+                    continue
+                results.append(ManualResult(account.id, "dry run", composed, rule.count(composed), rule.max_length))
+            return results
+        made, had = self.store.add_manual(copies, [a.id for a in accounts], now, by)
+        outcomes = {o.account_id: o for o in self.dispatcher().run(only=made, force=force)}
+        results = [ManualResult(a, "already posted", "this article was posted there before") for a in had]
+        for row in self.store.deliveries(ids=made):
+            o = outcomes.get(row.account_id)
+            if o is None:
+                why = status_why(self, row.account_id)
+                results.append(ManualResult(row.account_id, "waiting", why))
+            else:
+                results.append(ManualResult(row.account_id, o.status, o.url or o.detail))
+        return results
+
+    def hold(self, account_id: str, by: str) -> bool:
+        self.account(account_id)
+        return self.store.hold_account(account_id, f"held by {by}", self.clock.now())
 
     def publisher_for(self, account: AccountConfig) -> Publisher:
         if account.id in self.publishers:

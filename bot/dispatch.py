@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, timedelta, tzinfo
 
@@ -56,8 +56,10 @@ class Dispatcher:
         self.lease = lease
         self.draw = draw
 
-    def run(self, stop: threading.Event | None = None) -> list[Outcome]:
-        """Send every due delivery; stop between sends when ``stop`` is set."""
+    def run(self, stop: threading.Event | None = None, *, only: Iterable[int] | None = None,
+            force: bool = False) -> list[Outcome]:
+        """Send every due delivery (or just ``only`` these); stop between sends when ``stop`` is set.
+        ``force`` ignores holds, limits and quiet hours (a post made by hand with --force)."""
         requeued, doubtful = self.store.recover_expired(
             self.clock.now(), lambda acc: acc in self.publishers and self.publishers[acc].resend_is_safe)
         if requeued or doubtful:
@@ -71,7 +73,9 @@ class Dispatcher:
                     log.warning("account=%s skipped %d stale post(s) (stale_after %s)", account_id, stale,
                                 policy.stale_after)
         while not (stop and stop.is_set()):
-            claimed = self.store.claim_next(self.clock.now(), self.ready_accounts(), self.lease)
+            ready = list(self.publishers) if force else self.ready_accounts()
+            claimed = self.store.claim_next(self.clock.now(), ready, self.lease,
+                                            only=None if only is None else list(only), ignore_holds=force)
             if claimed is None:
                 break
             text = claimed.text if claimed.text is not None else self._compose(claimed)

@@ -127,6 +127,8 @@ def find_image(candidates: Sequence[str], page_url: str, *, session: requests.Se
     """The article's image: the first candidate (featured image, feed media, first real <img>), else the
     page's og:image / twitter:image; downloaded with limits. Raises MediaError with the reason."""
     url = next((u for u in candidates if u), None)
+    if url and url.startswith("file://"):
+        return _local_image(url)
     headers = {"User-Agent": user_agent}
     try:
         if url is None:
@@ -161,3 +163,21 @@ def image_or_none(candidates: Sequence[str], page_url: str, *, session: requests
         log.log(logging.INFO if isinstance(exc, NoImage) else logging.WARNING,
                 "%s posts without an image: %s", context, exc)
         return None
+
+
+def _local_image(url: str) -> Image:
+    """An image file given by hand (`bot post --image PATH`)."""
+    import mimetypes
+    from pathlib import Path
+    from urllib.request import url2pathname
+
+    path = Path(url2pathname(urlsplit(url).path))
+    kind = mimetypes.guess_type(path.name)[0] or ""
+    if not kind.startswith("image/"):
+        raise MediaError(f"{path} is not an image file")
+    try:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            raise MediaError(f"{path} is over the limit of {MAX_IMAGE_BYTES:,} bytes")
+        return Image(url, path.read_bytes(), kind)
+    except OSError as exc:
+        raise MediaError(f"cannot read {path}: {exc.strerror}") from exc

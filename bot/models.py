@@ -52,3 +52,4 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  #: the platform refused this post, or no post could fit
     SKIPPED = "skipped"
     IN_DOUBT = "in_doubt"  #: interrupted mid-call where a resend could post twice: the operator decides
+    DELETED = "deleted"  #: posted, then deleted on the platform by `bot unpost`

@@ -98,7 +98,18 @@ deliveries = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
+    sa.Column("created_by", sa.Text),  # who made a manual post
     sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
+)
+
+events = sa.Table(
+    "delivery_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("by", sa.Text),
 )
 sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.not_before)
 sa.Index("ix_articles_guid", articles.c.guid)
@@ -194,6 +205,18 @@ class DeliveryRow:
     note: str | None
     last_error: str | None
     sent_at: datetime | None
+    created_at: datetime | None = None
+    created_by: str | None = None
+    priority: int = 0
+    published: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    event: str
+    detail: str | None
+    by: str | None
 
 
 @dataclass(frozen=True)
@@ -353,7 +376,8 @@ class Store:
                     doubtful += 1
         return requeued, doubtful
 
-    def claim_next(self, now: datetime, account_ids: Iterable[str], lease: timedelta) -> DeliveryForDispatch | None:
+    def claim_next(self, now: datetime, account_ids: Iterable[str], lease: timedelta, *,
+                   only: Iterable[int] | None = None, ignore_holds: bool = False) -> DeliveryForDispatch | None:
         """Claim the next due delivery of these accounts (priority, then publish order) until ``now + lease``.
         Its ``text`` is None when it was never tried: compose it, then :meth:`freeze_text` before sending."""
         ids = list(account_ids)
@@ -361,8 +385,9 @@ class Store:
             return None
         while True:
             with self.engine.begin() as c:
-                blocked = sa.select(accounts.c.id).where(sa.or_(
-                    accounts.c.held.is_(True), accounts.c.not_before > now))
+                blocked = sa.select(accounts.c.id).where(
+                    accounts.c.not_before > now if ignore_holds else sa.or_(accounts.c.held.is_(True),
+                                                                           accounts.c.not_before > now))
                 q = (
                     sa.select(deliveries, articles)
                     .join(articles, articles.c.id == deliveries.c.article_id)
@@ -375,6 +400,8 @@ class Store:
                     .order_by(deliveries.c.priority.desc(), articles.c.published_at, deliveries.c.id)
                     .limit(1)
                 )
+                if only is not None:
+                    q = q.where(deliveries.c.id.in_(list(only)))
                 row = c.execute(q).first()
                 if row is None:
                     return None
@@ -442,20 +469,93 @@ class Store:
             c.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
                 claimed_until=None, updated_at=now, **values))
 
-    def deliveries(self, account_id: str | None = None, state: str | None = None) -> list[DeliveryRow]:
-        q = (sa.select(deliveries, articles.c.feed_id, articles.c.guid, articles.c.title)
-             .join(articles, articles.c.id == deliveries.c.article_id).order_by(deliveries.c.id))
+    def deliveries(self, account_id: str | None = None, state: str | None = None, *, ids: Iterable[int] = (),
+                   newest_first: bool = False, limit: int | None = None) -> list[DeliveryRow]:
+        q = (sa.select(deliveries, articles.c.feed_id, articles.c.guid, articles.c.title, articles.c.published_at)
+             .join(articles, articles.c.id == deliveries.c.article_id))
+        order = deliveries.c.updated_at.desc() if newest_first else deliveries.c.id
+        q = q.order_by(order, deliveries.c.id.desc() if newest_first else deliveries.c.id)
         if account_id:
             q = q.where(deliveries.c.account_id == account_id)
         if state:
             q = q.where(deliveries.c.state == state)
+        wanted = list(ids)
+        if wanted:
+            q = q.where(deliveries.c.id.in_(wanted))
+        if limit:
+            q = q.limit(limit)
         with self.engine.connect() as c:
             return [DeliveryRow(
                 id=r["id"], account_id=r["account_id"], feed_id=r["feed_id"], guid=r["guid"], title=r["title"],
                 state=r["state"], attempts=r["attempts"], text=r["text"], not_before=r["not_before"],
                 remote_id=r["remote_id"], remote_url=r["remote_url"], note=r["note"],
-                last_error=r["last_error"], sent_at=r["sent_at"],
+                last_error=r["last_error"], sent_at=r["sent_at"], created_at=r["created_at"],
+                created_by=r["created_by"], priority=r["priority"], published=r["published_at"],
             ) for r in c.execute(q).mappings()]
+
+    def delivery(self, delivery_id: int) -> DeliveryRow | None:
+        found = self.deliveries(ids=[delivery_id])
+        return found[0] if found else None
+
+    def add_manual(self, copies: Sequence[Article], account_ids: Sequence[str], now: datetime, by: str,
+                   ) -> tuple[list[int], list[str]]:
+        """Record a post made by hand: the article (under each feed it may appear in, so no feed posts it
+        again) and a delivery per account. Returns the new deliveries and the accounts that had it already."""
+        made: list[int] = []
+        had: list[str] = []
+        with self.engine.begin() as c:
+            ids = []
+            for a in copies:
+                row = c.execute(sa.select(articles.c.id).where(articles.c.feed_id == a.feed_id,
+                                                               articles.c.guid == a.guid)).first()
+                if row is None:
+                    row_id = c.execute(articles.insert().values(
+                        **_article_values(a), feed_id=a.feed_id, first_seen_at=now, updated_at=now,
+                        published_at=a.published or now)).inserted_primary_key
+                    assert row_id is not None
+                    ids.append(int(row_id[0]))
+                else:
+                    ids.append(int(row.id))
+            for account_id in account_ids:
+                exists = c.execute(sa.select(deliveries.c.id).join(articles, articles.c.id == deliveries.c.article_id)
+                                   .where(articles.c.guid == copies[0].guid,
+                                          deliveries.c.account_id == account_id)).first()
+                if exists:
+                    had.append(account_id)
+                    continue
+                inserted = c.execute(deliveries.insert().values(
+                    article_id=ids[0], account_id=account_id, state=DeliveryState.QUEUED.value, priority=100,
+                    created_at=now, updated_at=now, created_by=by, note=f"posted by hand by {by}",
+                )).inserted_primary_key
+                assert inserted is not None
+                made.append(int(inserted[0]))
+                c.execute(events.insert().values(delivery_id=made[-1], at=now, event="post", by=by))
+        return made, had
+
+    # What an operator does to a delivery, each kept in its history.
+
+    def add_event(self, delivery_id: int, now: datetime, event: str, detail: str | None = None,
+                  by: str | None = None) -> None:
+        with self.engine.begin() as c:
+            c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=event, detail=detail, by=by))
+
+    def history(self, delivery_id: int) -> list[Event]:
+        with self.engine.connect() as c:
+            return [Event(r.at, r.event, r.detail, r.by) for r in c.execute(
+                sa.select(events).where(events.c.delivery_id == delivery_id).order_by(events.c.id))]
+
+    def operator_set(self, delivery_id: int, now: datetime, from_states: Iterable[str], event: str, by: str,
+                     **values: Any) -> bool:
+        """Move a delivery from one of ``from_states`` (an operator's retry, skip, unpost) and record it."""
+        with self.engine.begin() as c:
+            done = c.execute(deliveries.update().where(
+                deliveries.c.id == delivery_id, deliveries.c.state.in_(list(from_states)),
+            ).values(updated_at=now, **values))
+            if done.rowcount != 1:
+                return False
+            c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=event, by=by,
+                                             detail=values.get("note")))
+            return True
 
     def articles(self, feed_id: str | None = None) -> list[Article]:
         q = sa.select(articles).order_by(articles.c.id)

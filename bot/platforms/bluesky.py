@@ -155,7 +155,7 @@ class BlueskyPublisher:
         return True
 
     def _card(self, post: Post) -> dict[str, Any] | None:
-        if not self.account.link_card:
+        if not self.account.link_card or not post.link:
             return None
         external: dict[str, Any] = {"uri": post.link, "title": post.title[:300], "description": post.summary[:300]}
         image = image_or_none(post.image_urls, post.link, session=self.images, user_agent=self.user_agent,

@@ -55,8 +55,8 @@ class FacebookPublisher:
                                                   image.content_type)})
             post_id = str(answer.get("post_id") or answer["id"])
         else:
-            answer = self._call("POST", f"/{self.account.page_id}/feed", data={"message": post.text,
-                                                                               "link": post.link})
+            data = {"message": post.text, **({"link": post.link} if post.link else {})}
+            answer = self._call("POST", f"/{self.account.page_id}/feed", data=data)
             post_id = str(answer["id"])
         page, _, story = post_id.partition("_")
         url = f"https://www.facebook.com/{page}/posts/{story}" if story else f"https://www.facebook.com/{post_id}"

@@ -56,7 +56,7 @@ class TelegramPublisher:
                                 files={"photo": (image.url.rsplit("/", 1)[-1] or "image", image.data,
                                                  image.content_type)})
         else:
-            preview = {"url": post.link, "prefer_large_media": True} if self.account.link_preview \
+            preview = {"url": post.link, "prefer_large_media": True} if self.account.link_preview and post.link \
                 else {"is_disabled": True}
             result = self._call("sendMessage", json={**common, "text": text, "link_preview_options": preview})
         message_id = str(result["message_id"])

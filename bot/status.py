@@ -1,0 +1,107 @@
+"""What `bot status` shows: per feed, per account, the queue (and why each post waits), recent posts and
+problems. ``collect`` gathers plain data (for --json); ``render`` lays it out for a terminal."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import BotConfig
+from bot.models import DeliveryState
+from bot.policy import next_send
+from bot.store import Store
+
+
+def _t(when: datetime | None, tz: Any) -> str | None:
+    return None if when is None else when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> dict[str, Any]:
+    now, tz = clock.now(), config.site.tz
+    feeds = []
+    states = {s.id: s for s in store.feed_states()}
+    for feed in config.feeds:
+        s = states.get(feed.id)
+        feeds.append({"id": feed.id, "url": feed.url, "last_poll": _t(s.last_poll_at, tz) if s else None,
+                      "last_success": _t(s.last_success_at, tz) if s else None,
+                      "last_error": s.last_error if s else None, "failures": s.failures if s else 0,
+                      "next_try": _t(s.next_poll_at, tz) if s else None})
+    accounts = []
+    waits: dict[str, tuple[datetime, str] | None] = {}
+    for account in config.accounts:
+        state = store.account_state(account.id)
+        sent = store.sent_times(account.id, now - timedelta(days=1))
+        wait = next_send(account, now, tz, sent)
+        if state.not_before and state.not_before > now and (wait is None or state.not_before > wait[0]):
+            wait = (state.not_before, "the platform's rate limit")
+        if state.held:
+            wait = None
+        waits[account.id] = wait
+        accounts.append({
+            "id": account.id, "platform": account.platform, "enabled": account.enabled,
+            "posts_24h": len(sent), "per_day": account.limits.per_day,
+            "held": state.held, "held_reason": state.held_reason,
+            "next_send": _t(wait[0], tz) if wait else ("held" if state.held else "now"),
+            "waits_for": wait[1] if wait else None,
+        })
+    queue = []
+    for row in store.deliveries(state=DeliveryState.QUEUED.value):
+        held = store.account_state(row.account_id).held
+        wait = waits.get(row.account_id)
+        if row.account_id not in waits:
+            why, due = "its account is not in the config", None
+        elif held:
+            why, due = f"the account is held: {store.account_state(row.account_id).held_reason}", None
+        elif row.not_before and row.not_before > now:
+            why, due = f"retrying after: {row.last_error}" if row.last_error else "not before", row.not_before
+        elif wait:
+            why, due = wait[1], wait[0]
+        else:
+            why, due = "due now", now
+        queue.append({"id": row.id, "account": row.account_id, "title": row.title, "priority": row.priority,
+                      "why": why, "due": _t(due, tz), "attempts": row.attempts, "by": row.created_by})
+    recent = [{"id": r.id, "account": r.account_id, "state": r.state, "title": r.title, "url": r.remote_url,
+               "sent": _t(r.sent_at, tz), "by": r.created_by, "note": r.note}
+              for r in store.deliveries(newest_first=True, limit=limit)
+              if r.state in (DeliveryState.SENT, DeliveryState.DELETED, DeliveryState.SKIPPED)]
+    problems = [{"id": r.id, "account": r.account_id, "state": r.state, "title": r.title,
+                 "error": r.last_error or r.note}
+                for state in (DeliveryState.IN_DOUBT, DeliveryState.FAILED)
+                for r in store.deliveries(state=state.value, newest_first=True, limit=limit)]
+    return {"now": _t(now, tz), "timezone": config.site.timezone, "feeds": feeds, "accounts": accounts,
+            "queue": queue, "recent": recent, "problems": problems}
+
+
+def render(data: dict[str, Any]) -> str:
+    """A terminal report. Arabic headlines are isolated (FSI … PDI) so each line keeps its own layout."""
+    def iso(text: str | None) -> str:
+        return f"\u2068{text}\u2069" if text else ""
+
+    lines = [f"bot status at {data['now']} ({data['timezone']})", "", "Feeds"]
+    for f in data["feeds"]:
+        state = f"error ({f['failures']}×): {f['last_error']}; next try {f['next_try']}" if f["last_error"] \
+            else "ok"
+        lines.append(f"  {f['id']}: last poll {f['last_poll'] or 'never'}, last success "
+                     f"{f['last_success'] or 'never'}: {state}")
+    lines += ["", "Accounts"]
+    for a in data["accounts"]:
+        quota = f"{a['posts_24h']}/{a['per_day']}" if a["per_day"] else str(a["posts_24h"])
+        held = f", HELD: {a['held_reason']}" if a["held"] else ""
+        waits = f" ({a['waits_for']})" if a["waits_for"] else ""
+        off = "" if a["enabled"] else ", disabled"
+        lines.append(f"  {a['id']} ({a['platform']}): {quota} posts in 24 h, next send {a['next_send']}{waits}"
+                     f"{held}{off}")
+    lines += ["", f"Queue ({len(data['queue'])})"]
+    for q in data["queue"]:
+        by = f", by {q['by']}" if q["by"] else ""
+        lines.append(f"  #{q['id']} {q['account']}: {iso(q['title'])} — {q['why']}; due {q['due'] or '-'}{by}")
+    lines += ["", "Recent"]
+    for r in data["recent"]:
+        by = f", by {r['by']}" if r["by"] else ""
+        where = r["url"] or r["note"] or ""
+        lines.append(f"  #{r['id']} {r['account']} {r['state']} {r['sent'] or ''}: {iso(r['title'])} {where}{by}")
+    lines += ["", f"Problems ({len(data['problems'])})"]
+    for p in data["problems"]:
+        lines.append(f"  #{p['id']} {p['account']} {p['state']}: {iso(p['title'])} — {p['error']}")
+    return "\n".join(lines) + "\n"

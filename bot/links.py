@@ -134,7 +134,7 @@ class Shortener:
 
     def _wordpress(self, link: str, guid: str, site_url: str) -> str:
         base, utm = _split_utm(link)
-        short = wordpress_short_link(guid, site_url)
+        short = wordpress_short_link(guid, site_url) or wordpress_short_link(base, site_url)
         if short is None:
             if not self.settings.page_lookup:
                 return link

@@ -1,0 +1,215 @@
+"""The operators' commands end to end: status, post, retry, skip, hold, release, unpost."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.compose.length import count_x
+from bot.config import load_config
+from bot.core import Bot
+from bot.models import DeliveryState
+
+from .conftest import FeedServer, Run, posts, write_config
+from .fake_x import FakeX, Fault
+from .wordpress import SAMPLE_ITEMS, Item, rss2
+
+NEW = [Item(400, "عاجل | انفجار في مخزن للعتاد", ["عاجل"]), Item(401, "افتتاح معرض الكتاب", ["ثقافة"])]
+
+
+@pytest.fixture
+def fake_x(clock: ManualClock) -> Iterator[FakeX]:
+    x = FakeX(clock)
+    yield x
+    x.close()
+    assert x.errors == []
+
+
+def setup(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, **x: Any) -> Path:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    return write_config(
+        tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}],
+        site={"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
+        accounts=[
+            {"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl"), "template": "{title}"},
+            {"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
+             "template": "{title}\n\n{short_link}", **x},
+        ])
+
+
+def test_status_shows_feeds_accounts_queue_recent_and_problems(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x, limits={"per_day": 1})
+    run_bot("poll", "--config", str(path))
+    third = Item(402, "افتتاح معرض الكتاب الدولي", ["ثقافة"])
+    feed_server.set("/feed", rss2([third, *reversed(NEW), *SAMPLE_ITEMS]))
+    fake_x.faults.append(Fault("/2/tweets", 400, {"errors": [{"message": "Your Tweet text is too long."}],
+                                                  "title": "Invalid Request", "type": "about:blank"}))
+    run_bot("poll", "--config", str(path))
+    out = run_bot("status", "--config", str(path)).out
+    assert "main: last poll 2026-11-29 09:00:00" in out  # the site's timezone (UTC+3)
+    assert "x (x): 1/1 posts in 24 h, next send 2026-11-30 09:00:00 (1 posts a day reached)" in out
+    assert "1 posts a day reached; due 2026-11-30 09:00:00" in out  # the queue says why and when
+    assert "Your Tweet text is too long." in out and "https://x.com/i/web/status/" in out
+    assert "\u2068افتتاح معرض الكتاب\u2069" in out  # Arabic isolated so each line keeps its layout
+    data = json.loads(run_bot("status", "--config", str(path), "--json").out)
+    assert {a["id"]: a["posts_24h"] for a in data["accounts"]} == {"console": 3, "x": 1}
+    assert [q["account"] for q in data["queue"]] == ["x"] and data["problems"][0]["state"] == "failed"
+
+
+def test_retry_skip_and_history(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    run_bot("poll", "--config", str(path))
+    feed_server.set("/feed", rss2([*reversed(NEW), *SAMPLE_ITEMS]))
+    fake_x.fail_next(1, 400)
+    run_bot("poll", "--config", str(path))
+    bot = Bot.open(load_config(path), clock=clock)
+    [failed] = bot.store.deliveries(state="failed")
+    bot.close()
+    result = run_bot("retry", str(failed.id), "--config", str(path), "--by", "سارة")
+    assert result.code == 0 and "queued again" in result.out
+    assert len(fake_x.tweets) == 2  # sent at once
+    assert run_bot("retry", str(failed.id), "--config", str(path)).code == 2  # it is sent now
+    assert run_bot("skip", "999", "--config", str(path)).code == 2
+    bot = Bot.open(load_config(path), clock=clock)
+    assert [(e.event, e.by) for e in bot.store.history(failed.id)] == [("retry", "سارة")]
+    bot.close()
+
+
+def test_hold_and_release(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    run_bot("poll", "--config", str(path))
+    assert run_bot("hold", "x", "--config", str(path), "--by", "admin").out.strip() == "x: held"
+    feed_server.set("/feed", rss2([*reversed(NEW), *SAMPLE_ITEMS]))
+    run_bot("poll", "--config", str(path))
+    assert fake_x.tweets == [] and len(posts(tmp_path)) == 2  # only x waits
+    assert "HELD: held by admin" in run_bot("status", "--config", str(path)).out
+    run_bot("release", "x", "--config", str(path))
+    run_bot("poll", "--config", str(path))
+    assert [t["text"].split("\n")[0] for t in fake_x.tweets] == [NEW[0].title, NEW[1].title]
+
+
+def test_skip_a_waiting_post(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    bot = Bot.open(load_config(path), clock=clock)
+    bot.poll("main")
+    feed_server.set("/feed", rss2([*reversed(NEW), *SAMPLE_ITEMS]))
+    bot.poll("main")
+    [waiting] = [r for r in bot.store.deliveries(account_id="x") if r.title == NEW[0].title]
+    bot.close()
+    assert run_bot("skip", str(waiting.id), "--config", str(path)).code == 0
+    run_bot("poll", "--config", str(path))
+    assert [t["text"].split("\n")[0] for t in fake_x.tweets] == [NEW[1].title]
+
+
+def test_unpost_deletes_on_the_platform(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    run_bot("poll", "--config", str(path))
+    feed_server.set("/feed", rss2([NEW[0], *SAMPLE_ITEMS]))
+    run_bot("poll", "--config", str(path))
+    bot = Bot.open(load_config(path), clock=clock)
+    [sent] = bot.store.deliveries(account_id="x")
+    bot.close()
+    result = run_bot("unpost", str(sent.id), "--config", str(path), "--by", "editor")
+    assert result.code == 0 and fake_x.tweets == []
+    bot = Bot.open(load_config(path), clock=clock)
+    row = bot.store.delivery(sent.id)
+    assert row is not None and row.state == DeliveryState.DELETED and "deleted by editor" in (row.note or "")
+    assert [e.event for e in bot.store.history(sent.id)] == ["unpost"]
+    bot.close()
+    assert run_bot("unpost", str(sent.id), "--config", str(path)).code == 2  # nothing left to delete
+
+
+def test_post_by_hand_dry_run_then_for_real(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    text = "تنويه: تأجيل مؤتمر الاستثمار إلى الأسبوع المقبل"
+    dry = run_bot("post", text, "--link", "https://news.example/?p=77", "--dry-run", "--config", str(path))
+    composed = f"{text}\n\nhttps://news.example/?p=77"
+    assert dry.code == 0 and f"── x · {count_x(composed)}/280\n{composed}" in dry.out
+    assert fake_x.tweets == [] and posts(tmp_path) == []
+    real = run_bot("post", text, "--link", "https://news.example/?p=77", "--account", "x", "--by", "هدى",
+                   "--config", str(path))
+    assert real.code == 0 and "x: sent: https://x.com/i/web/status/" in real.out
+    assert fake_x.tweets[0]["text"] == f"{text}\n\nhttps://news.example/?p=77" and posts(tmp_path) == []
+    assert "by هدى" in run_bot("status", "--config", str(path)).out
+
+
+def test_a_hand_post_respects_a_hold_unless_forced(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    run_bot("hold", "x", "--config", str(path))
+    waiting = run_bot("post", "خبر أول", "--account", "x", "--config", str(path))
+    assert "x: waiting: the account is held" in waiting.out and fake_x.tweets == []
+    forced = run_bot("post", "خبر ثان", "--account", "x", "--force", "--config", str(path))
+    assert "x: sent" in forced.out and [t["text"] for t in fake_x.tweets] == ["خبر ثان"]
+
+
+def test_post_by_url_is_not_posted_again_by_the_feed(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x, image=True)
+    run_bot("poll", "--config", str(path))
+    item = Item(410, "وزير النفط يعلن زيادة الإنتاج", ["اقتصاد"], site=feed_server.base, pretty_guid=False)
+    page_path = item.link.removeprefix(feed_server.base)
+    feed_server.set(page_path, (
+        "<html><head><title>وزير النفط يعلن زيادة الإنتاج – قريش</title>"
+        f"<link rel='shortlink' href='https://news.example/?p=410' />"
+        f"<link rel='canonical' href='{item.link}' />"
+        f"<meta property='og:image' content='{feed_server.base}/og.jpg' /></head><body></body></html>"),
+        content_type="text/html; charset=UTF-8", conditional=False)
+    feed_server.set("/og.jpg", b"\xff\xd8\xff" + b"1" * 500, content_type="image/jpeg", conditional=False)
+    result = run_bot("post", "--url", feed_server.url(page_path), "--config", str(path))
+    assert result.code == 0 and "x: sent" in result.out and "console: sent" in result.out
+    [tweet] = fake_x.tweets
+    assert tweet["text"] == "وزير النفط يعلن زيادة الإنتاج\n\nhttps://news.example/?p=410" and tweet["media_ids"]
+    # Now the article appears in the feed (guid ?p=410): it is known, nothing is posted again.
+    feed_server.set("/feed", rss2([replace_site(item), *SAMPLE_ITEMS]))
+    run_bot("poll", "--config", str(path))
+    assert len(fake_x.tweets) == 1 and len(posts(tmp_path)) == 1
+
+
+def replace_site(item: Item) -> Item:
+    """The same post as the feed lists it: guid https://news.example/?p=ID."""
+    return Item(item.post_id, item.title, item.labels)
+
+
+def test_clock_used_for_limits_in_status(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX,
+                                         clock: ManualClock, run_bot: Callable[..., Run]) -> None:
+    path = setup(tmp_path, feed_server, fake_x, quiet_hours="08:00-10:00")  # 05:00-07:00 UTC
+    clock.advance(timedelta(hours=-0.5))  # 05:30 UTC → 08:30 Baghdad
+    data = json.loads(run_bot("status", "--json", "--config", str(path)).out)
+    x = next(a for a in data["accounts"] if a["id"] == "x")
+    assert x["next_send"] == "2026-11-29 10:00:00" and "quiet hours" in x["waits_for"]
+
+
+def test_post_with_an_image_file_or_url(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x, image=True)
+    picture = tmp_path / "صورة.jpg"
+    picture.write_bytes(b"\xff\xd8\xff" + b"2" * 300)
+    assert run_bot("post", "صورة اليوم", "--image", str(picture), "--account", "x", "--config", str(path)).code == 0
+    feed_server.set("/pic.png", b"\x89PNG" + b"3" * 300, content_type="image/png", conditional=False)
+    assert run_bot("post", "صورة أخرى", "--image", feed_server.url("/pic.png"), "--account", "x",
+                   "--config", str(path)).code == 0
+    sizes = sorted(fake_x.media[m]["size"] for t in fake_x.tweets for m in t["media_ids"])
+    assert sizes == [303, 304]
+    assert run_bot("post", "x", "--image", str(tmp_path / "missing.jpg"), "--config", str(path)).code == 2

@@ -28,6 +28,8 @@ def _common(p: argparse.ArgumentParser, defaults: bool) -> None:
                    help="more log output (debug)")
     p.add_argument("-q", "--quiet", action="store_true", default=False if defaults else argparse.SUPPRESS,
                    help="log only warnings and errors")
+    p.add_argument("--log-format", choices=("text", "json"), default="text" if defaults else argparse.SUPPRESS,
+                   help="readable lines (default) or one JSON object per line")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,7 +143,7 @@ def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None):
 
     config = load_config(config_path(args.config))
     level = "debug" if args.verbose else "warning" if args.quiet else config.log_level
-    setup_logging(level, config.site.tz)
+    setup_logging(level, config.site.tz, args.log_format, config.secrets())
     return Bot.open(config, clock=clock, stream=stream)
 
 

@@ -510,6 +510,35 @@ class BotConfig(_Model):
         """Enabled accounts that take articles from this feed."""
         return [a for a in self.accounts if a.enabled and (a.feeds is None or feed_id in a.feeds)]
 
+    def secrets(self) -> list[str]:
+        """Every secret value in the config (tokens, passwords, keys): never to appear in a log."""
+        found: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    walk(getattr(value, name))
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    walk(item)
+
+        walk(self)
+        for settings in [self.site.short_link, *(a.short_link for a in self.accounts if a.short_link)]:
+            if settings.token:
+                found.append(settings.token)
+        if self.database:
+            from sqlalchemy.engine import make_url
+
+            password = make_url(self.database).password
+            if password:
+                found.append(str(password))
+        return found
+
     @property
     def agent(self) -> str:
         from bot import __version__

@@ -117,3 +117,36 @@ def test_each_publisher_deletes_what_it_posted(
     assert fakes.x.tweets == [] and fakes.telegram.messages == [] and fakes.facebook.posts == []
     assert fakes.mastodon.statuses == [] and fakes.bluesky.records == {}
     bot.close()
+
+
+def test_no_secret_reaches_the_logs_on_any_platform(
+    tmp_path: Path, feed_server: FeedServer, fakes: Fakes, run_bot: Callable[..., Run],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every platform refuses (revoked tokens), at debug level, in both log formats: no secret appears.
+    The bot's own redaction is tested by logging a secret on purpose too."""
+    import json
+    import logging
+
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS[:2]))
+    accounts = five_accounts(fakes)
+    secrets = [fakes.x.keys["consumer_secret"], fakes.x.keys["token_secret"], fakes.telegram.token,
+               fakes.facebook.token, fakes.mastodon.token, fakes.bluesky.password]
+    fakes.x.revoked = True
+    fakes.telegram.token, fakes.facebook.token, fakes.mastodon.token = "other", "other", "other"
+    fakes.bluesky.password = "other"
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 2}],
+                        site={"name": "قريش", "url": "https://news.example",
+                              "short_link": {"kind": "wordpress", "page_lookup": False}}, accounts=accounts)
+    for fmt in ("text", "json"):
+        run_bot("poll", "-v", "--log-format", fmt, "--config", str(path))
+        run_bot("check", "-v", "--log-format", fmt, "--config", str(path))
+        logging.getLogger("bot.test").warning("a careless line with %s in it", secrets[2])
+    out = capsys.readouterr()
+    logs = out.err + out.out
+    assert logs.count("is HELD") >= 5 and "***" in logs
+    for secret in secrets:
+        assert secret not in logs
+    json_lines = [line for line in out.err.splitlines() if line.startswith("{")]
+    assert json_lines and all(json.loads(line)["level"] for line in json_lines)
+    assert any(json.loads(line).get("feed") == "main" and json.loads(line).get("status") for line in json_lines)

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the daemon: poll every feed at its interval and post what is new")
     _common(p, defaults=False)
+    p.add_argument("--allow-sqlite-on-heroku", action="store_true",
+                   help="run on Heroku with SQLite anyway (its disk is wiped on every restart)")
 
     p = sub.add_parser("poll", help="poll every feed once, send what is due, and exit (for cron and tests)")
     _common(p, defaults=False)
@@ -148,10 +150,19 @@ def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None):
 
 
 def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+    import os
+
+    from bot.config import config_path
     from bot.daemon import Daemon
 
     bot = _open(args, clock, stream)
-    return Daemon(bot).run()
+    if os.environ.get("DYNO") and bot.store.engine.url.get_backend_name() == "sqlite" \
+            and not args.allow_sqlite_on_heroku:
+        bot.close()
+        raise UsageError("this is Heroku, where a dyno's disk is wiped on every restart and each dyno has its "
+                         "own: SQLite would forget what was posted and post it again. Use PostgreSQL "
+                         "(database: or $DATABASE_URL), or --allow-sqlite-on-heroku to run anyway")
+    return Daemon(bot, config_path(args.config)).run()
 
 
 def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:

@@ -450,8 +450,18 @@ AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, Faceb
                                 MastodonAccount, BlueskyAccount], Field(discriminator="platform")]
 
 
+class ServerConfig(_Model):
+    """The daemon's small HTTP side: WordPress's ping, health and metrics."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+    ping_token: Secret | None = None
+    unhealthy_after: int = Field(default=3, ge=1)
+
+
 class BotConfig(_Model):
     site: SiteConfig
+    server: ServerConfig | None = None
     feeds: list[FeedConfig] = Field(min_length=1)
     accounts: list[AccountConfig] = Field(default_factory=list)
     database: str | None = None

@@ -1,8 +1,11 @@
-"""The daemon: an APScheduler job per feed, a dispatch job, and a clean stop on SIGTERM/SIGINT.
+"""The daemon: an APScheduler job per feed, a dispatch job, the small HTTP side, live reload, clean stop.
 
-Polls run at each feed's interval (with jitter, never two at once for a feed, missed runs coalesced);
-a poll that queues deliveries wakes the dispatcher at once. On SIGTERM or SIGINT the current send is
-finished, nothing new starts, and the process exits within ``STOP_GRACE`` seconds.
+Polls run at each feed's interval (with jitter, missed runs coalesced) and on a WordPress ping. A feed is
+never polled twice at once: a ping (or a due poll) while the feed is being polled makes exactly one more
+poll right after. A poll that queues deliveries wakes the dispatcher at once. SIGHUP, or a change of the
+config file, reloads the config: a valid one replaces the old without a restart, an invalid one is logged
+and the old one keeps running. On SIGTERM or SIGINT the current send is finished, nothing new starts, and
+the process exits within ``STOP_GRACE`` seconds.
 """
 
 from __future__ import annotations
@@ -13,28 +16,89 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import sqlalchemy as sa
+
 from bot.core import Bot
+from bot.errors import BotError, ConfigError
 
 log = logging.getLogger("bot.daemon")
 
 #: Seconds to wait for running jobs after a stop signal before exiting anyway (state is always committed).
 STOP_GRACE = 8.0
+#: How often the config file is checked for changes.
+WATCH_SECONDS = 2.0
+
+
+class Metrics:
+    """Counters kept by the daemon, and gauges read from the store when scraped (prometheus-client)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        from prometheus_client import CollectorRegistry, Counter
+
+        self.registry = CollectorRegistry()
+        self.polls = Counter("bot_polls", "Polls by feed and outcome", ["feed", "status"], registry=self.registry)
+        self.fetch_errors = Counter("bot_fetch_errors", "Polls that failed", ["feed"], registry=self.registry)
+        self.new_articles = Counter("bot_new_articles", "Articles seen for the first time", ["feed"],
+                                    registry=self.registry)
+        self.deliveries = Counter("bot_deliveries", "Deliveries by account and outcome", ["account", "outcome"],
+                                  registry=self.registry)
+        self.registry.register(_StoreGauges(daemon))
+
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        data: bytes = generate_latest(self.registry)
+        return data
+
+
+class _StoreGauges:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        bot = self.daemon.bot
+        now = bot.clock.now()
+        queue = GaugeMetricFamily("bot_queue_depth", "Deliveries waiting to be sent")
+        queue.add_metric([], len(bot.store.deliveries(state="queued")))
+        yield queue
+        since_poll = GaugeMetricFamily("bot_seconds_since_last_successful_poll", "Per feed", labels=["feed"])
+        for state in bot.store.feed_states():
+            if state.last_success_at:
+                since_poll.add_metric([state.id], (now - state.last_success_at).total_seconds())
+        yield since_poll
+        since_post = GaugeMetricFamily("bot_seconds_since_last_post", "Per account", labels=["account"])
+        for account in bot.config.accounts:
+            sent = bot.store.sent_times(account.id, now - timedelta(days=3650))
+            if sent:
+                since_post.add_metric([account.id], (now - sent[-1]).total_seconds())
+        yield since_post
 
 
 class Daemon:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, config_path: Path | None = None) -> None:
         self.bot = bot
+        self.config_path = config_path
         self.stop = threading.Event()
         self._dispatching = threading.Lock()
         self._again = threading.Event()
         self._active = 0
         self._active_cv = threading.Condition()
         self._scheduler: Any = None
+        self._polls_guard = threading.Lock()
+        self._polling: set[str] = set()
+        self._poll_again: set[str] = set()
+        self._reload = threading.Event()
+        self._config_mtime = self._mtime()
+        self.metrics = Metrics(self)
+        self.web: Any = None
 
     # Jobs.
 
@@ -54,10 +118,30 @@ class Daemon:
                     self._active_cv.notify_all()
         return run
 
-    def poll_job(self, feed_id: str) -> None:
-        result = self.bot.poll(feed_id, stop=self.stop)
-        if result.queued:
-            self.dispatch_job()
+    def poll_job(self, feed_id: str, force: bool = False) -> None:
+        """Poll a feed, never twice at once: asked while it runs, it runs exactly once more after.
+        ``force`` (a ping: the site says it has news) polls a feed that is backing off after errors too."""
+        with self._polls_guard:
+            if feed_id in self._polling:
+                self._poll_again.add(feed_id)
+                return
+            self._polling.add(feed_id)
+        try:
+            while not self.stop.is_set():
+                result = self.bot.poll(feed_id, stop=self.stop, force=force)
+                self.metrics.polls.labels(feed_id, result.status).inc()
+                if result.status == "error":
+                    self.metrics.fetch_errors.labels(feed_id).inc()
+                self.metrics.new_articles.labels(feed_id).inc(result.new)
+                if result.queued:
+                    self.dispatch_job()
+                with self._polls_guard:
+                    if feed_id not in self._poll_again:
+                        break
+                    self._poll_again.discard(feed_id)
+        finally:
+            with self._polls_guard:
+                self._polling.discard(feed_id)
 
     def dispatch_job(self) -> None:
         """Send what is due. If a dispatch is already running, it runs once more when done."""
@@ -67,43 +151,133 @@ class Daemon:
                 return  # the running dispatch sees _again and loops
             try:
                 self._again.clear()
-                self.bot.dispatch(stop=self.stop)
+                for outcome in self.bot.dispatch(stop=self.stop):
+                    self.metrics.deliveries.labels(outcome.account_id, outcome.status).inc()
             finally:
                 self._dispatching.release()
 
+    def ping(self) -> None:
+        """WordPress says something was published: poll every feed now (coalesced), then dispatch."""
+        if self._scheduler is None or self.stop.is_set():
+            return
+        for feed in self.bot.config.feeds:
+            self._scheduler.add_job(self._tracked(functools.partial(self.poll_job, feed.id, True)), "date",
+                                    run_date=datetime.now(UTC), name=f"ping poll {feed.id}")
+
+    # Health.
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        problems: list[str] = []
+        running = bool(self._scheduler is not None and self._scheduler.running and not self.stop.is_set())
+        if not running:
+            problems.append("the scheduler is not running")
+        bot = self.bot
+        try:
+            with bot.store.engine.connect() as c:
+                c.execute(sa.text("SELECT 1"))
+            store_ok = True
+        except Exception as exc:  # the store is down: say so, whatever the driver raised
+            store_ok = False
+            problems.append(f"the store does not answer: {type(exc).__name__}")
+        after = bot.config.server.unhealthy_after if bot.config.server else 3
+        if store_ok:
+            for state in bot.store.feed_states():
+                if state.failures >= after:
+                    problems.append(f"feed {state.id} has failed {state.failures} polls in a row: {state.last_error}")
+            for account in bot.config.accounts:
+                held = bot.store.account_state(account.id)
+                if held.held:
+                    problems.append(f"account {account.id} is held: {held.held_reason}")
+        return not problems, {"ok": not problems, "scheduler": running, "store": store_ok, "problems": problems}
+
+    # Reload.
+
+    def _mtime(self) -> float | None:
+        try:
+            return self.config_path.stat().st_mtime if self.config_path else None
+        except OSError:
+            return None
+
+    def reload(self) -> bool:
+        """Load the config again; a valid one replaces the old (jobs rescheduled), an invalid one is logged."""
+        from bot.config import load_config
+
+        if self.config_path is None:
+            return False
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("the new config is not valid; the old one keeps running:\n%s", exc.render())
+            return False
+        old = self.bot
+        self.bot = Bot(config, old.store, old.clock, old._stream)
+        self._schedule(old_feeds={f.id: f for f in old.config.feeds})
+        log.info("config reloaded: %d feed(s), %d account(s)", len(config.feeds), len(config.accounts))
+        return True
+
     # Life cycle.
+
+    def _schedule(self, old_feeds: dict[str, Any] | None = None) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        config = self.bot.config
+        now = datetime.now(UTC)
+        wanted = {f.id: f for f in config.feeds}
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("poll:") and job.id[5:] not in wanted:
+                job.remove()
+        for i, feed in enumerate(config.feeds):
+            seconds = feed.interval.total_seconds()
+            trigger = IntervalTrigger(seconds=seconds, jitter=min(30.0, seconds * 0.1), timezone=UTC)
+            job_id = f"poll:{feed.id}"
+            if old_feeds is not None and feed.id in old_feeds:
+                if old_feeds[feed.id].interval != feed.interval:
+                    self._scheduler.reschedule_job(job_id, trigger=trigger)
+                continue
+            self._scheduler.add_job(
+                self._tracked(functools.partial(self.poll_job, feed.id)), trigger, id=job_id, name=f"poll {feed.id}",
+                next_run_time=now + timedelta(milliseconds=50 * i),  # first poll right away, staggered
+                replace_existing=True,
+            )
+        dispatch = IntervalTrigger(seconds=config.dispatch_interval.total_seconds(), timezone=UTC)
+        if self._scheduler.get_job("dispatch") is None:
+            self._scheduler.add_job(self._tracked(self.dispatch_job), dispatch, id="dispatch", name="dispatch",
+                                    next_run_time=now)
+        else:
+            self._scheduler.reschedule_job("dispatch", trigger=dispatch)
 
     def start(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
-        from apscheduler.triggers.interval import IntervalTrigger
 
         config = self.bot.config
         workers = min(16, len(config.feeds) + 2)
-        scheduler = BackgroundScheduler(
+        self._scheduler = BackgroundScheduler(
             timezone=UTC, executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        now = datetime.now(UTC)
-        for i, feed in enumerate(config.feeds):
-            seconds = feed.interval.total_seconds()
-            scheduler.add_job(
-                self._tracked(functools.partial(self.poll_job, feed.id)), IntervalTrigger(
-                    seconds=seconds, jitter=min(30.0, seconds * 0.1), timezone=UTC),
-                id=f"poll:{feed.id}", name=f"poll {feed.id}",
-                next_run_time=now + timedelta(milliseconds=50 * i),  # first poll right away, staggered
-            )
-        scheduler.add_job(
-            self._tracked(self.dispatch_job),
-            IntervalTrigger(seconds=config.dispatch_interval.total_seconds(), timezone=UTC),
-            id="dispatch", name="dispatch", next_run_time=now,
-        )
-        scheduler.start()
-        self._scheduler = scheduler
+        self._scheduler.start(paused=True)
+        self._schedule()
+        self._scheduler.resume()
+        server = config.server
+        port = os.environ.get("PORT")
+        if server is not None or port:
+            from bot.web import WebSide
+
+            host = server.host if server else "0.0.0.0"
+            listen = int(port) if port else (server.port if server else 8080)  # $PORT wins (Heroku's web dyno)
+            token = server.ping_token.get_secret_value() if server and server.ping_token else \
+                os.environ.get("BOT_PING_TOKEN")
+            self.web = WebSide(host, listen, token, self.ping, self.health, self.metrics.render)
+            self.web.start()
+            log.info("listening on %s:%d (ping %s, /healthz, /metrics)", host, self.web.port,
+                     "on" if token else "off: set server.ping_token")
 
     def shutdown(self, grace: float = STOP_GRACE) -> bool:
         """Stop scheduling, let running jobs finish for up to ``grace`` seconds. True if they all did."""
         self.stop.set()
+        if self.web is not None:
+            self.web.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         deadline = time.monotonic() + grace
@@ -120,14 +294,31 @@ class Daemon:
             log.info("received %s: finishing the current send, then stopping", signal.Signals(signum).name)
             self.stop.set()
 
+        def on_hup(_signum: int, _frame: FrameType | None) -> None:
+            self._reload.set()
+
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
         try:
             config = self.bot.config
-            log.info("bot running: site %s, %d feed(s), %d account(s); stop with Ctrl-C or SIGTERM",
-                     config.site.name, len(config.feeds), len(config.accounts))
+            log.info("bot running: site %s, %d feed(s), %d account(s); stop with Ctrl-C or SIGTERM, reload "
+                     "with SIGHUP", config.site.name, len(config.feeds), len(config.accounts))
             self.start()
+            watched = time.monotonic()
             while not self.stop.wait(0.5):
-                pass
+                if time.monotonic() - watched >= WATCH_SECONDS:
+                    watched = time.monotonic()
+                    mtime = self._mtime()
+                    if mtime != self._config_mtime:
+                        self._config_mtime = mtime
+                        log.info("the config file changed: reloading")
+                        self._reload.set()
+                if self._reload.is_set():
+                    self._reload.clear()
+                    try:
+                        self.reload()
+                    except BotError as exc:
+                        log.error("reload failed, the old config keeps running: %s", exc)
         finally:
             clean = self.shutdown()
             for s, h in previous.items():

@@ -1,0 +1,198 @@
+"""The daemon's HTTP side as a real process: WordPress pings lead to posts on the fake X, health turns 503
+and back, metrics, live reload; and polls of a feed are coalesced, never concurrent."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import xmlrpc.client
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.core import Bot
+from bot.daemon import Daemon
+
+from .conftest import ROOT, FeedServer, write_config
+from .fake_x import FakeX
+from .wordpress import SAMPLE_ITEMS, Item, rss2
+
+TOKEN = "ping-s3cret-7f3a"
+NEW = Item(500, "عاجل | الحكومة تعلن خطة طوارئ للكهرباء", ["عاجل"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "it") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def http(method: str, url: str, body: bytes = b"", kind: str = "application/octet-stream") -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body if method == "POST" else None, method=method,
+                                     headers={"Content-Type": kind})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.fixture
+def fake_x(clock: ManualClock) -> Iterator[FakeX]:
+    x = FakeX(clock)
+    yield x
+    x.close()
+
+
+class Running:
+    def __init__(self, tmp_path: Path, feed_server: FeedServer, fake_x: FakeX) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+        self.config = write_config(
+            tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "1h"}],
+            server={"host": "127.0.0.1", "port": self.port, "ping_token": TOKEN, "unhealthy_after": 2},
+            accounts=[{"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
+                       "template": "{title}\n\n{short_link}"}], dispatch_interval="1h")
+        self.log = tmp_path / "daemon.log"
+        self._out = self.log.open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(self.config)], cwd=ROOT,
+                                     stdout=subprocess.DEVNULL, stderr=self._out,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        wait_for(lambda: "first_start=yes" in self.text(), what="the first poll")
+        wait_for(lambda: self.get("/healthz")[0] == 200, what="health")
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            return http("GET", self.base + path)
+        except OSError:
+            return 0, ""
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        self._out.close()
+
+
+@pytest.fixture
+def running(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX) -> Iterator[Running]:
+    r = Running(tmp_path, feed_server, fake_x)
+    yield r
+    r.close()
+
+
+@pytest.mark.slow
+def test_pings_lead_to_posts_and_wrong_tokens_to_nothing(
+    running: Running, feed_server: FeedServer, fake_x: FakeX,
+) -> None:
+    feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]))
+    hits = len(feed_server.hits("/feed"))
+    status, body = http("POST", f"{running.base}/ping/wrong-token")
+    assert status == 404
+    time.sleep(0.5)
+    assert len(feed_server.hits("/feed")) == hits and fake_x.tweets == []  # no poll
+    assert "wrong ping token" in running.text() and "wrong-token" not in running.text()
+
+    status, body = http("POST", f"{running.base}/ping/{TOKEN}", b"{}", "application/json")
+    assert status == 202
+    wait_for(lambda: fake_x.tweets, what="the post on X")
+    assert fake_x.tweets[0]["text"] == f"{NEW.title}\n\nhttps://news.example/?p=500"
+
+    second = Item(501, "الأرصاد: موجة حر في الجنوب", ["طقس"])
+    feed_server.set("/feed", rss2([second, NEW, *SAMPLE_ITEMS]))
+    ping = xmlrpc.client.dumps(("قريش", "https://news.example"), "weblogUpdates.ping").encode()
+    status, body = http("POST", f"{running.base}/ping/{TOKEN}", ping, "text/xml")
+    assert status == 200 and "Thanks for the ping." in body
+    assert xmlrpc.client.loads(body.encode())[0][0]["flerror"] is False
+    wait_for(lambda: len(fake_x.tweets) == 2, what="the second post")
+    assert TOKEN not in running.text()
+
+
+@pytest.mark.slow
+def test_health_turns_503_and_back_and_metrics_count(running: Running, feed_server: FeedServer) -> None:
+    status, body = running.get("/healthz")
+    assert status == 200 and json.loads(body)["ok"] is True
+    feed_server.set("/feed", b"busy", status=503, content_type="text/plain")
+    for n in (1, 2):
+        http("POST", f"{running.base}/ping/{TOKEN}")
+        wait_for(lambda n=n: running.text().count("feed=main status=error") >= n, what=f"failure {n}")
+    status, body = running.get("/healthz")
+    report = json.loads(body)
+    assert status == 503 and any("feed main has failed 2 polls" in p and "HTTP 503" in p for p in report["problems"])
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    http("POST", f"{running.base}/ping/{TOKEN}")
+    wait_for(lambda: running.get("/healthz")[0] == 200, what="health back")
+    status, metrics = running.get("/metrics")
+    assert status == 200
+    for series in ('bot_polls_total{feed="main",status="ok"}', 'bot_polls_total{feed="main",status="error"} 2.0',
+                   'bot_fetch_errors_total{feed="main"} 2.0', "bot_queue_depth 0.0",
+                   'bot_seconds_since_last_successful_poll{feed="main"}', "bot_new_articles_total"):
+        assert series in metrics, series
+
+
+@pytest.mark.slow
+def test_reload_valid_and_invalid(running: Running, feed_server: FeedServer, fake_x: FakeX) -> None:
+    data = yaml.safe_load(running.config.read_text(encoding="utf-8"))
+    feed_server.set("/second", rss2(SAMPLE_ITEMS[:3]))
+    data["feeds"].append({"id": "second", "url": feed_server.url("/second"), "interval": "1h"})
+    running.config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    running.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config reloaded: 2 feed(s)" in running.text(), what="the reload")
+    wait_for(lambda: "feed=second status=ok entries=3 new=3 edited=0 queued=0" in running.text(),
+             what="the new feed's first start")
+    running.config.write_text(running.config.read_text(encoding="utf-8").replace("interval: 1h", "interval: soon"),
+                              encoding="utf-8")
+    wait_for(lambda: "the new config is not valid; the old one keeps running" in running.text(),
+             what="the refusal (the file changed)")
+    assert "feeds[0].interval" in running.text()
+    feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]))
+    http("POST", f"{running.base}/ping/{TOKEN}")
+    wait_for(lambda: fake_x.tweets, what="a post with the old config still running")
+
+
+def test_polls_of_a_feed_are_coalesced_never_concurrent(
+    tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS), delay=0.6)
+    bot = Bot.open(load_config(write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])),
+                   clock=clock)
+    daemon = Daemon(bot)
+    first = threading.Thread(target=daemon.poll_job, args=("main",))
+    first.start()
+    wait_for(lambda: feed_server.hits("/feed"), what="the first poll")
+    pings = [threading.Thread(target=daemon.poll_job, args=("main", True)) for _ in range(3)]
+    for p in pings:
+        p.start()
+    for p in pings:
+        p.join(timeout=10)
+        assert not p.is_alive()  # they returned at once: the running poll will run once more
+    first.join(timeout=30)
+    assert len(feed_server.hits("/feed")) == 2  # the poll, then exactly one more for the three pings
+    bot.close()

@@ -212,7 +212,8 @@ def test_python_dash_m_bot_reports_config_errors_with_status_2(tmp_path: Path) -
 
 def test_example_and_demo_configs_load() -> None:
     keys = {k: "x" for k in ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET",
-                             "TELEGRAM_BOT_TOKEN", "FACEBOOK_PAGE_TOKEN", "MASTODON_TOKEN", "BLUESKY_APP_PASSWORD")}
+                             "TELEGRAM_BOT_TOKEN", "FACEBOOK_PAGE_TOKEN", "MASTODON_TOKEN", "BLUESKY_APP_PASSWORD",
+                             "BOT_PING_TOKEN")}
     example = load_config(ROOT / "config" / "bot.example.yaml", environ=keys)
     assert example.feeds[0].id == "main"
     demo = load_config(ROOT / "config" / "demo.yaml", environ={})
@@ -233,6 +234,7 @@ def test_example_config_documents_every_option() -> None:
         Limits,
         MastodonAccount,
         NameFilter,
+        ServerConfig,
         ShortLinkConfig,
         SiteConfig,
         TelegramAccount,
@@ -244,7 +246,8 @@ def test_example_config_documents_every_option() -> None:
     text = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
     models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount, ShortLinkConfig,
                                      HashtagConfig, UtmConfig, XAccount, XCredentials, TelegramAccount,
-                                     FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter]
+                                     FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter,
+                                     ServerConfig]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
 

@@ -69,3 +69,27 @@ def test_release(tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
     bot.close()
     assert main(["release", "nobody", "--config", str(config)], clock=clock) == 2
     assert "no account 'nobody'" in capsys.readouterr().err
+
+
+def test_deployment_files_are_consistent() -> None:
+    unit = (ROOT / "deploy" / "wp-social-bot.service").read_text(encoding="utf-8")
+    assert "EnvironmentFile=/etc/wp-social-bot/env" in unit and "bot run --config" in unit
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in unit
+    env = (ROOT / "deploy" / "env.example").read_text(encoding="utf-8")
+    example = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
+    import re
+
+    live = "\n".join(line.split(" #")[0] for line in example.splitlines() if not line.lstrip().startswith("#"))
+    for var in re.findall(r"\$\{([A-Z_]+)\}", live):
+        assert f"{var}=" in env, f"{var} is used in bot.example.yaml but not in deploy/env.example"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "Update Services" in readme and "--allow-sqlite-on-heroku" in readme
+
+
+def test_run_refuses_sqlite_on_heroku(tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])
+    monkeypatch.setenv("DYNO", "worker.1")
+    assert main(["run", "--config", str(config)]) == 2
+    assert "SQLite would forget what was posted" in capsys.readouterr().err

@@ -246,6 +246,15 @@ class Daemon:
         else:
             self._scheduler.reschedule_job("dispatch", trigger=dispatch)
 
+    def _warm_up(self) -> None:
+        """Import the heavy libraries and build the publishers now, so the first news is not the slow one."""
+        import feedparser  # noqa: F401
+
+        from bot.compose.length import count_x
+
+        count_x("warm-up https://example.com")
+        self.bot.publishers  # noqa: B018
+
     def start(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -256,6 +265,7 @@ class Daemon:
             timezone=UTC, executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
+        self._warm_up()
         self._scheduler.start(paused=True)
         self._schedule()
         self._scheduler.resume()

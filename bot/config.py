@@ -91,6 +91,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _base_url(v: str | None) -> str | None:
+    return None if v is None else _http_url(v).rstrip("/")
+
+
+#: A duration longer than 0s.
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+#: Another server speaking the same API (tests, compatible services); None: the platform's own.
+BaseURL = Annotated[str | None, AfterValidator(_base_url)]
+
+
 # --- the schema -----------------------------------------------------------------------------------------
 
 
@@ -176,7 +186,7 @@ class FeedConfig(_Model):
     interval: Duration = timedelta(seconds=60)
     site_url: str | None = None
     backfill: int = Field(default=0, ge=0, le=1000)
-    timeout: Duration = timedelta(seconds=20)
+    timeout: PositiveDuration = timedelta(seconds=20)
     max_size: Size = 10_000_000
 
     @field_validator("url")
@@ -199,10 +209,6 @@ class FeedConfig(_Model):
             raise ValueError("must be at least 10s (polling faster only burdens the site)")
         return v
 
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: timedelta) -> timedelta:
-        return _positive(v)
 
 
 def _checked_template(v: str) -> str:
@@ -323,19 +329,10 @@ class XAccount(_AccountBase):
 
     platform: Literal["x"]
     credentials: XCredentials
-    base_url: str | None = None
+    base_url: BaseURL = None
     image: bool = False
-    timeout: Duration = timedelta(seconds=20)
+    timeout: PositiveDuration = timedelta(seconds=20)
 
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, v: str | None) -> str | None:
-        return None if v is None else _http_url(v).rstrip("/")
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: timedelta) -> timedelta:
-        return _positive(v)
 
 
 class TelegramAccount(_AccountBase):
@@ -347,8 +344,8 @@ class TelegramAccount(_AccountBase):
     image: bool = False
     parse_mode: Literal["none", "HTML"] = "none"
     link_preview: bool = True
-    base_url: str | None = None
-    timeout: Duration = timedelta(seconds=20)
+    base_url: BaseURL = None
+    timeout: PositiveDuration = timedelta(seconds=20)
 
     @field_validator("chat_id")
     @classmethod
@@ -359,15 +356,6 @@ class TelegramAccount(_AccountBase):
             return int(v)
         raise ValueError("must be @channelname or a numeric chat id such as -1001234567890")
 
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, v: str | None) -> str | None:
-        return None if v is None else _http_url(v).rstrip("/")
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: timedelta) -> timedelta:
-        return _positive(v)
 
 
 class FacebookAccount(_AccountBase):
@@ -377,23 +365,14 @@ class FacebookAccount(_AccountBase):
     page_id: Annotated[str, Field(pattern=r"^\d+$")]
     page_token: Secret
     photo: bool = False
-    base_url: str | None = None
-    timeout: Duration = timedelta(seconds=20)
+    base_url: BaseURL = None
+    timeout: PositiveDuration = timedelta(seconds=20)
 
     @field_validator("page_id", mode="before")
     @classmethod
     def _page_id(cls, v: object) -> object:
         return str(v) if isinstance(v, int) else v
 
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, v: str | None) -> str | None:
-        return None if v is None else _http_url(v).rstrip("/")
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: timedelta) -> timedelta:
-        return _positive(v)
 
 
 class MastodonAccount(_AccountBase):
@@ -406,17 +385,13 @@ class MastodonAccount(_AccountBase):
     language: str = "ar"
     max_length: int = Field(default=500, ge=1)
     image: bool = False
-    timeout: Duration = timedelta(seconds=20)
+    timeout: PositiveDuration = timedelta(seconds=20)
 
     @field_validator("instance")
     @classmethod
     def _instance(cls, v: str) -> str:
         return _http_url(v if "://" in v else f"https://{v}").rstrip("/")
 
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: timedelta) -> timedelta:
-        return _positive(v)
 
 
 class BlueskyAccount(_AccountBase):
@@ -425,25 +400,16 @@ class BlueskyAccount(_AccountBase):
     platform: Literal["bluesky"]
     handle: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
     app_password: Secret
-    base_url: str | None = None
+    base_url: BaseURL = None
     language: str = "ar"
     link_card: bool = True
-    timeout: Duration = timedelta(seconds=20)
+    timeout: PositiveDuration = timedelta(seconds=20)
 
     @field_validator("handle", mode="before")
     @classmethod
     def _handle(cls, v: object) -> object:
         return v.lstrip("@") if isinstance(v, str) else v
 
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, v: str | None) -> str | None:
-        return None if v is None else _http_url(v).rstrip("/")
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: timedelta) -> timedelta:
-        return _positive(v)
 
 
 AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007
@@ -467,7 +433,7 @@ class BotConfig(_Model):
     database: str | None = None
     data_dir: str = "var"
     user_agent: str | None = None
-    dispatch_interval: Duration = timedelta(seconds=5)
+    dispatch_interval: PositiveDuration = timedelta(seconds=5)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database")
@@ -485,11 +451,6 @@ class BotConfig(_Model):
         if backend != "sqlite":
             raise ValueError(f"{backend} is not supported yet; use sqlite:///PATH")
         return v
-
-    @field_validator("dispatch_interval")
-    @classmethod
-    def _dispatch_interval(cls, v: timedelta) -> timedelta:
-        return _positive(v)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> BotConfig:

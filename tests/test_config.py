@@ -292,3 +292,13 @@ def test_a_category_template_is_checked_too(tmp_path: Path) -> None:
     err = problem(tmp_path, GOOD + "    templates: {عاجل: \"{headline}\"}\n")
     [p] = err.problems
     assert p.path == "accounts[0].templates.عاجل" and "unknown field {headline}" in p.message
+
+
+def test_durations_must_be_positive_and_base_urls_http(tmp_path: Path) -> None:
+    text = GOOD.replace("interval: 2m", "interval: 2m\n    timeout: 0s") + (
+        "    max_length: 100\n") + "  - id: tg\n    platform: telegram\n    bot_token: '1:a'\n    chat_id: '@c'\n" \
+        "    base_url: ftp://x\n    timeout: 0\ndispatch_interval: 0\n"
+    err = problem(tmp_path, text)
+    by_path = {p.path: p.message for p in err.problems}
+    assert "longer than 0s" in by_path["feeds[0].timeout"] and "longer than 0s" in by_path["dispatch_interval"]
+    assert "longer than 0s" in by_path["accounts[1].timeout"] and "http" in by_path["accounts[1].base_url"]

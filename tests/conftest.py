@@ -237,3 +237,23 @@ def run_bot(clock: ManualClock) -> Callable[..., Run]:
         return Run(code, stream.getvalue())
 
     return run
+
+
+def kill_poll_when(config: Path, condition: Callable[[], object], timeout: float = 60.0) -> None:
+    """Run `bot poll` as a real process and SIGKILL it as soon as ``condition()`` holds (a crash mid-send)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(config)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    try:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("the process never reached the moment to kill it")
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +16,7 @@ from bot.core import Bot
 from bot.models import DeliveryState
 from bot.platforms.bluesky import facets, tid
 
-from .conftest import ROOT, FeedServer, Run, write_config
+from .conftest import FeedServer, Run, kill_poll_when, write_config
 from .fake_bluesky import FakeBluesky, xrpc_error
 from .fakes import Answer
 from .wordpress import SAMPLE_ITEMS, Item, rss2
@@ -166,13 +162,7 @@ def test_a_resend_after_a_crash_cannot_post_twice(
         return answer
 
     bluesky.answer = slow_after_creating  # type: ignore[method-assign]
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(path)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
-    deadline = time.monotonic() + 60
-    while not bluesky.records and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_poll_when(path, lambda: bluesky.records)  # a crash mid-send
     bluesky.answer = real  # type: ignore[method-assign]
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +15,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, FeedServer, Run, write_config
+from .conftest import FeedServer, Run, kill_poll_when, write_config
 from .fake_mastodon import FakeMastodon, error, mastodon_length
 from .fakes import Answer
 from .wordpress import LONG_TITLE, SAMPLE_ITEMS, Item, rss2
@@ -142,13 +138,7 @@ def test_a_resend_after_a_crash_returns_the_first_status(
         return answer
 
     mastodon.answer = slow_after_posting  # type: ignore[method-assign]
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(path)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
-    deadline = time.monotonic() + 60
-    while not mastodon.statuses and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_poll_when(path, lambda: mastodon.statuses)  # a crash mid-send
     mastodon.answer = real  # type: ignore[method-assign]
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)

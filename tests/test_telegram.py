@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +14,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, FeedServer, Run, write_config
+from .conftest import FeedServer, Run, kill_poll_when, write_config
 from .fake_telegram import FakeTelegram
 from .fakes import Answer
 from .wordpress import SAMPLE_ITEMS, Item, rss2
@@ -184,13 +179,7 @@ def test_a_send_interrupted_by_a_crash_is_in_doubt_and_not_resent(
     bot = dispatcher(path, clock, feed_server)
     bot.close()
     telegram.fail_next("/bot", Answer(200, {"ok": True, "result": {"message_id": 9}}), hang=60)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(path)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
-    deadline = time.monotonic() + 60
-    while not telegram.arrived and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)  # while Telegram is still answering
-    proc.wait(timeout=30)
+    kill_poll_when(path, lambda: telegram.arrived)  # a crash mid-send
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)
     assert bot.dispatch() == []  # not resent: Telegram may or may not have posted it

@@ -4,10 +4,6 @@ In every case each article ends up posted exactly once."""
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +18,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, WORDPRESS_FIXTURES, FeedServer, Run, need_shared, write_config
+from .conftest import WORDPRESS_FIXTURES, FeedServer, Run, kill_poll_when, need_shared, write_config
 from .fake_x import SPEC, FakeX, Fault
 from .wordpress import SAMPLE_ITEMS, Item, rss2
 
@@ -307,14 +303,8 @@ def test_a_crash_between_xs_answer_and_the_commit_posts_once(
     bot.poll("main")  # queued, not sent
     bot.close()
     fake_x.hang_next(60, store_first=True)  # X stores the post, then the answer never comes back in time
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(config)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
-    deadline = time.monotonic() + 60
-    while not fake_x.tweets and time.monotonic() < deadline:
-        time.sleep(0.05)
+    kill_poll_when(config, lambda: fake_x.tweets)  # a crash mid-send
     assert len(fake_x.tweets) == 1
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
     bot = dispatcher_bot(config, clock)
     [row] = bot.store.deliveries()
     assert row.state == DeliveryState.SENDING and row.text is not None  # frozen, in flight

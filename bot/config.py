@@ -152,6 +152,7 @@ class SiteConfig(_Model):
     direction: Literal["rtl", "ltr"] | None = None
     short_link: ShortLink = ShortLinkConfig()
     wordpress_api: bool = False
+    allowed_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("url")
     @classmethod
@@ -476,6 +477,13 @@ class BotConfig(_Model):
 
     def site_url_of(self, feed: FeedConfig) -> str:
         return feed.site_url or self.site.url
+
+    def own_hosts(self, feed: FeedConfig) -> set[str]:
+        """Hosts whose links this feed may post: the site's, the feed's site_url and the feed's own host, and
+        ``site.allowed_hosts`` (subdomains of each count too)."""
+        hosts = {urlsplit(self.site.url).hostname, urlsplit(self.site_url_of(feed)).hostname,
+                 urlsplit(feed.url).hostname, *self.site.allowed_hosts}
+        return {h.lower().removeprefix("www.") for h in hosts if h}
 
     def accounts_for(self, feed_id: str) -> list[AccountConfig]:
         """Enabled accounts that take articles from this feed."""

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 import requests
 
@@ -65,9 +66,17 @@ def newest(articles: Sequence[Article], n: int) -> list[Article]:
     return [articles[i] for i in sorted(range(len(articles)), key=key)[:n]]
 
 
+def foreign_link(link: str, own_hosts: set[str]) -> str | None:
+    """Why a link may not be posted: its host is not one of the site's own (None: it may)."""
+    host = (urlsplit(link).hostname or "").lower().removeprefix("www.")
+    if any(host == h or host.endswith("." + h) for h in own_hosts):
+        return None
+    return f"the link goes to {host or 'no host'}, not to the site's own hosts (add it to site.allowed_hosts if it is)"
+
+
 def plan_poll(
     in_feed: Sequence[Article], known: Mapping[str, KnownArticle], accounts: Sequence[AccountConfig], *,
-    first_start: bool, backfill: int, now: datetime,
+    first_start: bool, backfill: int, now: datetime, own_hosts: set[str] | None = None,
 ) -> PollPlan:
     """Decide what a poll changes. On a feed's first start, what it holds is only marked seen (or the
     ``backfill`` newest are posted); later, every article not seen before goes to every account, or is
@@ -76,7 +85,9 @@ def plan_poll(
     new = [a for a in in_feed if a.guid not in known]
     edited = [a for a in in_feed if a.guid in known and _differs(known[a.guid].article, a)]
     chosen = newest(new, backfill) if first_start else new
-    deliveries = [PlannedDelivery(a.guid, acc.id, priority_of(acc, a), skip_reason(acc, a, now))
+    deliveries = [PlannedDelivery(a.guid, acc.id, priority_of(acc, a),
+                                  (foreign_link(a.link, own_hosts) if own_hosts is not None else None)
+                                  or skip_reason(acc, a, now))
                   for a in chosen for acc in accounts]
     retitled = [a for a in edited if a.title != known[a.guid].article.title]
     reposts = [(a.guid, acc.id) for a in retitled for acc in accounts
@@ -132,7 +143,8 @@ def poll_feed(
     plan, first_start, queued = store.apply_poll(
         feed.id, feed.url, now, fetched.validators, parsed_feed.articles,
         lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, accounts,
-                                                first_start=first, backfill=feed.backfill, now=now),
+                                                first_start=first, backfill=feed.backfill, now=now,
+                                                own_hosts=config.own_hosts(feed)),
     )
     result = PollResult(
         feed.id, "ok", entries=len(parsed_feed.articles), new=len(plan.new), edited=len(plan.edited),

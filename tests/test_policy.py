@@ -170,3 +170,24 @@ def test_an_edited_headline_is_reposted_only_when_asked(
     titles = [p["title"] for p in posts(tmp_path)]
     assert titles == ([NEW[0].title, fixed.title] if repost else [NEW[0].title])
     bot.close()
+
+
+def test_links_off_the_sites_hosts_are_skipped_with_the_reason(
+    tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+) -> None:
+    bot = bot_for(tmp_path, feed_server, clock)
+    phishing = Item(600, "تحديث حسابك المصرفي الآن", ["عاجل"], site="https://bank-login.example")
+    sub = Item(601, "خبر من الموقع الفرعي", ["محليات"], site="https://m.news.example")
+    publish(feed_server, [phishing, sub, NEW[0]])
+    assert bot.poll("main").queued == 2
+    bot.dispatch()
+    assert [p["title"] for p in posts(tmp_path)] == [NEW[0].title, sub.title]  # a subdomain is the site's own
+    [skipped] = bot.store.deliveries(state="skipped")
+    assert skipped.title == phishing.title and "bank-login.example" in (skipped.note or "")
+    assert "site.allowed_hosts" in (skipped.note or "")
+    bot.close()
+    path = tmp_path / "bot.yaml"
+    text = path.read_text(encoding="utf-8").replace("  timezone: Asia/Baghdad\n",
+                                                    "  timezone: Asia/Baghdad\n  allowed_hosts: [bank-login.example]\n")
+    path.write_text(text, encoding="utf-8")
+    assert "bank-login.example" in load_config(path).own_hosts(load_config(path).feeds[0])

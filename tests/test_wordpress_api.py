@@ -65,7 +65,7 @@ def setup_site(tmp_path: Path, feed_server: FeedServer, **account: object) -> Pa
     feed_server.set("/feed", rss2(SAMPLE_ITEMS))
     return write_config(
         tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "site_url": feed_server.base}],
-        site={"name": "قريش", "url": feed_server.base, "wordpress_api": True},
+        site={"name": "قريش", "url": feed_server.base, "wordpress_api": True, "allowed_hosts": ["news.example"]},
         accounts=[{"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl"),
                    "template": "{title}\n{short_link}\n{hashtags}", **account}],
     )

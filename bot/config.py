@@ -187,6 +187,7 @@ class FeedConfig(_Model):
     interval: Duration = timedelta(seconds=60)
     site_url: str | None = None
     backfill: int = Field(default=0, ge=0, le=1000)
+    catch_up_pages: int = Field(default=5, ge=1, le=50)
     timeout: PositiveDuration = timedelta(seconds=20)
     max_size: Size = 10_000_000
 

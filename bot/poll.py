@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -18,7 +18,7 @@ from bot.backoff import backoff
 from bot.clock import Clock
 from bot.config import AccountConfig, BotConfig, FeedConfig
 from bot.errors import FeedError
-from bot.feeds import fetch, parse
+from bot.feeds import ParsedFeed, fetch, parse
 from bot.models import Article, Validators
 from bot.policy import priority_of, skip_reason
 from bot.store import KnownArticle, PlannedDelivery, PollPlan, Store
@@ -129,6 +129,8 @@ def poll_feed(
         _log(result, failures=failures)
         return result
 
+    if parsed and state is not None and state.initialized and same_url and feed.catch_up_pages > 1:
+        parsed_feed = _catch_up(feed, config, store, session, parsed_feed, stop)
     if not parsed:  # 304, or the very body parsed last time
         store.record_not_modified(feed.id, feed.url, now, fetched.validators)
         result = PollResult(feed.id, fetched.status, ms=_ms(started))
@@ -152,6 +154,42 @@ def poll_feed(
     )
     _log(result)
     return result
+
+
+def paged(url: str, page: int) -> str:
+    """WordPress's page N of a feed: ``?paged=N`` (kept beside the feed's own query)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "paged"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("paged", str(page))], safe="/")))
+
+
+def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, session: requests.Session,
+              first: ParsedFeed, stop: threading.Event | None) -> ParsedFeed:
+    """After downtime, when every item of the feed is new, older ones may have scrolled off it: read pages
+    2, 3 … until one holds an article already known (or ``catch_up_pages`` is reached)."""
+    articles = list(first.articles)
+    seen = {a.guid for a in articles}
+    page_articles = first.articles
+    for page in range(2, feed.catch_up_pages + 1):
+        if not page_articles or store.known_guids(feed.id, [a.guid for a in page_articles]):
+            return replace(first, articles=articles)
+        url = paged(feed.url, page)
+        try:
+            fetched = fetch(url, Validators(), session=session, user_agent=config.agent,
+                            timeout=feed.timeout.total_seconds(), max_size=feed.max_size, stop=stop)
+            assert fetched.body is not None
+            page_articles = parse(fetched.body, feed_id=feed.id, url=fetched.url or url,
+                                  content_type=fetched.content_type).articles
+        except FeedError as exc:
+            log.info("feed=%s catch-up stopped at page %d: %s", feed.id, page, exc.message)
+            return replace(first, articles=articles)
+        log.info("feed=%s catch-up: page %d has %d entries", feed.id, page, len(page_articles))
+        articles += [a for a in page_articles if a.guid not in seen]
+        seen.update(a.guid for a in page_articles)
+    if page_articles and not store.known_guids(feed.id, [a.guid for a in page_articles]):
+        log.warning("feed=%s: %d pages read and no known article yet; older new articles may be missed "
+                    "(raise catch_up_pages)", feed.id, feed.catch_up_pages)
+    return replace(first, articles=articles)
 
 
 def _ms(started: float) -> int:

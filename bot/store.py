@@ -288,6 +288,11 @@ class Store:
                 "last_poll_at": now, "last_error": message, "failures": failures, "next_poll_at": next_poll_at,
             })
 
+    def known_guids(self, feed_id: str, guids: Sequence[str]) -> set[str]:
+        with self.engine.connect() as c:
+            return {r.guid for chunk in _chunks(guids, 500) for r in c.execute(
+                sa.select(articles.c.guid).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk)))}
+
     def apply_poll(
         self, feed_id: str, url: str, now: datetime, validators: Validators, articles_in_feed: Sequence[Article],
         decide: Callable[[dict[str, KnownArticle], bool], PollPlan],

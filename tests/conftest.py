@@ -191,6 +191,26 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never reach the internet: a name lookup for anything but this machine fails the test."""
+    import socket
+
+    real = socket.getaddrinfo
+    attempts: list[str] = []
+
+    def local_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in (None, "localhost", "127.0.0.1", "::1", "0.0.0.0"):
+            attempts.append(str(name))
+            raise OSError(f"tests never reach the internet (a lookup of {name})")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
+    yield
+    assert attempts == [], f"the test tried to reach {attempts}"
+
+
+@pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's own bot settings."""
     for var in ("BOT_CONFIG",):

@@ -18,7 +18,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, FeedServer, Run, posts, write_config
+from .conftest import ROOT, WORDPRESS_FIXTURES, FeedServer, Run, need_shared, posts, write_config
 from .wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = Item(130, "عاجل | البرلمان يصوت على قانون الموازنة العامة للعام المقبل", ["عاجل", "البرلمان"])
@@ -243,3 +243,39 @@ def test_an_article_in_two_feeds_is_posted_once_per_account(
     assert "feed=urgent status=ok entries=3 new=1 edited=0 queued=0" in caplog.text
     assert run_bot("poll", "--config", str(config)).code == 0
     assert len(posts(tmp_path)) == 1
+
+
+def test_catch_up_reads_older_pages_until_a_known_article(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+) -> None:
+    items = [Item(700 + i, f"خبر رقم {i} من أخبار اليوم", ["محليات"]) for i in range(20)][::-1]  # newest first
+    feed_server.set("/feed", rss2(items[-5:]))  # before the downtime: the 5 oldest
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])
+    run_bot("poll", "--config", str(config))
+    # 15 new articles while the bot was down: page 1 shows 10 of them, page 2 the rest and known ones.
+    feed_server.set("/feed", rss2(items[:10]))
+    feed_server.set("/feed?paged=2", rss2(items[10:20]))
+    feed_server.set("/feed?paged=3", rss2([]))
+    assert run_bot("poll", "--config", str(config)).code == 0
+    assert sorted(p["title"] for p in posts(tmp_path)) == sorted(i.title for i in items[:15])
+    assert feed_server.hits("/feed?paged=3") == []  # page 2 held a known article: no further
+
+
+def test_catch_up_with_the_captured_wordpress_pages(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+) -> None:
+    page1 = need_shared(WORDPRESS_FIXTURES / "rss2.xml").read_bytes()
+    page2 = (WORDPRESS_FIXTURES / "rss2-paged-2.xml").read_bytes()
+    oldest = page2.split(b"<item>")[0] + b"<item>" + page2.split(b"<item>")[-1]  # only post 72
+    feed_server.set("/?feed=rss2", oldest)
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/?feed=rss2"),
+                                            "site_url": "https://news.example"}],
+                          site={"name": "قريش", "url": "https://news.example",  # its pages are not on the network
+                                "short_link": {"kind": "wordpress", "page_lookup": False}})
+    run_bot("poll", "--config", str(config))
+    feed_server.set("/?feed=rss2", page1)
+    feed_server.set("/?feed=rss2&paged=2", page2)
+    run_bot("poll", "--config", str(config))
+    titles = [p["title"] for p in posts(tmp_path)]
+    assert len(titles) == 12  # the 10 of page 1 and posts 76 and 74 of page 2; post 72 was known
+    assert titles[0].startswith("CENTCOM") and titles[1].startswith("وزير الدفاع")  # oldest first (74, 76)

@@ -170,6 +170,7 @@ def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
     try:
         results = bot.poll_all(force=args.force)
         outcomes = bot.dispatch()
+        bot.prune()
     finally:
         bot.close()
     troubled = [r for r in results if r.status in ("error", "backoff")]

@@ -436,6 +436,7 @@ class BotConfig(_Model):
     data_dir: str = "var"
     user_agent: str | None = None
     dispatch_interval: PositiveDuration = timedelta(seconds=5)
+    retention: Duration = timedelta(days=90)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database")
@@ -452,6 +453,13 @@ class BotConfig(_Model):
             raise ValueError("must be a database URL such as sqlite:///var/bot.sqlite3") from None
         if backend != "sqlite":
             raise ValueError(f"{backend} is not supported yet; use sqlite:///PATH")
+        return v
+
+    @field_validator("retention")
+    @classmethod
+    def _retention(cls, v: timedelta) -> timedelta:
+        if v < timedelta(days=1):
+            raise ValueError("must be at least 1d")
         return v
 
     @model_validator(mode="after")

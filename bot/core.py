@@ -336,6 +336,14 @@ class Bot:
         return Dispatcher(self.store, self.publishers, self.compose, self.clock,
                           policies={a.id: a for a in self.config.accounts}, tz=self.config.site.tz)
 
+    def prune(self) -> tuple[int, int]:
+        """Apply ``retention``: returns (deliveries, articles) deleted."""
+        gone, dropped = self.store.prune(self.clock.now() - self.config.retention)
+        if gone or dropped:
+            log.info("retention %s: deleted %d finished deliveries and %d articles", self.config.retention,
+                     gone, dropped)
+        return gone, dropped
+
     def close(self) -> None:
         for s in self._sessions.values():
             s.close()

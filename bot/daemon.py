@@ -239,6 +239,10 @@ class Daemon:
                 next_run_time=now + timedelta(milliseconds=50 * i),  # first poll right away, staggered
                 replace_existing=True,
             )
+        if self._scheduler.get_job("prune") is None:
+            self._scheduler.add_job(self._tracked(lambda: self.bot.prune() and None),
+                                    IntervalTrigger(hours=6, timezone=UTC), id="prune", name="retention",
+                                    next_run_time=now + timedelta(minutes=1))
         dispatch = IntervalTrigger(seconds=config.dispatch_interval.total_seconds(), timezone=UTC)
         if self._scheduler.get_job("dispatch") is None:
             self._scheduler.add_job(self._tracked(self.dispatch_job), dispatch, id="dispatch", name="dispatch",

@@ -596,6 +596,26 @@ class Store:
         with self.engine.connect() as c:
             return _article(c.execute(sa.select(articles).where(articles.c.id == article_id)).mappings().one())
 
+    # Retention.
+
+    def prune(self, cutoff: datetime) -> tuple[int, int]:
+        """Delete finished deliveries (sent, failed, skipped, deleted) last changed before ``cutoff``, and
+        articles first seen and published before it that no delivery needs any more. Nothing waiting or in
+        doubt is touched. Returns (deliveries, articles) deleted."""
+        finished = [DeliveryState.SENT.value, DeliveryState.FAILED.value, DeliveryState.SKIPPED.value,
+                    DeliveryState.DELETED.value]
+        with self.engine.begin() as c:
+            old = sa.select(deliveries.c.id).where(deliveries.c.state.in_(finished), deliveries.c.updated_at < cutoff)
+            c.execute(events.delete().where(events.c.delivery_id.in_(old)))
+            gone = c.execute(deliveries.delete().where(deliveries.c.state.in_(finished),
+                                                       deliveries.c.updated_at < cutoff)).rowcount or 0
+            needed = sa.select(deliveries.c.article_id)
+            dropped = c.execute(articles.delete().where(
+                articles.c.first_seen_at < cutoff, articles.c.published_at < cutoff,
+                articles.c.id.not_in(needed))).rowcount or 0
+            c.execute(short_links.delete().where(short_links.c.created_at < cutoff))
+        return int(gone), int(dropped)
+
     # Short links (a cache: the same long link gets the same short link on every account and retry).
 
     def cached_short_link(self, kind: str, url: str) -> str | None:

@@ -80,3 +80,32 @@ def test_articles_and_deliveries_are_unique_and_times_come_back_aware(tmp_path: 
     assert state is not None and state.etag == '"e1"' and state.initialized
     assert state.last_success_at == clock.now() and state.last_success_at.tzinfo is not None
     store.close()
+
+
+def test_retention_prunes_only_what_is_finished_and_old(tmp_path: Path, clock: ManualClock) -> None:
+    from bot.models import DeliveryState
+
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    accounts = [ConsoleAccount(id="a", platform="console")]
+    old = [Article(feed_id="main", guid=f"https://news.example/?p={n}", title=f"خبر {n}",
+                   link=f"https://news.example/?p={n}", published=clock.now()) for n in range(1, 5)]
+    store.apply_poll("main", "u", clock.now(), Validators(), old,
+                     lambda known, first: plan_poll(old, known, accounts, first_start=False, backfill=0,
+                                                    now=clock.now()))
+    rows = store.deliveries()
+    store.record_sent(rows[0].id, clock.now(), "1", "https://x.com/i/web/status/1")
+    store.record_failed(rows[1].id, clock.now(), "refused")
+    store.record_in_doubt(rows[2].id, clock.now(), "interrupted")
+    # rows[3] stays queued
+    clock.advance(timedelta(days=91))
+    fresh = [Article(feed_id="main", guid="https://news.example/?p=99", title="جديد", link="https://news.example/?p=99",
+                     published=clock.now())]
+    store.apply_poll("main", "u", clock.now(), Validators(), fresh,
+                     lambda known, first: plan_poll(fresh, known, accounts, first_start=False, backfill=0,
+                                                    now=clock.now()))
+    gone, dropped = store.prune(clock.now() - timedelta(days=90))
+    assert (gone, dropped) == (2, 2)  # the sent and the failed ones, and their articles
+    left = {r.guid[-4:]: r.state for r in store.deliveries()}
+    assert left == {"?p=3": DeliveryState.IN_DOUBT, "?p=4": DeliveryState.QUEUED, "p=99": DeliveryState.QUEUED}
+    assert {a.guid[-4:] for a in store.articles()} == {"?p=3", "?p=4", "p=99"}
+    store.close()

@@ -437,6 +437,7 @@ class BotConfig(_Model):
     user_agent: str | None = None
     dispatch_interval: PositiveDuration = timedelta(seconds=5)
     retention: Duration = timedelta(days=90)
+    dispatch_lease: Duration = timedelta(minutes=2)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database")
@@ -453,6 +454,13 @@ class BotConfig(_Model):
             raise ValueError("must be a database URL such as sqlite:///var/bot.sqlite3") from None
         if backend != "sqlite":
             raise ValueError(f"{backend} is not supported yet; use sqlite:///PATH")
+        return v
+
+    @field_validator("dispatch_lease")
+    @classmethod
+    def _lease(cls, v: timedelta) -> timedelta:
+        if v < timedelta(seconds=5):
+            raise ValueError("must be at least 5s (and longer than any one send takes)")
         return v
 
     @field_validator("retention")

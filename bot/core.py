@@ -333,7 +333,7 @@ class Bot:
         return self.dispatcher().run(stop=stop)
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.store, self.publishers, self.compose, self.clock,
+        return Dispatcher(self.store, self.publishers, self.compose, self.clock, lease=self.config.dispatch_lease,
                           policies={a.id: a for a in self.config.accounts}, tz=self.config.site.tz)
 
     def prune(self) -> tuple[int, int]:

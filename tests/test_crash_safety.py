@@ -9,6 +9,7 @@ CI runs a bounded version (40 articles, 12 kills). The full one, by hand:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -88,15 +89,13 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
         return proc
 
     def ping() -> None:
-        try:
+        with contextlib.suppress(OSError):  # killed meanwhile: that is the point
             urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/ping/{TOKEN}", data=b"{}"),
                                    timeout=2)
-        except OSError:
-            pass  # killed meanwhile: that is the point
 
     try:
         published = 1
-        for kill in range(KILLS):
+        for _ in range(KILLS):
             proc = start()
             batch = rng.randint(1, max(1, 2 * (ARTICLES - 1) // KILLS))
             for _ in range(batch):

@@ -207,6 +207,8 @@ def entry_to_article(entry: Any, feed_id: str) -> Article | str:
     content_html = contents[0].get("value", "") if contents else ""
     summary = _cap(html_to_text(summary_html or content_html))
     title = clean_title(entry.get("title") or "") or _cap(summary, 300)
+    if not title:
+        return f"it has neither a title nor a summary (guid {guid[:100]})"
     labels = []
     for tag in entry.get("tags") or []:
         term = clean_title(tag.get("term") or tag.get("label") or "")

@@ -313,16 +313,19 @@ class Store:
             ids = {g: k.id for g, k in known.items()}
             queued = 0
             for a in plan.new:
+                # No date, or one in the future (a clock gone wrong, a scheduled post leaking): it counts as
+                # published when first seen, so it neither jumps the queue nor waits behind the future.
+                published = min(a.published, now) if a.published else now
                 inserted = c.execute(articles.insert().values(
                     **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
-                    published_at=a.published or now,
+                    published_at=published,
                 )).inserted_primary_key
                 assert inserted is not None
                 ids[a.guid] = inserted[0]
             for a in plan.edited:
                 c.execute(articles.update().where(articles.c.id == ids[a.guid]).values(
                     **_article_values(a), updated_at=now,
-                    **({"published_at": a.published} if a.published else {}),
+                    **({"published_at": min(a.published, now)} if a.published else {}),
                 ))
             for d in plan.deliveries:
                 # One post per article and account, even when two feeds of the site (the main feed and a

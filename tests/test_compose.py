@@ -188,3 +188,10 @@ def test_every_template_field() -> None:
     old = "{POST_TITLE} | {BLOG_TITLE}\n{POST_EXCERPT}\n{PERMALINK} {POST_ID} {POST_PUBLISH_DATE} {USER_NICENAME}"
     assert canonical(old) == "{title} | {site_name}\n{excerpt}\n{link} {id} {date} {author}"
     assert canonical("{{literal}} {title}") == "{{literal}} {title}"
+
+
+def test_a_link_at_the_start_is_not_a_left_to_right_word() -> None:
+    from bot.compose.text import mark_direction
+
+    assert mark_direction("https://news.example/?p=1 عاجل", "rtl") == "https://news.example/?p=1 عاجل"
+    assert mark_direction("https://news.example/?p=1 CENTCOM", "rtl").startswith("\u200f")

@@ -159,3 +159,11 @@ def test_duplicate_guids_keep_the_first() -> None:
     xml = rss2([Item(5, "الأحدث"), Item(5, "نسخة قديمة")])
     feed = parse(xml.encode(), feed_id="f", url=SITE, content_type=RSS)
     assert [a.title for a in feed.articles] == ["الأحدث"] and "twice" in feed.skipped[0]
+
+
+def test_an_entry_with_neither_title_nor_summary_is_skipped_with_the_reason() -> None:
+    xml = rss2([Item(1, "عنوان"), Item(2, "x")]).replace("<title>x</title>", "<title></title>")
+    xml = xml.replace("<description><![CDATA[x]]></description>", "<description></description>")
+    xml = xml.replace("<content:encoded><![CDATA[<p>x</p>\n]]></content:encoded>", "")
+    feed = parse(xml.encode(), feed_id="f", url=SITE, content_type=RSS)
+    assert [a.title for a in feed.articles] == ["عنوان"] and "neither a title nor a summary" in feed.skipped[0]

@@ -51,6 +51,7 @@ class Item:
     smiley: str | None = None  #: an emoji that WordPress turns into a wp-smiley image
     more: bool = False  #: a long body: the description ends with "… Continue reading"
     site: str = SITE
+    dated: bool = True  #: False: no pubDate at all (a broken feed)
 
     @property
     def when(self) -> datetime:
@@ -93,8 +94,9 @@ class Item:
             f"\t\t\t\t\t<comments>{self.link}#respond</comments>\n"
             "\t\t\n"
             "\t\t<dc:creator><![CDATA[admin]]></dc:creator>\n"
-            f"\t\t<pubDate>{format_datetime(self.when.astimezone(UTC)).replace('-0000', '+0000')}</pubDate>\n"
-            f"{cats}"
+            + (f"\t\t<pubDate>{format_datetime(self.when.astimezone(UTC)).replace('-0000', '+0000')}</pubDate>\n"
+               if self.dated else "")
+            + f"{cats}"
             f'\t\t<guid isPermaLink="false">{self.guid}</guid>\n\n'
             f"\t\t\t\t\t<description><![CDATA[{self._description()}]]></description>\n"
             f"\t\t\t\t\t\t\t\t\t\t<content:encoded><![CDATA[{self._content()}]]></content:encoded>\n"

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 _ENTITY = re.compile(r"&(#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACE = re.compile(r"\s+")
+_LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
                          "blockquote", "figure", "figcaption", "tr", "table", "section", "article"})
 _SKIP_TAGS = frozenset({"script", "style", "template", "noscript"})
@@ -121,7 +122,7 @@ def first_strong_direction(text: str) -> str | None:
 def mark_direction(text: str, direction: str) -> str:
     """On a right-to-left site, a post that starts with a left-to-right word (``CENTCOM: …``) gets a
     RIGHT-TO-LEFT MARK in front, so clients lay it out right to left."""
-    if direction == "rtl" and first_strong_direction(text) == "ltr":
+    if direction == "rtl" and first_strong_direction(_LINK.sub("", text)) == "ltr":  # links are not words
         return RLM + text
     return text
 

@@ -313,9 +313,9 @@ class Store:
             ids = {g: k.id for g, k in known.items()}
             queued = 0
             for a in plan.new:
-                # No date, or one in the future (a clock gone wrong, a scheduled post leaking): it counts as
-                # published when first seen, so it neither jumps the queue nor waits behind the future.
-                published = min(a.published, now) if a.published else now
+                # No date, or one more than a day ahead (a clock gone wrong): it counts as published when first
+                # seen, so it does not wait behind the future. Nearer dates keep their order.
+                published = _plausible(a.published, now)
                 inserted = c.execute(articles.insert().values(
                     **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
                     published_at=published,
@@ -325,7 +325,7 @@ class Store:
             for a in plan.edited:
                 c.execute(articles.update().where(articles.c.id == ids[a.guid]).values(
                     **_article_values(a), updated_at=now,
-                    **({"published_at": min(a.published, now)} if a.published else {}),
+                    **({"published_at": _plausible(a.published, now)} if a.published else {}),
                 ))
             for d in plan.deliveries:
                 # One post per article and account, even when two feeds of the site (the main feed and a
@@ -688,6 +688,10 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         cur.close()
 
     return engine
+
+
+def _plausible(published: datetime | None, now: datetime) -> datetime:
+    return now if published is None or published > now + timedelta(days=1) else published
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

@@ -14,7 +14,7 @@ import re
 import types
 import typing
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -89,6 +89,14 @@ def _http_url(value: str) -> str:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _at_least(limit: timedelta, shown: str) -> Callable[[timedelta], timedelta]:
+    def check(v: timedelta) -> timedelta:
+        if v < limit:
+            raise ValueError(f"must be at least {shown}")
+        return v
+    return check
 
 
 def _base_url(v: str | None) -> str | None:
@@ -436,8 +444,9 @@ class BotConfig(_Model):
     data_dir: str = "var"
     user_agent: str | None = None
     dispatch_interval: PositiveDuration = timedelta(seconds=5)
-    retention: Duration = timedelta(days=90)
-    dispatch_lease: Duration = timedelta(minutes=2)
+    retention: Annotated[Duration, AfterValidator(_at_least(timedelta(days=1), "1d"))] = timedelta(days=90)
+    dispatch_lease: Annotated[Duration, AfterValidator(
+        _at_least(timedelta(seconds=5), "5s (and longer than any one send takes)"))] = timedelta(minutes=2)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database")
@@ -454,20 +463,6 @@ class BotConfig(_Model):
             raise ValueError("must be a database URL such as sqlite:///var/bot.sqlite3") from None
         if backend != "sqlite":
             raise ValueError(f"{backend} is not supported yet; use sqlite:///PATH")
-        return v
-
-    @field_validator("dispatch_lease")
-    @classmethod
-    def _lease(cls, v: timedelta) -> timedelta:
-        if v < timedelta(seconds=5):
-            raise ValueError("must be at least 5s (and longer than any one send takes)")
-        return v
-
-    @field_validator("retention")
-    @classmethod
-    def _retention(cls, v: timedelta) -> timedelta:
-        if v < timedelta(days=1):
-            raise ValueError("must be at least 1d")
         return v
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -181,3 +182,10 @@ def _local_image(url: str) -> Image:
         return Image(url, path.read_bytes(), kind)
     except OSError as exc:
         raise MediaError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def post_image(post: Any, *, session: requests.Session, timeout: float, user_agent: str,
+               account_id: str) -> Image | None:
+    """A post's image (:func:`image_or_none` for its candidates and page), logged under its account."""
+    return image_or_none(post.image_urls, post.link, session=session, timeout=timeout, user_agent=user_agent,
+                         context=f"account={account_id} delivery={post.delivery_id}")

@@ -30,7 +30,7 @@ from bot.compose.hashtags import hashtag_spans
 from bot.compose.length import BLUESKY, URL
 from bot.config import BlueskyAccount
 from bot.errors import AuthFailed, Duplicate, PlatformError, RateLimited, Rejected, Unavailable
-from bot.media import image_or_none
+from bot.media import post_image
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.bluesky")
@@ -158,9 +158,8 @@ class BlueskyPublisher:
         if not self.account.link_card or not post.link:
             return None
         external: dict[str, Any] = {"uri": post.link, "title": post.title[:300], "description": post.summary[:300]}
-        image = image_or_none(post.image_urls, post.link, session=self.images, user_agent=self.user_agent,
-                              timeout=self.account.timeout.total_seconds(),
-                              context=f"account={self.account_id} delivery={post.delivery_id}")
+        image = post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
+                           user_agent=self.user_agent, account_id=self.account_id)
         if image is not None and len(image.data) <= MAX_THUMB:
             try:
                 blob = self._call(self.client.upload_blob, image.data)

@@ -26,7 +26,7 @@ from bot.clock import Clock, SystemClock
 from bot.compose.length import FACEBOOK
 from bot.config import FacebookAccount
 from bot.errors import AuthFailed, Duplicate, RateLimited, Rejected, Unavailable
-from bot.media import Image, image_or_none
+from bot.media import Image, post_image
 from bot.platforms.base import Post, Published
 
 API_VERSION = "v26.0"
@@ -73,9 +73,8 @@ class FacebookPublisher:
         self.session.close()
 
     def _image(self, post: Post) -> Image | None:
-        return image_or_none(post.image_urls, post.link, session=self.session, user_agent=self.user_agent,
-                             timeout=self.account.timeout.total_seconds(),
-                             context=f"account={self.account_id} delivery={post.delivery_id}")
+        return post_image(post, session=self.session, timeout=self.account.timeout.total_seconds(),
+                          user_agent=self.user_agent, account_id=self.account_id)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         timeout = self.account.timeout.total_seconds()

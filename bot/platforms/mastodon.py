@@ -24,7 +24,7 @@ from bot.clock import Clock, SystemClock
 from bot.compose.length import mastodon_rule
 from bot.config import MastodonAccount
 from bot.errors import AuthFailed, MediaError, RateLimited, Rejected, Unavailable
-from bot.media import image_or_none
+from bot.media import post_image
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.mastodon")
@@ -55,9 +55,8 @@ class MastodonPublisher:
     def publish(self, post: Post) -> Published:
         media_ids = []
         if self.account.image:
-            image = image_or_none(post.image_urls, post.link, session=self.images, user_agent=self.user_agent,
-                                  timeout=self.account.timeout.total_seconds(),
-                                  context=f"account={self.account_id} delivery={post.delivery_id}")
+            image = post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
+                               user_agent=self.user_agent, account_id=self.account_id)
             if image is not None:
                 try:
                     media_ids.append(self._upload(image.data, image.content_type, image.url, post.title))

@@ -25,7 +25,7 @@ from bot.clock import Clock, SystemClock
 from bot.compose.length import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
 from bot.config import TelegramAccount
 from bot.errors import AuthFailed, RateLimited, Rejected, Unavailable
-from bot.media import Image, image_or_none
+from bot.media import Image, post_image
 from bot.platforms.base import Post, Published
 
 #: Telegram's descriptions that mean the account (bot or chat), not the post, is the problem.
@@ -74,9 +74,8 @@ class TelegramPublisher:
         self.session.close()
 
     def _image(self, post: Post) -> Image | None:
-        return image_or_none(post.image_urls, post.link, session=self.session, user_agent=self.user_agent,
-                             timeout=self.account.timeout.total_seconds(),
-                             context=f"account={self.account_id} delivery={post.delivery_id}")
+        return post_image(post, session=self.session, timeout=self.account.timeout.total_seconds(),
+                          user_agent=self.user_agent, account_id=self.account_id)
 
     def _url(self, result: dict[str, Any], message_id: str) -> str | None:
         chat = result.get("chat") or {}

@@ -30,7 +30,7 @@ from bot.clock import Clock, SystemClock
 from bot.compose.length import X
 from bot.config import XAccount
 from bot.errors import AuthFailed, Duplicate, MediaError, RateLimited, Rejected, Unavailable
-from bot.media import image_or_none
+from bot.media import post_image
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.x")
@@ -116,15 +116,14 @@ class XPublisher:
 
     def _media(self, post: Post) -> list[str]:
         """The uploaded image's media id, or [] with the reason logged: a post never waits on its image."""
-        context = f"account={self.account_id} delivery={post.delivery_id}"
-        image = image_or_none(post.image_urls, post.link, session=self.images, user_agent=self.user_agent,
-                              timeout=self.account.timeout.total_seconds(), context=context)
+        image = post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
+                           user_agent=self.user_agent, account_id=self.account_id)
         if image is None:
             return []
         try:
             return [self._upload(image.data, image.content_type, image.url)]
         except MediaError as exc:
-            log.warning("%s posts without an image: %s", context, exc)
+            log.warning("account=%s delivery=%d posts without an image: %s", self.account_id, post.delivery_id, exc)
             return []
 
     def _upload(self, data: bytes, content_type: str, url: str) -> str:

@@ -23,7 +23,7 @@ from bot.config import AccountConfig, BotConfig
 from bot.dispatch import Dispatcher, Outcome
 from bot.errors import ComposeError, FeedError, UsageError, WordPressError
 from bot.feeds import fetch, new_session, parse
-from bot.links import Shortener, ShortLinkSettings, add_utm, post_id, wordpress_short_link
+from bot.links import Shortener, add_utm, post_id, wordpress_short_link
 from bot.models import Article, DeliveryState, Validators
 from bot.pages import read_page
 from bot.platforms import Publisher, make_publisher
@@ -145,10 +145,7 @@ class Bot:
     def shortener(self, account: AccountConfig) -> Shortener:
         settings = account.short_link or self.config.site.short_link
         session = self._session("links")
-        return Shortener(
-            ShortLinkSettings(settings.kind, settings.api_url, settings.token, settings.domain,
-                              settings.timeout.total_seconds(), settings.page_lookup),
-            self.store, session, self.config.agent, self.clock)
+        return Shortener(settings, self.store, session, self.config.agent, self.clock)
 
     def enrich(self, article: Article, article_id: int | None = None) -> Article:
         """The article with its real categories, tags and featured image from the WordPress REST API, when

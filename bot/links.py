@@ -20,7 +20,6 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any, Protocol
@@ -29,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from bot.clock import Clock
+from bot.config import ShortLinkConfig
 from bot.errors import ShortenError
 
 log = logging.getLogger("bot.links")
@@ -94,25 +94,14 @@ def shortlink_in_page(headers: Mapping[str, str], html: str) -> str | None:
     return parser.href
 
 
-@dataclass(frozen=True)
-class ShortLinkSettings:
-    """One short-link strategy as configured."""
-
-    kind: str = "wordpress"  #: wordpress | yourls | bitly | none
-    api_url: str | None = None  #: YOURLS: its yourls-api.php; Bitly: default https://api-ssl.bitly.com
-    token: str | None = None  #: YOURLS signature token; Bitly access token
-    domain: str | None = None  #: Bitly: the branded domain, default bit.ly
-    timeout: float = 3.0
-    page_lookup: bool = True  #: wordpress: read the article page's rel=shortlink when the guid has no ?p=ID
-
-
 class Shortener:
     """Makes short links by one strategy, with a cache and a fallback to the full link."""
 
-    def __init__(self, settings: ShortLinkSettings, cache: LinkCache, session: requests.Session,
+    def __init__(self, settings: ShortLinkConfig, cache: LinkCache, session: requests.Session,
                  user_agent: str, clock: Clock) -> None:
         self.clock = clock
         self.settings = settings
+        self.timeout = settings.timeout.total_seconds()
         self.cache = cache
         self.session = session
         self.user_agent = user_agent
@@ -152,12 +141,12 @@ class Shortener:
         return short
 
     def _page_shortlink(self, url: str) -> str:
-        with self.session.get(url, timeout=self.settings.timeout, stream=True,
+        with self.session.get(url, timeout=self.timeout, stream=True,
                               headers={"User-Agent": self.user_agent}) as resp:
             if resp.status_code != 200:
                 raise ShortenError(f"the article page answered HTTP {resp.status_code}")
             body = b""
-            deadline = time.monotonic() + 2 * self.settings.timeout  # a trickling page cannot hold a post
+            deadline = time.monotonic() + 2 * self.timeout  # a trickling page cannot hold a post
             while len(body) < PAGE_LIMIT and (chunk := resp.raw.read1(65536, decode_content=True)):
                 body += chunk
                 if b"</head>" in body or time.monotonic() > deadline:
@@ -171,7 +160,7 @@ class Shortener:
         s = self.settings
         if not s.api_url or not s.token:
             raise ShortenError("yourls needs api_url and token")
-        resp = self.session.post(s.api_url, timeout=s.timeout, headers={"User-Agent": self.user_agent},
+        resp = self.session.post(s.api_url, timeout=self.timeout, headers={"User-Agent": self.user_agent},
                                  data={"signature": s.token, "action": "shorturl", "url": url, "format": "json"})
         data = _json(resp)
         short = data.get("shorturl")  # YOURLS also gives it when the link was shortened before
@@ -185,7 +174,7 @@ class Shortener:
             raise ShortenError("bitly needs token")
         api = (s.api_url or "https://api-ssl.bitly.com").rstrip("/")
         resp = self.session.post(
-            f"{api}/v4/shorten", timeout=s.timeout, json={"long_url": url, "domain": s.domain or "bit.ly"},
+            f"{api}/v4/shorten", timeout=self.timeout, json={"long_url": url, "domain": s.domain or "bit.ly"},
             headers={"Authorization": f"Bearer {s.token}", "User-Agent": self.user_agent})
         data = _json(resp)
         if resp.status_code not in (200, 201) or not data.get("link"):

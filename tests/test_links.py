@@ -11,10 +11,10 @@ from urllib.parse import parse_qs
 import pytest
 
 from bot.clock import ManualClock
+from bot.config import ShortLinkConfig
 from bot.feeds import new_session
 from bot.links import (
     Shortener,
-    ShortLinkSettings,
     add_utm,
     post_id,
     shortlink_in_page,
@@ -38,7 +38,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def shortener(store: Store, clock: ManualClock, **settings: object) -> Shortener:
-    return Shortener(ShortLinkSettings(**settings), store, new_session(), UA, clock)  # type: ignore[arg-type]
+    return Shortener(ShortLinkConfig.model_validate(settings), store, new_session(), UA, clock)
 
 
 def test_post_id_and_wordpress_short_links() -> None:

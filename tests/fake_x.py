@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from oauthlib import oauth1
 from oauthlib.oauth1.rfc5849 import signature, utils
 
 from bot.clock import ManualClock
+
+from .fakes import Answer, FakeServer, Request
 
 SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "contracts" / "x-api-v2-openapi.json"
 CANONICAL = ("https://api.twitter.com", "https://api.x.com", "https://upload.twitter.com")
@@ -74,10 +74,13 @@ class Fault:
     store_first: bool = False  #: store the post, then hang, then answer
 
 
-class FakeX:
+class FakeX(FakeServer):
+    """X API v2. Faults here are X's own kind (``Fault`` above), checked after the signature, as X does."""
+
     def __init__(self, clock: ManualClock, *, consumer_key: str = "ck-123", consumer_secret: str = "cs-456",
                  token: str = "at-789", token_secret: str = "ats-012", username: str = "qurays_news",
                  daily_cap: int = 17) -> None:
+        super().__init__()
         self.clock = clock
         self.keys = {"consumer_key": consumer_key, "consumer_secret": consumer_secret, "token": token,
                      "token_secret": token_secret}
@@ -87,57 +90,15 @@ class FakeX:
         self.daily_cap = daily_cap
         self.tweets: list[dict[str, Any]] = []
         self.media: dict[str, dict[str, Any]] = {}
-        self.calls: list[tuple[str, str, int]] = []  #: (method, path, status)
         self.faults: list[Fault] = []
         self.revoked = False
         self.validation_errors: list[str] = []
-        self.errors: list[str] = []  #: the fake's own crashes (a test fails on any)
         self._ids = itertools.count(1_861_000_000_000_000_000)
-        self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def do_DELETE(self) -> None:
-                fake._handle(self)
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                import sys
-                import traceback
-
-                error = sys.exc_info()[1]
-                if not isinstance(error, OSError):  # a client hanging up is not the fake's fault
-                    fake.errors.append(traceback.format_exc())
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def base(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     def credentials(self, **override: str) -> dict[str, str]:
         keys = {"consumer_key": self.keys["consumer_key"], "consumer_secret": self.keys["consumer_secret"],
                 "access_token": self.keys["token"], "access_token_secret": self.keys["token_secret"]}
         return {**keys, **override}
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     # Steering.
 
@@ -160,33 +121,15 @@ class FakeX:
     def hang_next(self, seconds: float, path: str = "/2/tweets", store_first: bool = False) -> None:
         self.faults.append(Fault(path, 201, {}, {}, hang=seconds, store_first=store_first))
 
-    def calls_to(self, path: str) -> list[tuple[str, str, int]]:
-        with self._lock:
-            return [c for c in self.calls if c[1] == path]
-
     # Serving.
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
-        path = urlsplit(h.path).path
-        status, payload, headers = self._answer(h, path, body)
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        with self._lock:
-            self.calls.append((h.command, path, status))
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-            for k, v in headers.items():
-                h.send_header(k, v)
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-        except OSError:
-            pass
+    def respond(self, request: Request) -> Answer:
+        status, payload, headers = self._answer(request)
+        return Answer(status, payload, headers)
 
-    def _answer(self, h: BaseHTTPRequestHandler, path: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
-        problem = self._auth_problem(h, body)
+    def _answer(self, request: Request) -> tuple[int, Any, dict[str, str]]:
+        path, body = request.path, request.body
+        problem = self._auth_problem(request)
         if problem or self.revoked:
             return 401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
                          "detail": "Unauthorized"}, {}
@@ -202,16 +145,16 @@ class FakeX:
                 time.sleep(fault.hang)
             else:
                 return fault.status, fault.body, fault.headers
-        if h.command == "POST" and path == "/2/tweets":
+        if request.method == "POST" and path == "/2/tweets":
             answer = self._create(body)
             if fault and fault.store_first:
                 time.sleep(fault.hang)
             return answer
-        if h.command == "POST" and path == "/2/media/upload":
-            return self._upload(h, body)
-        if h.command == "GET" and path == "/2/users/me":
+        if request.method == "POST" and path == "/2/media/upload":
+            return self._upload(request)
+        if request.method == "GET" and path == "/2/users/me":
             return 200, {"data": {"id": "1711000000000000000", "name": "قريش", "username": self.username}}, {}
-        if h.command == "DELETE" and path.startswith("/2/tweets/"):
+        if request.method == "DELETE" and path.startswith("/2/tweets/"):
             tweet_id = path.rsplit("/", 1)[-1]
             with self._lock:
                 found = [t for t in self.tweets if t["id"] == tweet_id]
@@ -250,8 +193,9 @@ class FakeX:
         limits["x-user-limit-24hour-remaining"] = str(self.daily_cap - len(recent) - 1)
         return 201, {"data": {"id": tweet["id"], "text": text, "edit_history_tweet_ids": [tweet["id"]]}}, limits
 
-    def _upload(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, Any, dict[str, str]]:
-        kind = h.headers.get("Content-Type", "")
+    def _upload(self, request: Request) -> tuple[int, Any, dict[str, str]]:
+        body = request.body
+        kind = request.headers.get("Content-Type", "")
         if not kind.startswith("multipart/form-data"):
             return 400, {"title": "Invalid Request", "detail": "expected multipart/form-data"}, {}
         message = BytesParser(policy=policy.default).parsebytes(
@@ -268,8 +212,9 @@ class FakeX:
         return 200, {"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(data),
                               "expires_after_secs": 86400}}, {}
 
-    def _auth_problem(self, h: BaseHTTPRequestHandler, body: bytes) -> str | None:
-        header = h.headers.get("Authorization", "")
+    def _auth_problem(self, request: Request) -> str | None:
+        body = request.body
+        header = request.headers.get("Authorization", "")
         if not header.startswith("OAuth "):
             return "no OAuth header"
         params = dict(utils.parse_authorization_header(header))
@@ -278,16 +223,16 @@ class FakeX:
             return "unknown key or token"
         if params.get("oauth_signature_method") != "HMAC-SHA1":
             return "not HMAC-SHA1"
-        query = urlsplit(h.path).query
-        form = body.decode() if h.headers.get("Content-Type", "").startswith(
+        query = request.raw_query
+        form = body.decode() if request.headers.get("Content-Type", "").startswith(
             "application/x-www-form-urlencoded") else None
         collected = signature.collect_parameters(uri_query=query, body=form, headers={"Authorization": header},
                                                  exclude_oauth_signature=True)
         normalized = signature.normalize_parameters(collected)
-        path = urlsplit(h.path).path
-        host = h.headers.get("Host", "")
+        path = request.path
+        host = request.headers.get("Host", "")
         for base in (f"http://{host}", *CANONICAL):
-            base_string = signature.signature_base_string(h.command, signature.base_string_uri(base + path),
+            base_string = signature.signature_base_string(request.method, signature.base_string_uri(base + path),
                                                           normalized)
             expected = signature.sign_hmac_sha1_with_client(base_string, self._signer)
             if utils.unescape(params.get("oauth_signature", "")) == expected:

@@ -26,6 +26,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]  #: case-insensitive, as HTTP header names are
     body: bytes
+    raw_query: str = ""  #: the query string as sent (an OAuth 1.0a signature covers it)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else {}
@@ -117,26 +118,30 @@ class FakeServer:
     def answer(self, request: Request) -> Answer:  # pragma: no cover - subclasses answer
         raise NotImplementedError
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
-        parts = urlsplit(h.path)
-        headers: dict[str, str] = CaseInsensitiveDict(h.headers.items())  # type: ignore[assignment]
-        request = Request(h.command, parts.path, dict(parse_qsl(parts.query)), headers, body)
+    def respond(self, request: Request) -> Answer:
+        """A queued fault for this path if there is one (after its hang), else ``answer``."""
         fault = None
         with self._lock:
-            self.arrived.append((request.method, request.path))
             for f in self.faults:
                 if request.path.startswith(f.path):
                     fault = f
                     self.faults.remove(f)
                     break
-        if fault is not None:
-            if fault.hang:
-                time.sleep(fault.hang)
-            answer = fault.answer
-        else:
-            answer = self.answer(request)
+        if fault is None:
+            return self.answer(request)
+        if fault.hang:
+            time.sleep(fault.hang)
+        return fault.answer
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        parts = urlsplit(h.path)
+        headers: dict[str, str] = CaseInsensitiveDict(h.headers.items())  # type: ignore[assignment]
+        request = Request(h.command, parts.path, dict(parse_qsl(parts.query)), headers, body, parts.query)
+        with self._lock:
+            self.arrived.append((request.method, request.path))
+        answer = self.respond(request)
         data = json.dumps(answer.payload, ensure_ascii=False).encode()
         with self._lock:
             self.calls.append((request.method, request.path, answer.status))

@@ -29,9 +29,9 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
                       "next_try": _t(s.next_poll_at, tz) if s else None})
     accounts = []
     waits: dict[str, tuple[datetime, str] | None] = {}
-    states = {a.id: store.account_state(a.id) for a in config.accounts}
+    account_states = {a.id: store.account_state(a.id) for a in config.accounts}
     for account in config.accounts:
-        state = states[account.id]
+        state = account_states[account.id]
         sent = store.sent_times(account.id, now - timedelta(days=1))
         wait = next_send(account, now, tz, sent)
         if state.not_before and state.not_before > now and (wait is None or state.not_before > wait[0]):
@@ -51,8 +51,8 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
         wait = waits.get(row.account_id)
         if row.account_id not in waits:
             why, due = "its account is not in the config", None
-        elif states[row.account_id].held:
-            why, due = f"the account is held: {states[row.account_id].held_reason}", None
+        elif account_states[row.account_id].held:
+            why, due = f"the account is held: {account_states[row.account_id].held_reason}", None
         elif row.not_before and row.not_before > now:
             why, due = f"retrying after: {row.last_error}" if row.last_error else "not before", row.not_before
         elif wait:

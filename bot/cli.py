@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-sqlite-on-heroku", action="store_true",
                    help="run on Heroku with SQLite anyway (its disk is wiped on every restart)")
 
+    p = sub.add_parser("migrate", help="bring the database's schema up to this version of the bot "
+                                         "(back it up first); creates it when empty")
+    _common(p, defaults=False)
+
     p = sub.add_parser("poll", help="poll every feed once, send what is due, and exit (for cron and tests)")
     _common(p, defaults=False)
     p.add_argument("--force", action="store_true",
@@ -163,6 +167,34 @@ def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None
                          "own: SQLite would forget what was posted and post it again. Use PostgreSQL "
                          "(database: or $DATABASE_URL), or --allow-sqlite-on-heroku to run anyway")
     return Daemon(bot, config_path(args.config)).run()
+
+
+def cmd_migrate(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+    from bot import schema
+    from bot.config import config_path, load_config
+    from bot.store import database_url, make_engine
+
+    config = load_config(config_path(args.config))
+    url = database_url(config.database, config.data_dir)
+    engine = make_engine(url)
+    try:
+        found, now = schema.prepare(engine, migrate=True)
+    except schema.SchemaError as exc:
+        raise BotError(f"the database: {exc}") from exc
+    except Exception as exc:  # the driver's own errors: say what and where, without the password
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise BotError(f"cannot migrate the database {shown}: {getattr(exc, 'orig', None) or exc}") from exc
+    finally:
+        engine.dispose()
+    if found == now:
+        print(f"the database is at revision {now}, the newest: nothing to do")
+    elif found is None:
+        print(f"the database was empty: created at revision {now}")
+    else:
+        print(f"migrated the database from revision {found} to {now}")
+    return EXIT_OK
 
 
 def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
@@ -306,6 +338,7 @@ def cmd_release(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], int]] = {
     "run": cmd_run,
     "poll": cmd_poll,
+    "migrate": cmd_migrate,
     "check": cmd_check,
     "preview": cmd_preview,
     "release": cmd_release,

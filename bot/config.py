@@ -440,7 +440,11 @@ class BotConfig(_Model):
     server: ServerConfig | None = None
     feeds: list[FeedConfig] = Field(min_length=1)
     accounts: list[AccountConfig] = Field(default_factory=list)
+    #: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/NAME (postgres:// too); default $DATABASE_URL,
+    #: else a SQLite file in data_dir.
     database: str | None = None
+    #: Migrate an older database schema when the bot starts, instead of refusing it (`bot migrate`).
+    migrate_on_start: bool = False
     data_dir: str = "var"
     user_agent: str | None = None
     dispatch_interval: PositiveDuration = timedelta(seconds=5)
@@ -457,12 +461,17 @@ class BotConfig(_Model):
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
+        from bot.store import normalize_url
+
+        example = "sqlite:///var/bot.sqlite3 or postgresql://user:password@host/dbname"
         try:
-            backend = make_url(v).get_backend_name()
+            url = make_url(normalize_url(v))
         except ArgumentError:
-            raise ValueError("must be a database URL such as sqlite:///var/bot.sqlite3") from None
-        if backend != "sqlite":
-            raise ValueError(f"{backend} is not supported yet; use sqlite:///PATH")
+            raise ValueError(f"must be a database URL such as {example}") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"{url.get_backend_name()} is not supported; use {example}")
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+            raise ValueError(f"the bot talks to PostgreSQL with psycopg; write postgresql://… (not +{url.drivername})")
         return v
 
     @model_validator(mode="after")
@@ -599,6 +608,8 @@ def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Pat
     data = _interpolate(data, (), environ, problems, lines)
     if problems:
         raise ConfigError(name, problems)
+    if data.get("database") is None and environ.get("DATABASE_URL"):
+        data["database"] = environ["DATABASE_URL"]  # Heroku and most hosts give the database this way
     try:
         config = BotConfig.model_validate(data)
     except ValidationError as exc:

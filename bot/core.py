@@ -88,7 +88,8 @@ class Bot:
 
     @classmethod
     def open(cls, config: BotConfig, clock: Clock | None = None, stream: TextIO | None = None) -> Bot:
-        return cls(config, Store.open(database_url(config.database, config.data_dir)), clock, stream)
+        store = Store.open(database_url(config.database, config.data_dir), migrate=config.migrate_on_start)
+        return cls(config, store, clock, stream)
 
     @property
     def publishers(self) -> dict[str, Publisher]:
@@ -317,10 +318,12 @@ class Bot:
                 self._publishers[account.id] = self._make_publisher(account)
         return self.publishers[account.id]
 
-    def poll(self, feed_id: str, *, stop: threading.Event | None = None, force: bool = False) -> PollResult:
+    def poll(self, feed_id: str, *, stop: threading.Event | None = None, force: bool = False,
+             scheduled: bool = False) -> PollResult:
         feed = self.config.feed(feed_id)
         session = self._session(feed_id)
-        return poll_feed(feed, self.config, self.store, self.clock, session, stop=stop, force=force)
+        return poll_feed(feed, self.config, self.store, self.clock, session, stop=stop, force=force,
+                         scheduled=scheduled)
 
     def poll_all(self, *, stop: threading.Event | None = None, force: bool = False) -> list[PollResult]:
         return [self.poll(f.id, stop=stop, force=force) for f in self.config.feeds

@@ -95,6 +95,7 @@ class Daemon:
         self._polls_guard = threading.Lock()
         self._polling: set[str] = set()
         self._poll_again: set[str] = set()
+        self._polled_once: set[str] = set()
         self._reload = threading.Event()
         self._config_mtime = self._mtime()
         self.metrics = Metrics(self)
@@ -118,17 +119,21 @@ class Daemon:
                     self._active_cv.notify_all()
         return run
 
-    def poll_job(self, feed_id: str, force: bool = False) -> None:
+    def poll_job(self, feed_id: str, force: bool = False, scheduled: bool = False) -> None:
         """Poll a feed, never twice at once: asked while it runs, it runs exactly once more after.
-        ``force`` (a ping: the site says it has news) polls a feed that is backing off after errors too."""
+        ``force`` (a ping: the site says it has news) polls a feed that is backing off after errors too.
+        A ``scheduled`` poll after the first is skipped when another replica polled the feed lately."""
         with self._polls_guard:
             if feed_id in self._polling:
                 self._poll_again.add(feed_id)
                 return
             self._polling.add(feed_id)
+            scheduled = scheduled and feed_id in self._polled_once
         try:
             while not self.stop.is_set():
-                result = self.bot.poll(feed_id, stop=self.stop, force=force)
+                result = self.bot.poll(feed_id, stop=self.stop, force=force, scheduled=scheduled)
+                scheduled = False  # a poll asked for while this one ran is not a scheduled one
+                self._polled_once.add(feed_id)
                 self.metrics.polls.labels(feed_id, result.status).inc()
                 if result.status == "error":
                     self.metrics.fetch_errors.labels(feed_id).inc()
@@ -235,7 +240,8 @@ class Daemon:
                     self._scheduler.reschedule_job(job_id, trigger=trigger)
                 continue
             self._scheduler.add_job(
-                self._tracked(functools.partial(self.poll_job, feed.id)), trigger, id=job_id, name=f"poll {feed.id}",
+                self._tracked(functools.partial(self.poll_job, feed.id, scheduled=True)), trigger, id=job_id,
+                name=f"poll {feed.id}",
                 next_run_time=now + timedelta(milliseconds=50 * i),  # first poll right away, staggered
                 replace_existing=True,
             )

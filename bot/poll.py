@@ -28,7 +28,11 @@ log = logging.getLogger("bot.poll")
 #: However long a feed has been failing, it is tried again at least this often (or at its interval).
 MAX_FEED_BACKOFF = timedelta(minutes=15)
 
-PollStatus = Literal["ok", "not_modified", "unchanged", "error", "backoff"]
+PollStatus = Literal["ok", "not_modified", "unchanged", "error", "backoff", "elsewhere"]
+#: A scheduled poll is skipped when any replica polled the feed within this share of its interval.
+DUE_SHARE = 0.7  # below 1 - 2 × the scheduler's jitter (10 %)
+#: How long a poll asked for by name (a ping, `bot poll`) waits while another replica polls the feed.
+LEASE_WAIT_POLL = 0.2
 
 
 @dataclass(frozen=True)
@@ -98,10 +102,41 @@ def plan_poll(
 def poll_feed(
     feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, session: requests.Session, *,
     stop: threading.Event | None = None, force: bool = False, draw: Callable[[], float] = random.random,
+    scheduled: bool = False,
 ) -> PollResult:
-    """Poll one feed once and record the outcome. Never raises for a feed's own problems."""
+    """Poll one feed once and record the outcome. Never raises for a feed's own problems.
+
+    Replicas sharing a database take the feed's poll lease first, so a feed is never polled twice at
+    once. A ``scheduled`` poll is skipped when another replica holds the lease or polled the feed less than
+    ``DUE_SHARE`` of an interval ago; a poll asked for by name (a ping, ``bot poll``) waits for the lease
+    instead, since the other replica's poll may have started before the news it was asked for."""
     started = time.monotonic()
-    now = clock.now()
+    # Longer than a fetch can take (its whole-body deadline), with a margin; each catch-up page renews it.
+    lease_for = feed.timeout * 2 + timedelta(seconds=30)
+    while True:
+        now = clock.now()
+        polled_before = now - feed.interval * DUE_SHARE if scheduled else None
+        if store.lease_feed(feed.id, feed.url, now, now + lease_for, polled_before=polled_before):
+            break
+        if scheduled or (stop and stop.is_set()) or time.monotonic() - started > lease_for.total_seconds():
+            log.debug("feed=%s status=elsewhere (another replica polls it, or just did)", feed.id)
+            return PollResult(feed.id, "elsewhere", ms=_ms(started))
+        time.sleep(LEASE_WAIT_POLL)
+    try:
+        def renew() -> None:
+            store.lease_feed(feed.id, feed.url, clock.now(), clock.now() + lease_for)
+
+        return _poll_leased(feed, config, store, clock, session, now, started, stop=stop, force=force, draw=draw,
+                            renew=renew)
+    finally:
+        store.release_feed(feed.id)
+
+
+def _poll_leased(
+    feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, session: requests.Session, now: datetime,
+    started: float, *, stop: threading.Event | None, force: bool, draw: Callable[[], float],
+    renew: Callable[[], None],
+) -> PollResult:
     state = store.feed_state(feed.id)
     same_url = state is not None and state.url == feed.url
     # A failing feed is retried at the first scheduled poll that is at most half an interval early.
@@ -130,7 +165,7 @@ def poll_feed(
         return result
 
     if parsed and state is not None and state.initialized and same_url and feed.catch_up_pages > 1:
-        parsed_feed = _catch_up(feed, config, store, session, parsed_feed, stop)
+        parsed_feed = _catch_up(feed, config, store, session, parsed_feed, stop, renew)
     if not parsed:  # 304, or the very body parsed last time
         store.record_not_modified(feed.id, feed.url, now, fetched.validators)
         result = PollResult(feed.id, fetched.status, ms=_ms(started))
@@ -164,7 +199,7 @@ def paged(url: str, page: int) -> str:
 
 
 def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, session: requests.Session,
-              first: ParsedFeed, stop: threading.Event | None) -> ParsedFeed:
+              first: ParsedFeed, stop: threading.Event | None, renew: Callable[[], None]) -> ParsedFeed:
     """After downtime, when every item of the feed is new, older ones may have scrolled off it: read pages
     2, 3 … until one holds an article already known (or ``catch_up_pages`` is reached)."""
     articles = list(first.articles)
@@ -174,6 +209,7 @@ def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, session: reques
         if not page_articles or store.known_guids(feed.id, [a.guid for a in page_articles]):
             return replace(first, articles=articles)
         url = paged(feed.url, page)
+        renew()  # the poll lease lasts for one more page
         try:
             fetched = fetch(url, Validators(), session=session, user_agent=config.agent,
                             timeout=feed.timeout.total_seconds(), max_size=feed.max_size, stop=stop)

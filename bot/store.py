@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import shutil
+import socket
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,6 +59,9 @@ feeds = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("failures", sa.Integer, nullable=False, default=0),
     sa.Column("next_poll_at", UTCDateTime),  # set while backing off after failures
+    # The poll lease: the replica polling the feed now, and until when its claim holds (migration 0002).
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("leased_until", UTCDateTime),
 )
 
 articles = sa.Table(
@@ -149,6 +155,8 @@ class FeedState:
     last_error: str | None
     failures: int
     next_poll_at: datetime | None
+    lease_owner: str | None = None
+    leased_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -234,29 +242,51 @@ class AccountState:
 def database_url(configured: str | None, data_dir: str | Path) -> str:
     """The configured URL, else a SQLite file in the data folder."""
     if configured:
-        return configured
+        return normalize_url(configured)
     return f"sqlite:///{Path(data_dir) / 'bot.sqlite3'}"
+
+
+def normalize_url(url: str) -> str:
+    """PostgreSQL URLs as the bot's driver (psycopg 3) needs them: Heroku's ``postgres://`` and the plain
+    ``postgresql://`` both become ``postgresql+psycopg://``. Other URLs are returned as they are."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: This process's name in a database it may share with other replicas (poll leases).
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Open (and create on first start) the database at ``url``. Raises StoreError when it cannot."""
+    def open(cls, url: str, *, migrate: bool = False) -> Store:
+        """Open the database at ``url``: an empty one gets the newest schema; one at an older schema
+        revision is migrated when ``migrate`` is set and refused otherwise. Raises StoreError when it cannot."""
+        from bot import schema
+
+        url = normalize_url(url)
+        shown = url if "@" not in url else sa.engine.make_url(url).render_as_string(hide_password=True)
+        engine: Engine | None = None
         try:
-            parsed = sa.engine.make_url(url)
-            if parsed.get_backend_name() == "sqlite":
-                engine = _sqlite_engine(parsed)
-            else:
-                engine = sa.create_engine(parsed, pool_pre_ping=True)
-            metadata.create_all(engine)
-        except (sa.exc.SQLAlchemyError, OSError) as exc:
-            shown = url if "@" not in url else sa.engine.make_url(url).render_as_string(hide_password=True)
-            reason = getattr(exc, "orig", None) or exc
-            raise StoreError(f"cannot open the database {shown}: {reason}") from exc
+            engine = make_engine(url)
+            schema.prepare(engine, migrate=migrate)
+        except Exception as exc:
+            if engine is not None:
+                engine.dispose()
+            if isinstance(exc, schema.SchemaError):
+                raise StoreError(f"the database {shown}: {exc}") from exc
+            if isinstance(exc, sa.exc.SQLAlchemyError | OSError):
+                reason = str(getattr(exc, "orig", None) or exc).strip()
+                raise StoreError(f"cannot open the database {shown}: {reason}") from exc
+            raise
         return cls(engine)
+
+    @property
+    def postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     def close(self) -> None:
         self.engine.dispose()
@@ -271,6 +301,29 @@ class Store:
     def feed_states(self) -> list[FeedState]:
         with self.engine.connect() as c:
             return [FeedState(**r) for r in c.execute(sa.select(feeds).order_by(feeds.c.id)).mappings()]
+
+    def lease_feed(self, feed_id: str, url: str, now: datetime, until: datetime, *,
+                   polled_before: datetime | None = None) -> bool:
+        """Take the feed's poll lease until ``until``, unless another replica holds it now (or, with
+        ``polled_before``, someone polled the feed after that time: a scheduled poll that is not due). One
+        statement decides, so two replicas never both get it. Returns whether this process has it."""
+        with self.engine.begin() as c:
+            c.execute(_insert(c, feeds).values(id=feed_id, url=url, initialized=False, failures=0)
+                      .on_conflict_do_nothing())
+            holder = c.execute(sa.select(feeds.c.lease_owner).where(feeds.c.id == feed_id)).scalar()
+            free = sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < now, feeds.c.lease_owner == self.owner,
+                          # A process of this machine that died mid-poll (a restart after a crash) holds nothing.
+                          *([feeds.c.lease_owner == holder] if holder and _gone(holder) else []))
+            due = sa.true() if polled_before is None else sa.or_(feeds.c.last_poll_at.is_(None),
+                                                                 feeds.c.last_poll_at <= polled_before)
+            done = c.execute(feeds.update().where(feeds.c.id == feed_id, free, due)
+                             .values(lease_owner=self.owner, leased_until=until))
+            return done.rowcount == 1
+
+    def release_feed(self, feed_id: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(feeds.update().where(feeds.c.id == feed_id, feeds.c.lease_owner == self.owner)
+                      .values(lease_owner=None, leased_until=None))
 
     def record_not_modified(self, feed_id: str, url: str, now: datetime, validators: Validators) -> None:
         with self.engine.begin() as c:
@@ -302,6 +355,7 @@ class Store:
         deliveries were queued (an account already given the article by another feed gets no second one)."""
         guids = [a.guid for a in articles_in_feed]
         with self.engine.begin() as c:
+            _serialize_new_articles(c)
             row = c.execute(sa.select(feeds.c.initialized).where(feeds.c.id == feed_id)).first()
             first_start = not (row and row.initialized)
             known: dict[str, KnownArticle] = {}
@@ -391,6 +445,7 @@ class Store:
         ids = list(account_ids)
         if not ids:
             return None
+        busy: set[str] = set()  # accounts another replica is claiming for at this moment
         while True:
             with self.engine.begin() as c:
                 blocked = sa.select(accounts.c.id).where(
@@ -407,14 +462,26 @@ class Store:
                     )
                     .order_by(deliveries.c.priority.desc(), articles.c.published_at, deliveries.c.id)
                     .limit(1)
+                    # PostgreSQL: rows another replica is claiming are passed over, not waited for.
+                    .with_for_update(of=deliveries, skip_locked=True)
                 )
                 if only is not None:
                     q = q.where(deliveries.c.id.in_(list(only)))
+                if self.postgres:
+                    # Replicas send one post at a time per account, as a single process does: the account's
+                    # limits, order and rate limit stay whole.
+                    sending = sa.select(deliveries.c.account_id).where(
+                        deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until > now)
+                    q = q.where(deliveries.c.account_id.not_in(sending), deliveries.c.account_id.not_in(busy))
                 row = c.execute(q).first()
                 if row is None:
                     return None
                 m = row._mapping
                 d_id, attempts = m[deliveries.c.id], m[deliveries.c.attempts] + 1
+                account_id = m[deliveries.c.account_id]
+                if self.postgres and not _account_claim_lock(c, account_id, d_id, now):
+                    busy.add(account_id)
+                    continue
                 done = c.execute(deliveries.update().where(
                     deliveries.c.id == d_id, deliveries.c.state == DeliveryState.QUEUED.value,
                 ).values(state=DeliveryState.SENDING.value, attempts=attempts, claimed_until=now + lease,
@@ -512,6 +579,7 @@ class Store:
         made: list[int] = []
         had: list[str] = []
         with self.engine.begin() as c:
+            _serialize_new_articles(c)
             ids = []
             for a in copies:
                 row = c.execute(sa.select(articles.c.id).where(articles.c.feed_id == a.feed_id,
@@ -666,6 +734,14 @@ class Store:
 # --- helpers --------------------------------------------------------------------------------------------
 
 
+def make_engine(url: str) -> Engine:
+    parsed = sa.engine.make_url(normalize_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    # READ COMMITTED (PostgreSQL's default): every statement sees what other replicas committed before it.
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
 def _sqlite_engine(url: sa.URL) -> Engine:
     database = url.database
     if not database or database == ":memory:":
@@ -688,6 +764,57 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         cur.close()
 
     return engine
+
+
+def _insert(c: Connection, table: sa.Table) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING, in the connection's dialect."""
+    if c.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _gone(owner: str) -> bool:
+    """Whether a lease owner (``host:pid:tag``) is a process of this machine that no longer runs."""
+    host, _, pid = owner.rpartition(":")[0].rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (perhaps as another user's process)
+        return False
+    return False
+
+
+#: Keys of PostgreSQL advisory locks (any fixed numbers).
+_NEW_ARTICLES_LOCK = 7_413_092_002
+
+
+def _serialize_new_articles(c: Connection) -> None:
+    """On PostgreSQL, one transaction at a time records new articles: two replicas polling two feeds that
+    carry the same article (the main feed and a category feed) must not both queue it for an account.
+    These transactions do no network I/O, so the wait is short. (SQLite writers are serial already.)"""
+    if c.dialect.name == "postgresql":
+        c.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NEW_ARTICLES_LOCK})
+
+
+def _account_claim_lock(c: Connection, account_id: str, delivery_id: int, now: datetime) -> bool:
+    """PostgreSQL: whether this transaction may claim for the account. It takes the account's advisory lock
+    (held until commit) and, under it, checks that no other replica committed a claim for the account
+    since the query's snapshot."""
+    got = c.execute(sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"wp-social-bot account {account_id}"}).scalar()
+    if not got:
+        return False
+    other = c.execute(sa.select(deliveries.c.id).where(
+        deliveries.c.account_id == account_id, deliveries.c.id != delivery_id,
+        deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until > now).limit(1)).first()
+    return other is None
 
 
 def _plausible(published: datetime | None, now: datetime) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -215,6 +216,57 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's own bot settings."""
     for var in ("BOT_CONFIG",):
         monkeypatch.delenv(var, raising=False)
+
+
+# --- databases: the store and dispatch tests run on SQLite and on PostgreSQL --------------------------------
+
+#: The PostgreSQL server the tests use (any database on it; each test run makes its own). CI sets
+#: BOT_TEST_POSTGRES=required, so a server that is not there fails the run instead of skipping.
+PG_URL = os.environ.get("BOT_TEST_POSTGRES_URL", "postgresql+psycopg:///postgres?host=/var/run/postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of this test run's own on the local PostgreSQL server; its URL."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"bot_test_{os.getpid()}"
+    try:
+        with admin.connect() as c:
+            c.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+            c.execute(sa.text(f"CREATE DATABASE {name}"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        reason = f"no PostgreSQL server at {PG_URL} ({str(exc.orig).strip().splitlines()[0]})"
+        if os.environ.get("BOT_TEST_POSTGRES") == "required":
+            pytest.fail(f"{reason}, and BOT_TEST_POSTGRES=required")
+        pytest.skip(f"{reason}: the PostgreSQL variants are skipped (.ci/run starts one)")
+    url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as c:
+        c.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def empty_postgres(url: str) -> str:
+    """Drop everything in the test database: each test starts from an empty one."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as c:
+        c.execute(sa.text("DROP SCHEMA public CASCADE"))
+        c.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file, or the test run's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    return empty_postgres(request.getfixturevalue("postgres_database"))
 
 
 def write_config(tmp_path: Path, *, feeds: list[dict[str, Any]], accounts: list[dict[str, Any]] | None = None,

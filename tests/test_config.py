@@ -13,6 +13,7 @@ import pytest
 from bot.cli import main
 from bot.config import config_path, interpolate, load_config, parse_duration, parse_size
 from bot.errors import ConfigError
+from bot.store import database_url
 
 from .conftest import ROOT
 
@@ -255,8 +256,26 @@ def test_example_config_documents_every_option() -> None:
 def test_database_url_is_checked(tmp_path: Path) -> None:
     err = problem(tmp_path, GOOD + "database: not a url\n")
     assert err.problems[0].path == "database" and "database URL" in err.problems[0].message
-    err = problem(tmp_path, GOOD + "database: postgresql://bot@/news\n")
-    assert "not supported yet" in err.problems[0].message
+    err = problem(tmp_path, GOOD + "database: mysql://bot@db/news\n")
+    assert "mysql is not supported" in err.problems[0].message
+    err = problem(tmp_path, GOOD + "database: postgresql+asyncpg://bot@db/news\n")
+    assert "psycopg" in err.problems[0].message
+    for given in ("postgresql://bot:pw@db/news", "postgres://bot:pw@db/news"):
+        config = load_config(write(tmp_path, GOOD + f"database: {given}\n"), environ={})
+        assert database_url(config.database, config.data_dir) == "postgresql+psycopg://bot:pw@db/news"
+        assert "pw" in config.secrets()
+
+
+def test_database_url_comes_from_the_environment(tmp_path: Path) -> None:
+    """Heroku and most hosts give the database as $DATABASE_URL (in the postgres:// form)."""
+    path = write(tmp_path, GOOD)
+    config = load_config(path, environ={"DATABASE_URL": "postgres://u:secret@db.internal:5432/d1"})
+    assert database_url(config.database, config.data_dir) == "postgresql+psycopg://u:secret@db.internal:5432/d1"
+    assert "secret" in config.secrets()
+    assert load_config(path, environ={}).database is None  # then SQLite in data_dir
+    written = load_config(write(tmp_path, GOOD + "database: sqlite:///x.db\n"),
+                          environ={"DATABASE_URL": "postgres://u:p@db/d"})
+    assert written.database == "sqlite:///x.db"  # the config file wins
 
 
 def test_composition_options(tmp_path: Path) -> None:

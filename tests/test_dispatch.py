@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -51,8 +50,9 @@ def article(n: int, title: str | None = None) -> Article:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+def store(db_url: str) -> Iterator[Store]:
+    """Every dispatch test runs on SQLite and on PostgreSQL."""
+    s = Store.open(db_url)
     yield s
     s.close()
 

@@ -55,8 +55,8 @@ def test_an_unusable_database_is_a_clear_error(tmp_path: Path) -> None:
             Store.open(f"sqlite:///{locked / 'bot.sqlite3'}")
 
 
-def test_articles_and_deliveries_are_unique_and_times_come_back_aware(tmp_path: Path, clock: ManualClock) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+def test_articles_and_deliveries_are_unique_and_times_come_back_aware(db_url: str, clock: ManualClock) -> None:
+    store = Store.open(db_url)
     items = [article(1), article(2)]
     accounts = [ConsoleAccount(id=a, platform="console") for a in ("a", "b")]
 
@@ -82,10 +82,10 @@ def test_articles_and_deliveries_are_unique_and_times_come_back_aware(tmp_path: 
     store.close()
 
 
-def test_retention_prunes_only_what_is_finished_and_old(tmp_path: Path, clock: ManualClock) -> None:
+def test_retention_prunes_only_what_is_finished_and_old(db_url: str, clock: ManualClock) -> None:
     from bot.models import DeliveryState
 
-    store = Store.open(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    store = Store.open(db_url)
     accounts = [ConsoleAccount(id="a", platform="console")]
     old = [Article(feed_id="main", guid=f"https://news.example/?p={n}", title=f"خبر {n}",
                    link=f"https://news.example/?p={n}", published=clock.now()) for n in range(1, 5)]

@@ -1,0 +1,78 @@
+"""The database schema's revision, and the Alembic migrations between revisions (``bot/migrations``).
+
+An empty database gets the newest schema at once. A database at an older revision is migrated by
+``bot migrate`` (or at start with ``migrate_on_start: true``); otherwise the bot refuses it with a clear
+message instead of running on tables that lack what it needs. A database from a newer bot is refused too.
+On PostgreSQL an advisory lock makes replicas that start together prepare the schema one at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+#: The newest revision (the last file in bot/migrations/versions; a test keeps them in step).
+HEAD = "0002"
+#: Revisions in order, oldest first.
+REVISIONS = ("0001", "0002")
+MIGRATIONS = Path(__file__).parent / "migrations"
+#: Any fixed number: the key of the PostgreSQL advisory lock held while the schema is prepared.
+_LOCK_KEY = 7_413_092_001
+
+
+class SchemaError(Exception):
+    pass
+
+
+def current_revision(c: Connection) -> str | None:
+    """The database's revision; None when it holds none of the bot's tables. Tables made before the bot
+    had migrations (no ``alembic_version``) are revision 0001, the schema they were made with."""
+    tables = set(sa.inspect(c).get_table_names())
+    if "alembic_version" in tables:
+        version: str | None = c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        if version:
+            return version
+    return "0001" if "deliveries" in tables else None
+
+
+def prepare(engine: Engine, *, migrate: bool) -> tuple[str | None, str]:
+    """Make the database ready for this bot. Returns (the revision found, the revision now)."""
+    with engine.begin() as c:
+        if c.dialect.name == "postgresql":
+            c.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        found = current_revision(c)
+        if found == HEAD:
+            return found, HEAD
+        if found is None:
+            from bot.store import metadata
+
+            metadata.create_all(c)
+            _upgrade(c, stamp_only=True)
+            return None, HEAD
+        if found not in REVISIONS:
+            raise SchemaError(f"its schema is at revision {found}, which this version of the bot does not know "
+                              f"(its newest is {HEAD}): it was migrated by a newer bot; run that version")
+        if not migrate:
+            raise SchemaError(f"its schema is at revision {found} and this version of the bot needs {HEAD}: "
+                              "back it up, then run `bot migrate` (or set migrate_on_start: true)")
+        _upgrade(c)
+        return found, HEAD
+
+
+def _upgrade(c: Connection, *, stamp_only: bool = False) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = c
+    if stamp_only:
+        command.stamp(cfg, "head")
+        return
+    from alembic.runtime.migration import MigrationContext
+
+    if MigrationContext.configure(c).get_current_revision() is None:
+        command.stamp(cfg, "0001")  # tables made before migrations existed: they are revision 0001
+    command.upgrade(cfg, "head")

@@ -1,0 +1,161 @@
+"""Schema revisions and Alembic migrations, on SQLite and on PostgreSQL: an empty database gets the newest
+schema, an older one is refused until `bot migrate` (or migrate_on_start), a newer one is refused, and the
+migrations build exactly the tables the code uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from bot import schema
+from bot.errors import StoreError
+from bot.store import Store, make_engine, metadata
+
+from .conftest import T0, FeedServer, write_config
+from .wordpress import Item, rss2
+
+
+def alembic(url: str, revision: str, *, down: bool = False) -> None:
+    """Run the project's migrations by hand to ``revision`` (as an older bot would have left the database)."""
+    engine = make_engine(url)
+    with engine.begin() as c:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(schema.MIGRATIONS))
+        cfg.attributes["connection"] = c
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+    engine.dispose()
+
+
+def revision_of(url: str) -> str | None:
+    engine = make_engine(url)
+    with engine.connect() as c:
+        found = schema.current_revision(c)
+    engine.dispose()
+    return found
+
+
+def test_head_and_revisions_match_the_migration_files() -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(schema.MIGRATIONS))
+    script = ScriptDirectory.from_config(cfg)
+    assert script.get_current_head() == schema.HEAD
+    assert tuple(reversed([r.revision for r in script.walk_revisions()])) == schema.REVISIONS
+
+
+def test_migrations_build_exactly_the_schema_the_code_uses(db_url: str) -> None:
+    alembic(db_url, "head")
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        differences = compare_metadata(MigrationContext.configure(c), metadata)
+    engine.dispose()
+    assert differences == []
+    alembic(db_url, "base", down=True)  # and they go back down
+    engine = make_engine(db_url)
+    assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+
+
+def test_an_empty_database_gets_the_newest_schema(db_url: str) -> None:
+    store = Store.open(db_url)
+    store.close()
+    assert revision_of(db_url) == schema.HEAD
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        assert compare_metadata(MigrationContext.configure(c), metadata) == []
+    engine.dispose()
+
+
+def _old_database_with_data(url: str) -> None:
+    """A database at revision 0001 holding an article and its delivery, as the previous release left it."""
+    alembic(url, "0001")
+    engine = make_engine(url)
+    naive = T0.replace(tzinfo=None)
+    with engine.begin() as c:
+        c.execute(sa.text("INSERT INTO feeds (id, url, initialized, failures) VALUES ('main', 'x', true, 0)"))
+        c.execute(sa.text(
+            "INSERT INTO articles (feed_id, guid, title, link, summary, author, labels, image_urls, first_seen_at,"
+            " updated_at) VALUES ('main', 'g1', 'خبر قديم', 'https://news.example/?p=1', '', '', '[]', '[]', :t, :t)"),
+            {"t": naive})
+        c.execute(sa.text(
+            "INSERT INTO deliveries (article_id, account_id, state, priority, attempts, created_at, updated_at)"
+            " SELECT id, 'console', 'sent', 0, 1, :t, :t FROM articles"), {"t": naive})
+    engine.dispose()
+
+
+def test_an_older_schema_is_refused_until_bot_migrate(db_url: str, tmp_path: Path, feed_server: FeedServer,
+                                                      run_bot) -> None:  # type: ignore[no-untyped-def]
+    _old_database_with_data(db_url)
+    with pytest.raises(StoreError, match=r"revision 0001 .* needs 0002: back it up, then run `bot migrate`"):
+        Store.open(db_url)
+    feed_server.set("/feed", rss2([Item(1, "خبر")]))
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], database=db_url)
+    refused = run_bot("poll", "--config", str(path))
+    assert refused.code == 1 and revision_of(db_url) == "0001"  # the daemon did not run on it
+
+    done = run_bot("migrate", "--config", str(path))
+    assert done.code == 0 and revision_of(db_url) == schema.HEAD
+    again = run_bot("migrate", "--config", str(path))
+    assert again.code == 0 and revision_of(db_url) == schema.HEAD
+    store = Store.open(db_url)
+    [row] = store.deliveries()
+    assert (row.title, row.state, row.account_id) == ("خبر قديم", "sent", "console")  # nothing lost
+    assert store.feed_state("main") is not None and store.feed_state("main").lease_owner is None  # type: ignore[union-attr]
+    store.close()
+
+
+def test_bot_migrate_says_what_it_did(db_url: str, tmp_path: Path, feed_server: FeedServer,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    _old_database_with_data(db_url)
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], database=db_url)
+    assert main(["migrate", "--config", str(path)]) == 0
+    assert "migrated the database from revision 0001 to 0002" in capsys.readouterr().out
+    assert main(["migrate", "--config", str(path)]) == 0
+    assert "at revision 0002, the newest: nothing to do" in capsys.readouterr().out
+
+
+def test_migrate_on_start(db_url: str, tmp_path: Path, feed_server: FeedServer, run_bot) -> None:  # type: ignore[no-untyped-def]
+    _old_database_with_data(db_url)
+    feed_server.set("/feed", rss2([Item(1, "خبر")]))
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], database=db_url,
+                        migrate_on_start=True)
+    assert run_bot("poll", "--config", str(path)).code == 0
+    assert revision_of(db_url) == schema.HEAD
+
+
+def test_tables_made_before_migrations_existed_count_as_the_first_revision(db_url: str) -> None:
+    alembic(db_url, "0001")
+    engine = make_engine(db_url)
+    with engine.begin() as c:
+        c.execute(sa.text("DROP TABLE alembic_version"))
+    engine.dispose()
+    assert revision_of(db_url) == "0001"
+    with pytest.raises(StoreError, match="bot migrate"):
+        Store.open(db_url)
+    Store.open(db_url, migrate=True).close()
+    assert revision_of(db_url) == schema.HEAD
+
+
+def test_a_database_of_a_newer_bot_is_refused(db_url: str) -> None:
+    Store.open(db_url).close()
+    engine = make_engine(db_url)
+    with engine.begin() as c:
+        c.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="revision 0099, which this version of the bot does not know"):
+        Store.open(db_url, migrate=True)
+
+
+def test_a_postgres_password_never_shows_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        Store.open("postgres://bot:s3cret-pw@127.0.0.1:1/news")
+    assert "s3cret-pw" not in str(caught.value) and "cannot open the database" in str(caught.value)
+    assert "postgresql+psycopg://bot:***@127.0.0.1:1/news" in str(caught.value)

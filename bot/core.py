@@ -22,7 +22,7 @@ from bot.compose.text import clean_title
 from bot.config import AccountConfig, BotConfig
 from bot.dispatch import Dispatcher, Outcome
 from bot.errors import ComposeError, FeedError, UsageError, WordPressError
-from bot.feeds import fetch, new_session, parse
+from bot.feeds import FeedClient, fetch, new_session, parse
 from bot.links import Shortener, add_utm, post_id, wordpress_short_link
 from bot.models import Article, DeliveryState, Validators
 from bot.pages import read_page
@@ -83,6 +83,7 @@ class Bot:
         self.clock = clock or SystemClock()
         self._stream = stream
         self._sessions: dict[str, requests.Session] = {}
+        self.feed_client = FeedClient()  #: every poll's HTTP, keep-alive per host
         self._publishers: dict[str, Publisher] | None = None
         self._lock = threading.Lock()
 
@@ -102,7 +103,7 @@ class Bot:
         return make_publisher(account, stream=self._stream, clock=self.clock, user_agent=self.config.agent)
 
     def _session(self, key: str) -> requests.Session:
-        """One HTTP session per feed (polls of a feed never overlap), and one each for links and the API."""
+        """One HTTP session each for links, the REST API and article pages (polls use ``feed_client``)."""
         with self._lock:
             if key not in self._sessions:
                 self._sessions[key] = new_session()
@@ -194,8 +195,7 @@ class Bot:
             accounts = [a for a in self.config.accounts if (a.id in account_ids if account_ids else a.enabled)
                         and (a.feeds is None or feed.id in a.feeds)]
             try:
-                session = self._session(feed.id)
-                fetched = fetch(feed.url, Validators(), session=session, user_agent=self.config.agent,
+                fetched = fetch(feed.url, Validators(), client=self.feed_client, user_agent=self.config.agent,
                                 timeout=feed.timeout.total_seconds(), max_size=feed.max_size)
                 assert fetched.body is not None
                 articles = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
@@ -321,8 +321,7 @@ class Bot:
     def poll(self, feed_id: str, *, stop: threading.Event | None = None, force: bool = False,
              scheduled: bool = False) -> PollResult:
         feed = self.config.feed(feed_id)
-        session = self._session(feed_id)
-        return poll_feed(feed, self.config, self.store, self.clock, session, stop=stop, force=force,
+        return poll_feed(feed, self.config, self.store, self.clock, self.feed_client, stop=stop, force=force,
                          scheduled=scheduled)
 
     def poll_all(self, *, stop: threading.Event | None = None, force: bool = False) -> list[PollResult]:
@@ -347,6 +346,7 @@ class Bot:
     def close(self) -> None:
         for s in self._sessions.values():
             s.close()
+        self.feed_client.close()
         for p in (self._publishers or {}).values():
             p.close()
         self.store.close()

@@ -40,7 +40,7 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
-    body_hash: str | None = None  #: sha256 of the last body: an identical body is not parsed again
+    body_hash: str | None = None  #: of the last body without its build date (feeds.content_hash): not parsed again
 
 
 class DeliveryState(StrEnum):

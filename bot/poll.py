@@ -12,13 +12,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import requests
-
 from bot.backoff import backoff
 from bot.clock import Clock
 from bot.config import AccountConfig, BotConfig, FeedConfig
 from bot.errors import FeedError
-from bot.feeds import ParsedFeed, fetch, parse
+from bot.feeds import FeedClient, ParsedFeed, fetch, parse
 from bot.models import Article, Validators
 from bot.policy import priority_of, skip_reason
 from bot.store import KnownArticle, PlannedDelivery, PollPlan, Store
@@ -100,7 +98,7 @@ def plan_poll(
 
 
 def poll_feed(
-    feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, session: requests.Session, *,
+    feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, client: FeedClient, *,
     stop: threading.Event | None = None, force: bool = False, draw: Callable[[], float] = random.random,
     scheduled: bool = False,
 ) -> PollResult:
@@ -122,18 +120,22 @@ def poll_feed(
             log.debug("feed=%s status=elsewhere (another replica polls it, or just did)", feed.id)
             return PollResult(feed.id, "elsewhere", ms=_ms(started))
         time.sleep(LEASE_WAIT_POLL)
-    try:
-        def renew() -> None:
-            store.lease_feed(feed.id, feed.url, clock.now(), clock.now() + lease_for)
+    def renew() -> None:
+        store.lease_feed(feed.id, feed.url, clock.now(), clock.now() + lease_for)
 
-        return _poll_leased(feed, config, store, clock, session, now, started, stop=stop, force=force, draw=draw,
-                            renew=renew)
-    finally:
+    try:
+        result = _poll_leased(feed, config, store, clock, client, now, started, stop=stop, force=force, draw=draw,
+                              renew=renew)
+    except BaseException:
         store.release_feed(feed.id)
+        raise
+    if result.status == "backoff":
+        store.release_feed(feed.id)  # nothing was written; every other outcome's record ended the lease
+    return result
 
 
 def _poll_leased(
-    feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, session: requests.Session, now: datetime,
+    feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, client: FeedClient, now: datetime,
     started: float, *, stop: threading.Event | None, force: bool, draw: Callable[[], float],
     renew: Callable[[], None],
 ) -> PollResult:
@@ -146,7 +148,7 @@ def _poll_leased(
     known = Validators(state.etag, state.last_modified, state.body_hash) if state and same_url else Validators()
     parsed = False
     try:
-        fetched = fetch(feed.url, known, session=session, user_agent=config.agent,
+        fetched = fetch(feed.url, known, client=client, user_agent=config.agent,
                         timeout=feed.timeout.total_seconds(), max_size=feed.max_size, stop=stop)
         if fetched.body is not None and fetched.status == "ok":
             parsed_feed = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
@@ -165,7 +167,7 @@ def _poll_leased(
         return result
 
     if parsed and state is not None and state.initialized and same_url and feed.catch_up_pages > 1:
-        parsed_feed = _catch_up(feed, config, store, session, parsed_feed, stop, renew)
+        parsed_feed = _catch_up(feed, config, store, client, parsed_feed, stop, renew)
     if not parsed:  # 304, or the very body parsed last time
         store.record_not_modified(feed.id, feed.url, now, fetched.validators)
         result = PollResult(feed.id, fetched.status, ms=_ms(started))
@@ -198,7 +200,7 @@ def paged(url: str, page: int) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, ("paged", str(page))], safe="/")))
 
 
-def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, session: requests.Session,
+def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, client: FeedClient,
               first: ParsedFeed, stop: threading.Event | None, renew: Callable[[], None]) -> ParsedFeed:
     """After downtime, when every item of the feed is new, older ones may have scrolled off it: read pages
     2, 3 … until one holds an article already known (or ``catch_up_pages`` is reached)."""
@@ -211,7 +213,7 @@ def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, session: reques
         url = paged(feed.url, page)
         renew()  # the poll lease lasts for one more page
         try:
-            fetched = fetch(url, Validators(), session=session, user_agent=config.agent,
+            fetched = fetch(url, Validators(), client=client, user_agent=config.agent,
                             timeout=feed.timeout.total_seconds(), max_size=feed.max_size, stop=stop)
             assert fetched.body is not None
             page_articles = parse(fetched.body, feed_id=feed.id, url=fetched.url or url,

@@ -14,7 +14,8 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -256,8 +257,10 @@ def normalize_url(url: str) -> str:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, light: Engine | None = None) -> None:
         self.engine = engine
+        #: For bookkeeping whose loss in a power cut costs repeated work, never a post (see _bookkeeping).
+        self.light = light or engine
         #: This process's name in a database it may share with other replicas (poll leases).
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -267,12 +270,13 @@ class Store:
         revision is migrated when ``migrate`` is set and refused otherwise. Raises StoreError when it cannot."""
         from bot import schema
 
-        url = normalize_url(url)
+        url = sqlite_file(normalize_url(url))  # "in memory": one throw-away file for both engines
         shown = url if "@" not in url else sa.engine.make_url(url).render_as_string(hide_password=True)
         engine: Engine | None = None
         try:
             engine = make_engine(url)
             schema.prepare(engine, migrate=migrate)
+            light = make_engine(url, durable=False) if engine.dialect.name == "sqlite" else None
         except Exception as exc:
             if engine is not None:
                 engine.dispose()
@@ -282,7 +286,7 @@ class Store:
                 reason = str(getattr(exc, "orig", None) or exc).strip()
                 raise StoreError(f"cannot open the database {shown}: {reason}") from exc
             raise
-        return cls(engine)
+        return cls(engine, light)
 
     @property
     def postgres(self) -> bool:
@@ -290,6 +294,20 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.light is not self.engine:
+            self.light.dispose()
+
+    @contextmanager
+    def _bookkeeping(self) -> Iterator[Connection]:
+        """A transaction committed without waiting for the disk (SQLite ``synchronous=NORMAL`` in WAL mode,
+        PostgreSQL ``synchronous_commit=off``): a power cut may undo the last few such commits but never
+        corrupts, and a later durable commit (a post recorded as sent) makes them durable too. Used for what
+        a poll writes: undone, a poll's leases and feed state are simply redone, and its new articles are
+        seen as new again at the next poll, with their deliveries. Nothing sent depends on them alone."""
+        with self.light.begin() as c:
+            if c.dialect.name == "postgresql":
+                c.execute(sa.text("SET LOCAL synchronous_commit = off"))
+            yield c
 
     # Feeds.
 
@@ -307,27 +325,33 @@ class Store:
         """Take the feed's poll lease until ``until``, unless another replica holds it now (or, with
         ``polled_before``, someone polled the feed after that time: a scheduled poll that is not due). One
         statement decides, so two replicas never both get it. Returns whether this process has it."""
-        with self.engine.begin() as c:
-            c.execute(_insert(c, feeds).values(id=feed_id, url=url, initialized=False, failures=0)
-                      .on_conflict_do_nothing())
-            holder = c.execute(sa.select(feeds.c.lease_owner).where(feeds.c.id == feed_id)).scalar()
-            free = sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < now, feeds.c.lease_owner == self.owner,
-                          # A process of this machine that died mid-poll (a restart after a crash) holds nothing.
-                          *([feeds.c.lease_owner == holder] if holder and _gone(holder) else []))
-            due = sa.true() if polled_before is None else sa.or_(feeds.c.last_poll_at.is_(None),
-                                                                 feeds.c.last_poll_at <= polled_before)
-            done = c.execute(feeds.update().where(feeds.c.id == feed_id, free, due)
-                             .values(lease_owner=self.owner, leased_until=until))
-            return done.rowcount == 1
+        due = sa.true() if polled_before is None else sa.or_(feeds.c.last_poll_at.is_(None),
+                                                             feeds.c.last_poll_at <= polled_before)
+        free = sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < now, feeds.c.lease_owner == self.owner)
+        take = feeds.update().values(lease_owner=self.owner, leased_until=until)
+        with self._bookkeeping() as c:
+            if c.execute(take.where(feeds.c.id == feed_id, free, due)).rowcount == 1:
+                return True  # the usual case: one statement
+            row = c.execute(sa.select(feeds.c.lease_owner).where(feeds.c.id == feed_id)).first()
+            if row is None:  # the feed's first poll ever
+                c.execute(_insert(c, feeds).values(id=feed_id, url=url, initialized=False, failures=0)
+                          .on_conflict_do_nothing())
+            elif not (row.lease_owner and _gone(row.lease_owner)):
+                return False
+            # A new feed, or a lease held by a process of this machine that died (a restart after a crash).
+            holder = row.lease_owner if row is not None else None
+            return c.execute(take.where(feeds.c.id == feed_id, due, sa.or_(
+                free, feeds.c.lease_owner == holder) if holder else free)).rowcount == 1
 
     def release_feed(self, feed_id: str) -> None:
-        with self.engine.begin() as c:
+        with self._bookkeeping() as c:
             c.execute(feeds.update().where(feeds.c.id == feed_id, feeds.c.lease_owner == self.owner)
                       .values(lease_owner=None, leased_until=None))
 
     def record_not_modified(self, feed_id: str, url: str, now: datetime, validators: Validators) -> None:
-        with self.engine.begin() as c:
-            _upsert_feed(c, feed_id, url, {
+        """Note a poll that found nothing new; this ends the poll's lease."""
+        with self._bookkeeping() as c:
+            self._upsert_feed(c, feed_id, url, {
                 "etag": validators.etag, "last_modified": validators.last_modified,
                 "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
                 "last_error": None, "failures": 0, "next_poll_at": None,
@@ -335,11 +359,20 @@ class Store:
 
     def record_feed_error(self, feed_id: str, url: str, now: datetime, message: str, failures: int,
                           next_poll_at: datetime) -> None:
-        """Note a failed poll (the ``failures``-th in a row) and when to try again."""
-        with self.engine.begin() as c:
-            _upsert_feed(c, feed_id, url, {
+        """Note a failed poll (the ``failures``-th in a row) and when to try again; this ends its lease."""
+        with self._bookkeeping() as c:
+            self._upsert_feed(c, feed_id, url, {
                 "last_poll_at": now, "last_error": message, "failures": failures, "next_poll_at": next_poll_at,
             })
+
+    def _upsert_feed(self, c: Connection, feed_id: str, url: str, values: dict[str, Any]) -> None:
+        """Write a poll's outcome, and end this process's lease on the feed (in the same statement)."""
+        mine = feeds.c.lease_owner == self.owner
+        done = c.execute(feeds.update().where(feeds.c.id == feed_id).values(
+            url=url, lease_owner=sa.case((mine, None), else_=feeds.c.lease_owner),
+            leased_until=sa.case((mine, None), else_=feeds.c.leased_until), **values))
+        if done.rowcount == 0:
+            c.execute(feeds.insert().values(id=feed_id, url=url, **{"initialized": False, "failures": 0, **values}))
 
     def known_guids(self, feed_id: str, guids: Sequence[str]) -> set[str]:
         with self.engine.connect() as c:
@@ -354,7 +387,7 @@ class Store:
         the feed's new state. Returns the plan, whether this was the feed's first start, and how many
         deliveries were queued (an account already given the article by another feed gets no second one)."""
         guids = [a.guid for a in articles_in_feed]
-        with self.engine.begin() as c:
+        with self._bookkeeping() as c:
             _serialize_new_articles(c)
             row = c.execute(sa.select(feeds.c.initialized).where(feeds.c.id == feed_id)).first()
             first_start = not (row and row.initialized)
@@ -406,7 +439,7 @@ class Store:
                         not_before=None, note=f"the headline was edited: posting again (was {row.remote_url})",
                         updated_at=now))
                     queued += 1
-            _upsert_feed(c, feed_id, url, {
+            self._upsert_feed(c, feed_id, url, {
                 "initialized": True, "etag": validators.etag, "last_modified": validators.last_modified,
                 "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
                 "last_error": None, "failures": 0, "next_poll_at": None,
@@ -734,31 +767,37 @@ class Store:
 # --- helpers --------------------------------------------------------------------------------------------
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, durable: bool = True) -> Engine:
     parsed = sa.engine.make_url(normalize_url(url))
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(sa.engine.make_url(sqlite_file(url)), durable)
     # READ COMMITTED (PostgreSQL's default): every statement sees what other replicas committed before it.
     return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def _sqlite_engine(url: sa.URL) -> Engine:
-    database = url.database
-    if not database or database == ":memory:":
-        # "In memory" (demos): a throw-away file, so the scheduler's threads each get their own connection
-        # exactly as with a real file, instead of sharing one connection between transactions.
-        folder = tempfile.mkdtemp(prefix="wp-social-bot-")
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        url = url.set(database=str(Path(folder) / "bot.sqlite3"))
-    else:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+def sqlite_file(url: str) -> str:
+    """A SQLite URL with a file: "in memory" (demos) becomes a throw-away file, so the scheduler's threads
+    each get their own connection exactly as with a real file, instead of sharing one between transactions.
+    Other URLs are returned as they are."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or (parsed.database and parsed.database != ":memory:"):
+        return url
+    folder = tempfile.mkdtemp(prefix="wp-social-bot-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return parsed.set(database=str(Path(folder) / "bot.sqlite3")).render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: sa.URL, durable: bool = True) -> Engine:
+    if url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")  # a post recorded as sent stays recorded
+        # FULL: a post recorded as sent stays recorded, even in a power cut (see Store._bookkeeping for NORMAL).
+        cur.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
@@ -843,12 +882,6 @@ def _article(r: Any) -> Article:
     )
 
 
-def _upsert_feed(c: Connection, feed_id: str, url: str, values: dict[str, Any]) -> None:
-    exists = c.execute(sa.select(feeds.c.id, feeds.c.url).where(feeds.c.id == feed_id)).first()
-    if exists is None:
-        c.execute(feeds.insert().values(id=feed_id, url=url, **{"initialized": False, "failures": 0, **values}))
-    else:
-        c.execute(feeds.update().where(feeds.c.id == feed_id).values(url=url, **values))
 
 
 def _upsert_account(c: Connection, account_id: str, values: dict[str, Any], now: datetime) -> None:

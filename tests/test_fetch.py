@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.errors import FeedError
-from bot.feeds import fetch, new_session
+from bot.feeds import FeedClient, content_hash, fetch
 from bot.models import Validators
 
 from .conftest import FeedServer
@@ -22,7 +23,7 @@ BODY = rss2(SAMPLE_ITEMS[:3]).encode()
 def get(url: str, known: Validators | None = None, **kw):  # type: ignore[no-untyped-def]
     known = known or Validators()
     opts = {"timeout": 5.0, "max_size": 10_000_000, **kw}
-    return fetch(url, known, session=new_session(), user_agent=UA, **opts)
+    return fetch(url, known, client=FeedClient(), user_agent=UA, **opts)
 
 
 def test_first_fetch_then_conditional_get(feed_server: FeedServer) -> None:
@@ -30,7 +31,7 @@ def test_first_fetch_then_conditional_get(feed_server: FeedServer) -> None:
     first = get(feed_server.url("/feed"))
     assert first.status == "ok" and first.body == BODY and first.http_status == 200
     assert first.validators.etag and first.validators.last_modified
-    assert first.validators.body_hash == hashlib.sha256(BODY).hexdigest()
+    assert first.validators.body_hash == content_hash(BODY)
     assert first.content_type.startswith("application/rss+xml")
     [req] = feed_server.hits("/feed")
     assert req.headers["User-Agent"] == UA and "If-None-Match" not in req.headers
@@ -119,3 +120,29 @@ def test_gzip_bodies_are_decoded_and_the_cap_applies_to_what_they_expand_to(feed
     feed_server.set("/bomb", bomb, headers={"Content-Encoding": "gzip"})
     with pytest.raises(FeedError, match="over the limit of 1,000,000 bytes"):
         get(feed_server.url("/bomb"), max_size=1_000_000)
+
+
+def test_the_content_hash_ignores_what_moves_when_no_article_did() -> None:
+    """WordPress moves lastBuildDate on every comment and save, and each item's comment count: such a body
+    is not parsed again. Anything else in an item (a headline, a summary, a new item) is a change."""
+    from .wordpress import SAMPLE_ITEMS, Item, atom, rss2
+
+    body = rss2(SAMPLE_ITEMS)
+    base = content_hash(body.encode())
+    moved = re.sub(r"<lastBuildDate>[^<]*<", "<lastBuildDate>Mon, 30 Nov 2026 01:02:03 +0000<", body)
+    assert moved != body and content_hash(moved.encode()) == base
+    if "<slash:comments>" in body:
+        commented = body.replace("<slash:comments>0</slash:comments>", "<slash:comments>7</slash:comments>", 1)
+        assert commented != body and content_hash(commented.encode()) == base
+    edited = rss2([replace(SAMPLE_ITEMS[0], title="عنوان معدّل بعد النشر"), *SAMPLE_ITEMS[1:]])
+    assert content_hash(edited.encode()) != base
+    resummarised = rss2([replace(SAMPLE_ITEMS[0], body="ملخص آخر للخبر"), *SAMPLE_ITEMS[1:]])
+    assert content_hash(resummarised.encode()) != base
+    added = rss2([Item(999, "خبر جديد"), *SAMPLE_ITEMS])
+    assert content_hash(added.encode()) != base
+    feed = atom(SAMPLE_ITEMS)
+    updated = re.sub(r"<updated>[^<]*</updated>", "<updated>2026-11-30T00:00:00Z</updated>", feed, count=1)
+    assert updated != feed and content_hash(updated.encode()) == content_hash(feed.encode())
+    head, _, last = feed.rpartition("<updated>")  # the last entry's own date
+    entry_updated = head + "<updated>2026-12-01T00:00:00Z" + last[last.index("</updated>"):]
+    assert entry_updated != feed and content_hash(entry_updated.encode()) != content_hash(feed.encode())

@@ -12,7 +12,7 @@ import io
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +53,7 @@ class ParsedFeed:
     articles: list[Article]
     skipped: list[str] = field(default_factory=list)  #: why entries were left out
     bozo: str | None = None  #: the parser's complaint, when it still found entries
+    item_hashes: dict[str, str] = field(default_factory=dict)  #: guid → its item's hash (bot.prescan)
 
 
 def new_session() -> requests.Session:
@@ -230,8 +231,10 @@ def _fetch_file(url: str, known: Validators, max_size: int) -> Fetched:
     return Fetched("unchanged" if digest == known.body_hash else "ok", validators, body, kind, url)
 
 
-def parse(body: bytes, *, feed_id: str, url: str, content_type: str = "") -> ParsedFeed:
-    """Parse a feed body into Articles. Raises FeedError when there is no usable feed in it."""
+def parse(body: bytes, *, feed_id: str, url: str, content_type: str = "",
+          item_hashes: Sequence[str] = ()) -> ParsedFeed:
+    """Parse a feed body into Articles. Raises FeedError when there is no usable feed in it.
+    ``item_hashes``: the hash of each item of the body, in order (kept with each article)."""
     import feedparser  # imported here: it is slow to import and only polls need it
 
     headers = {"content-location": url}
@@ -249,6 +252,8 @@ def parse(body: bytes, *, feed_id: str, url: str, content_type: str = "") -> Par
     out: list[Article] = []
     skipped: list[str] = []
     seen: set[str] = set()
+    aligned = len(item_hashes) == len(d.entries)  # else the hashes are not trusted (and simply not kept)
+    hashes: dict[str, str] = {}
     for i, entry in enumerate(d.entries):
         article = entry_to_article(entry, feed_id)
         if isinstance(article, str):
@@ -258,7 +263,9 @@ def parse(body: bytes, *, feed_id: str, url: str, content_type: str = "") -> Par
         else:
             seen.add(article.guid)
             out.append(article)
-    return ParsedFeed(out, skipped, bozo)
+            if aligned:
+                hashes[article.guid] = item_hashes[i]
+    return ParsedFeed(out, skipped, bozo, hashes)
 
 
 def entry_to_article(entry: Any, feed_id: str) -> Article | str:

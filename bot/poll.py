@@ -19,7 +19,8 @@ from bot.errors import FeedError
 from bot.feeds import FeedClient, ParsedFeed, fetch, parse
 from bot.models import Article, Validators
 from bot.policy import priority_of, skip_reason
-from bot.store import KnownArticle, PlannedDelivery, PollPlan, Store
+from bot.prescan import split_items
+from bot.store import FeedState, KnownArticle, PlannedDelivery, PollPlan, Store
 
 log = logging.getLogger("bot.poll")
 
@@ -43,6 +44,7 @@ class PollResult:
     queued: int = 0  #: deliveries created
     first_start: bool = False
     parsed: bool = False  #: whether the body went through the parser
+    parsed_items: int = 0  #: how many of its items did (the others were stored already in exactly that form)
     error: str | None = None
     next_try: datetime | None = None
     ms: int = 0
@@ -114,7 +116,8 @@ def poll_feed(
     while True:
         now = clock.now()
         polled_before = now - feed.interval * DUE_SHARE if scheduled else None
-        if store.lease_feed(feed.id, feed.url, now, now + lease_for, polled_before=polled_before):
+        state = store.lease_feed(feed.id, feed.url, now, now + lease_for, polled_before=polled_before)
+        if state is not None:
             break
         if scheduled or (stop and stop.is_set()) or time.monotonic() - started > lease_for.total_seconds():
             log.debug("feed=%s status=elsewhere (another replica polls it, or just did)", feed.id)
@@ -124,8 +127,8 @@ def poll_feed(
         store.lease_feed(feed.id, feed.url, clock.now(), clock.now() + lease_for)
 
     try:
-        result = _poll_leased(feed, config, store, clock, client, now, started, stop=stop, force=force, draw=draw,
-                              renew=renew)
+        result = _poll_leased(feed, config, store, clock, client, state, now, started, stop=stop, force=force,
+                              draw=draw, renew=renew)
     except BaseException:
         store.release_feed(feed.id)
         raise
@@ -135,25 +138,42 @@ def poll_feed(
 
 
 def _poll_leased(
-    feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, client: FeedClient, now: datetime,
-    started: float, *, stop: threading.Event | None, force: bool, draw: Callable[[], float],
+    feed: FeedConfig, config: BotConfig, store: Store, clock: Clock, client: FeedClient, state: FeedState,
+    now: datetime, started: float, *, stop: threading.Event | None, force: bool, draw: Callable[[], float],
     renew: Callable[[], None],
 ) -> PollResult:
-    state = store.feed_state(feed.id)
-    same_url = state is not None and state.url == feed.url
+    same_url = state.url == feed.url
     # A failing feed is retried at the first scheduled poll that is at most half an interval early.
     if state and same_url and state.next_poll_at and now + feed.interval / 2 < state.next_poll_at and not force:
         log.debug("feed=%s status=backoff next_try=%s", feed.id, state.next_poll_at.isoformat(timespec="seconds"))
         return PollResult(feed.id, "backoff", error=state.last_error, next_try=state.next_poll_at)
     known = Validators(state.etag, state.last_modified, state.body_hash) if state and same_url else Validators()
-    parsed = False
+    parsed = partial = False
+    parsed_count = 0
+    entries: int | None = None
     try:
         fetched = fetch(feed.url, known, client=client, user_agent=config.agent,
                         timeout=feed.timeout.total_seconds(), max_size=feed.max_size, stop=stop)
         if fetched.body is not None and fetched.status == "ok":
-            parsed_feed = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
-                                content_type=fetched.content_type)
-            parsed = True
+            body = fetched.body
+            hashes: tuple[str, ...] = ()
+            split = split_items(body)
+            todo: list[int] | None = None
+            if split is not None:
+                entries, hashes = len(split.items), split.hashes
+                if state is not None and state.initialized and same_url:
+                    # Parse only the items not stored in exactly this form: new ones, edited ones.
+                    seen = store.known_item_hashes(feed.id, split.hashes)
+                    todo = [i for i, h in enumerate(split.hashes) if h not in seen]
+                    partial = len(todo) < len(split.items)
+                    if partial:
+                        body, hashes = split.only(todo), tuple(split.hashes[i] for i in todo)
+            if todo != []:
+                parsed_feed = parse(body, feed_id=feed.id, url=fetched.url or feed.url,
+                                    content_type=fetched.content_type, item_hashes=hashes)
+                parsed, parsed_count = True, len(parsed_feed.articles) + len(parsed_feed.skipped)
+            else:
+                fetched = replace(fetched, status="unchanged")  # every item as stored: nothing to parse
     except Exception as exc:
         if not isinstance(exc, FeedError):  # a parser or library failure: still only this feed's problem
             log.exception("feed=%s: unexpected error while reading the feed", feed.id)
@@ -166,11 +186,12 @@ def _poll_leased(
         _log(result, failures=failures)
         return result
 
-    if parsed and state is not None and state.initialized and same_url and feed.catch_up_pages > 1:
+    # Catch up only when every item was new (none was skipped as already stored).
+    if parsed and not partial and state is not None and state.initialized and same_url and feed.catch_up_pages > 1:
         parsed_feed = _catch_up(feed, config, store, client, parsed_feed, stop, renew)
     if not parsed:  # 304, or the very body parsed last time
         store.record_not_modified(feed.id, feed.url, now, fetched.validators)
-        result = PollResult(feed.id, fetched.status, ms=_ms(started))
+        result = PollResult(feed.id, fetched.status, entries=entries or 0, ms=_ms(started))
         _log(result)
         return result
     for reason in parsed_feed.skipped:
@@ -184,10 +205,12 @@ def _poll_leased(
         lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, accounts,
                                                 first_start=first, backfill=feed.backfill, now=now,
                                                 own_hosts=config.own_hosts(feed)),
+        parsed_feed.item_hashes,
     )
     result = PollResult(
-        feed.id, "ok", entries=len(parsed_feed.articles), new=len(plan.new), edited=len(plan.edited),
-        queued=queued, first_start=first_start, parsed=True, ms=_ms(started),
+        feed.id, "ok", entries=max(entries or 0, len(parsed_feed.articles)), new=len(plan.new),
+        edited=len(plan.edited),
+        queued=queued, first_start=first_start, parsed=True, parsed_items=parsed_count, ms=_ms(started),
     )
     _log(result)
     return result

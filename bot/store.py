@@ -14,7 +14,7 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -84,6 +84,7 @@ articles = sa.Table(
     sa.Column("api_checked_at", UTCDateTime),  # when the REST API was asked (cached per article)
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("item_hash", sa.String(64)),  # of its feed item as last parsed (bot.prescan; migration 0003)
     sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
 )
 
@@ -120,6 +121,7 @@ events = sa.Table(
 )
 sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.not_before)
 sa.Index("ix_articles_guid", articles.c.guid)
+sa.Index("ix_articles_feed_item_hash", articles.c.feed_id, articles.c.item_hash)
 
 short_links = sa.Table(
     "short_links", metadata,
@@ -138,6 +140,31 @@ accounts = sa.Table(
     sa.Column("not_before", UTCDateTime),  # the platform asked for no request before this time
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+
+# The statements of every poll, built once: building a statement costs SQLAlchemy more than SQLite needs
+# to run it.
+def _lease_statement(due: bool) -> sa.Update:
+    at = sa.bindparam("now", type_=UTCDateTime)
+    conditions = [feeds.c.id == sa.bindparam("feed_id"),
+                  sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < at,
+                         feeds.c.lease_owner == sa.bindparam("owner"))]
+    if due:
+        conditions.append(sa.or_(feeds.c.last_poll_at.is_(None),
+                                 feeds.c.last_poll_at <= sa.bindparam("polled_before", type_=UTCDateTime)))
+    return (feeds.update().where(*conditions)
+            .values(lease_owner=sa.bindparam("owner"), leased_until=sa.bindparam("until", type_=UTCDateTime))
+            .returning(*feeds.c))
+
+
+_TAKE_LEASE = {False: _lease_statement(False), True: _lease_statement(True)}
+_MINE = feeds.c.lease_owner == sa.bindparam("owner")
+_RECORD_NOT_MODIFIED = feeds.update().where(feeds.c.id == sa.bindparam("feed_id")).values(
+    url=sa.bindparam("v_url"), etag=sa.bindparam("v_etag"), last_modified=sa.bindparam("v_last_modified"),
+    body_hash=sa.bindparam("v_body_hash"), last_poll_at=sa.bindparam("v_now", type_=UTCDateTime),
+    last_success_at=sa.bindparam("v_now", type_=UTCDateTime), last_error=None, failures=0, next_poll_at=None,
+    lease_owner=sa.case((_MINE, None), else_=feeds.c.lease_owner),
+    leased_until=sa.case((_MINE, None), else_=feeds.c.leased_until))
 
 
 # --- records at the store's edge ------------------------------------------------------------------------
@@ -164,6 +191,7 @@ class FeedState:
 class KnownArticle:
     id: int
     article: Article
+    item_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -321,27 +349,33 @@ class Store:
             return [FeedState(**r) for r in c.execute(sa.select(feeds).order_by(feeds.c.id)).mappings()]
 
     def lease_feed(self, feed_id: str, url: str, now: datetime, until: datetime, *,
-                   polled_before: datetime | None = None) -> bool:
+                   polled_before: datetime | None = None) -> FeedState | None:
         """Take the feed's poll lease until ``until``, unless another replica holds it now (or, with
         ``polled_before``, someone polled the feed after that time: a scheduled poll that is not due). One
-        statement decides, so two replicas never both get it. Returns whether this process has it."""
-        due = sa.true() if polled_before is None else sa.or_(feeds.c.last_poll_at.is_(None),
-                                                             feeds.c.last_poll_at <= polled_before)
-        free = sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < now, feeds.c.lease_owner == self.owner)
-        take = feeds.update().values(lease_owner=self.owner, leased_until=until)
+        statement decides, so two replicas never both get it. Returns the feed's state when this process
+        has the lease, None when it has not."""
         with self._bookkeeping() as c:
-            if c.execute(take.where(feeds.c.id == feed_id, free, due)).rowcount == 1:
-                return True  # the usual case: one statement
+            got = c.execute(_TAKE_LEASE[polled_before is not None], {
+                "feed_id": feed_id, "owner": self.owner, "now": now, "until": until, "polled_before": polled_before,
+            }).mappings().first()
+            if got is not None:
+                return FeedState(**got)  # the usual case: one statement
+            due = sa.true() if polled_before is None else sa.or_(feeds.c.last_poll_at.is_(None),
+                                                                 feeds.c.last_poll_at <= polled_before)
+            free = sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < now,
+                          feeds.c.lease_owner == self.owner)
+            take = feeds.update().values(lease_owner=self.owner, leased_until=until).returning(*feeds.c)
             row = c.execute(sa.select(feeds.c.lease_owner).where(feeds.c.id == feed_id)).first()
             if row is None:  # the feed's first poll ever
                 c.execute(_insert(c, feeds).values(id=feed_id, url=url, initialized=False, failures=0)
                           .on_conflict_do_nothing())
             elif not (row.lease_owner and _gone(row.lease_owner)):
-                return False
+                return None
             # A new feed, or a lease held by a process of this machine that died (a restart after a crash).
             holder = row.lease_owner if row is not None else None
-            return c.execute(take.where(feeds.c.id == feed_id, due, sa.or_(
-                free, feeds.c.lease_owner == holder) if holder else free)).rowcount == 1
+            got = c.execute(take.where(feeds.c.id == feed_id, due, sa.or_(
+                free, feeds.c.lease_owner == holder) if holder else free)).mappings().first()
+            return None if got is None else FeedState(**got)
 
     def release_feed(self, feed_id: str) -> None:
         with self._bookkeeping() as c:
@@ -351,11 +385,16 @@ class Store:
     def record_not_modified(self, feed_id: str, url: str, now: datetime, validators: Validators) -> None:
         """Note a poll that found nothing new; this ends the poll's lease."""
         with self._bookkeeping() as c:
-            self._upsert_feed(c, feed_id, url, {
-                "etag": validators.etag, "last_modified": validators.last_modified,
-                "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
-                "last_error": None, "failures": 0, "next_poll_at": None,
+            done = c.execute(_RECORD_NOT_MODIFIED, {
+                "feed_id": feed_id, "owner": self.owner, "v_url": url, "v_etag": validators.etag,
+                "v_last_modified": validators.last_modified, "v_body_hash": validators.body_hash, "v_now": now,
             })
+            if done.rowcount == 0:
+                self._upsert_feed(c, feed_id, url, {
+                    "etag": validators.etag, "last_modified": validators.last_modified,
+                    "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
+                    "last_error": None, "failures": 0, "next_poll_at": None,
+                })
 
     def record_feed_error(self, feed_id: str, url: str, now: datetime, message: str, failures: int,
                           next_poll_at: datetime) -> None:
@@ -374,6 +413,13 @@ class Store:
         if done.rowcount == 0:
             c.execute(feeds.insert().values(id=feed_id, url=url, **{"initialized": False, "failures": 0, **values}))
 
+    def known_item_hashes(self, feed_id: str, hashes: Sequence[str]) -> set[str]:
+        """Which of these item hashes belong to articles of the feed stored from exactly that item."""
+        with self.light.connect() as c:
+            return {r.item_hash for chunk in _chunks(hashes, 500) for r in c.execute(
+                sa.select(articles.c.item_hash).where(articles.c.feed_id == feed_id,
+                                                      articles.c.item_hash.in_(chunk)))}
+
     def known_guids(self, feed_id: str, guids: Sequence[str]) -> set[str]:
         with self.engine.connect() as c:
             return {r.guid for chunk in _chunks(guids, 500) for r in c.execute(
@@ -381,7 +427,7 @@ class Store:
 
     def apply_poll(
         self, feed_id: str, url: str, now: datetime, validators: Validators, articles_in_feed: Sequence[Article],
-        decide: Callable[[dict[str, KnownArticle], bool], PollPlan],
+        decide: Callable[[dict[str, KnownArticle], bool], PollPlan], item_hashes: Mapping[str, str] | None = None,
     ) -> tuple[PollPlan, bool, int]:
         """In one transaction: read what is known of these articles, let ``decide`` plan, write the plan and
         the feed's new state. Returns the plan, whether this was the feed's first start, and how many
@@ -395,7 +441,7 @@ class Store:
             for chunk in _chunks(guids, 500):
                 q = sa.select(articles).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk))
                 for r in c.execute(q).mappings():
-                    known[r["guid"]] = KnownArticle(r["id"], _article(r))
+                    known[r["guid"]] = KnownArticle(r["id"], _article(r), r["item_hash"])
             plan = decide(known, first_start)
             ids = {g: k.id for g, k in known.items()}
             queued = 0
@@ -405,15 +451,19 @@ class Store:
                 published = _plausible(a.published, now)
                 inserted = c.execute(articles.insert().values(
                     **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
-                    published_at=published,
+                    published_at=published, item_hash=(item_hashes or {}).get(a.guid),
                 )).inserted_primary_key
                 assert inserted is not None
                 ids[a.guid] = inserted[0]
+            edited = {a.guid for a in plan.edited}
             for a in plan.edited:
                 c.execute(articles.update().where(articles.c.id == ids[a.guid]).values(
-                    **_article_values(a), updated_at=now,
+                    **_article_values(a), updated_at=now, item_hash=(item_hashes or {}).get(a.guid),
                     **({"published_at": _plausible(a.published, now)} if a.published else {}),
                 ))
+            for guid, hashed in (item_hashes or {}).items():  # the same article, its item's bytes changed
+                if guid in known and guid not in edited and known[guid].item_hash != hashed:
+                    c.execute(articles.update().where(articles.c.id == known[guid].id).values(item_hash=hashed))
             for d in plan.deliveries:
                 # One post per article and account, even when two feeds of the site (the main feed and a
                 # category feed) both carry the article.

@@ -57,6 +57,21 @@ class Metrics:
         return data
 
 
+class _Uncounted:
+    """What the daemon counts into when nothing can read the counts (no HTTP side): prometheus-client is
+    then not imported at all."""
+
+    def labels(self, *_: str) -> _Uncounted:
+        return self
+
+    def inc(self, _: float = 1) -> None:
+        pass
+
+
+class _NoMetrics:
+    polls = fetch_errors = new_articles = deliveries = _Uncounted()
+
+
 class _StoreGauges:
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
@@ -98,7 +113,7 @@ class Daemon:
         self._polled_once: set[str] = set()
         self._reload = threading.Event()
         self._config_mtime = self._mtime()
-        self.metrics = Metrics(self)
+        self.metrics: Metrics | _NoMetrics = _NoMetrics()  # real ones when the HTTP side starts
         self.web: Any = None
 
     # Jobs.
@@ -275,13 +290,15 @@ class Daemon:
             timezone=UTC, executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
+        server = config.server
+        port = os.environ.get("PORT")
+        if server is not None or port:
+            self.metrics = Metrics(self)  # before the first poll, which it counts
         self._warm_up()
         self._scheduler.start(paused=True)
         self._schedule()
         self._scheduler.resume()
-        server = config.server
-        port = os.environ.get("PORT")
-        if server is not None or port:
+        if isinstance(self.metrics, Metrics):
             from bot.web import WebSide
 
             host = server.host if server else "0.0.0.0"
@@ -298,7 +315,7 @@ class Daemon:
         self.stop.set()
         if self.web is not None:
             self.web.stop()
-        if self._scheduler is not None:
+        if self._scheduler is not None and self._scheduler.running:  # not running: start() failed
             self._scheduler.shutdown(wait=False)
         deadline = time.monotonic() + grace
         with self._active_cv:

@@ -60,6 +60,8 @@ class Dispatcher:
             force: bool = False) -> list[Outcome]:
         """Send every due delivery (or just ``only`` these); stop between sends when ``stop`` is set.
         ``force`` ignores holds, limits and quiet hours (a post made by hand with --force)."""
+        if not self.store.anything_to_send():  # the usual idle pass: one cheap query
+            return []
         requeued, doubtful = self.store.recover_expired(
             self.clock.now(), lambda acc: acc in self.publishers and self.publishers[acc].resend_is_safe)
         if requeued or doubtful:

@@ -167,6 +167,10 @@ _RECORD_NOT_MODIFIED = feeds.update().where(feeds.c.id == sa.bindparam("feed_id"
     leased_until=sa.case((_MINE, None), else_=feeds.c.leased_until))
 
 
+_ANY_WAITING = sa.select(deliveries.c.id).where(
+    deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value])).limit(1)
+
+
 # --- records at the store's edge ------------------------------------------------------------------------
 
 
@@ -497,6 +501,11 @@ class Store:
         return plan, first_start, queued
 
     # Deliveries.
+
+    def anything_to_send(self) -> bool:
+        """Whether any delivery waits or is in flight: when none is, a dispatch pass has nothing to do."""
+        with self.light.connect() as c:
+            return c.execute(_ANY_WAITING).first() is not None
 
     def recover_expired(self, now: datetime, resend_safe: Callable[[str], bool]) -> tuple[int, int]:
         """Claims that expired (the process died mid-call): back to the queue with their frozen text where a

@@ -21,7 +21,7 @@ test: $(STAMP) lint
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests: failing" >&2; exit 1; fi; exit $$rc
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests
+	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy
 
 clean:

@@ -50,8 +50,9 @@ def wait_for(check: Callable[[], object], timeout: float, what: str) -> None:
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
-    tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+    tmp_path: Path, feed_server: FeedServer, clock: ManualClock, db_url: str,
 ) -> None:
+    """On SQLite and on PostgreSQL."""
     rng = random.Random(20261129)
     x, mastodon, telegram = FakeX(clock, daily_cap=100_000), FakeMastodon(), FakeTelegram()
     with socket.socket() as s:
@@ -62,7 +63,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
     path = write_config(
         tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "1h"}],
         server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN}, dispatch_interval="1s",
-        dispatch_lease="5s", log_level="warning",
+        dispatch_lease="5s", log_level="warning", database=db_url,
         accounts=[
             {"id": "x", "platform": "x", "base_url": x.base, "credentials": x.credentials(), "timeout": "2s",
              "template": "{title}\n\n{short_link}"},

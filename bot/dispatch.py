@@ -77,7 +77,8 @@ class Dispatcher:
         while not (stop and stop.is_set()):
             ready = list(self.publishers) if force else self.ready_accounts()
             claimed = self.store.claim_next(self.clock.now(), ready, self.lease,
-                                            only=None if only is None else list(only), ignore_holds=force)
+                                            only=None if only is None else list(only), ignore_holds=force,
+                                            still_ready=None if force else self._ready)
             if claimed is None:
                 break
             text = claimed.text if claimed.text is not None else self._compose(claimed)
@@ -89,14 +90,16 @@ class Dispatcher:
 
     def ready_accounts(self) -> list[str]:
         """The accounts whose limits and quiet hours let them send now."""
+        return [account_id for account_id in self.publishers if self._ready(account_id)]
+
+    def _ready(self, account_id: str) -> bool:
+        policy = self.policies.get(account_id)
+        limits = policy.limits if policy else None
+        if policy is None or limits is None or not (limits.per_day or limits.per_hour or limits.min_interval
+                                                    or policy.quiet_hours):
+            return True  # nothing limits it: no query
         now = self.clock.now()
-        ready = []
-        for account_id in self.publishers:
-            policy = self.policies.get(account_id)
-            if policy is None or next_send(policy, now, self.tz,
-                                           self.store.sent_times(account_id, now - timedelta(days=1))) is None:
-                ready.append(account_id)
-        return ready
+        return next_send(policy, now, self.tz, self.store.sent_times(account_id, now - timedelta(days=1))) is None
 
     def _compose(self, d: DeliveryForDispatch) -> str | Outcome:
         """Compose a delivery's text from the latest article data (outside any transaction: short links and

@@ -531,9 +531,12 @@ class Store:
         return requeued, doubtful
 
     def claim_next(self, now: datetime, account_ids: Iterable[str], lease: timedelta, *,
-                   only: Iterable[int] | None = None, ignore_holds: bool = False) -> DeliveryForDispatch | None:
+                   only: Iterable[int] | None = None, ignore_holds: bool = False,
+                   still_ready: Callable[[str], bool] | None = None) -> DeliveryForDispatch | None:
         """Claim the next due delivery of these accounts (priority, then publish order) until ``now + lease``.
-        Its ``text`` is None when it was never tried: compose it, then :meth:`freeze_text` before sending."""
+        Its ``text`` is None when it was never tried: compose it, then :meth:`freeze_text` before sending.
+        On PostgreSQL, ``still_ready(account)`` is asked again under the account's claim lock, after any
+        other replica's send for the account has been recorded: so its limits hold across replicas."""
         ids = list(account_ids)
         if not ids:
             return None
@@ -571,7 +574,8 @@ class Store:
                 m = row._mapping
                 d_id, attempts = m[deliveries.c.id], m[deliveries.c.attempts] + 1
                 account_id = m[deliveries.c.account_id]
-                if self.postgres and not _account_claim_lock(c, account_id, d_id, now):
+                if self.postgres and not (_account_claim_lock(c, account_id, d_id, now)
+                                          and (still_ready is None or still_ready(account_id))):
                     busy.add(account_id)
                     continue
                 done = c.execute(deliveries.update().where(

@@ -328,3 +328,20 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
     assert sum(sent) == 3 * expected
     assert min(sent) >= 0.05 * sum(sent), f"the sends were not spread over the replicas: {sent}"
     assert sum(1 for p in polls if p) >= 2, f"the polls were not spread over the replicas: {polls}"
+
+
+def test_an_accounts_limits_hold_across_replicas(two_pg: tuple[Store, Store]) -> None:
+    """Replica B decided the account could send, then replica A sent for it: B's claim asks again under the
+    account's lock, after A's send is recorded, and takes nothing for that account."""
+    a, b = two_pg
+    queue(a, [article(1), article(2)], ["x"])
+
+    def ready(account: str) -> bool:  # a min_interval of an hour: ready only if nothing was sent yet
+        return not a.sent_times(account, T0 - timedelta(hours=1))
+
+    assert ready("x")  # B's view before A's send
+    first = a.claim_next(T0, ["x"], INTERVAL, still_ready=ready)
+    assert first is not None
+    a.record_sent(first.id, T0, "1", None)
+    assert b.claim_next(T0, ["x"], INTERVAL, still_ready=ready) is None
+    assert b.claim_next(T0, ["x"], INTERVAL) is not None  # without the check it would have sent too

@@ -53,13 +53,12 @@ class FeedHost:
     """bench.feedhost in its own process."""
 
     def __init__(self, interval: float = 60.0) -> None:
-        import socket
         import subprocess
         import sys
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        from tests.conftest import free_port
+
+        self.port = free_port()
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.feedhost", str(self.port), "--interval",
                                       str(interval)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import ManualClock
-from tests.conftest import ROOT, FeedServer, write_config
+from tests.conftest import ROOT, FeedServer, free_port, write_config
 from tests.fake_x import FakeX, tweet_body_problem
 from tests.wordpress import SAMPLE_ITEMS, Item, rss2
 
@@ -41,9 +40,7 @@ def run(pings: int = 30, polled: int = 4, seed: int = 1129) -> dict[str, list[fl
     rng = random.Random(seed)
     feeds, x = FeedServer(), FakeX(ManualClock(datetime.now(UTC)), daily_cap=10_000)
     tweet_body_problem(b'{"text": "warm-up"}')  # the fake loads X's OpenAPI document once (about 0.5 s)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     feeds.set("/feed", rss2(SAMPLE_ITEMS))
     config = write_config(tmp, feeds=[{"id": "main", "url": feeds.url("/feed"), "interval": f"{INTERVAL:g}s"}],

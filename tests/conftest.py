@@ -270,6 +270,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return empty_postgres(request.getfixturevalue("postgres_database"))
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "it") -> Any:
+    """Wait for something another process or thread does; returns what ``check`` returned once it held.
+    Generous, so a slow machine never fails it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
 def write_config(tmp_path: Path, *, feeds: list[dict[str, Any]], accounts: list[dict[str, Any]] | None = None,
                  **top: Any) -> Path:
     """A config file in tmp_path with one console account (posts also appended to posts.jsonl)."""

@@ -13,13 +13,11 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,7 +27,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, FeedServer, write_config
+from .conftest import ROOT, FeedServer, free_port, wait_for, write_config
 from .fake_mastodon import FakeMastodon
 from .fake_telegram import FakeTelegram
 from .fake_x import FakeX
@@ -40,14 +38,6 @@ KILLS = int(os.environ.get("BOT_CRASH_KILLS", "12"))
 TOKEN = "crash-test-token"
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
     tmp_path: Path, feed_server: FeedServer, clock: ManualClock, db_url: str,
@@ -55,9 +45,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
     """On SQLite and on PostgreSQL."""
     rng = random.Random(20261129)
     x, mastodon, telegram = FakeX(clock, daily_cap=100_000), FakeMastodon(), FakeTelegram()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     items: list[Item] = [Item(1, "المقال الأول قبل التشغيل", ["محليات"])]
     feed_server.set("/feed", rss2(items))
     path = write_config(

@@ -12,20 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, FeedServer, posts, write_config
+from .conftest import ROOT, FeedServer, posts, wait_for, write_config
 from .wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = Item(140, "الحكومة تعلن عطلة رسمية بمناسبة العيد الوطني", ["محليات"])
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
-    """Wait for something that happens in another process; generous, so a slow machine never fails it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Daemon:

@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +28,7 @@ from bot.clock import ManualClock
 from bot.models import Article, DeliveryState, Validators
 from bot.store import PlannedDelivery, PollPlan, Store, feeds
 
-from .conftest import ROOT, T0, FeedServer, empty_postgres, write_config
+from .conftest import ROOT, T0, FeedServer, empty_postgres, free_port, wait_for, write_config
 from .fake_mastodon import FakeMastodon
 from .fake_telegram import FakeTelegram
 from .fake_x import FakeX
@@ -219,21 +219,6 @@ REPLICAS = 3
 TOKEN = "replica-test-token"
 
 
-def _wait(check: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 def test_three_replicas_share_500_articles_without_duplicates_or_losses(
     tmp_path: Path, feed_server: FeedServer, clock: ManualClock, postgres_database: str,
@@ -259,7 +244,7 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
                            capture_output=True, text=True, timeout=120)
     assert first.returncode == 0 and "first_start=yes" in first.stderr, first.stderr[-2000:]
 
-    ports = [_free_port() for _ in range(REPLICAS)]
+    ports = [free_port() for _ in range(REPLICAS)]
     logs = [tmp_path / f"replica-{i}.log" for i in range(REPLICAS)]
     procs: list[subprocess.Popen[bytes]] = []
     watcher = Store.open(url)
@@ -277,7 +262,7 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
                 except OSError:
                     assert proc.poll() is None, "a replica died at start"
                     return False
-            _wait(listening, 60, "the replicas to listen")
+            wait_for(listening, 60, "the replicas to listen")
 
         # WordPress's feed shows the newest 50; articles come in batches, each announced by a ping to one
         # replica or other, and the next batch waits until some replica has read this one.
@@ -291,7 +276,7 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
             urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/ping/{TOKEN}", data=b"{}"),
                                    timeout=5)
             newest = items[0]
-            _wait(lambda guid=f"https://news.example/?p={newest.post_id}":
+            wait_for(lambda guid=f"https://news.example/?p={newest.post_id}":
                   watcher.known_guids("main", [guid]), 60, f"article {newest.post_id} to be read")
 
         expected = ARTICLES - 1
@@ -301,7 +286,7 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
             return (len(x.tweets) >= expected and len(mastodon.statuses) >= expected
                     and len(telegram.messages) >= expected and not waiting)
 
-        _wait(settled, 300, f"{expected} articles on every account")
+        wait_for(settled, 300, f"{expected} articles on every account")
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:

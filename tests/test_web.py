@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,9 +13,8 @@ import time
 import urllib.error
 import urllib.request
 import xmlrpc.client
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -26,28 +24,12 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.daemon import Daemon
 
-from .conftest import ROOT, FeedServer, write_config
+from .conftest import ROOT, FeedServer, free_port, wait_for, write_config
 from .fake_x import FakeX
 from .wordpress import SAMPLE_ITEMS, Item, rss2
 
 TOKEN = "ping-s3cret-7f3a"
 NEW = Item(500, "عاجل | الحكومة تعلن خطة طوارئ للكهرباء", ["عاجل"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "it") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def http(method: str, url: str, body: bytes = b"", kind: str = "application/octet-stream") -> tuple[int, str]:

@@ -146,9 +146,10 @@ accounts = sa.Table(
 # to run it.
 def _lease_statement(due: bool) -> sa.Update:
     at = sa.bindparam("now", type_=UTCDateTime)
+    # Free: no lease, an expired one, this process's own, or (``dead``) one whose holder died on this machine.
     conditions = [feeds.c.id == sa.bindparam("feed_id"),
                   sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < at,
-                         feeds.c.lease_owner == sa.bindparam("owner"))]
+                         feeds.c.lease_owner == sa.bindparam("owner"), feeds.c.lease_owner == sa.bindparam("dead"))]
     if due:
         conditions.append(sa.or_(feeds.c.last_poll_at.is_(None),
                                  feeds.c.last_poll_at <= sa.bindparam("polled_before", type_=UTCDateTime)))
@@ -358,27 +359,21 @@ class Store:
         ``polled_before``, someone polled the feed after that time: a scheduled poll that is not due). One
         statement decides, so two replicas never both get it. Returns the feed's state when this process
         has the lease, None when it has not."""
+        params = {"feed_id": feed_id, "owner": self.owner, "now": now, "until": until,
+                  "polled_before": polled_before, "dead": None}
+        take = _TAKE_LEASE[polled_before is not None]
         with self._bookkeeping() as c:
-            got = c.execute(_TAKE_LEASE[polled_before is not None], {
-                "feed_id": feed_id, "owner": self.owner, "now": now, "until": until, "polled_before": polled_before,
-            }).mappings().first()
-            if got is not None:
-                return FeedState(**got)  # the usual case: one statement
-            due = sa.true() if polled_before is None else sa.or_(feeds.c.last_poll_at.is_(None),
-                                                                 feeds.c.last_poll_at <= polled_before)
-            free = sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < now,
-                          feeds.c.lease_owner == self.owner)
-            take = feeds.update().values(lease_owner=self.owner, leased_until=until).returning(*feeds.c)
-            row = c.execute(sa.select(feeds.c.lease_owner).where(feeds.c.id == feed_id)).first()
-            if row is None:  # the feed's first poll ever
-                c.execute(_insert(c, feeds).values(id=feed_id, url=url, initialized=False, failures=0)
-                          .on_conflict_do_nothing())
-            elif not (row.lease_owner and _gone(row.lease_owner)):
-                return None
-            # A new feed, or a lease held by a process of this machine that died (a restart after a crash).
-            holder = row.lease_owner if row is not None else None
-            got = c.execute(take.where(feeds.c.id == feed_id, due, sa.or_(
-                free, feeds.c.lease_owner == holder) if holder else free)).mappings().first()
+            got = c.execute(take, params).mappings().first()
+            if got is None:
+                row = c.execute(sa.select(feeds.c.lease_owner).where(feeds.c.id == feed_id)).first()
+                if row is None:  # the feed's first poll ever
+                    c.execute(_insert(c, feeds).values(id=feed_id, url=url, initialized=False, failures=0)
+                              .on_conflict_do_nothing())
+                elif row.lease_owner and _gone(row.lease_owner):  # its holder died here (a restart after a crash)
+                    params["dead"] = row.lease_owner
+                else:
+                    return None
+                got = c.execute(take, params).mappings().first()
             return None if got is None else FeedState(**got)
 
     def release_feed(self, feed_id: str) -> None:

@@ -144,10 +144,10 @@ def _poll_leased(
 ) -> PollResult:
     same_url = state.url == feed.url
     # A failing feed is retried at the first scheduled poll that is at most half an interval early.
-    if state and same_url and state.next_poll_at and now + feed.interval / 2 < state.next_poll_at and not force:
+    if same_url and state.next_poll_at and now + feed.interval / 2 < state.next_poll_at and not force:
         log.debug("feed=%s status=backoff next_try=%s", feed.id, state.next_poll_at.isoformat(timespec="seconds"))
         return PollResult(feed.id, "backoff", error=state.last_error, next_try=state.next_poll_at)
-    known = Validators(state.etag, state.last_modified, state.body_hash) if state and same_url else Validators()
+    known = Validators(state.etag, state.last_modified, state.body_hash) if same_url else Validators()
     parsed = partial = False
     parsed_count = 0
     entries: int | None = None
@@ -161,7 +161,7 @@ def _poll_leased(
             todo: list[int] | None = None
             if split is not None:
                 entries, hashes = len(split.items), split.hashes
-                if state is not None and state.initialized and same_url:
+                if state.initialized and same_url:
                     # Parse only the items not stored in exactly this form: new ones, edited ones.
                     seen = store.known_item_hashes(feed.id, split.hashes)
                     todo = [i for i, h in enumerate(split.hashes) if h not in seen]
@@ -178,7 +178,7 @@ def _poll_leased(
         if not isinstance(exc, FeedError):  # a parser or library failure: still only this feed's problem
             log.exception("feed=%s: unexpected error while reading the feed", feed.id)
             exc = FeedError(feed.url, f"unexpected error: {type(exc).__name__}: {exc}")
-        failures = (state.failures if state and same_url else 0) + 1
+        failures = (state.failures if same_url else 0) + 1
         delay = backoff(failures, feed.interval, max(feed.interval, MAX_FEED_BACKOFF), draw())
         next_try = now + delay
         store.record_feed_error(feed.id, feed.url, now, exc.message, failures, next_try)
@@ -187,7 +187,7 @@ def _poll_leased(
         return result
 
     # Catch up only when every item was new (none was skipped as already stored).
-    if parsed and not partial and state is not None and state.initialized and same_url and feed.catch_up_pages > 1:
+    if parsed and not partial and state.initialized and same_url and feed.catch_up_pages > 1:
         parsed_feed = _catch_up(feed, config, store, client, parsed_feed, stop, renew)
     if not parsed:  # 304, or the very body parsed last time
         store.record_not_modified(feed.id, feed.url, now, fetched.validators)

@@ -172,7 +172,7 @@ def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None
 def cmd_migrate(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     from bot import schema
     from bot.config import config_path, load_config
-    from bot.store import database_url, make_engine
+    from bot.store import database_url, make_engine, shown_url
 
     config = load_config(config_path(args.config))
     url = database_url(config.database, config.data_dir)
@@ -182,10 +182,7 @@ def cmd_migrate(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
     except schema.SchemaError as exc:
         raise BotError(f"the database: {exc}") from exc
     except Exception as exc:  # the driver's own errors: say what and where, without the password
-        from sqlalchemy.engine import make_url
-
-        shown = make_url(url).render_as_string(hide_password=True)
-        raise BotError(f"cannot migrate the database {shown}: {getattr(exc, 'orig', None) or exc}") from exc
+        raise BotError(f"cannot migrate the database {shown_url(url)}: {getattr(exc, 'orig', None) or exc}") from exc
     finally:
         engine.dispose()
     if found == now:

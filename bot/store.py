@@ -280,6 +280,11 @@ def database_url(configured: str | None, data_dir: str | Path) -> str:
     return f"sqlite:///{Path(data_dir) / 'bot.sqlite3'}"
 
 
+def shown_url(url: str) -> str:
+    """A database URL as messages show it: without its password."""
+    return url if "@" not in url else sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
 def normalize_url(url: str) -> str:
     """PostgreSQL URLs as the bot's driver (psycopg 3) needs them: Heroku's ``postgres://`` and the plain
     ``postgresql://`` both become ``postgresql+psycopg://``. Other URLs are returned as they are."""
@@ -304,7 +309,7 @@ class Store:
         from bot import schema
 
         url = sqlite_file(normalize_url(url))  # "in memory": one throw-away file for both engines
-        shown = url if "@" not in url else sa.engine.make_url(url).render_as_string(hide_password=True)
+        shown = shown_url(url)
         engine: Engine | None = None
         try:
             engine = make_engine(url)

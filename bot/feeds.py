@@ -28,6 +28,7 @@ from bot.compose.text import clean_title, html_to_text
 from bot.errors import FeedError
 from bot.media import dedupe, images_in_html
 from bot.models import Article, Validators
+from bot.prescan import ITEM_VOLATILE
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 CHUNK = 64 * 1024
@@ -202,7 +203,7 @@ def _read(url: str, resp: urllib3.BaseHTTPResponse, known: Validators, max_size:
 
 #: What changes in a WordPress feed when no article did: the feed's build date (moved by every comment and
 #: every save) and the items' comment counts.
-_VOLATILE = re.compile(rb"<lastBuildDate>[^<]*</lastBuildDate>|<slash:comments>[^<]*</slash:comments>")
+_VOLATILE = re.compile(rb"<lastBuildDate>[^<]*</lastBuildDate>|" + ITEM_VOLATILE.pattern)
 
 
 def content_hash(body: bytes) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 _ITEM = re.compile(rb"<(item|entry)[\s>].*?</\1>", re.S)
 _OPENING = re.compile(rb"<(?:item|entry)[\s>]")
 #: What changes inside an item when its article did not: WordPress's comment count.
-_VOLATILE = re.compile(rb"<slash:comments>[^<]*</slash:comments>")
+ITEM_VOLATILE = re.compile(rb"<slash:comments>[^<]*</slash:comments>")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Split:
 
 
 def item_hash(item: bytes) -> str:
-    return hashlib.sha256(_VOLATILE.sub(b"", item)).hexdigest()
+    return hashlib.sha256(ITEM_VOLATILE.sub(b"", item)).hexdigest()
 
 
 def split_items(body: bytes) -> Split | None:

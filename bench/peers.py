@@ -13,6 +13,7 @@ Mastodon-compatible fake. The bench installs them from PyPI into their own virtu
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -86,8 +87,6 @@ class Setup:
             f"client_credentials={self.dir / 'feed2toot' / 'client.secret'}\ntoot_visibility=public\n\n"
             f"[cache]\ncachefile={self.dir / 'feed2toot' / 'cache.txt'}\n\n"
             f"[rss]\nuri={feed_url}\ntoot={{title}} {{link}}\n", encoding="utf-8")
-        import json
-
         (self.dir / "feed2fedi" / "config.json").write_text(json.dumps({
             "feeds": [{"url": feed_url, "prefix": None, "max_attachments": 0}], "fedi_instance": mastodon.base,
             "fedi_access_token": mastodon.token, "cache_max_age": 30,

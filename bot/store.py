@@ -437,6 +437,7 @@ class Store:
         the feed's new state. Returns the plan, whether this was the feed's first start, and how many
         deliveries were queued (an account already given the article by another feed gets no second one)."""
         guids = [a.guid for a in articles_in_feed]
+        hashes = item_hashes or {}
         with self._bookkeeping() as c:
             _serialize_new_articles(c)
             row = c.execute(sa.select(feeds.c.initialized).where(feeds.c.id == feed_id)).first()
@@ -455,17 +456,17 @@ class Store:
                 published = _plausible(a.published, now)
                 inserted = c.execute(articles.insert().values(
                     **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
-                    published_at=published, item_hash=(item_hashes or {}).get(a.guid),
+                    published_at=published, item_hash=hashes.get(a.guid),
                 )).inserted_primary_key
                 assert inserted is not None
                 ids[a.guid] = inserted[0]
             edited = {a.guid for a in plan.edited}
             for a in plan.edited:
                 c.execute(articles.update().where(articles.c.id == ids[a.guid]).values(
-                    **_article_values(a), updated_at=now, item_hash=(item_hashes or {}).get(a.guid),
+                    **_article_values(a), updated_at=now, item_hash=hashes.get(a.guid),
                     **({"published_at": _plausible(a.published, now)} if a.published else {}),
                 ))
-            for guid, hashed in (item_hashes or {}).items():  # the same article, its item's bytes changed
+            for guid, hashed in hashes.items():  # the same article, its item's bytes changed
                 if guid in known and guid not in edited and known[guid].item_hash != hashed:
                     c.execute(articles.update().where(articles.c.id == known[guid].id).values(item_hash=hashed))
             for d in plan.deliveries:

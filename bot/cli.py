@@ -170,9 +170,8 @@ def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None
 
 
 def cmd_migrate(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-    from bot import schema
     from bot.config import config_path, load_config
-    from bot.store import database_url, make_engine, shown_url
+    from bot.store import database_url, make_engine, schema, shown_url
 
     config = load_config(config_path(args.config))
     url = database_url(config.database, config.data_dir)

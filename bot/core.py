@@ -18,19 +18,20 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose import compose_post
 from bot.compose.hashtags import make_hashtags, tag_keywords
+from bot.compose.ids import post_id, wordpress_short_link
 from bot.compose.text import clean_title
 from bot.config import AccountConfig, BotConfig
 from bot.dispatch import Dispatcher, Outcome
 from bot.errors import ComposeError, FeedError, UsageError, WordPressError
 from bot.feeds import FeedClient, fetch, new_session, parse
-from bot.links import Shortener, add_utm, post_id, wordpress_short_link
+from bot.feeds.pages import read_page
+from bot.feeds.poll import PollResult, newest, poll_feed
+from bot.feeds.wordpress import WordPressPost, fetch_post
+from bot.links import Shortener, add_utm
 from bot.models import Article, DeliveryState, Validators
-from bot.pages import read_page
 from bot.platforms import Publisher, make_publisher
 from bot.policy import next_send
-from bot.poll import PollResult, newest, poll_feed
 from bot.store import DeliveryRow, Store, database_url
-from bot.wordpress import WordPressPost, fetch_post
 
 log = logging.getLogger("bot")
 

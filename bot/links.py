@@ -28,13 +28,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from bot.clock import Clock
+from bot.compose.ids import wordpress_short_link
 from bot.config import ShortLinkConfig
 from bot.errors import ShortenError
 
 log = logging.getLogger("bot.links")
 
-#: A WordPress short link or draft guid: ``https://host/?p=123``.
-_P_LINK = re.compile(r"^https?://[^/?#]+/?\?p=(\d+)$")
 PAGE_LIMIT = 2_000_000
 
 
@@ -42,21 +41,6 @@ class LinkCache(Protocol):
     def cached_short_link(self, kind: str, url: str) -> str | None: ...
 
     def cache_short_link(self, kind: str, url: str, short: str, now: datetime) -> None: ...
-
-
-def post_id(guid: str, link: str = "") -> int | None:
-    """WordPress's post id from a ``?p=ID`` guid or link."""
-    for candidate in (guid, link):
-        m = _P_LINK.match(candidate.strip())
-        if m:
-            return int(m.group(1))
-    return None
-
-
-def wordpress_short_link(guid: str, site_url: str) -> str | None:
-    """``?p=ID`` rebuilt on the site's address, when the guid has that form."""
-    pid = post_id(guid)
-    return None if pid is None else f"{site_url.rstrip('/')}/?p={pid}"
 
 
 def add_utm(url: str, utm: Mapping[str, str]) -> str:

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from bot.compose import compose_post
 from bot.compose.fit import ELLIPSIS, TRAILING_PUNCTUATION
 from bot.compose.hashtags import hashtags_in, make_hashtags
+from bot.compose.ids import wordpress_short_link
 from bot.compose.length import LengthRule, rule_of
 from bot.compose.text import RLM, clean_title
 from bot.errors import ComposeError
 from bot.feeds import parse
-from bot.links import wordpress_short_link
 from bot.models import Article
 
 from .conftest import WORDPRESS_FIXTURES

@@ -14,9 +14,9 @@ from bot.compose.length import LengthRule
 from bot.config import ConsoleAccount
 from bot.dispatch import Dispatcher
 from bot.errors import AuthFailed, ComposeError, Duplicate, RateLimited, Rejected, Unavailable
+from bot.feeds.poll import plan_poll
 from bot.models import Article, DeliveryState, Validators
 from bot.platforms.base import Post, Published
-from bot.poll import plan_poll
 from bot.store import Store
 
 from .conftest import T0

@@ -11,15 +11,10 @@ from urllib.parse import parse_qs
 import pytest
 
 from bot.clock import ManualClock
+from bot.compose.ids import post_id, wordpress_short_link
 from bot.config import ShortLinkConfig
 from bot.feeds import new_session
-from bot.links import (
-    Shortener,
-    add_utm,
-    post_id,
-    shortlink_in_page,
-    wordpress_short_link,
-)
+from bot.links import Shortener, add_utm, shortlink_in_page
 from bot.store import Store
 
 from .conftest import WORDPRESS_FIXTURES, FeedServer, Seen, need_shared

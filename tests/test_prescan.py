@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
 from bot.feeds import parse
-from bot.prescan import split_items
+from bot.feeds.prescan import split_items
 
 from .conftest import WORDPRESS_FIXTURES, FeedServer, need_shared, posts, write_config
 from .wordpress import SAMPLE_ITEMS, Item, atom, rss2

@@ -14,9 +14,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from bot import schema
 from bot.errors import StoreError
-from bot.store import Store, make_engine, metadata
+from bot.store import Store, make_engine, metadata, schema
 
 from .conftest import T0, FeedServer, write_config
 from .wordpress import Item, rss2

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from bot.clock import ManualClock
 from bot.config import ConsoleAccount
 from bot.errors import StoreError
+from bot.feeds.poll import plan_poll
 from bot.models import Article, Validators
-from bot.poll import plan_poll
 from bot.store import Store, database_url
 
 

@@ -15,7 +15,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.errors import WordPressError
 from bot.feeds import new_session
-from bot.wordpress import fetch_post, parse_post
+from bot.feeds.wordpress import fetch_post, parse_post
 
 from .conftest import WORDPRESS_FIXTURES, FeedServer, need_shared, posts, write_config
 from .wordpress import SAMPLE_ITEMS, Item, rest_post, rss2

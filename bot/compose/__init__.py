@@ -7,6 +7,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.compose.fit import fit
+from bot.compose.ids import post_id as id_from
 from bot.compose.length import LengthRule
 from bot.compose.text import mark_direction
 from bot.models import Article
@@ -20,8 +21,6 @@ def post_values(
     tz: tzinfo = UTC, date_format: str = DEFAULT_DATE_FORMAT, post_id: int | None = None,
 ) -> dict[str, str]:
     """The template fields of an article (``{hashtags}`` is filled while fitting)."""
-    from bot.links import post_id as id_from
-
     pid = post_id if post_id is not None else id_from(article.guid, article.link)
     return {
         "title": article.title,

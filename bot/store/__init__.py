@@ -84,7 +84,7 @@ articles = sa.Table(
     sa.Column("api_checked_at", UTCDateTime),  # when the REST API was asked (cached per article)
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("item_hash", sa.String(64)),  # of its feed item as last parsed (bot.prescan; migration 0003)
+    sa.Column("item_hash", sa.String(64)),  # of its feed item as last parsed (bot.feeds.prescan; migration 0003)
     sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
 )
 
@@ -306,7 +306,7 @@ class Store:
     def open(cls, url: str, *, migrate: bool = False) -> Store:
         """Open the database at ``url``: an empty one gets the newest schema; one at an older schema
         revision is migrated when ``migrate`` is set and refused otherwise. Raises StoreError when it cannot."""
-        from bot import schema
+        from bot.store import schema
 
         url = sqlite_file(normalize_url(url))  # "in memory": one throw-away file for both engines
         shown = shown_url(url)

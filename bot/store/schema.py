@@ -1,4 +1,4 @@
-"""The database schema's revision, and the Alembic migrations between revisions (``bot/migrations``).
+"""The database schema's revision, and the Alembic migrations between revisions (``bot/store/migrations``).
 
 An empty database gets the newest schema at once. A database at an older revision is migrated by
 ``bot migrate`` (or at start with ``migrate_on_start: true``); otherwise the bot refuses it with a clear
@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-#: The newest revision (the last file in bot/migrations/versions; a test keeps them in step).
+#: The newest revision (the last file in bot/store/migrations/versions; a test keeps them in step).
 HEAD = "0003"
 #: Revisions in order, oldest first.
 REVISIONS = ("0001", "0002", "0003")

@@ -1,6 +1,6 @@
-"""Alembic's environment: run on the connection bot.schema hands over (or on sqlalchemy.url when a
+"""Alembic's environment: run on the connection bot.store.schema hands over (or on sqlalchemy.url when a
 developer runs alembic by hand: ``alembic -x url=sqlite:///var/bot.sqlite3 upgrade head`` with a config
-whose script_location is bot/migrations)."""
+whose script_location is bot/store/migrations)."""
 
 from __future__ import annotations
 

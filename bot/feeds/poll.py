@@ -17,9 +17,9 @@ from bot.clock import Clock
 from bot.config import AccountConfig, BotConfig, FeedConfig
 from bot.errors import FeedError
 from bot.feeds import FeedClient, ParsedFeed, fetch, parse
+from bot.feeds.prescan import split_items
 from bot.models import Article, Validators
 from bot.policy import priority_of, skip_reason
-from bot.prescan import split_items
 from bot.store import FeedState, KnownArticle, PlannedDelivery, PollPlan, Store
 
 log = logging.getLogger("bot.poll")

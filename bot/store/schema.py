@@ -13,6 +13,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bot.store.tables import metadata
+
 #: The newest revision (the last file in bot/store/migrations/versions; a test keeps them in step).
 HEAD = "0003"
 #: Revisions in order, oldest first.
@@ -46,8 +48,6 @@ def prepare(engine: Engine, *, migrate: bool) -> tuple[str | None, str]:
         if found == HEAD:
             return found, HEAD
         if found is None:
-            from bot.store import metadata
-
             metadata.create_all(c)
             _stamp(c, HEAD)
             return None, HEAD

@@ -1,0 +1,195 @@
+"""Engines (SQLite in WAL mode, PostgreSQL), database URLs, advisory locks, and ``StoreBase``: the
+connection handling every part of the store shares.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.errors import StoreError
+from bot.models import DeliveryState
+from bot.store import schema
+from bot.store.tables import deliveries
+
+log = logging.getLogger("bot.store")
+
+
+def database_url(configured: str | None, data_dir: str | Path) -> str:
+    """The configured URL, else a SQLite file in the data folder."""
+    if configured:
+        return normalize_url(configured)
+    return f"sqlite:///{Path(data_dir) / 'bot.sqlite3'}"
+
+
+def shown_url(url: str) -> str:
+    """A database URL as messages show it: without its password."""
+    return url if "@" not in url else sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def normalize_url(url: str) -> str:
+    """PostgreSQL URLs as the bot's driver (psycopg 3) needs them: Heroku's ``postgres://`` and the plain
+    ``postgresql://`` both become ``postgresql+psycopg://``. Other URLs are returned as they are."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class StoreBase:
+    def __init__(self, engine: Engine, light: Engine | None = None) -> None:
+        self.engine = engine
+        #: For bookkeeping whose loss in a power cut costs repeated work, never a post (see _bookkeeping).
+        self.light = light or engine
+        #: This process's name in a database it may share with other replicas (poll leases).
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = False) -> Self:
+        """Open the database at ``url``: an empty one gets the newest schema; one at an older schema
+        revision is migrated when ``migrate`` is set and refused otherwise. Raises StoreError when it cannot."""
+        url = sqlite_file(normalize_url(url))  # "in memory": one throw-away file for both engines
+        shown = shown_url(url)
+        engine: Engine | None = None
+        try:
+            engine = make_engine(url)
+            schema.prepare(engine, migrate=migrate)
+            light = make_engine(url, durable=False) if engine.dialect.name == "sqlite" else None
+        except Exception as exc:
+            if engine is not None:
+                engine.dispose()
+            if isinstance(exc, schema.SchemaError):
+                raise StoreError(f"the database {shown}: {exc}") from exc
+            if isinstance(exc, sa.exc.SQLAlchemyError | OSError):
+                reason = str(getattr(exc, "orig", None) or exc).strip()
+                raise StoreError(f"cannot open the database {shown}: {reason}") from exc
+            raise
+        return cls(engine, light)
+
+    @property
+    def postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.light is not self.engine:
+            self.light.dispose()
+
+    @contextmanager
+    def _bookkeeping(self) -> Iterator[Connection]:
+        """A transaction committed without waiting for the disk (SQLite ``synchronous=NORMAL`` in WAL mode,
+        PostgreSQL ``synchronous_commit=off``): a power cut may undo the last few such commits but never
+        corrupts, and a later durable commit (a post recorded as sent) makes them durable too. Used for what
+        a poll writes: undone, a poll's leases and feed state are simply redone, and its new articles are
+        seen as new again at the next poll, with their deliveries. Nothing sent depends on them alone."""
+        with self.light.begin() as c:
+            if c.dialect.name == "postgresql":
+                c.execute(sa.text("SET LOCAL synchronous_commit = off"))
+            yield c
+
+
+def make_engine(url: str, *, durable: bool = True) -> Engine:
+    parsed = sa.engine.make_url(normalize_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(sa.engine.make_url(sqlite_file(url)), durable)
+    # READ COMMITTED (PostgreSQL's default): every statement sees what other replicas committed before it.
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def sqlite_file(url: str) -> str:
+    """A SQLite URL with a file: "in memory" (demos) becomes a throw-away file, so the scheduler's threads
+    each get their own connection exactly as with a real file, instead of sharing one between transactions.
+    Other URLs are returned as they are."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or (parsed.database and parsed.database != ":memory:"):
+        return url
+    folder = tempfile.mkdtemp(prefix="wp-social-bot-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return parsed.set(database=str(Path(folder) / "bot.sqlite3")).render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: sa.URL, durable: bool = True) -> Engine:
+    if url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: a post recorded as sent stays recorded, even in a power cut (see Store._bookkeeping for NORMAL).
+        cur.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+def _insert(c: Connection, table: sa.Table) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING, in the connection's dialect."""
+    if c.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _gone(owner: str) -> bool:
+    """Whether a lease owner (``host:pid:tag``) is a process of this machine that no longer runs."""
+    host, _, pid = owner.rpartition(":")[0].rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (perhaps as another user's process)
+        return False
+    return False
+
+
+#: Keys of PostgreSQL advisory locks (any fixed numbers).
+_NEW_ARTICLES_LOCK = 7_413_092_002
+
+
+def _serialize_new_articles(c: Connection) -> None:
+    """On PostgreSQL, one transaction at a time records new articles: two replicas polling two feeds that
+    carry the same article (the main feed and a category feed) must not both queue it for an account.
+    These transactions do no network I/O, so the wait is short. (SQLite writers are serial already.)"""
+    if c.dialect.name == "postgresql":
+        c.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NEW_ARTICLES_LOCK})
+
+
+def _account_claim_lock(c: Connection, account_id: str, delivery_id: int, now: datetime) -> bool:
+    """PostgreSQL: whether this transaction may claim for the account. It takes the account's advisory lock
+    (held until commit) and, under it, checks that no other replica committed a claim for the account
+    since the query's snapshot."""
+    got = c.execute(sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"wp-social-bot account {account_id}"}).scalar()
+    if not got:
+        return False
+    other = c.execute(sa.select(deliveries.c.id).where(
+        deliveries.c.account_id == account_id, deliveries.c.id != delivery_id,
+        deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until > now).limit(1)).first()
+    return other is None
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

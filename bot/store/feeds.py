@@ -1,0 +1,223 @@
+"""Feeds and their poll leases, what a poll records (new and edited articles, the deliveries they get, the
+feed's validators: one transaction), and reading articles back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bot.models import Article, DeliveryState, Validators
+from bot.store.engine import (
+    StoreBase,
+    _chunks,
+    _gone,
+    _insert,
+    _serialize_new_articles,
+)
+from bot.store.records import (
+    FeedState,
+    KnownArticle,
+    PollPlan,
+    _article,
+    _article_values,
+)
+from bot.store.tables import UTCDateTime, articles, deliveries, feeds
+
+
+# The statements of every poll, built once: building a statement costs SQLAlchemy more than SQLite needs
+# to run it.
+def _lease_statement(due: bool) -> sa.Update:
+    at = sa.bindparam("now", type_=UTCDateTime)
+    # Free: no lease, an expired one, this process's own, or (``dead``) one whose holder died on this machine.
+    conditions = [feeds.c.id == sa.bindparam("feed_id"),
+                  sa.or_(feeds.c.leased_until.is_(None), feeds.c.leased_until < at,
+                         feeds.c.lease_owner == sa.bindparam("owner"), feeds.c.lease_owner == sa.bindparam("dead"))]
+    if due:
+        conditions.append(sa.or_(feeds.c.last_poll_at.is_(None),
+                                 feeds.c.last_poll_at <= sa.bindparam("polled_before", type_=UTCDateTime)))
+    return (feeds.update().where(*conditions)
+            .values(lease_owner=sa.bindparam("owner"), leased_until=sa.bindparam("until", type_=UTCDateTime))
+            .returning(*feeds.c))
+
+
+_TAKE_LEASE = {False: _lease_statement(False), True: _lease_statement(True)}
+_MINE = feeds.c.lease_owner == sa.bindparam("owner")
+_RECORD_NOT_MODIFIED = feeds.update().where(feeds.c.id == sa.bindparam("feed_id")).values(
+    url=sa.bindparam("v_url"), etag=sa.bindparam("v_etag"), last_modified=sa.bindparam("v_last_modified"),
+    body_hash=sa.bindparam("v_body_hash"), last_poll_at=sa.bindparam("v_now", type_=UTCDateTime),
+    last_success_at=sa.bindparam("v_now", type_=UTCDateTime), last_error=None, failures=0, next_poll_at=None,
+    lease_owner=sa.case((_MINE, None), else_=feeds.c.lease_owner),
+    leased_until=sa.case((_MINE, None), else_=feeds.c.leased_until))
+
+
+class FeedsMixin(StoreBase):
+    def feed_state(self, feed_id: str) -> FeedState | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(feeds).where(feeds.c.id == feed_id)).mappings().first()
+        return None if row is None else FeedState(**row)
+
+    def feed_states(self) -> list[FeedState]:
+        with self.engine.connect() as c:
+            return [FeedState(**r) for r in c.execute(sa.select(feeds).order_by(feeds.c.id)).mappings()]
+
+    def lease_feed(self, feed_id: str, url: str, now: datetime, until: datetime, *,
+                   polled_before: datetime | None = None) -> FeedState | None:
+        """Take the feed's poll lease until ``until``, unless another replica holds it now (or, with
+        ``polled_before``, someone polled the feed after that time: a scheduled poll that is not due). One
+        statement decides, so two replicas never both get it. Returns the feed's state when this process
+        has the lease, None when it has not."""
+        params = {"feed_id": feed_id, "owner": self.owner, "now": now, "until": until,
+                  "polled_before": polled_before, "dead": None}
+        take = _TAKE_LEASE[polled_before is not None]
+        with self._bookkeeping() as c:
+            got = c.execute(take, params).mappings().first()
+            if got is None:
+                row = c.execute(sa.select(feeds.c.lease_owner).where(feeds.c.id == feed_id)).first()
+                if row is None:  # the feed's first poll ever
+                    c.execute(_insert(c, feeds).values(id=feed_id, url=url, initialized=False, failures=0)
+                              .on_conflict_do_nothing())
+                elif row.lease_owner and _gone(row.lease_owner):  # its holder died here (a restart after a crash)
+                    params["dead"] = row.lease_owner
+                else:
+                    return None
+                got = c.execute(take, params).mappings().first()
+            return None if got is None else FeedState(**got)
+
+    def release_feed(self, feed_id: str) -> None:
+        with self._bookkeeping() as c:
+            c.execute(feeds.update().where(feeds.c.id == feed_id, feeds.c.lease_owner == self.owner)
+                      .values(lease_owner=None, leased_until=None))
+
+    def record_not_modified(self, feed_id: str, url: str, now: datetime, validators: Validators) -> None:
+        """Note a poll that found nothing new; this ends the poll's lease."""
+        with self._bookkeeping() as c:
+            done = c.execute(_RECORD_NOT_MODIFIED, {
+                "feed_id": feed_id, "owner": self.owner, "v_url": url, "v_etag": validators.etag,
+                "v_last_modified": validators.last_modified, "v_body_hash": validators.body_hash, "v_now": now,
+            })
+            if done.rowcount == 0:
+                self._upsert_feed(c, feed_id, url, {
+                    "etag": validators.etag, "last_modified": validators.last_modified,
+                    "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
+                    "last_error": None, "failures": 0, "next_poll_at": None,
+                })
+
+    def record_feed_error(self, feed_id: str, url: str, now: datetime, message: str, failures: int,
+                          next_poll_at: datetime) -> None:
+        """Note a failed poll (the ``failures``-th in a row) and when to try again; this ends its lease."""
+        with self._bookkeeping() as c:
+            self._upsert_feed(c, feed_id, url, {
+                "last_poll_at": now, "last_error": message, "failures": failures, "next_poll_at": next_poll_at,
+            })
+
+    def _upsert_feed(self, c: Connection, feed_id: str, url: str, values: dict[str, Any]) -> None:
+        """Write a poll's outcome, and end this process's lease on the feed (in the same statement)."""
+        mine = feeds.c.lease_owner == self.owner
+        done = c.execute(feeds.update().where(feeds.c.id == feed_id).values(
+            url=url, lease_owner=sa.case((mine, None), else_=feeds.c.lease_owner),
+            leased_until=sa.case((mine, None), else_=feeds.c.leased_until), **values))
+        if done.rowcount == 0:
+            c.execute(feeds.insert().values(id=feed_id, url=url, **{"initialized": False, "failures": 0, **values}))
+
+    def known_item_hashes(self, feed_id: str, hashes: Sequence[str]) -> set[str]:
+        """Which of these item hashes belong to articles of the feed stored from exactly that item."""
+        with self.light.connect() as c:
+            return {r.item_hash for chunk in _chunks(hashes, 500) for r in c.execute(
+                sa.select(articles.c.item_hash).where(articles.c.feed_id == feed_id,
+                                                      articles.c.item_hash.in_(chunk)))}
+
+    def known_guids(self, feed_id: str, guids: Sequence[str]) -> set[str]:
+        with self.engine.connect() as c:
+            return {r.guid for chunk in _chunks(guids, 500) for r in c.execute(
+                sa.select(articles.c.guid).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk)))}
+
+    def apply_poll(
+        self, feed_id: str, url: str, now: datetime, validators: Validators, articles_in_feed: Sequence[Article],
+        decide: Callable[[dict[str, KnownArticle], bool], PollPlan], item_hashes: Mapping[str, str] | None = None,
+    ) -> tuple[PollPlan, bool, int]:
+        """In one transaction: read what is known of these articles, let ``decide`` plan, write the plan and
+        the feed's new state. Returns the plan, whether this was the feed's first start, and how many
+        deliveries were queued (an account already given the article by another feed gets no second one)."""
+        guids = [a.guid for a in articles_in_feed]
+        hashes = item_hashes or {}
+        with self._bookkeeping() as c:
+            _serialize_new_articles(c)
+            row = c.execute(sa.select(feeds.c.initialized).where(feeds.c.id == feed_id)).first()
+            first_start = not (row and row.initialized)
+            known: dict[str, KnownArticle] = {}
+            for chunk in _chunks(guids, 500):
+                q = sa.select(articles).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk))
+                for r in c.execute(q).mappings():
+                    known[r["guid"]] = KnownArticle(r["id"], _article(r), r["item_hash"])
+            plan = decide(known, first_start)
+            ids = {g: k.id for g, k in known.items()}
+            queued = 0
+            for a in plan.new:
+                # No date, or one more than a day ahead (a clock gone wrong): it counts as published when first
+                # seen, so it does not wait behind the future. Nearer dates keep their order.
+                published = _plausible(a.published, now)
+                inserted = c.execute(articles.insert().values(
+                    **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
+                    published_at=published, item_hash=hashes.get(a.guid),
+                )).inserted_primary_key
+                assert inserted is not None
+                ids[a.guid] = inserted[0]
+            edited = {a.guid for a in plan.edited}
+            for a in plan.edited:
+                c.execute(articles.update().where(articles.c.id == ids[a.guid]).values(
+                    **_article_values(a), updated_at=now, item_hash=hashes.get(a.guid),
+                    **({"published_at": _plausible(a.published, now)} if a.published else {}),
+                ))
+            for guid, hashed in hashes.items():  # the same article, its item's bytes changed
+                if guid in known and guid not in edited and known[guid].item_hash != hashed:
+                    c.execute(articles.update().where(articles.c.id == known[guid].id).values(item_hash=hashed))
+            for d in plan.deliveries:
+                # One post per article and account, even when two feeds of the site (the main feed and a
+                # category feed) both carry the article.
+                exists = c.execute(
+                    sa.select(deliveries.c.id)
+                    .join(articles, articles.c.id == deliveries.c.article_id)
+                    .where(articles.c.guid == d.guid, deliveries.c.account_id == d.account_id)
+                ).first()
+                if not exists:
+                    state = DeliveryState.SKIPPED if d.skip else DeliveryState.QUEUED
+                    c.execute(deliveries.insert().values(
+                        article_id=ids[d.guid], account_id=d.account_id, state=state.value, priority=d.priority,
+                        note=d.skip, created_at=now, updated_at=now,
+                    ))
+                    queued += 0 if d.skip else 1
+            for guid, account_id in plan.reposts:
+                row = c.execute(sa.select(deliveries.c.id, deliveries.c.remote_url).where(
+                    deliveries.c.article_id == ids[guid], deliveries.c.account_id == account_id,
+                    deliveries.c.state == DeliveryState.SENT.value)).first()
+                if row is not None:
+                    c.execute(deliveries.update().where(deliveries.c.id == row.id).values(
+                        state=DeliveryState.QUEUED.value, text=None, remote_id=None, remote_url=None, attempts=0,
+                        not_before=None, note=f"the headline was edited: posting again (was {row.remote_url})",
+                        updated_at=now))
+                    queued += 1
+            self._upsert_feed(c, feed_id, url, {
+                "initialized": True, "etag": validators.etag, "last_modified": validators.last_modified,
+                "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
+                "last_error": None, "failures": 0, "next_poll_at": None,
+            })
+        return plan, first_start, queued
+
+    def articles(self, feed_id: str | None = None) -> list[Article]:
+        q = sa.select(articles).order_by(articles.c.id)
+        if feed_id:
+            q = q.where(articles.c.feed_id == feed_id)
+        with self.engine.connect() as c:
+            return [_article(r) for r in c.execute(q).mappings()]
+
+    def article_by_id(self, article_id: int) -> Article:
+        with self.engine.connect() as c:
+            return _article(c.execute(sa.select(articles).where(articles.c.id == article_id)).mappings().one())
+
+
+def _plausible(published: datetime | None, now: datetime) -> datetime:
+    return now if published is None or published > now + timedelta(days=1) else published

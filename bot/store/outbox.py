@@ -1,0 +1,256 @@
+"""The outbox: deliveries, their claims and outcomes, manual posts, and each delivery's history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.models import Article, DeliveryState
+from bot.store.engine import (
+    StoreBase,
+    _account_claim_lock,
+    _serialize_new_articles,
+)
+from bot.store.records import (
+    DeliveryForDispatch,
+    DeliveryRow,
+    Event,
+    _article,
+    _article_values,
+)
+from bot.store.tables import accounts, articles, deliveries, events
+
+_ANY_WAITING = sa.select(deliveries.c.id).where(
+    deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value])).limit(1)
+
+
+class OutboxMixin(StoreBase):
+    def anything_to_send(self) -> bool:
+        """Whether any delivery waits or is in flight: when none is, a dispatch pass has nothing to do."""
+        with self.light.connect() as c:
+            return c.execute(_ANY_WAITING).first() is not None
+
+    def recover_expired(self, now: datetime, resend_safe: Callable[[str], bool]) -> tuple[int, int]:
+        """Claims that expired (the process died mid-call): back to the queue with their frozen text where a
+        resend cannot post twice, else ``in_doubt`` for the operator. Returns (requeued, in_doubt)."""
+        requeued = doubtful = 0
+        with self.engine.begin() as c:
+            rows = c.execute(sa.select(deliveries.c.id, deliveries.c.account_id, deliveries.c.text).where(
+                deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until < now)).all()
+            for r in rows:
+                # Without frozen text it never reached the platform: always safe to send.
+                safe = r.text is None or resend_safe(r.account_id)
+                state = DeliveryState.QUEUED if safe else DeliveryState.IN_DOUBT
+                note = ("interrupted mid-send; resent with its frozen text" if safe else
+                        "interrupted mid-send: it may or may not have been posted; "
+                        "check the account, then retry or skip it")
+                c.execute(deliveries.update().where(
+                    deliveries.c.id == r.id, deliveries.c.state == DeliveryState.SENDING.value,
+                ).values(state=state.value, claimed_until=None, note=note, updated_at=now))
+                if safe:
+                    requeued += 1
+                else:
+                    doubtful += 1
+        return requeued, doubtful
+
+    def claim_next(self, now: datetime, account_ids: Iterable[str], lease: timedelta, *,
+                   only: Iterable[int] | None = None, ignore_holds: bool = False,
+                   still_ready: Callable[[str], bool] | None = None) -> DeliveryForDispatch | None:
+        """Claim the next due delivery of these accounts (priority, then publish order) until ``now + lease``.
+        Its ``text`` is None when it was never tried: compose it, then :meth:`freeze_text` before sending.
+        On PostgreSQL, ``still_ready(account)`` is asked again under the account's claim lock, after any
+        other replica's send for the account has been recorded: so its limits hold across replicas."""
+        ids = list(account_ids)
+        if not ids:
+            return None
+        busy: set[str] = set()  # accounts another replica is claiming for at this moment
+        while True:
+            with self.engine.begin() as c:
+                blocked = sa.select(accounts.c.id).where(
+                    accounts.c.not_before > now if ignore_holds else sa.or_(accounts.c.held.is_(True),
+                                                                           accounts.c.not_before > now))
+                q = (
+                    sa.select(deliveries, articles)
+                    .join(articles, articles.c.id == deliveries.c.article_id)
+                    .where(
+                        deliveries.c.state == DeliveryState.QUEUED.value,
+                        deliveries.c.account_id.in_(ids),
+                        deliveries.c.account_id.not_in(blocked),
+                        sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now),
+                    )
+                    .order_by(deliveries.c.priority.desc(), articles.c.published_at, deliveries.c.id)
+                    .limit(1)
+                    # PostgreSQL: rows another replica is claiming are passed over, not waited for.
+                    .with_for_update(of=deliveries, skip_locked=True)
+                )
+                if only is not None:
+                    q = q.where(deliveries.c.id.in_(list(only)))
+                if self.postgres:
+                    # Replicas send one post at a time per account, as a single process does: the account's
+                    # limits, order and rate limit stay whole.
+                    sending = sa.select(deliveries.c.account_id).where(
+                        deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until > now)
+                    q = q.where(deliveries.c.account_id.not_in(sending), deliveries.c.account_id.not_in(busy))
+                row = c.execute(q).first()
+                if row is None:
+                    return None
+                m = row._mapping
+                d_id, attempts = m[deliveries.c.id], m[deliveries.c.attempts] + 1
+                account_id = m[deliveries.c.account_id]
+                if self.postgres and not (_account_claim_lock(c, account_id, d_id, now)
+                                          and (still_ready is None or still_ready(account_id))):
+                    busy.add(account_id)
+                    continue
+                done = c.execute(deliveries.update().where(
+                    deliveries.c.id == d_id, deliveries.c.state == DeliveryState.QUEUED.value,
+                ).values(state=DeliveryState.SENDING.value, attempts=attempts, claimed_until=now + lease,
+                         updated_at=now))
+                if done.rowcount == 1:
+                    return DeliveryForDispatch(
+                        d_id, m[deliveries.c.account_id], attempts, m[deliveries.c.text],
+                        _article({k.name: m[k] for k in articles.c}), m[articles.c.id],
+                        m[deliveries.c.created_at])
+
+    def freeze_text(self, delivery_id: int, text: str, now: datetime) -> str:
+        """Freeze a claimed delivery's text (only the first time); returns the frozen text. Every later
+        attempt sends exactly this text, so a platform's duplicate check recognises a resend."""
+        with self.engine.begin() as c:
+            c.execute(deliveries.update().where(deliveries.c.id == delivery_id, deliveries.c.text.is_(None))
+                      .values(text=text, updated_at=now))
+            frozen: str = c.execute(sa.select(deliveries.c.text).where(deliveries.c.id == delivery_id)).scalar_one()
+        return frozen
+
+    def sent_times(self, account_id: str, since: datetime) -> list[datetime]:
+        """When the account's posts of this period went out (for per-day and per-hour limits)."""
+        with self.engine.connect() as c:
+            return [r.sent_at for r in c.execute(sa.select(deliveries.c.sent_at).where(
+                deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.SENT.value,
+                deliveries.c.sent_at >= since).order_by(deliveries.c.sent_at))]
+
+    def skip_stale(self, account_id: str, cutoff: datetime, now: datetime) -> int:
+        """Skip the account's waiting posts whose article was published before ``cutoff``."""
+        with self.engine.begin() as c:
+            old = sa.select(articles.c.id).where(articles.c.published_at < cutoff)
+            done = c.execute(deliveries.update().where(
+                deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.QUEUED.value,
+                deliveries.c.article_id.in_(old),
+            ).values(state=DeliveryState.SKIPPED.value, updated_at=now,
+                     note="stale: it could not go out within stale_after of its article's publication"))
+            return int(done.rowcount or 0)
+
+    def record_sent(self, delivery_id: int, now: datetime, remote_id: str | None, remote_url: str | None,
+                    note: str | None = None) -> None:
+        self._finish(delivery_id, now, state=DeliveryState.SENT.value, remote_id=remote_id,
+                     remote_url=remote_url, note=note, sent_at=now, last_error=None)
+
+    def record_failed(self, delivery_id: int, now: datetime, error: str) -> None:
+        self._finish(delivery_id, now, state=DeliveryState.FAILED.value, last_error=error)
+
+    def record_in_doubt(self, delivery_id: int, now: datetime, error: str) -> None:
+        self._finish(delivery_id, now, state=DeliveryState.IN_DOUBT.value, last_error=error,
+                     note="the send failed in a way that may or may not have posted: check, then retry or skip")
+
+    def record_retry(self, delivery_id: int, now: datetime, not_before: datetime | None, error: str,
+                     count_attempt: bool = True) -> None:
+        values: dict[str, Any] = {"state": DeliveryState.QUEUED.value, "not_before": not_before,
+                                  "last_error": error}
+        if not count_attempt:
+            values["attempts"] = deliveries.c.attempts - 1
+        self._finish(delivery_id, now, **values)
+
+    def _finish(self, delivery_id: int, now: datetime, **values: Any) -> None:
+        with self.engine.begin() as c:
+            c.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
+                claimed_until=None, updated_at=now, **values))
+
+    def deliveries(self, account_id: str | None = None, state: str | None = None, *, ids: Iterable[int] = (),
+                   newest_first: bool = False, limit: int | None = None) -> list[DeliveryRow]:
+        q = (sa.select(deliveries, articles.c.feed_id, articles.c.guid, articles.c.title, articles.c.published_at)
+             .join(articles, articles.c.id == deliveries.c.article_id))
+        order = deliveries.c.updated_at.desc() if newest_first else deliveries.c.id
+        q = q.order_by(order, deliveries.c.id.desc() if newest_first else deliveries.c.id)
+        if account_id:
+            q = q.where(deliveries.c.account_id == account_id)
+        if state:
+            q = q.where(deliveries.c.state == state)
+        wanted = list(ids)
+        if wanted:
+            q = q.where(deliveries.c.id.in_(wanted))
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as c:
+            return [DeliveryRow(
+                id=r["id"], account_id=r["account_id"], feed_id=r["feed_id"], guid=r["guid"], title=r["title"],
+                state=r["state"], attempts=r["attempts"], text=r["text"], not_before=r["not_before"],
+                remote_id=r["remote_id"], remote_url=r["remote_url"], note=r["note"],
+                last_error=r["last_error"], sent_at=r["sent_at"], created_at=r["created_at"],
+                created_by=r["created_by"], priority=r["priority"], published=r["published_at"],
+            ) for r in c.execute(q).mappings()]
+
+    def delivery(self, delivery_id: int) -> DeliveryRow | None:
+        found = self.deliveries(ids=[delivery_id])
+        return found[0] if found else None
+
+    def add_manual(self, copies: Sequence[Article], account_ids: Sequence[str], now: datetime, by: str,
+                   ) -> tuple[list[int], list[str]]:
+        """Record a post made by hand: the article (under each feed it may appear in, so no feed posts it
+        again) and a delivery per account. Returns the new deliveries and the accounts that had it already."""
+        made: list[int] = []
+        had: list[str] = []
+        with self.engine.begin() as c:
+            _serialize_new_articles(c)
+            ids = []
+            for a in copies:
+                row = c.execute(sa.select(articles.c.id).where(articles.c.feed_id == a.feed_id,
+                                                               articles.c.guid == a.guid)).first()
+                if row is None:
+                    row_id = c.execute(articles.insert().values(
+                        **_article_values(a), feed_id=a.feed_id, first_seen_at=now, updated_at=now,
+                        published_at=a.published or now)).inserted_primary_key
+                    assert row_id is not None
+                    ids.append(int(row_id[0]))
+                else:
+                    ids.append(int(row.id))
+            for account_id in account_ids:
+                exists = c.execute(sa.select(deliveries.c.id).join(articles, articles.c.id == deliveries.c.article_id)
+                                   .where(articles.c.guid == copies[0].guid,
+                                          deliveries.c.account_id == account_id)).first()
+                if exists:
+                    had.append(account_id)
+                    continue
+                inserted = c.execute(deliveries.insert().values(
+                    article_id=ids[0], account_id=account_id, state=DeliveryState.QUEUED.value, priority=100,
+                    created_at=now, updated_at=now, created_by=by, note=f"posted by hand by {by}",
+                )).inserted_primary_key
+                assert inserted is not None
+                made.append(int(inserted[0]))
+                c.execute(events.insert().values(delivery_id=made[-1], at=now, event="post", by=by))
+        return made, had
+
+    # What an operator does to a delivery, each kept in its history.
+
+    def add_event(self, delivery_id: int, now: datetime, event: str, detail: str | None = None,
+                  by: str | None = None) -> None:
+        with self.engine.begin() as c:
+            c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=event, detail=detail, by=by))
+
+    def history(self, delivery_id: int) -> list[Event]:
+        with self.engine.connect() as c:
+            return [Event(r.at, r.event, r.detail, r.by) for r in c.execute(
+                sa.select(events).where(events.c.delivery_id == delivery_id).order_by(events.c.id))]
+
+    def operator_set(self, delivery_id: int, now: datetime, from_states: Iterable[str], event: str, by: str,
+                     **values: Any) -> bool:
+        """Move a delivery from one of ``from_states`` (an operator's retry, skip, unpost) and record it."""
+        with self.engine.begin() as c:
+            done = c.execute(deliveries.update().where(
+                deliveries.c.id == delivery_id, deliveries.c.state.in_(list(from_states)),
+            ).values(updated_at=now, **values))
+            if done.rowcount != 1:
+                return False
+            c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=event, by=by,
+                                             detail=values.get("note")))
+            return True

@@ -1,0 +1,125 @@
+"""The tables (SQLAlchemy Core) and the UTC time type: the bottom of the store, importing nothing of it.
+
+Times are stored as naive UTC and come back timezone-aware. A change here is a schema change: it needs a
+migration in ``bot/store/migrations/versions`` (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from bot.models import DeliveryState
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+feeds = sa.Table(
+    "feeds", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("initialized", sa.Boolean, nullable=False, default=False),  # first successful poll done
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("body_hash", sa.String(64)),
+    sa.Column("last_poll_at", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("next_poll_at", UTCDateTime),  # set while backing off after failures
+    # The poll lease: the replica polling the feed now, and until when its claim holds (migration 0002).
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("leased_until", UTCDateTime),
+)
+
+articles = sa.Table(
+    "articles", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("feed_id", sa.String(64), nullable=False),
+    sa.Column("guid", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("link", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, default=""),
+    sa.Column("author", sa.Text, nullable=False, default=""),
+    sa.Column("published_at", UTCDateTime),
+    sa.Column("labels", sa.JSON, nullable=False, default=list),
+    sa.Column("image_urls", sa.JSON, nullable=False, default=list),
+    sa.Column("categories", sa.JSON),  # from the REST API; NULL: unknown (use labels)
+    sa.Column("tags", sa.JSON),
+    sa.Column("featured_image", sa.Text),
+    sa.Column("excerpt", sa.Text),
+    sa.Column("api_checked_at", UTCDateTime),  # when the REST API was asked (cached per article)
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("item_hash", sa.String(64)),  # of its feed item as last parsed (bot.feeds.prescan; migration 0003)
+    sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
+)
+
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, default=DeliveryState.QUEUED.value),
+    sa.Column("priority", sa.Integer, nullable=False, default=0),
+    sa.Column("not_before", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("text", sa.Text),  # frozen at the first attempt
+    sa.Column("claimed_until", UTCDateTime),
+    sa.Column("remote_id", sa.Text),
+    sa.Column("remote_url", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("created_by", sa.Text),  # who made a manual post
+    sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
+)
+
+events = sa.Table(
+    "delivery_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("by", sa.Text),
+)
+sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.not_before)
+sa.Index("ix_articles_guid", articles.c.guid)
+sa.Index("ix_articles_feed_item_hash", articles.c.feed_id, articles.c.item_hash)
+
+short_links = sa.Table(
+    "short_links", metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),  # the strategy: wordpress-page, yourls, bitly
+    sa.Column("url", sa.Text, primary_key=True),
+    sa.Column("short", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("held", sa.Boolean, nullable=False, default=False),
+    sa.Column("held_reason", sa.Text),
+    sa.Column("held_at", UTCDateTime),
+    sa.Column("not_before", UTCDateTime),  # the platform asked for no request before this time
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -38,6 +38,8 @@ DEFAULT_RATE_WAIT = timedelta(minutes=15)
 
 
 class FacebookPublisher:
+    """One Facebook Page posted to with its page token, through :func:`bot.platforms.http.send`."""
+
     rule = FACEBOOK
     resend_is_safe = False
 

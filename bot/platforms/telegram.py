@@ -35,6 +35,8 @@ ACCOUNT_PROBLEMS = ("chat not found", "bot is not a member", "bot was kicked", "
 
 
 class TelegramPublisher:
+    """One Telegram channel (``chat_id``) posted to by one bot, through :func:`bot.platforms.http.send`."""
+
     rule = TELEGRAM_MESSAGE
     resend_is_safe = False  # no idempotency key: an interrupted send is in doubt
 

@@ -1,5 +1,8 @@
 """One module per platform behind one small interface (:mod:`bot.platforms.base`).
 
+:mod:`bot.platforms.http` holds the HTTP plumbing of the publishers that call their API with ``requests``
+(Telegram, Facebook); each platform module maps its own platform's answers onto the outcome kinds.
+
 Platform modules are imported only when an account uses them, so the bot starts fast and small.
 """
 

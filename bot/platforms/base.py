@@ -17,6 +17,8 @@ from bot.compose.length import LengthRule
 
 @dataclass(frozen=True)
 class Post:
+    """What to post: one delivery's text and the article it comes from."""
+
     delivery_id: int  #: stable across retries: platforms that take an idempotency key use it
     text: str  #: final, fitted text (frozen on the delivery at its first attempt)
     link: str  #: the article's link (for link previews and cards)
@@ -28,12 +30,16 @@ class Post:
 
 @dataclass(frozen=True)
 class Published:
+    """Where a post went: the platform's reference to it, returned by :meth:`Publisher.publish`."""
+
     remote_id: str | None  #: the platform's id of the post, when known
     url: str | None = None  #: where a person can see the post
     note: str | None = None
 
 
 class Publisher(Protocol):
+    """One account on one platform: posts, checks and deletes, and says what failed as a PlatformError kind."""
+
     account_id: str
     #: the platform's length rule, used to fit posts for this account
     rule: LengthRule
@@ -41,7 +47,9 @@ class Publisher(Protocol):
     #: rejection): a send interrupted by a crash is then retried instead of being marked in_doubt.
     resend_is_safe: bool
 
-    def publish(self, post: Post) -> Published: ...
+    def publish(self, post: Post) -> Published:
+        """Post ``post`` on the platform (raises a PlatformError kind when it did not post)."""
+        ...
 
     def check(self) -> str:
         """Who the account is on its platform (``@handle``); raises a PlatformError kind when it cannot post."""
@@ -51,4 +59,6 @@ class Publisher(Protocol):
         """Delete a post this account made (raises a PlatformError kind when the platform refuses)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the publisher's connections."""
+        ...

@@ -68,6 +68,8 @@ def facets(text: str) -> list[dict[str, Any]]:
 
 
 class BlueskyPublisher:
+    """One Bluesky account (handle and app password) on its PDS, with one session kept across posts."""
+
     rule = BLUESKY
     resend_is_safe = True  # the record key is the delivery's: a resend cannot post twice
 

@@ -18,6 +18,8 @@ RULE_WIDTH = 60
 
 
 class ConsolePublisher:
+    """Prints each post to a stream (stdout by default) and, with ``output``, appends it as a JSON line."""
+
     resend_is_safe = True
 
     def __init__(self, account: ConsoleAccount, stream: TextIO | None = None) -> None:

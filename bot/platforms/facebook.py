@@ -17,6 +17,7 @@ A resend after a crash could post twice (Facebook's duplicate check is not a gua
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.config import FacebookAccount
 from bot.errors import AuthFailed, Duplicate, RateLimited, Rejected, Unavailable
 from bot.media import Image, post_image
 from bot.platforms.base import Post, Published
+from bot.platforms.http import send
 
 API_VERSION = "v26.0"
 RATE_LIMIT_CODES = {4, 17, 32, 613, 80001}
@@ -36,6 +38,8 @@ DEFAULT_RATE_WAIT = timedelta(minutes=15)
 
 
 class FacebookPublisher:
+    """One Facebook Page posted to with its page token, through :func:`bot.platforms.http.send`."""
+
     rule = FACEBOOK
     resend_is_safe = False
 
@@ -83,38 +87,32 @@ class FacebookPublisher:
             kwargs["params"] = {**kwargs.get("params", {}), **token}
         else:
             kwargs["data"] = {**kwargs.get("data", {}), **token}
-        try:
-            resp = self.session.request(method, self.base + path, timeout=(min(10.0, timeout), timeout),
-                                        headers={"User-Agent": self.user_agent}, **kwargs)
-        except requests.RequestException as exc:
-            raise Unavailable(f"cannot reach Facebook: {type(exc).__name__}") from None  # the request holds the token
-        try:
-            answer = resp.json()
-        except ValueError:
-            answer = {}
-        if resp.status_code == 200 and "error" not in answer:
+        reply = send(self.session, method, self.base + path, platform="Facebook", timeout=timeout,
+                     user_agent=self.user_agent, **kwargs)
+        answer = reply.body
+        if reply.status == 200 and "error" not in answer:
             return answer if isinstance(answer, dict) else {}
         error = answer.get("error") or {}
         code = int(error.get("code") or 0)
-        message = str(error.get("message") or f"HTTP {resp.status_code}")
+        message = str(error.get("message") or f"HTTP {reply.status}")
         said = f"({code}: {message})" if code else f"({message})"
         if code in RATE_LIMIT_CODES:
-            raise RateLimited(f"Facebook's rate limit {said}", self.clock.now() + self._wait(resp))
+            raise RateLimited(f"Facebook's rate limit {said}", self.clock.now() + self._wait(reply.headers))
         if code == 506:
             raise Duplicate(f"Facebook says it is a duplicate {said}")
         if code in ACCOUNT_CODES:
             raise AuthFailed(f"Facebook refused this page or token {said}")
-        if code in (1, 2) or error.get("is_transient") or resp.status_code >= 500:
-            raise Unavailable(f"Facebook answered {resp.status_code} {said}")
+        if code in (1, 2) or error.get("is_transient") or reply.status >= 500:
+            raise Unavailable(f"Facebook answered {reply.status} {said}")
         raise Rejected(f"Facebook refused the post {said}")
 
     @staticmethod
-    def _wait(resp: requests.Response) -> timedelta:
+    def _wait(headers: Mapping[str, str]) -> timedelta:
         """The longest ``estimated_time_to_regain_access`` (minutes) in Facebook's usage headers."""
         minutes = 0
         for header in ("X-Business-Use-Case-Usage", "X-Page-Usage", "X-App-Usage"):
             try:
-                usage = json.loads(resp.headers.get(header) or "{}")
+                usage = json.loads(headers.get(header) or "{}")
             except ValueError:
                 continue
             entries = [e for v in usage.values() if isinstance(v, list) for e in v] if isinstance(usage, dict) else []

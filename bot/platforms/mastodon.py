@@ -34,6 +34,8 @@ MEDIA_POLLS, MEDIA_POLL_SECONDS = 10, 0.5
 
 
 class MastodonPublisher:
+    """One Mastodon account on its instance, through Mastodon.py; text counted as Mastodon does, to ``max_length``."""
+
     resend_is_safe = True  # the Idempotency-Key makes a resend return the first status
 
     def __init__(self, account: MastodonAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):

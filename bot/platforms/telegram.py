@@ -27,6 +27,7 @@ from bot.config import TelegramAccount
 from bot.errors import AuthFailed, RateLimited, Rejected, Unavailable
 from bot.media import Image, post_image
 from bot.platforms.base import Post, Published
+from bot.platforms.http import send
 
 #: Telegram's descriptions that mean the account (bot or chat), not the post, is the problem.
 ACCOUNT_PROBLEMS = ("chat not found", "bot is not a member", "bot was kicked", "not enough rights",
@@ -34,6 +35,8 @@ ACCOUNT_PROBLEMS = ("chat not found", "bot is not a member", "bot was kicked", "
 
 
 class TelegramPublisher:
+    """One Telegram channel (``chat_id``) posted to by one bot, through :func:`bot.platforms.http.send`."""
+
     rule = TELEGRAM_MESSAGE
     resend_is_safe = False  # no idempotency key: an interrupted send is in doubt
 
@@ -88,21 +91,14 @@ class TelegramPublisher:
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         token = self.account.bot_token.get_secret_value()
-        timeout = self.account.timeout.total_seconds()
-        try:
-            resp = self.session.post(f"{self.base}/bot{token}/{method}", timeout=(min(10.0, timeout), timeout),
-                                     headers={"User-Agent": self.user_agent}, **kwargs)
-        except requests.RequestException as exc:
-            raise Unavailable(f"cannot reach Telegram: {type(exc).__name__}") from None  # the URL holds the token
-        try:
-            answer = resp.json()
-        except ValueError:
-            answer = {}
-        if resp.status_code == 200 and answer.get("ok"):
+        reply = send(self.session, "POST", f"{self.base}/bot{token}/{method}", platform="Telegram",
+                     timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent, **kwargs)
+        answer = reply.body
+        if reply.status == 200 and answer.get("ok"):
             result: dict[str, Any] = answer.get("result") or {}
             return result
-        code = int(answer.get("error_code") or resp.status_code)
-        description = str(answer.get("description") or f"HTTP {resp.status_code}")
+        code = int(answer.get("error_code") or reply.status)
+        description = str(answer.get("description") or f"HTTP {reply.status}")
         if code == 429:
             wait = int((answer.get("parameters") or {}).get("retry_after") or 30)
             raise RateLimited(description, self.clock.now() + timedelta(seconds=wait))

@@ -61,6 +61,8 @@ class _BaseURLAdapter(HTTPAdapter):
 
 
 class XPublisher:
+    """One X account (OAuth 1.0a user context), through tweepy's v2 Client sent to the account's ``base_url``."""
+
     rule = X
     resend_is_safe = True  # X refuses the same text twice: a resend after a crash cannot double-post
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bot.lifecycle import REPOST
 from bot.models import Article, DeliveryState, Validators
 from bot.store.engine import (
     StoreBase,
@@ -18,6 +19,7 @@ from bot.store.engine import (
     _insert,
     _serialize_new_articles,
 )
+from bot.store.outbox import move
 from bot.store.records import (
     FeedState,
     KnownArticle,
@@ -195,10 +197,9 @@ class FeedsMixin(StoreBase):
                     deliveries.c.article_id == ids[guid], deliveries.c.account_id == account_id,
                     deliveries.c.state == DeliveryState.SENT.value)).first()
                 if row is not None:
-                    c.execute(deliveries.update().where(deliveries.c.id == row.id).values(
-                        state=DeliveryState.QUEUED.value, text=None, remote_id=None, remote_url=None, attempts=0,
-                        not_before=None, note=f"the headline was edited: posting again (was {row.remote_url})",
-                        updated_at=now))
+                    move(c, REPOST, deliveries.c.id == row.id, text=None, remote_id=None, remote_url=None,
+                         attempts=0, not_before=None,
+                         note=f"the headline was edited: posting again (was {row.remote_url})", updated_at=now)
                     queued += 1
             self._upsert_feed(c, feed_id, url, {
                 "initialized": True, "etag": validators.etag, "last_modified": validators.last_modified,

@@ -7,7 +7,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from bot.lifecycle import (
+    CLAIM,
+    DOUBT,
+    EXPIRED_DOUBT,
+    FAIL,
+    RESEND,
+    RETRY,
+    RETRY_LATER,
+    SEND_OK,
+    SKIP,
+    STALE,
+    UNPOST,
+    Transition,
+)
 from bot.models import Article, DeliveryState
 from bot.store.engine import (
     StoreBase,
@@ -43,13 +58,11 @@ class OutboxMixin(StoreBase):
             for r in rows:
                 # Without frozen text it never reached the platform: always safe to send.
                 safe = r.text is None or resend_safe(r.account_id)
-                state = DeliveryState.QUEUED if safe else DeliveryState.IN_DOUBT
                 note = ("interrupted mid-send; resent with its frozen text" if safe else
                         "interrupted mid-send: it may or may not have been posted; "
                         "check the account, then retry or skip it")
-                c.execute(deliveries.update().where(
-                    deliveries.c.id == r.id, deliveries.c.state == DeliveryState.SENDING.value,
-                ).values(state=state.value, claimed_until=None, note=note, updated_at=now))
+                move(c, RESEND if safe else EXPIRED_DOUBT, deliveries.c.id == r.id, claimed_until=None, note=note,
+                     updated_at=now)
                 if safe:
                     requeued += 1
                 else:
@@ -104,11 +117,8 @@ class OutboxMixin(StoreBase):
                                           and (still_ready is None or still_ready(account_id))):
                     busy.add(account_id)
                     continue
-                done = c.execute(deliveries.update().where(
-                    deliveries.c.id == d_id, deliveries.c.state == DeliveryState.QUEUED.value,
-                ).values(state=DeliveryState.SENDING.value, attempts=attempts, claimed_until=now + lease,
-                         updated_at=now))
-                if done.rowcount == 1:
+                if move(c, CLAIM, deliveries.c.id == d_id, attempts=attempts, claimed_until=now + lease,
+                        updated_at=now):
                     return DeliveryForDispatch(
                         d_id, m[deliveries.c.account_id], attempts, m[deliveries.c.text],
                         _article({k.name: m[k] for k in articles.c}), m[articles.c.id],
@@ -134,37 +144,33 @@ class OutboxMixin(StoreBase):
         """Skip the account's waiting posts whose article was published before ``cutoff``."""
         with self.engine.begin() as c:
             old = sa.select(articles.c.id).where(articles.c.published_at < cutoff)
-            done = c.execute(deliveries.update().where(
-                deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.QUEUED.value,
-                deliveries.c.article_id.in_(old),
-            ).values(state=DeliveryState.SKIPPED.value, updated_at=now,
-                     note="stale: it could not go out within stale_after of its article's publication"))
-            return int(done.rowcount or 0)
+            return move(c, STALE, deliveries.c.account_id == account_id, deliveries.c.article_id.in_(old),
+                        updated_at=now, note="stale: it could not go out within stale_after of its article's "
+                                             "publication")
 
     def record_sent(self, delivery_id: int, now: datetime, remote_id: str | None, remote_url: str | None,
                     note: str | None = None) -> None:
-        self._finish(delivery_id, now, state=DeliveryState.SENT.value, remote_id=remote_id,
-                     remote_url=remote_url, note=note, sent_at=now, last_error=None)
+        self._finish(SEND_OK, delivery_id, now, remote_id=remote_id, remote_url=remote_url, note=note, sent_at=now,
+                     last_error=None)
 
     def record_failed(self, delivery_id: int, now: datetime, error: str) -> None:
-        self._finish(delivery_id, now, state=DeliveryState.FAILED.value, last_error=error)
+        self._finish(FAIL, delivery_id, now, last_error=error)
 
     def record_in_doubt(self, delivery_id: int, now: datetime, error: str) -> None:
-        self._finish(delivery_id, now, state=DeliveryState.IN_DOUBT.value, last_error=error,
+        self._finish(DOUBT, delivery_id, now, last_error=error,
                      note="the send failed in a way that may or may not have posted: check, then retry or skip")
 
     def record_retry(self, delivery_id: int, now: datetime, not_before: datetime | None, error: str,
                      count_attempt: bool = True) -> None:
-        values: dict[str, Any] = {"state": DeliveryState.QUEUED.value, "not_before": not_before,
-                                  "last_error": error}
+        values: dict[str, Any] = {"not_before": not_before, "last_error": error}
         if not count_attempt:
             values["attempts"] = deliveries.c.attempts - 1
-        self._finish(delivery_id, now, **values)
+        self._finish(RETRY_LATER, delivery_id, now, **values)
 
-    def _finish(self, delivery_id: int, now: datetime, **values: Any) -> None:
+    def _finish(self, outcome: Transition, delivery_id: int, now: datetime, **values: Any) -> None:
+        """Record a send's outcome on the delivery (its claim ends)."""
         with self.engine.begin() as c:
-            c.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
-                claimed_until=None, updated_at=now, **values))
+            move(c, outcome, deliveries.c.id == delivery_id, claimed_until=None, updated_at=now, **values)
 
     def deliveries(self, account_id: str | None = None, state: str | None = None, *, ids: Iterable[int] = (),
                    newest_first: bool = False, limit: int | None = None) -> list[DeliveryRow]:
@@ -242,15 +248,33 @@ class OutboxMixin(StoreBase):
             return [Event(r.at, r.event, r.detail, r.by) for r in c.execute(
                 sa.select(events).where(events.c.delivery_id == delivery_id).order_by(events.c.id))]
 
-    def operator_set(self, delivery_id: int, now: datetime, from_states: Iterable[str], event: str, by: str,
-                     **values: Any) -> bool:
-        """Move a delivery from one of ``from_states`` (an operator's retry, skip, unpost) and record it."""
+    def retry(self, delivery_id: int, now: datetime, by: str) -> bool:
+        """RETRY, kept in the history: the delivery is queued again, due now. An in-doubt one keeps its frozen
+        text (so a platform's duplicate check still applies); the others are composed afresh. False when the
+        delivery is in no state that allows it."""
+        keep = deliveries.c.state == DeliveryState.IN_DOUBT.value
+        return self._operate(RETRY, delivery_id, now, by, f"retry asked by {by}", not_before=None,
+                             claimed_until=None, text=sa.case((keep, deliveries.c.text), else_=None))
+
+    def skip(self, delivery_id: int, now: datetime, by: str) -> bool:
+        """SKIP, kept in the history: it is never sent. False when its state does not allow it."""
+        return self._operate(SKIP, delivery_id, now, by, f"skipped by {by}", claimed_until=None)
+
+    def unposted(self, delivery_id: int, now: datetime, by: str, where: str) -> bool:
+        """UNPOST, kept in the history: its post (at ``where``) was deleted on the platform."""
+        return self._operate(UNPOST, delivery_id, now, by, f"deleted by {by} (was {where})")
+
+    def _operate(self, t: Transition, delivery_id: int, now: datetime, by: str, note: str, **values: Any) -> bool:
         with self.engine.begin() as c:
-            done = c.execute(deliveries.update().where(
-                deliveries.c.id == delivery_id, deliveries.c.state.in_(list(from_states)),
-            ).values(updated_at=now, **values))
-            if done.rowcount != 1:
+            if not move(c, t, deliveries.c.id == delivery_id, updated_at=now, note=note, **values):
                 return False
-            c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=event, by=by,
-                                             detail=values.get("note")))
+            c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=t.name, by=by, detail=note))
             return True
+
+
+def move(c: Connection, t: Transition, *where: Any, **values: Any) -> int:
+    """Apply a transition to the deliveries ``where`` says (those in a state it starts from); how many moved."""
+    if t.start:
+        where = (*where, deliveries.c.state.in_(t.allowed))
+    done = c.execute(deliveries.update().where(*where).values(state=t.to.value, **values))
+    return int(done.rowcount or 0)

@@ -1,0 +1,62 @@
+"""The delivery state machine: every change of a delivery's state, named once, with the states it may start
+from. The store applies them (``bot/store/outbox.py``); nothing else writes a delivery's state.
+
+- a poll: new → ``queued`` (or ``skipped`` by the account's filters); ``repost``: ``sent`` → ``queued``
+- the dispatcher: ``claim``: ``queued`` → ``sending``; then one outcome: ``sent``, ``retry later`` (→ ``queued``),
+  ``fail`` (→ ``failed``) or ``doubt`` (→ ``in_doubt``); a claim found expired: ``resend`` (→ ``queued``) or
+  ``expired in doubt`` (→ ``in_doubt``); ``stale``: ``queued`` → ``skipped``
+- operators: ``retry`` (``failed`` | ``in_doubt`` | ``skipped`` → ``queued``), ``skip`` (``queued`` | ``failed`` |
+  ``in_doubt`` → ``skipped``), ``unpost`` (``sent`` → ``deleted``)
+
+A send's outcomes (``sent``, ``retry_later``, ``fail``, ``doubt``) are recorded by the dispatcher on the row
+it claimed; they name no from-states yet (the row is not re-checked against its claim when the outcome is
+written).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.models import DeliveryState
+
+Q, SENDING, SENT, FAILED, SKIPPED, IN_DOUBT, DELETED = (
+    DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED,
+    DeliveryState.IN_DOUBT, DeliveryState.DELETED)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One named change of a delivery's state."""
+
+    name: str  #: as a delivery's history records it (operators' transitions) and as logs say it
+    to: DeliveryState  #: the state it leads to
+    start: frozenset[DeliveryState] = frozenset()  #: the states it may start from; empty: not checked
+
+    @property
+    def allowed(self) -> list[str]:
+        """The from-states as values, in the enum's order (for a query's ``IN`` and for messages)."""
+        return [s.value for s in DeliveryState if s in self.start]
+
+    def allows(self, state: str) -> bool:
+        return not self.start or state in self.start
+
+
+def _t(name: str, to: DeliveryState, *start: DeliveryState) -> Transition:
+    return Transition(name, to, frozenset(start))
+
+
+# The dispatcher's.
+CLAIM = _t("claim", SENDING, Q)  #: a due delivery is taken for one send (its claim lasts ``dispatch_lease``)
+SEND_OK = _t("sent", SENT)  #: the platform has the post (or already had it: a duplicate)
+RETRY_LATER = _t("retry later", Q)  #: not sent, surely: try again at ``not_before`` (or when released)
+FAIL = _t("fail", FAILED)  #: the platform refused this post, or no post could fit
+DOUBT = _t("doubt", IN_DOUBT)  #: it may or may not have posted, and a resend could post twice
+RESEND = _t("resend", Q, SENDING)  #: a claim expired mid-send where a resend is safe: again, same text
+EXPIRED_DOUBT = _t("expired in doubt", IN_DOUBT, SENDING)  #: a claim expired mid-send where a resend is not safe
+STALE = _t("stale", SKIPPED, Q)  #: it could not go out within the account's ``stale_after``
+# The poll's.
+REPOST = _t("repost", Q, SENT)  #: ``repost_on_edit``: the headline was edited after the post went out
+# The operators'.
+RETRY = _t("retry", Q, FAILED, IN_DOUBT, SKIPPED)  #: send again (an in-doubt one with its frozen text)
+SKIP = _t("skip", SKIPPED, Q, IN_DOUBT, FAILED)  #: never send it
+UNPOST = _t("unpost", DELETED, SENT)  #: the post was deleted on its platform

@@ -26,6 +26,9 @@ from bot.config.values import (
 
 
 class _AccountBase(_Model):
+    """What every account has, whatever its platform: which articles it takes (feeds, filters, age),
+    when and how often it posts (limits, quiet hours, priority), and how a post is written."""
+
     id: Identifier
     enabled: bool = True
     categories: NameFilter = NameFilter()

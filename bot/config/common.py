@@ -61,6 +61,8 @@ class HashtagConfig(_Model):
 
 
 class UtmConfig(_Model):
+    """UTM tags added to the article link in a post (utm_source, utm_medium, utm_campaign)."""
+
     source: str | None = None
     medium: str | None = None
     campaign: str | None = None
@@ -74,6 +76,8 @@ class NameFilter(_Model):
 
 
 class Limits(_Model):
+    """How many posts an account makes at most a day and an hour, and how far apart."""
+
     per_day: int | None = Field(default=None, ge=1)
     per_hour: int | None = Field(default=None, ge=1)
     min_interval: Duration | None = None

@@ -108,6 +108,9 @@ class ServerConfig(_Model):
 
 
 class BotConfig(_Model):
+    """The whole config file: the site, its feeds and accounts, the database and the daemon's settings; and
+    what the rest of the bot asks of a config (a feed by id, its hosts, its accounts, the secrets)."""
+
     site: SiteConfig
     server: ServerConfig | None = None
     feeds: list[FeedConfig] = Field(min_length=1)

@@ -75,6 +75,8 @@ def _http_url(value: str) -> str:
 
 
 class _Model(BaseModel):
+    """The base of every config model: unknown keys are mistakes, and a loaded config never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

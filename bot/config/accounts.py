@@ -89,7 +89,6 @@ class XAccount(_AccountBase):
     timeout: PositiveDuration = timedelta(seconds=20)
 
 
-
 class TelegramAccount(_AccountBase):
     """A Telegram channel (or group) that a bot posts to."""
 
@@ -112,7 +111,6 @@ class TelegramAccount(_AccountBase):
         raise ValueError("must be @channelname or a numeric chat id such as -1001234567890")
 
 
-
 class FacebookAccount(_AccountBase):
     """A Facebook Page, with a Page access token that has pages_manage_posts."""
 
@@ -127,7 +125,6 @@ class FacebookAccount(_AccountBase):
     @classmethod
     def _page_id(cls, v: object) -> object:
         return str(v) if isinstance(v, int) else v
-
 
 
 class MastodonAccount(_AccountBase):
@@ -148,7 +145,6 @@ class MastodonAccount(_AccountBase):
         return _http_url(v if "://" in v else f"https://{v}").rstrip("/")
 
 
-
 class BlueskyAccount(_AccountBase):
     """A Bluesky account, posting with an app password (Settings → Privacy and security → App passwords)."""
 
@@ -164,7 +160,6 @@ class BlueskyAccount(_AccountBase):
     @classmethod
     def _handle(cls, v: object) -> object:
         return v.lstrip("@") if isinstance(v, str) else v
-
 
 
 AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007

@@ -1,0 +1,166 @@
+"""The accounts: one model per platform, on a common base (filters, limits, templates), and their union."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, field_validator
+from pydantic.functional_validators import AfterValidator
+
+from bot.compose.template import DEFAULT_TEMPLATE
+from bot.config.common import HashtagConfig, Limits, NameFilter, ShortLink, UtmConfig
+from bot.config.values import (
+    BaseURL,
+    Duration,
+    Identifier,
+    PositiveDuration,
+    Secret,
+    Template,
+    _http_url,
+    _Model,
+    _quiet_hours,
+    _regex,
+)
+
+
+class _AccountBase(_Model):
+    """What every account has, whatever its platform: which articles it takes (feeds, filters, age),
+    when and how often it posts (limits, quiet hours, priority), and how a post is written."""
+
+    id: Identifier
+    enabled: bool = True
+    categories: NameFilter = NameFilter()
+    tags: NameFilter = NameFilter()
+    title_matches: Annotated[str | None, AfterValidator(_regex)] = None
+    title_excludes: Annotated[str | None, AfterValidator(_regex)] = None
+    max_article_age: Duration | None = None
+    limits: Limits = Limits()
+    quiet_hours: Annotated[str | None, AfterValidator(_quiet_hours)] = None
+    stale_after: Duration | None = None
+    priority: dict[str, int] = Field(default_factory=dict)
+    repost_on_edit: bool = False
+    template: Template = DEFAULT_TEMPLATE
+    templates: dict[str, Template] = Field(default_factory=dict)
+    date_format: str = "%Y-%m-%d %H:%M"
+    hashtags: HashtagConfig = HashtagConfig()
+    short_link: ShortLink | None = None
+    utm: UtmConfig | None = None
+    feeds: list[str] | None = None
+
+    def template_for(self, names: Sequence[str]) -> str:
+        """The template for an article with these categories: the first of ``templates`` it has, else
+        ``template``."""
+        from bot.compose.hashtags import same_name
+
+        for category, template in self.templates.items():
+            if any(same_name(category, n) for n in names):
+                return template
+        return self.template
+
+
+class ConsoleAccount(_AccountBase):
+    """Prints each post as a readable block (the demo and dry runs); can also append JSON lines to a file."""
+
+    platform: Literal["console"]
+    count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook"] | None = None
+    max_length: int | None = Field(default=280, ge=1)
+    url_length: int | None = Field(default=23, ge=1)
+    output: str | None = None
+
+
+class XCredentials(_Model):
+    """OAuth 1.0a user context: the app's consumer key and secret, the account's access token and secret."""
+
+    consumer_key: Secret
+    consumer_secret: Secret
+    access_token: Secret
+    access_token_secret: Secret
+
+
+class XAccount(_AccountBase):
+    """An X (Twitter) account, posting through X API v2."""
+
+    platform: Literal["x"]
+    credentials: XCredentials
+    base_url: BaseURL = None
+    image: bool = False
+    timeout: PositiveDuration = timedelta(seconds=20)
+
+
+class TelegramAccount(_AccountBase):
+    """A Telegram channel (or group) that a bot posts to."""
+
+    platform: Literal["telegram"]
+    bot_token: Secret
+    chat_id: int | str
+    image: bool = False
+    parse_mode: Literal["none", "HTML"] = "none"
+    link_preview: bool = True
+    base_url: BaseURL = None
+    timeout: PositiveDuration = timedelta(seconds=20)
+
+    @field_validator("chat_id")
+    @classmethod
+    def _chat_id(cls, v: int | str) -> int | str:
+        if isinstance(v, int) or (isinstance(v, str) and v.startswith("@") and len(v) > 1):
+            return v
+        if isinstance(v, str) and v.lstrip("-").isdigit():
+            return int(v)
+        raise ValueError("must be @channelname or a numeric chat id such as -1001234567890")
+
+
+class FacebookAccount(_AccountBase):
+    """A Facebook Page, with a Page access token that has pages_manage_posts."""
+
+    platform: Literal["facebook"]
+    page_id: Annotated[str, Field(pattern=r"^\d+$")]
+    page_token: Secret
+    photo: bool = False
+    base_url: BaseURL = None
+    timeout: PositiveDuration = timedelta(seconds=20)
+
+    @field_validator("page_id", mode="before")
+    @classmethod
+    def _page_id(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) else v
+
+
+class MastodonAccount(_AccountBase):
+    """A Mastodon account, with an access token that has the write:statuses and write:media scopes."""
+
+    platform: Literal["mastodon"]
+    instance: str
+    access_token: Secret
+    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+    language: str = "ar"
+    max_length: int = Field(default=500, ge=1)
+    image: bool = False
+    timeout: PositiveDuration = timedelta(seconds=20)
+
+    @field_validator("instance")
+    @classmethod
+    def _instance(cls, v: str) -> str:
+        return _http_url(v if "://" in v else f"https://{v}").rstrip("/")
+
+
+class BlueskyAccount(_AccountBase):
+    """A Bluesky account, posting with an app password (Settings → Privacy and security → App passwords)."""
+
+    platform: Literal["bluesky"]
+    handle: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+    app_password: Secret
+    base_url: BaseURL = None
+    language: str = "ar"
+    link_card: bool = True
+    timeout: PositiveDuration = timedelta(seconds=20)
+
+    @field_validator("handle", mode="before")
+    @classmethod
+    def _handle(cls, v: object) -> object:
+        return v.lstrip("@") if isinstance(v, str) else v
+
+
+AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007
+                                MastodonAccount, BlueskyAccount], Field(discriminator="platform")]

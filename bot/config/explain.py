@@ -1,0 +1,171 @@
+"""Turning pydantic's validation errors into a person's messages: file line, key path, what is allowed."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+import unicodedata
+from collections.abc import Sequence
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.config.accounts import AccountConfig
+from bot.config.models import BotConfig
+from bot.config.values import _PathError
+from bot.errors import ConfigProblem
+
+
+def _key_lines(node: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
+    """Map each key path of the YAML document to its 1-based line."""
+    lines: dict[tuple[str | int, ...], int] = {}
+
+    def walk(n: yaml.Node, path: tuple[str | int, ...]) -> None:
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
+                lines[(*path, key)] = k.start_mark.line + 1
+                walk(v, (*path, key))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                walk(v, (*path, i))
+
+    if node is not None:
+        walk(node, ())
+    return lines
+
+
+def _line(lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int | None:
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in lines:
+            return lines[path[:cut]]
+    return None
+
+
+def _show(path: Sequence[str | int]) -> str:
+    out = ""
+    for seg in path:
+        out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else str(seg))
+    return out
+
+
+def _data_path(loc: Sequence[str | int], data: Any) -> tuple[str | int, ...]:
+    """pydantic's loc without the union tags it inserts (``accounts.0.console.template``)."""
+    path: list[str | int] = []
+    cur = data
+    for seg in loc:
+        if isinstance(cur, dict) and isinstance(seg, str) and seg not in cur and cur.get("platform") == seg:
+            continue  # the discriminator's tag, not a key in the file
+        path.append(seg)
+        cur = _child(cur, seg)
+    return tuple(path)
+
+
+def _strip(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+            else:
+                return tuple(args)
+        else:
+            return tp
+
+
+def _model_at(path: Sequence[str | int], data: Any) -> type[BaseModel] | None:
+    """The model class that validates the mapping at ``path`` of the data."""
+    tp: Any = BotConfig
+    cur = data
+    for seg in path:
+        tp = _strip(tp)
+        if isinstance(tp, tuple):  # a union of account models: pick by platform
+            platform = cur.get("platform") if isinstance(cur, dict) else None
+            tp = next((m for m in tp if _platform_of(m) == platform), None)
+            if tp is None:
+                return None
+        if isinstance(seg, int):
+            if typing.get_origin(tp) is not list:
+                return None
+            tp = typing.get_args(tp)[0]
+        elif isinstance(tp, type) and issubclass(tp, BaseModel) and seg in tp.model_fields:
+            tp = tp.model_fields[seg].annotation
+        else:
+            return None
+        cur = _child(cur, seg)
+    tp = _strip(tp)
+    if isinstance(tp, tuple):
+        platform = cur.get("platform") if isinstance(cur, dict) else None
+        tp = next((m for m in tp if _platform_of(m) == platform), None)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _child(container: Any, seg: str | int) -> Any:
+    """``container[seg]`` when the data has it, else None."""
+    if isinstance(container, dict):
+        return container.get(seg)
+    if isinstance(container, list) and isinstance(seg, int) and 0 <= seg < len(container):
+        return container[seg]
+    return None
+
+
+def _platform_of(model: Any) -> str | None:
+    field = getattr(model, "model_fields", {}).get("platform")
+    if field is None:
+        return None
+    args = typing.get_args(field.annotation)
+    return args[0] if args else None
+
+
+def platforms() -> list[str]:
+    """The platform names an account may have."""
+    members = _strip(AccountConfig)
+    return [p for p in (_platform_of(m) for m in (members if isinstance(members, tuple) else (members,))) if p]
+
+
+_SECRETISH = re.compile(r"token|secret|password|key", re.IGNORECASE)
+
+
+def _explain(exc: ValidationError, data: Any, lines: dict[tuple[str | int, ...], int]) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for err in exc.errors(include_url=False):
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _PathError):
+            path = ctx_error.path
+            problems.append(ConfigProblem(_show(path), ctx_error.message, _line(lines, path)))
+            continue
+        path = _data_path(err["loc"], data)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            model = _model_at(path[:-1], data)
+            allowed = ", ".join(model.model_fields) if model else "see config/bot.example.yaml"
+            msg = f"unknown key {path[-1]!r}; allowed here: {allowed}"
+        elif kind == "missing":
+            msg = "required, but missing"
+        elif kind == "union_tag_invalid":
+            got = (err.get("ctx") or {}).get("tag")
+            msg = f"unknown platform {got!r}; allowed: {', '.join(platforms())}"
+            path = (*path, "platform")
+        elif kind == "union_tag_not_found":
+            msg = f"missing 'platform'; allowed: {', '.join(platforms())}"
+        elif kind == "value_error":
+            msg = str(ctx_error) if ctx_error else err["msg"]
+        else:
+            msg = _reword(err["msg"])
+            last = path[-1] if path else ""
+            if isinstance(err.get("input"), str | int | float) and not _SECRETISH.search(str(last)):
+                msg += f", got {err['input']!r}"
+        problems.append(ConfigProblem(_show(path), msg, _line(lines, path)))
+    return problems
+
+
+def _reword(msg: str) -> str:
+    msg = msg.replace("Input should be", "must be").replace("String should", "must")
+    msg = msg.replace("List should", "must").replace("Value error, ", "")
+    return unicodedata.normalize("NFC", msg[:1].lower() + msg[1:])

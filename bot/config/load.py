@@ -1,0 +1,167 @@
+"""Loading a config file: find it, read the YAML, fill ``${VAR}`` from the environment and ``.env``, validate,
+resolve relative paths."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import pathname2url
+
+import yaml
+from pydantic import ValidationError
+
+from bot.config.accounts import ConsoleAccount
+from bot.config.explain import _explain, _key_lines, _line, _show
+from bot.config.models import BotConfig
+from bot.config.values import _PathError
+from bot.errors import ConfigError, ConfigProblem
+
+DEFAULT_CONFIG = "config/bot.yaml"
+
+
+def config_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """``--config PATH``, else ``$BOT_CONFIG``, else ``config/bot.yaml``."""
+    env = os.environ if environ is None else environ
+    return Path(explicit or env.get("BOT_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> BotConfig:
+    """Read, interpolate, validate and resolve a config file. Raises ConfigError."""
+    path = Path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            name,
+            [ConfigProblem("", "file not found (give --config PATH or set BOT_CONFIG; "
+                               "config/demo.yaml runs with no credentials)")],
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(name, [ConfigProblem("", f"cannot read the file: {exc}")]) from exc
+    env = dict(_read_dotenv(path.parent / ".env", name))
+    env.update(os.environ if environ is None else environ)
+    return parse_config(text, name, env, base_dir=path.parent)
+
+
+def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Path) -> BotConfig:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(name, [ConfigProblem("", f"not valid YAML: {exc.problem}", line)]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(name, [ConfigProblem("", f"not valid YAML: {exc}")]) from None
+    lines = _key_lines(node)
+    if not isinstance(data, dict):
+        raise ConfigError(name, [ConfigProblem("", "the file must be a mapping with site, feeds and accounts")])
+    problems: list[ConfigProblem] = []
+    data = _interpolate(data, (), environ, problems, lines)
+    if problems:
+        raise ConfigError(name, problems)
+    if data.get("database") is None and environ.get("DATABASE_URL"):
+        data["database"] = environ["DATABASE_URL"]  # Heroku and most hosts give the database this way
+    try:
+        config = BotConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(name, _explain(exc, data, lines)) from None
+    except _PathError as exc:  # pragma: no cover - pydantic wraps it; kept for safety
+        raise ConfigError(name, [ConfigProblem(_show(exc.path), exc.message, _line(lines, exc.path))]) from None
+    return _resolve_paths(config, base_dir)
+
+
+def _resolve_paths(config: BotConfig, base_dir: Path) -> BotConfig:
+    feeds = []
+    for feed in config.feeds:
+        parts = urlsplit(feed.url)
+        if parts.scheme == "file":
+            raw = feed.url[len("file:"):]
+            raw = raw[2:] if raw.startswith("//") else raw
+            p = Path(raw)
+            if not p.is_absolute():
+                p = (base_dir / p).resolve()
+            feed = feed.model_copy(update={"url": "file://" + pathname2url(str(p))})
+        feeds.append(feed)
+    accounts = []
+    for account in config.accounts:
+        if isinstance(account, ConsoleAccount) and account.output and not Path(account.output).is_absolute():
+            account = account.model_copy(update={"output": str((base_dir / account.output).resolve())})
+        accounts.append(account)
+    return config.model_copy(update={"feeds": feeds, "accounts": accounts})
+
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate(value: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Fill ``${VAR}`` and ``${VAR:-default}``; ``$$`` is a literal ``$``. Returns (text, missing names)."""
+    missing: list[str] = []
+
+    def fill(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        var, default = m.group(1), m.group(2)
+        got = environ.get(var)
+        if got is None or (got == "" and default is not None):
+            if default is None:
+                missing.append(var)
+                return ""
+            return default
+        return got
+
+    return _VAR.sub(fill, value), missing
+
+
+def _interpolate(
+    data: Any, path: tuple[str | int, ...], env: Mapping[str, str],
+    problems: list[ConfigProblem], lines: dict[tuple[str | int, ...], int],
+) -> Any:
+    if isinstance(data, dict):
+        return {k: _interpolate(v, (*path, k), env, problems, lines) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_interpolate(v, (*path, i), env, problems, lines) for i, v in enumerate(data)]
+    if isinstance(data, str) and "$" in data:
+        text, missing = interpolate(data, env)
+        for var in missing:
+            problems.append(ConfigProblem(
+                _show(path),
+                f"environment variable {var} is not set (set it, put it in .env beside the config, "
+                f"or write ${{{var}:-default}})",
+                _line(lines, path),
+            ))
+        return text
+    return data
+
+
+def _read_dotenv(path: Path, config_name: str) -> dict[str, str]:
+    """KEY=VALUE lines; ``#`` comments, ``export`` prefixes and quotes allowed. The environment wins."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(config_name, [ConfigProblem("", f"cannot read {path}: {exc}")]) from exc
+    values: dict[str, str] = {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ConfigError(str(path), [ConfigProblem("", "expected KEY=VALUE", n)])
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values

@@ -1,0 +1,227 @@
+"""The site, its feeds, the daemon's HTTP server, and the whole config (:class:`BotConfig`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic.functional_validators import AfterValidator
+
+from bot.config.accounts import AccountConfig
+from bot.config.common import ShortLink, ShortLinkConfig
+from bot.config.database import normalize_url
+from bot.config.values import (
+    RTL_LANGUAGES,
+    Duration,
+    Identifier,
+    PositiveDuration,
+    Secret,
+    Size,
+    _at_least,
+    _http_url,
+    _Model,
+    _PathError,
+)
+
+
+class SiteConfig(_Model):
+    """The news site the feeds belong to."""
+
+    name: str = Field(min_length=1)
+    url: str
+    timezone: str = "UTC"
+    language: str = "ar"
+    direction: Literal["rtl", "ltr"] | None = None
+    short_link: ShortLink = ShortLinkConfig()
+    wordpress_api: bool = False
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _http_url(v).rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Asia/Baghdad or UTC") from exc
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def text_direction(self) -> Literal["rtl", "ltr"]:
+        if self.direction:
+            return self.direction
+        return "rtl" if self.language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+class FeedConfig(_Model):
+    """One feed of the site."""
+
+    id: Identifier
+    url: str
+    interval: Duration = timedelta(seconds=60)
+    site_url: str | None = None
+    backfill: int = Field(default=0, ge=0, le=1000)
+    catch_up_pages: int = Field(default=5, ge=1, le=50)
+    timeout: PositiveDuration = timedelta(seconds=20)
+    max_size: Size = 10_000_000
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        scheme = urlsplit(v).scheme
+        if scheme == "file":
+            return v
+        return _http_url(v)
+
+    @field_validator("site_url")
+    @classmethod
+    def _site_url(cls, v: str | None) -> str | None:
+        return None if v is None else _http_url(v).rstrip("/")
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: timedelta) -> timedelta:
+        if v < timedelta(seconds=10):
+            raise ValueError("must be at least 10s (polling faster only burdens the site)")
+        return v
+
+
+class ServerConfig(_Model):
+    """The daemon's small HTTP side: WordPress's ping, health and metrics."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+    ping_token: Secret | None = None
+    unhealthy_after: int = Field(default=3, ge=1)
+
+
+class BotConfig(_Model):
+    """The whole config file: the site, its feeds and accounts, the database and the daemon's settings; and
+    what the rest of the bot asks of a config (a feed by id, its hosts, its accounts, the secrets)."""
+
+    site: SiteConfig
+    server: ServerConfig | None = None
+    feeds: list[FeedConfig] = Field(min_length=1)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    #: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/NAME (postgres:// too); default $DATABASE_URL,
+    #: else a SQLite file in data_dir.
+    database: str | None = None
+    #: Migrate an older database schema when the bot starts, instead of refusing it (`bot migrate`).
+    migrate_on_start: bool = False
+    data_dir: str = "var"
+    user_agent: str | None = None
+    dispatch_interval: PositiveDuration = timedelta(seconds=5)
+    retention: Annotated[Duration, AfterValidator(_at_least(timedelta(days=1), "1d"))] = timedelta(days=90)
+    dispatch_lease: Annotated[Duration, AfterValidator(
+        _at_least(timedelta(seconds=5), "5s (and longer than any one send takes)"))] = timedelta(minutes=2)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        example = "sqlite:///var/bot.sqlite3 or postgresql://user:password@host/dbname"
+        try:
+            url = make_url(normalize_url(v))
+        except ArgumentError:
+            raise ValueError(f"must be a database URL such as {example}") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"{url.get_backend_name()} is not supported; use {example}")
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+            raise ValueError(f"the bot talks to PostgreSQL with psycopg; write postgresql://… (not +{url.drivername})")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> BotConfig:
+        _unique([f.id for f in self.feeds], "feeds")
+        _unique([a.id for a in self.accounts], "accounts")
+        known = {f.id for f in self.feeds}
+        for i, account in enumerate(self.accounts):
+            for j, feed_id in enumerate(account.feeds or []):
+                if feed_id not in known:
+                    raise _PathError(
+                        ("accounts", i, "feeds", j),
+                        f"no feed has id {feed_id!r}; feeds here: {', '.join(sorted(known))}",
+                    )
+        return self
+
+    # What the rest of the bot asks of a config.
+
+    def feed(self, feed_id: str) -> FeedConfig:
+        for f in self.feeds:
+            if f.id == feed_id:
+                return f
+        raise KeyError(feed_id)
+
+    def site_url_of(self, feed: FeedConfig) -> str:
+        return feed.site_url or self.site.url
+
+    def own_hosts(self, feed: FeedConfig) -> set[str]:
+        """Hosts whose links this feed may post: the site's, the feed's site_url and the feed's own host, and
+        ``site.allowed_hosts`` (subdomains of each count too)."""
+        hosts = {urlsplit(self.site.url).hostname, urlsplit(self.site_url_of(feed)).hostname,
+                 urlsplit(feed.url).hostname, *self.site.allowed_hosts}
+        return {h.lower().removeprefix("www.") for h in hosts if h}
+
+    def accounts_for(self, feed_id: str) -> list[AccountConfig]:
+        """Enabled accounts that take articles from this feed."""
+        return [a for a in self.accounts if a.enabled and (a.feeds is None or feed_id in a.feeds)]
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the config (tokens, passwords, keys): never to appear in a log."""
+        found: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    walk(getattr(value, name))
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    walk(item)
+
+        walk(self)
+        for settings in [self.site.short_link, *(a.short_link for a in self.accounts if a.short_link)]:
+            if settings.token:
+                found.append(settings.token)
+        if self.database:
+            from sqlalchemy.engine import make_url
+
+            password = make_url(self.database).password
+            if password:
+                found.append(str(password))
+        return found
+
+    @property
+    def agent(self) -> str:
+        from bot import __version__
+
+        return self.user_agent or f"wp-social-bot/{__version__} (+{self.site.url})"
+
+
+def _unique(ids: Sequence[str], where: str) -> None:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            raise _PathError((where, i, "id"), f"id {x!r} is used twice; each {where[:-1]} needs its own id")
+        seen.add(x)

@@ -9,11 +9,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot import __version__
 from bot.clock import Clock
 from bot.errors import BotError, ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from bot.operations import Operations
 
 log = logging.getLogger("bot")
 
@@ -153,6 +156,12 @@ def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None):
     return Bot.open(config, clock=clock, stream=stream)
 
 
+def _operations(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> Operations:
+    from bot.operations import Operations
+
+    return Operations(_open(args, clock, stream))
+
+
 def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     import os
 
@@ -171,7 +180,8 @@ def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None
 
 def cmd_migrate(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     from bot.config import config_path, load_config
-    from bot.store import database_url, make_engine, schema, shown_url
+    from bot.config.database import database_url, shown_url
+    from bot.store import make_engine, schema
 
     config = load_config(config_path(args.config))
     url = database_url(config.database, config.data_dir)
@@ -210,18 +220,12 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
     import json
     from dataclasses import asdict
 
-    bot = _open(args, clock, stream)
+    ops = _operations(args, clock, stream)
     out = stream or sys.stdout
     try:
-        for name, ids in (("feed", {f.id for f in bot.config.feeds}), ("account", {a.id for a in bot.config.accounts})):
-            unknown = [x for x in getattr(args, name) if x not in ids]
-            if unknown:
-                raise UsageError(f"no {name} {unknown[0]!r} in the config; {name}s: {', '.join(sorted(ids)) or 'none'}")
-        if args.limit < 1:
-            raise UsageError("--limit must be at least 1")
-        previews, errors = bot.preview(args.feed, args.account, args.limit)
+        previews, errors = ops.preview(args.feed, args.account, args.limit)
     finally:
-        bot.close()
+        ops.bot.close()
     for p in previews:
         if args.json:
             record = asdict(p)
@@ -239,31 +243,19 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
 
 
 def cmd_check(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-    from bot.errors import PlatformError
-
-    bot = _open(args, clock, stream)
-    out = stream or sys.stdout
-    failed = 0
+    ops = _operations(args, clock, stream)
     try:
-        for account in bot.config.accounts:
-            if not account.enabled:
-                out.write(f"{account.id} ({account.platform}): disabled\n")
-                continue
-            try:
-                who = bot.publisher_for(account).check()
-            except PlatformError as exc:
-                failed += 1
-                out.write(f"{account.id} ({account.platform}): FAILED: {exc.message}\n")
-            else:
-                out.write(f"{account.id} ({account.platform}): ok, {who}\n")
+        results = ops.check()
     finally:
-        bot.close()
-    return EXIT_TROUBLE if failed else EXIT_OK
+        ops.bot.close()
+    out = stream or sys.stdout
+    for r in results:
+        said = {"ok": f"ok, {r.detail}", "failed": f"FAILED: {r.detail}"}.get(r.status, r.status)
+        out.write(f"{r.account} ({r.platform}): {said}\n")
+    return EXIT_TROUBLE if any(r.status == "failed" for r in results) else EXIT_OK
 
 
 def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-    if bool(args.text) == bool(args.url):
-        raise UsageError("give either the text to post or --url ARTICLE_URL")
     image = args.image
     if image and "://" not in image:
         from pathlib import Path
@@ -271,12 +263,12 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         if not Path(image).is_file():
             raise UsageError(f"--image {image}: no such file")
         image = Path(image).resolve().as_uri()
-    bot = _open(args, clock, stream)
+    ops = _operations(args, clock, stream)
     try:
-        results = bot.manual_post(text=args.text, url=args.url, account_ids=args.account, link=args.link,
+        results = ops.manual_post(text=args.text, url=args.url, account_ids=args.account, link=args.link,
                                   image=image, dry_run=args.dry_run, force=args.force, by=args.by)
     finally:
-        bot.close()
+        ops.bot.close()
     out = stream or sys.stdout
     for r in results:
         if r.status == "dry run":
@@ -291,44 +283,33 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
 def cmd_status(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     import json
 
-    from bot import status
+    from bot.operations import report
 
-    bot = _open(args, clock, stream)
+    ops = _operations(args, clock, stream)
     try:
-        data = status.collect(bot.config, bot.store, bot.clock, limit=args.limit)
+        data = ops.status(limit=args.limit)
     finally:
-        bot.close()
+        ops.bot.close()
     out = stream or sys.stdout
-    out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n" if args.json else status.render(data))
+    out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n" if args.json else report.render(data))
     return EXIT_OK
 
 
 def _operate(action: str) -> Callable[[argparse.Namespace, Clock | None, TextIO | None], int]:
     def run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-        bot = _open(args, clock, stream)
+        ops = _operations(args, clock, stream)
         try:
             if action == "hold":
-                message = f"{args.account}: held" if bot.hold(args.account, args.by) else f"{args.account}: was held"
+                message = f"{args.account}: held" if ops.hold(args.account, args.by) else f"{args.account}: was held"
+            elif action == "release":
+                message = f"{args.account}: released" if ops.release(args.account) else f"{args.account}: was not held"
             else:
-                message = getattr(bot, action)(args.delivery, args.by)
-                if action == "retry":
-                    bot.dispatch()
+                message = {"retry": ops.retry, "skip": ops.skip, "unpost": ops.unpost}[action](args.delivery, args.by)
         finally:
-            bot.close()
+            ops.bot.close()
         (stream or sys.stdout).write(message + "\n")
         return EXIT_OK
     return run
-
-
-def cmd_release(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-    bot = _open(args, clock, stream)
-    try:
-        bot.account(args.account)  # a UsageError names the accounts when there is no such one
-        was_held = bot.store.release_account(args.account, bot.clock.now())
-    finally:
-        bot.close()
-    print(f"{args.account}: released" if was_held else f"{args.account}: was not held")
-    return EXIT_OK
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], int]] = {
@@ -337,7 +318,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], 
     "migrate": cmd_migrate,
     "check": cmd_check,
     "preview": cmd_preview,
-    "release": cmd_release,
+    "release": _operate("release"),
     "hold": _operate("hold"),
     "status": cmd_status,
     "post": cmd_post,

@@ -14,9 +14,10 @@ links, the REST API's answers, retention).
 
 from __future__ import annotations
 
+from bot.config.database import database_url, normalize_url, shown_url
 from bot.store.accounts import AccountsMixin
 from bot.store.caches import CachesMixin
-from bot.store.engine import StoreBase, database_url, make_engine, normalize_url, shown_url, sqlite_file
+from bot.store.engine import StoreBase, make_engine, sqlite_file
 from bot.store.feeds import FeedsMixin
 from bot.store.outbox import OutboxMixin
 from bot.store.records import (

@@ -20,33 +20,13 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bot.config.database import normalize_url, shown_url
 from bot.errors import StoreError
 from bot.models import DeliveryState
 from bot.store import schema
 from bot.store.tables import deliveries
 
 log = logging.getLogger("bot.store")
-
-
-def database_url(configured: str | None, data_dir: str | Path) -> str:
-    """The configured URL, else a SQLite file in the data folder."""
-    if configured:
-        return normalize_url(configured)
-    return f"sqlite:///{Path(data_dir) / 'bot.sqlite3'}"
-
-
-def shown_url(url: str) -> str:
-    """A database URL as messages show it: without its password."""
-    return url if "@" not in url else sa.engine.make_url(url).render_as_string(hide_password=True)
-
-
-def normalize_url(url: str) -> str:
-    """PostgreSQL URLs as the bot's driver (psycopg 3) needs them: Heroku's ``postgres://`` and the plain
-    ``postgresql://`` both become ``postgresql+psycopg://``. Other URLs are returned as they are."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 class StoreBase:

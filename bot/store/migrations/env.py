@@ -7,7 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from bot.store import metadata, normalize_url
+from bot.config.database import normalize_url
+from bot.store.tables import metadata
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -1,16 +1,41 @@
 """What `bot status` shows: per feed, per account, the queue (and why each post waits), recent posts and
-problems. ``collect`` gathers plain data (for --json); ``render`` lays it out for a terminal."""
+problems. ``account_wait`` is the one answer to "why does this account's post wait"; ``collect`` gathers
+plain data (for --json and the console); ``render`` lays it out for a terminal."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.clock import Clock
-from bot.config import BotConfig
+from bot.config import AccountConfig, BotConfig
 from bot.models import DeliveryState
 from bot.policy import next_send
-from bot.store import Store
+from bot.store import AccountState, Store
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Why an account's posts wait now, and until when."""
+
+    why: str  #: in words: the account is held, the platform's rate limit, a limit reached, quiet hours
+    until: datetime | None  #: None: until a person acts (a held account)
+    held: bool = False
+    forceable: bool = True  #: a post made by hand with --force goes anyway (not past a platform's rate limit)
+
+
+def account_wait(account: AccountConfig, state: AccountState, sent: Sequence[datetime], now: datetime,
+                 tz: tzinfo) -> Wait | None:
+    """Why the account cannot send now (held; the platform's rate limit; its own limits or quiet hours, the
+    later of the two when both apply), or None when it can. ``sent``: its posts of the last 24 hours."""
+    if state.held:
+        return Wait(f"the account is held: {state.held_reason}", None, held=True)
+    wait = next_send(account, now, tz, sent)
+    if state.not_before and state.not_before > now and (wait is None or state.not_before > wait[0]):
+        return Wait("the platform's rate limit", state.not_before, forceable=False)
+    return None if wait is None else Wait(wait[1], wait[0])
 
 
 def _t(when: datetime | None, tz: Any) -> str | None:
@@ -28,35 +53,29 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
                       "last_error": s.last_error if s else None, "failures": s.failures if s else 0,
                       "next_try": _t(s.next_poll_at, tz) if s else None})
     accounts = []
-    waits: dict[str, tuple[datetime, str] | None] = {}
-    account_states = {a.id: store.account_state(a.id) for a in config.accounts}
+    waits: dict[str, Wait | None] = {}
     for account in config.accounts:
-        state = account_states[account.id]
+        state = store.account_state(account.id)
         sent = store.sent_times(account.id, now - timedelta(days=1))
-        wait = next_send(account, now, tz, sent)
-        if state.not_before and state.not_before > now and (wait is None or state.not_before > wait[0]):
-            wait = (state.not_before, "the platform's rate limit")
-        if state.held:
-            wait = None
-        waits[account.id] = wait
+        wait = waits[account.id] = account_wait(account, state, sent, now, tz)
         accounts.append({
             "id": account.id, "platform": account.platform, "enabled": account.enabled,
             "posts_24h": len(sent), "per_day": account.limits.per_day,
             "held": state.held, "held_reason": state.held_reason,
-            "next_send": _t(wait[0], tz) if wait else ("held" if state.held else "now"),
-            "waits_for": wait[1] if wait else None,
+            "next_send": "held" if state.held else _t(wait.until, tz) if wait else "now",
+            "waits_for": None if wait is None or wait.held else wait.why,
         })
     queue = []
     for row in store.deliveries(state=DeliveryState.QUEUED.value):
         wait = waits.get(row.account_id)
         if row.account_id not in waits:
             why, due = "its account is not in the config", None
-        elif account_states[row.account_id].held:
-            why, due = f"the account is held: {account_states[row.account_id].held_reason}", None
+        elif wait is not None and wait.held:
+            why, due = wait.why, None
         elif row.not_before and row.not_before > now:
             why, due = f"retrying after: {row.last_error}" if row.last_error else "not before", row.not_before
         elif wait:
-            why, due = wait[1], wait[0]
+            why, due = wait.why, wait.until
         else:
             why, due = "due now", now
         queue.append({"id": row.id, "account": row.account_id, "title": row.title, "priority": row.priority,

@@ -1,0 +1,109 @@
+"""The I/O half of composing a post: what the pure ``compose_post`` needs that must be asked for first.
+
+For one account and one article: UTM on the link, the short link (a shortener, cached), the WordPress REST
+API's real categories, tags, featured image and excerpt (asked once per stored article), hashtags from
+them; then the pure :func:`bot.compose.compose_post` fits the template to the platform's length rule. Every
+lookup falls back quietly (the full link, the feed's labels): a post never waits on one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+import requests
+
+from bot.clock import Clock
+from bot.compose import compose_post
+from bot.compose.hashtags import make_hashtags, tag_keywords
+from bot.compose.ids import post_id
+from bot.compose.length import LengthRule
+from bot.config import AccountConfig, BotConfig
+from bot.errors import WordPressError
+from bot.feeds.wordpress import WordPressPost, fetch_post
+from bot.links import Shortener, add_utm
+from bot.models import Article
+from bot.store import Store
+
+log = logging.getLogger("bot")
+
+
+class Composer:
+    """Composes each account's post for an article: ``compose`` is what the dispatcher calls at a delivery's
+    first attempt, and what previews and manual posts show."""
+
+    def __init__(self, config: BotConfig, store: Store, clock: Clock, *,
+                 rule_for: Callable[[AccountConfig], LengthRule], session: Callable[[str], requests.Session],
+                 account: Callable[[str], AccountConfig]) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.rule_for = rule_for  #: the length rule of an account's platform
+        self.session = session  #: a kept-alive HTTP session by use ("links", "wordpress")
+        self.account = account  #: an account of the config by id (a UsageError names the others)
+
+    def compose(self, account_id: str, article: Article, article_id: int | None = None) -> str:
+        """The text an account posts for an article (raises ComposeError when nothing fits). May ask the
+        WordPress REST API (once per article) and a shortener (once per link): both fall back quietly."""
+        account = self.account(account_id)
+        site = self.config.site
+        link = add_utm(article.link, account.utm.model_dump(exclude_none=True) if account.utm else {}) \
+            if article.link else ""
+        short = self.shortener(account).short_link(link, article.guid, self.site_url(article)) if link else ""
+        article = self.enrich(article, article_id)
+        rules = account.hashtags
+        if rules.keywords:
+            article = replace(article, title=tag_keywords(article.title, rules.keywords))
+        names = {"categories": article.category_names, "tags": article.tag_names,
+                 "both": (*article.category_names, *article.tag_names)}[rules.source]
+        tags = make_hashtags(names, limit=rules.max, exclude=rules.exclude, mapping=rules.map,
+                             always=rules.always, text=article.title)
+        return compose_post(
+            article, account.template_for(article.category_names), site.name, self.rule_for(account),
+            direction=site.text_direction, hashtags=tags, link=link, short_link=short, tz=site.tz,
+            date_format=account.date_format,
+        )
+
+    def site_url(self, article: Article) -> str:
+        try:
+            return self.config.site_url_of(self.config.feed(article.feed_id))
+        except KeyError:  # its feed has left the config
+            return self.config.site.url
+
+    def shortener(self, account: AccountConfig) -> Shortener:
+        settings = account.short_link or self.config.site.short_link
+        return Shortener(settings, self.store, self.session("links"), self.config.agent, self.clock)
+
+    def enrich(self, article: Article, article_id: int | None = None) -> Article:
+        """The article with its real categories, tags and featured image from the WordPress REST API, when
+        ``site.wordpress_api`` is on (asked once per stored article; any failure keeps the feed's labels)."""
+        if not self.config.site.wordpress_api:
+            return article
+        if article_id is None:  # not stored (a preview): ask, keep nothing
+            post = self._api_post(article)
+            return article if post is None else replace(
+                article, categories=post.categories, tags=post.tags, featured_image=post.featured_image,
+                excerpt=post.excerpt or None)
+        if not self.store.api_checked(article_id):
+            post = self._api_post(article)
+            if post is None:
+                self.store.record_api_data(article_id, self.clock.now())
+            else:
+                self.store.record_api_data(article_id, self.clock.now(), post.categories, post.tags,
+                                           post.featured_image, post.excerpt)
+        return self.store.article_by_id(article_id)
+
+    def _api_post(self, article: Article) -> WordPressPost | None:
+        # The id is in a ?p=ID guid, or in the page's rel=shortlink when a short link was made from it.
+        pid = post_id(article.guid, article.link) or post_id(
+            self.store.cached_short_link("wordpress-page", article.link) or "")
+        if pid is None:
+            log.info("article %s: no ?p=ID to ask the WordPress API with; using the feed's labels", article.guid)
+            return None
+        try:
+            return fetch_post(self.site_url(article), pid, session=self.session("wordpress"), timeout=5.0,
+                              user_agent=self.config.agent)
+        except WordPressError as exc:
+            log.warning("WordPress API failed for post %d, using the feed's labels: %s", pid, exc)
+            return None

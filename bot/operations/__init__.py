@@ -1,0 +1,250 @@
+"""Every operator action, once: what the CLI (and the console) call, and nothing below it.
+
+Retry, skip and unpost are named transitions of a delivery (``bot.lifecycle``), each kept in the delivery's
+history with who did it; hold and release act on an account; a manual post is composed and fitted per
+account like a feed post and recorded under the key the feed will use; a preview and a check only read;
+why a post waits and the status report come from one place (``report``). Person-made mistakes raise
+:class:`~bot.errors.UsageError` with what is allowed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from bot.compose.ids import wordpress_short_link
+from bot.compose.text import clean_title
+from bot.core import Bot
+from bot.errors import ComposeError, FeedError, PlatformError, UsageError
+from bot.feeds import fetch, parse
+from bot.feeds.pages import read_page
+from bot.feeds.poll import newest
+from bot.lifecycle import RETRY, SKIP, UNPOST, Transition
+from bot.models import Article, DeliveryState, Validators
+from bot.operations import report
+from bot.store import DeliveryRow
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The post an account would get for an article."""
+
+    feed: str  #: the feed's id
+    guid: str  #: the article's
+    account: str  #: the account's id
+    platform: str
+    text: str  #: the post, as it would go ("" when none can be made)
+    length: int | None  #: as the platform counts it
+    limit: int | None  #: the platform's maximum
+    fits: bool
+    error: str | None = None  #: why no post can be made
+
+
+@dataclass(frozen=True)
+class ManualResult:
+    """What became of a post made by hand, per account."""
+
+    account: str  #: the account's id
+    status: str  #: dry run | does not fit | already posted | waiting | a dispatch outcome (sent, failed, …)
+    detail: str | None  #: the text (dry run), the post's URL, or why
+    length: int | None = None  #: dry run: the text's length as the platform counts it
+    limit: int | None = None  #: dry run: the platform's maximum
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What an account's platform said when asked who the account is."""
+
+    account: str  #: the account's id
+    platform: str
+    status: str  #: ok | failed | disabled
+    detail: str  #: who the account is (``@handle``), or why it cannot post
+
+
+class Operations:
+    """The operator actions over one :class:`~bot.core.Bot`."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    # Deliveries.
+
+    def retry(self, delivery_id: int, by: str) -> str:
+        """Send a failed, skipped or in-doubt delivery again (RETRY). An in-doubt one keeps its frozen text (so
+        a platform's duplicate check still applies); the others are composed afresh. Then dispatch."""
+        row = self._row(delivery_id)
+        if not self.bot.store.retry(delivery_id, self.bot.clock.now(), by):
+            raise self._not_allowed(row, RETRY, "retried")
+        self.bot.dispatch()
+        return f"delivery {delivery_id} ({row.account_id}) is queued again"
+
+    def skip(self, delivery_id: int, by: str) -> str:
+        """Never send a waiting, failed or in-doubt delivery (SKIP)."""
+        row = self._row(delivery_id)
+        if not self.bot.store.skip(delivery_id, self.bot.clock.now(), by):
+            raise self._not_allowed(row, SKIP, "skipped")
+        return f"delivery {delivery_id} ({row.account_id}) is skipped"
+
+    def unpost(self, delivery_id: int, by: str) -> str:
+        """Delete a post the bot made, on its platform, and record it (UNPOST)."""
+        row = self._row(delivery_id)
+        if not UNPOST.allows(row.state) or not row.remote_id:
+            raise UsageError(f"delivery {delivery_id} is {row.state}"
+                             + ("" if row.state != DeliveryState.SENT else " but its post's id is unknown")
+                             + "; only posts the bot made and knows can be deleted")
+        publisher = self.bot.publisher_for(self.bot.account(row.account_id))
+        publisher.delete(row.remote_id)  # raises a PlatformError kind when the platform refuses
+        where = row.remote_url or row.remote_id
+        self.bot.store.unposted(delivery_id, self.bot.clock.now(), by, where)
+        return f"deleted {where} ({row.account_id})"
+
+    def _row(self, delivery_id: int) -> DeliveryRow:
+        row = self.bot.store.delivery(delivery_id)
+        if row is None:
+            raise UsageError(f"there is no delivery {delivery_id} (bot status lists them)")
+        return row
+
+    @staticmethod
+    def _not_allowed(row: DeliveryRow, t: Transition, done: str) -> UsageError:
+        return UsageError(f"delivery {row.id} is {row.state}; only {', '.join(t.allowed)} deliveries can be {done}")
+
+    # Accounts.
+
+    def hold(self, account_id: str, by: str) -> bool:
+        """Hold an account: its posts wait, in order. False when it was held already."""
+        self.bot.account(account_id)  # a UsageError names the accounts when there is no such one
+        return self.bot.store.hold_account(account_id, f"held by {by}", self.bot.clock.now())
+
+    def release(self, account_id: str) -> bool:
+        """Release a held account: its waiting posts go out in order. False when it was not held."""
+        self.bot.account(account_id)
+        return self.bot.store.release_account(account_id, self.bot.clock.now())
+
+    def check(self) -> list[CheckResult]:
+        """Ask each account's platform who the account is and whether it can post."""
+        results = []
+        for account in self.bot.config.accounts:
+            if not account.enabled:
+                results.append(CheckResult(account.id, account.platform, "disabled", ""))
+                continue
+            try:
+                who = self.bot.publisher_for(account).check()
+            except PlatformError as exc:
+                results.append(CheckResult(account.id, account.platform, "failed", exc.message))
+            else:
+                results.append(CheckResult(account.id, account.platform, "ok", who))
+        return results
+
+    # What waits, and why.
+
+    def why_waiting(self, account_id: str) -> str:
+        """Why the account's next post waits now, in words (with what ``--force`` would do)."""
+        bot = self.bot
+        now = bot.clock.now()
+        wait = report.account_wait(bot.account(account_id), bot.store.account_state(account_id),
+                                   bot.store.sent_times(account_id, now - timedelta(days=1)), now, bot.config.site.tz)
+        if wait is None:
+            return "queued"
+        force = " (--force sends anyway)" if wait.forceable else ""
+        until = "" if wait.until is None else f", until {wait.until:%Y-%m-%d %H:%M}Z"
+        return f"{wait.why}{until}{force}"
+
+    def status(self, limit: int = 10) -> dict[str, Any]:
+        """The status report as plain data: feeds, accounts, the queue and why each post waits, recent posts,
+        problems (``report.render`` lays it out for a terminal)."""
+        return report.collect(self.bot.config, self.bot.store, self.bot.clock, limit=limit)
+
+    # Posts that are not (yet) in the outbox.
+
+    def preview(self, feed_ids: Sequence[str] = (), account_ids: Sequence[str] = (),
+                limit: int = 5) -> tuple[list[Preview], list[str]]:
+        """For the newest articles of each feed (read now; no state changes), the post each account would
+        get. Returns the previews and the feeds that could not be read."""
+        bot = self.bot
+        for name, ids in (("feed", {f.id for f in bot.config.feeds}), ("account", {a.id for a in bot.config.accounts})):
+            unknown = [x for x in (feed_ids if name == "feed" else account_ids) if x not in ids]
+            if unknown:
+                raise UsageError(f"no {name} {unknown[0]!r} in the config; {name}s: {', '.join(sorted(ids)) or 'none'}")
+        if limit < 1:
+            raise UsageError("--limit must be at least 1")
+        previews: list[Preview] = []
+        errors: list[str] = []
+        for feed in bot.config.feeds:
+            if feed_ids and feed.id not in feed_ids:
+                continue
+            accounts = [a for a in bot.config.accounts if (a.id in account_ids if account_ids else a.enabled)
+                        and (a.feeds is None or feed.id in a.feeds)]
+            try:
+                fetched = fetch(feed.url, Validators(), client=bot.feed_client, user_agent=bot.config.agent,
+                                timeout=feed.timeout.total_seconds(), max_size=feed.max_size)
+                assert fetched.body is not None
+                articles = parse(fetched.body, feed_id=feed.id, url=fetched.url or feed.url,
+                                 content_type=fetched.content_type).articles
+            except FeedError as exc:
+                errors.append(f"feed {feed.id}: {exc.message}")
+                continue
+            for article in newest(articles, limit):
+                for account in accounts:
+                    rule = bot.publisher_for(account).rule
+                    try:
+                        text = bot.composer.compose(account.id, article)
+                    except ComposeError as exc:
+                        previews.append(Preview(feed.id, article.guid, account.id, account.platform, "", None,
+                                                rule.max_length, False, str(exc)))
+                        continue
+                    previews.append(Preview(feed.id, article.guid, account.id, account.platform, text,
+                                            rule.count(text), rule.max_length, rule.fits(text)))
+        return previews, errors
+
+    def manual_post(self, *, text: str | None, url: str | None, account_ids: Sequence[str], link: str | None,
+                    image: str | None, dry_run: bool, force: bool, by: str) -> list[ManualResult]:
+        """A post made by hand, composed and fitted per account like a feed post. With ``url``, the article
+        is read from its page and recorded under the key the feed will use, so the feed does not post it
+        again. Sent now, unless ``dry_run``; holds, limits and quiet hours apply unless ``force``."""
+        bot = self.bot
+        if bool(text) == bool(url):
+            raise UsageError("give either the text to post or --url ARTICLE_URL")
+        accounts = [bot.account(a) for a in account_ids] if account_ids else \
+            [a for a in bot.config.accounts if a.enabled]
+        now = bot.clock.now()
+        if url:
+            page = read_page(url, session=bot.session("pages"), timeout=10.0, user_agent=bot.config.agent,
+                             site_name=bot.config.site.name)
+            short = page.shortlink and wordpress_short_link(page.shortlink, bot.config.site.url)
+            base = Article(feed_id="manual", guid=short or page.canonical, title=page.title,
+                           link=page.canonical, summary=page.description, published=now,
+                           image_urls=tuple(u for u in (image, page.image) if u))
+            copies = [replace(base, feed_id=f.id) for f in bot.config.feeds] or [base]
+        else:
+            if not text or not text.strip():
+                raise UsageError("give the text to post, or --url ARTICLE_URL")
+            base = Article(feed_id="manual", guid=f"manual:{uuid.uuid4()}", title=clean_title(text),
+                           link=link or "", published=now, image_urls=(image,) if image else ())
+            copies = [base]
+        if dry_run:
+            results = []
+            for account in accounts:
+                rule = bot.publisher_for(account).rule
+                try:
+                    composed = bot.composer.compose(account.id, base)
+                except ComposeError as exc:
+                    results.append(ManualResult(account.id, "does not fit", str(exc)))
+                    continue
+                results.append(ManualResult(account.id, "dry run", composed, rule.count(composed), rule.max_length))
+            return results
+        made, had = bot.store.add_manual(copies, [a.id for a in accounts], now, by)
+        outcomes = {o.account_id: o for o in bot.dispatcher().run(only=made, force=force)}
+        results = [ManualResult(a, "already posted", "this article was posted there before") for a in had]
+        for row in bot.store.deliveries(ids=made):
+            o = outcomes.get(row.account_id)
+            if o is None:
+                results.append(ManualResult(row.account_id, "waiting", self.why_waiting(row.account_id)))
+            else:
+                results.append(ManualResult(row.account_id, o.status, o.url or o.detail))
+        return results
+
+
+__all__ = ["CheckResult", "ManualResult", "Operations", "Preview", "report"]

@@ -82,18 +82,17 @@ class _StoreGauges:
         bot = self.daemon.bot
         now = bot.clock.now()
         queue = GaugeMetricFamily("bot_queue_depth", "Deliveries waiting to be sent")
-        queue.add_metric([], len(bot.store.deliveries(state="queued")))
+        queue.add_metric([], bot.store.queue_depth())
         yield queue
         since_poll = GaugeMetricFamily("bot_seconds_since_last_successful_poll", "Per feed", labels=["feed"])
-        for state in bot.store.feed_states():
-            if state.last_success_at:
-                since_poll.add_metric([state.id], (now - state.last_success_at).total_seconds())
+        for feed_id, at in bot.store.last_successes().items():
+            since_poll.add_metric([feed_id], (now - at).total_seconds())
         yield since_poll
         since_post = GaugeMetricFamily("bot_seconds_since_last_post", "Per account", labels=["account"])
+        last = bot.store.last_sent()
         for account in bot.config.accounts:
-            sent = bot.store.sent_times(account.id, now - timedelta(days=3650))
-            if sent:
-                since_post.add_metric([account.id], (now - sent[-1]).total_seconds())
+            if account.id in last:
+                since_post.add_metric([account.id], (now - last[account.id]).total_seconds())
         yield since_post
 
 

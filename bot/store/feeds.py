@@ -66,6 +66,12 @@ class FeedsMixin(StoreBase):
         with self.engine.connect() as c:
             return [FeedState(**r) for r in c.execute(sa.select(feeds).order_by(feeds.c.id)).mappings()]
 
+    def last_successes(self) -> dict[str, datetime]:
+        """Each feed's last successful poll (for /metrics)."""
+        with self.light.connect() as c:
+            return {r.id: r.last_success_at for r in c.execute(
+                sa.select(feeds.c.id, feeds.c.last_success_at).where(feeds.c.last_success_at.is_not(None)))}
+
     def lease_feed(self, feed_id: str, url: str, now: datetime, until: datetime, *,
                    polled_before: datetime | None = None) -> FeedState | None:
         """Take the feed's poll lease until ``until``, unless another replica holds it now (or, with

@@ -140,6 +140,20 @@ class OutboxMixin(StoreBase):
                 deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.SENT.value,
                 deliveries.c.sent_at >= since).order_by(deliveries.c.sent_at))]
 
+    def queue_depth(self) -> int:
+        """How many deliveries wait to be sent (a COUNT, for /metrics)."""
+        with self.light.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(deliveries).where(
+                deliveries.c.state == DeliveryState.QUEUED.value)).scalar_one())
+
+    def last_sent(self) -> dict[str, datetime]:
+        """Each account's latest post (a MAX per account, for /metrics)."""
+        with self.light.connect() as c:
+            return {r.account_id: r.at for r in c.execute(
+                sa.select(deliveries.c.account_id, sa.func.max(deliveries.c.sent_at).label("at"))
+                .where(deliveries.c.state == DeliveryState.SENT.value).group_by(deliveries.c.account_id))
+                if r.at is not None}
+
     def skip_stale(self, account_id: str, cutoff: datetime, now: datetime) -> int:
         """Skip the account's waiting posts whose article was published before ``cutoff``."""
         with self.engine.begin() as c:

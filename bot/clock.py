@@ -8,12 +8,16 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """What tells the time: the system's, or a test's :class:`ManualClock`."""
+
     def now(self) -> datetime:
         """The current time, timezone-aware, in UTC."""
         ...
 
 
 class SystemClock:
+    """The real time, in UTC."""
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 

@@ -69,10 +69,14 @@ class _Uncounted:
 
 
 class _NoMetrics:
+    """The daemon's counters when nothing reads them: every one an :class:`_Uncounted`."""
+
     polls = fetch_errors = new_articles = deliveries = _Uncounted()
 
 
 class _StoreGauges:
+    """The gauges read from the store at each scrape (aggregate queries only)."""
+
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
 
@@ -97,6 +101,9 @@ class _StoreGauges:
 
 
 class Daemon:
+    """The running daemon: a poll job per feed, the dispatch job, retention, the HTTP side, reload on SIGHUP
+    or a changed config file, and a clean stop on SIGTERM or SIGINT. ``run`` blocks until stopped."""
+
     def __init__(self, bot: Bot, config_path: Path | None = None) -> None:
         self.bot = bot
         self.config_path = config_path

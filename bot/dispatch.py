@@ -34,6 +34,8 @@ MIN_WAIT = timedelta(seconds=5)
 
 @dataclass(frozen=True)
 class Outcome:
+    """What became of one delivery in one dispatch pass."""
+
     delivery_id: int
     account_id: str
     status: str  #: sent | duplicate | retry | rate_limited | held | failed | in_doubt
@@ -42,6 +44,10 @@ class Outcome:
 
 
 class Dispatcher:
+    """Sends the outbox: claims due deliveries one at a time (priority, then publish order), composes
+    and freezes a first attempt's text, calls the account's publisher, and records the outcome as DESIGN.md's
+    delivery states say. ``run`` is one pass; a crash mid-pass loses nothing (claims expire)."""
+
     def __init__(
         self, store: Store, publishers: Mapping[str, Publisher], compose: Callable[[str, Article, int], str],
         clock: Clock, *, lease: timedelta = LEASE, draw: Callable[[], float] = random.random,

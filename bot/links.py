@@ -38,6 +38,8 @@ PAGE_LIMIT = 2_000_000
 
 
 class LinkCache(Protocol):
+    """Where short links are kept (the store), so a retry or another account reuses one."""
+
     def cached_short_link(self, kind: str, url: str) -> str | None: ...
 
     def cache_short_link(self, kind: str, url: str, short: str, now: datetime) -> None: ...
@@ -56,6 +58,8 @@ def add_utm(url: str, utm: Mapping[str, str]) -> str:
 
 
 class _ShortlinkTag(HTMLParser):
+    """Finds ``<link rel='shortlink'>`` in a page."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.href: str | None = None

@@ -16,6 +16,8 @@ QUIET = ("apscheduler", "urllib3", "requests", "requests_oauthlib", "oauthlib", 
 
 
 class _SiteTimeFormatter(logging.Formatter):
+    """Readable log lines, timestamped in the site's timezone."""
+
     def __init__(self, fmt: str, tz: ZoneInfo) -> None:
         super().__init__(fmt)
         self.tz = tz
@@ -25,6 +27,8 @@ class _SiteTimeFormatter(logging.Formatter):
 
 
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per log line, with the line's fields (feed, account, status …) as keys."""
+
     def __init__(self, tz: ZoneInfo) -> None:
         super().__init__()
         self.tz = tz

@@ -34,6 +34,8 @@ def _declared_small(attrs: dict[str, str | None]) -> bool:
 
 
 class _ImageFinder(HTMLParser):
+    """Collects the ``<img>`` of an HTML fragment that could illustrate a post (not emoji, not icons)."""
+
     def __init__(self, base: str) -> None:
         super().__init__(convert_charrefs=True)
         self.base = base
@@ -77,6 +79,8 @@ MAX_PAGE_BYTES = 2_000_000
 
 @dataclass(frozen=True)
 class Image:
+    """An image downloaded for a post."""
+
     url: str
     data: bytes
     content_type: str

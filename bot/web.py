@@ -27,12 +27,16 @@ XMLRPC_OK = (b"<?xml version=\"1.0\"?><methodResponse><params><param><value><str
 
 
 class WebSide:
+    """The daemon's HTTP side: a threading HTTP server on its own thread, serving ping, health and metrics."""
+
     def __init__(self, host: str, port: int, token: str | None, on_ping: Callable[[], None],
                  health: Callable[[], tuple[bool, dict[str, Any]]], metrics: Callable[[], bytes]) -> None:
         self.token = token
         side = self
 
         class Handler(BaseHTTPRequestHandler):
+            """One request: ``GET /healthz``, ``GET /metrics``, ``POST /ping/<token>``."""
+
             protocol_version = "HTTP/1.1"
             server_version = "wp-social-bot"
 
@@ -75,6 +79,8 @@ class WebSide:
                     self._send(202, b'{"ok": true, "polling": true}', "application/json")
 
         class Server(ThreadingHTTPServer):
+            """Threads that do not hold up the process's exit; the port reusable at once after a restart."""
+
             daemon_threads = True
             allow_reuse_address = True
 

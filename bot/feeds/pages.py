@@ -20,6 +20,8 @@ PAGE_LIMIT = 2_000_000
 
 @dataclass(frozen=True)
 class PageInfo:
+    """What an article's own page says of it (Open Graph tags, ``<title>``, ``rel=shortlink``)."""
+
     url: str  #: the address after redirects
     title: str
     shortlink: str | None
@@ -29,6 +31,8 @@ class PageInfo:
 
 
 class _Head(HTMLParser):
+    """Reads the page's ``<head>``: meta tags, the title, the canonical and short links."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.meta: dict[str, str] = {}

@@ -25,6 +25,8 @@ MAX_SUMMARY = 2000
 
 @dataclass(frozen=True)
 class ParsedFeed:
+    """What one parse found: the articles, and why any entries were left out."""
+
     articles: list[Article]
     skipped: list[str] = field(default_factory=list)  #: why entries were left out
     bozo: str | None = None  #: the parser's complaint, when it still found entries

@@ -36,6 +36,8 @@ LEASE_WAIT_POLL = 0.2
 
 @dataclass(frozen=True)
 class PollResult:
+    """What one poll of one feed did (one log line and one metric each)."""
+
     feed_id: str
     status: PollStatus
     entries: int = 0  #: entries in the feed

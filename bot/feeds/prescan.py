@@ -20,6 +20,8 @@ ITEM_VOLATILE = re.compile(rb"<slash:comments>[^<]*</slash:comments>")
 
 @dataclass(frozen=True)
 class Split:
+    """A feed body cut into its items, each with its hash."""
+
     head: bytes  #: everything before the first item (the channel: its namespaces, base link, title)
     items: tuple[bytes, ...]
     tail: bytes  #: everything after the last item

@@ -17,6 +17,8 @@ MAX_ANSWER = 2_000_000
 
 @dataclass(frozen=True)
 class WordPressPost:
+    """What the WordPress REST API says of a post."""
+
     id: int
     categories: tuple[str, ...]
     tags: tuple[str, ...]

@@ -18,6 +18,8 @@ from bot.store.tables import accounts
 
 
 class AccountsMixin(StoreBase):
+    """The :class:`~bot.store.Store`'s part for accounts: hold, release, pause, and their state."""
+
     def hold_account(self, account_id: str, reason: str, now: datetime) -> bool:
         """Hold an account; returns True if it was not held before (so the operator is told once)."""
         with self.engine.begin() as c:

@@ -17,6 +17,8 @@ from bot.store.tables import articles, deliveries, events, short_links
 
 
 class CachesMixin(StoreBase):
+    """The :class:`~bot.store.Store`'s part for caches (short links, the REST API's answers) and retention."""
+
     # The WordPress REST API's answer, cached on the article.
 
     def api_checked(self, article_id: int) -> bool:

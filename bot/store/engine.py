@@ -30,6 +30,9 @@ log = logging.getLogger("bot.store")
 
 
 class StoreBase:
+    """What every part of the store shares: the engines (a durable one, and a light one for a poll's
+    bookkeeping), this process's name for poll leases, opening and closing."""
+
     def __init__(self, engine: Engine, light: Engine | None = None) -> None:
         self.engine = engine
         #: For bookkeeping whose loss in a power cut costs repeated work, never a post (see _bookkeeping).

@@ -57,6 +57,8 @@ _RECORD_NOT_MODIFIED = feeds.update().where(feeds.c.id == sa.bindparam("feed_id"
 
 
 class FeedsMixin(StoreBase):
+    """The :class:`~bot.store.Store`'s part for feeds: poll leases, what a poll records, the articles."""
+
     def feed_state(self, feed_id: str) -> FeedState | None:
         with self.engine.connect() as c:
             row = c.execute(sa.select(feeds).where(feeds.c.id == feed_id)).mappings().first()

@@ -43,6 +43,8 @@ _ANY_WAITING = sa.select(deliveries.c.id).where(
 
 
 class OutboxMixin(StoreBase):
+    """The :class:`~bot.store.Store`'s part for the outbox: claims, outcomes, operators' transitions, history."""
+
     def anything_to_send(self) -> bool:
         """Whether any delivery waits or is in flight: when none is, a dispatch pass has nothing to do."""
         with self.light.connect() as c:

@@ -12,33 +12,39 @@ from bot.models import Article
 
 @dataclass(frozen=True)
 class FeedState:
-    id: str
-    url: str
-    initialized: bool
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    last_poll_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    failures: int
-    next_poll_at: datetime | None
-    lease_owner: str | None = None
-    leased_until: datetime | None = None
+    """A feed's row: what its polls left behind (validators, errors, backoff) and who polls it now."""
+
+    id: str  #: the config's id of the feed
+    url: str  #: its address at the last poll
+    initialized: bool  #: its first successful poll is done (the first start marks what it holds as seen)
+    etag: str | None  #: the server's ETag, for the next conditional GET
+    last_modified: str | None  #: the server's Last-Modified, likewise
+    body_hash: str | None  #: of the last body without what moves on its own (``feeds.fetch.content_hash``)
+    last_poll_at: datetime | None  #: the last poll, successful or not
+    last_success_at: datetime | None  #: the last poll that read the feed
+    last_error: str | None  #: why the last poll failed; None after a success
+    failures: int  #: failed polls in a row
+    next_poll_at: datetime | None  #: while backing off after failures: not before this
+    lease_owner: str | None = None  #: the process polling it now (``host:pid:tag``)
+    leased_until: datetime | None = None  #: until when that poll lease holds
 
 
 @dataclass(frozen=True)
 class KnownArticle:
-    id: int
-    article: Article
-    item_hash: str | None = None
+    """An article the store has already, as a poll's decision sees it."""
+
+    id: int  #: its row's id
+    article: Article  #: as stored
+    item_hash: str | None = None  #: of the feed item it was last parsed from (``feeds.prescan``)
 
 
 @dataclass(frozen=True)
 class PlannedDelivery:
-    guid: str
+    """One delivery a poll decided on: an article for an account."""
+
+    guid: str  #: the article's
     account_id: str
-    priority: int = 0
+    priority: int = 0  #: higher goes first when an account's quota is short
     skip: str | None = None  #: why the account does not take it (recorded as skipped)
 
 
@@ -47,62 +53,68 @@ class PollPlan:
     """What a poll decided: articles to add or update, the deliveries the new ones get, and the sent
     deliveries to send again because the headline was edited (``repost_on_edit``)."""
 
-    new: Sequence[Article] = ()
-    edited: Sequence[Article] = ()
-    deliveries: Sequence[PlannedDelivery] = ()
+    new: Sequence[Article] = ()  #: articles seen for the first time
+    edited: Sequence[Article] = ()  #: known articles whose feed item changed
+    deliveries: Sequence[PlannedDelivery] = ()  #: for the new ones
     reposts: Sequence[tuple[str, str]] = ()  #: (guid, account id)
 
 
 @dataclass(frozen=True)
 class DeliveryForDispatch:
-    id: int
+    """A delivery the dispatcher has claimed, with what it needs to send it."""
+
+    id: int  #: the delivery's id (publishers derive idempotency keys from it)
     account_id: str
     attempts: int  #: including the attempt this claim starts
     text: str | None  #: frozen at the first attempt; None when this is the first
-    article: Article
-    article_id: int
-    created_at: datetime | None = None
+    article: Article  #: the latest article data (an editor's fix reaches a post not yet tried)
+    article_id: int  #: its row's id
+    created_at: datetime | None = None  #: when the delivery was queued
 
 
 @dataclass(frozen=True)
 class DeliveryRow:
     """A delivery as status and tests see it."""
 
-    id: int
+    id: int  #: the delivery's id (``bot retry ID``)
     account_id: str
-    feed_id: str
-    guid: str
-    title: str
-    state: str
-    attempts: int
-    text: str | None
-    not_before: datetime | None
-    remote_id: str | None
-    remote_url: str | None
-    note: str | None
-    last_error: str | None
+    feed_id: str  #: the feed its article came from ("manual" for a post by hand without a feed)
+    guid: str  #: its article's
+    title: str  #: its article's headline
+    state: str  #: a :class:`~bot.models.DeliveryState` value
+    attempts: int  #: sends tried (a rate limit or a held account does not count)
+    text: str | None  #: frozen at the first attempt
+    not_before: datetime | None  #: waits until then (a retry's backoff, a platform's rate limit)
+    remote_id: str | None  #: the platform's id of the post
+    remote_url: str | None  #: where the post can be seen
+    note: str | None  #: what happened last, in words
+    last_error: str | None  #: the platform's own message of the last failure
     sent_at: datetime | None
     created_at: datetime | None = None
-    created_by: str | None = None
-    priority: int = 0
-    published: datetime | None = None
+    created_by: str | None = None  #: who made a post by hand
+    priority: int = 0  #: higher goes first
+    published: datetime | None = None  #: its article's publication
 
 
 @dataclass(frozen=True)
 class Event:
+    """One line of a delivery's history (what an operator did, or a post made by hand)."""
+
     at: datetime
-    event: str
-    detail: str | None
-    by: str | None
+    event: str  #: the transition's name: post, retry, skip, unpost
+    detail: str | None  #: in words
+    by: str | None  #: who
 
 
 @dataclass(frozen=True)
 class AccountState:
-    id: str
-    held: bool
-    held_reason: str | None
+    """An account's row: held or not, and paused by its platform or not."""
+
+    id: str  #: the config's id of the account
+    held: bool  #: its posts wait until an operator releases it
+    held_reason: str | None  #: why (the platform's words, or who held it)
     held_at: datetime | None
-    not_before: datetime | None
+    not_before: datetime | None  #: the platform asked for no request before this (a rate limit)
 
 
 def _article_values(a: Article) -> dict[str, Any]:

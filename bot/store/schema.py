@@ -25,6 +25,8 @@ _LOCK_KEY = 7_413_092_001
 
 
 class SchemaError(Exception):
+    """The database's schema is not the one this bot needs (older, newer, or unknown)."""
+
     pass
 
 

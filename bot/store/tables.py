@@ -14,6 +14,8 @@ from bot.models import DeliveryState
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A datetime column stored as naive UTC that comes back timezone-aware; naive values are refused."""
+
     impl = sa.DateTime
     cache_ok = True
 

@@ -16,6 +16,8 @@ from bot.clock import Clock
 from bot.errors import BotError, ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from bot.config import BotConfig
+    from bot.core import Bot
     from bot.operations import Operations
 
 log = logging.getLogger("bot")
@@ -145,15 +147,21 @@ def _utf8_stdio() -> None:
             reconfigure(encoding="utf-8", errors="replace")
 
 
-def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None):  # type: ignore[no-untyped-def]
+def _load(args: argparse.Namespace) -> BotConfig:
+    """The config the arguments name, with logging set up for it."""
     from bot.config import config_path, load_config
-    from bot.core import Bot
     from bot.logs import setup_logging
 
     config = load_config(config_path(args.config))
     level = "debug" if args.verbose else "warning" if args.quiet else config.log_level
     setup_logging(level, config.site.tz, args.log_format, config.secrets())
-    return Bot.open(config, clock=clock, stream=stream)
+    return config
+
+
+def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> Bot:
+    from bot.core import Bot
+
+    return Bot.open(_load(args), clock=clock, stream=stream)
 
 
 def _operations(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> Operations:
@@ -166,15 +174,17 @@ def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None
     import os
 
     from bot.config import config_path
+    from bot.config.database import database_url
+    from bot.core import Bot
     from bot.daemon import Daemon
 
-    bot = _open(args, clock, stream)
-    if os.environ.get("DYNO") and bot.store.engine.url.get_backend_name() == "sqlite" \
+    config = _load(args)
+    if os.environ.get("DYNO") and database_url(config.database, config.data_dir).startswith("sqlite") \
             and not args.allow_sqlite_on_heroku:
-        bot.close()
         raise UsageError("this is Heroku, where a dyno's disk is wiped on every restart and each dyno has its "
                          "own: SQLite would forget what was posted and post it again. Use PostgreSQL "
                          "(database: or $DATABASE_URL), or --allow-sqlite-on-heroku to run anyway")
+    bot = Bot.open(config, clock=clock, stream=stream)
     return Daemon(bot, config_path(args.config)).run()
 
 

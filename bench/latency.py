@@ -23,9 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import ManualClock
-from tests.conftest import ROOT, FeedServer, free_port, write_config
-from tests.fake_x import FakeX, tweet_body_problem
-from tests.wordpress import SAMPLE_ITEMS, Item, rss2
+from tests.kit.configs import write_config
+from tests.kit.fake_x import FakeX, tweet_body_problem
+from tests.kit.paths import ROOT
+from tests.kit.runs import free_port
+from tests.kit.servers import FeedServer
+from tests.kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 TOKEN = "bench-token"
 INTERVAL = 10.0

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, FeedHost
-from tests.conftest import FeedServer, write_config
-from tests.fake_mastodon import FakeMastodon, error
-from tests.fakes import Answer, Request
-from tests.wordpress import SAMPLE_ITEMS, Item, rss2
+from tests.kit.configs import write_config
+from tests.kit.fake_mastodon import FakeMastodon, error
+from tests.kit.servers import Answer, FeedServer, Request
+from tests.kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 VENV = ROOT / "bench" / ".peers"
 PINS = ["feed2toot==0.17", "feed2fedi==3.5.0"]

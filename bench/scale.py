@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, FeedHost, cpu_seconds, rss_mb
-from tests.conftest import write_config
+from tests.kit.configs import write_config
 
 JITTER_SHARE = 0.1  # the daemon's scheduler spreads each feed's polls by up to 10 % of the interval
 

@@ -15,13 +15,15 @@ from bot.compose.length import count_x
 from bot.config import load_config
 from bot.core import Bot
 
-from .conftest import FeedServer, Run, write_config
-from .fake_bluesky import FakeBluesky
-from .fake_facebook import FakeFacebook
-from .fake_mastodon import FakeMastodon, mastodon_length
-from .fake_telegram import FakeTelegram
-from .fake_x import FakeX
-from .wordpress import SAMPLE_ITEMS, SITE, rss2
+from .kit.configs import write_config
+from .kit.fake_bluesky import FakeBluesky
+from .kit.fake_facebook import FakeFacebook
+from .kit.fake_mastodon import FakeMastodon, mastodon_length
+from .kit.fake_telegram import FakeTelegram
+from .kit.fake_x import FakeX
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, SITE, rss2
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
 

@@ -16,10 +16,11 @@ from bot.core import Bot
 from bot.models import DeliveryState
 from bot.platforms.bluesky import facets, tid
 
-from .conftest import FeedServer, Run, kill_poll_when, write_config
-from .fake_bluesky import FakeBluesky, xrpc_error
-from .fakes import Answer
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import write_config
+from .kit.fake_bluesky import FakeBluesky, xrpc_error
+from .kit.runs import Run, kill_poll_when
+from .kit.servers import Answer, FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
 

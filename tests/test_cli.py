@@ -14,8 +14,10 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
 
-from .conftest import ROOT, FeedServer, write_config
-from .wordpress import SAMPLE_ITEMS, rss2
+from .kit.configs import write_config
+from .kit.paths import ROOT
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, rss2
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:

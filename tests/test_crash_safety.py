@@ -27,11 +27,14 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, FeedServer, free_port, wait_for, write_config
-from .fake_mastodon import FakeMastodon
-from .fake_telegram import FakeTelegram
-from .fake_x import FakeX
-from .wordpress import Item, rss2
+from .kit.configs import write_config
+from .kit.fake_mastodon import FakeMastodon
+from .kit.fake_telegram import FakeTelegram
+from .kit.fake_x import FakeX
+from .kit.paths import ROOT
+from .kit.runs import free_port, wait_for
+from .kit.servers import FeedServer
+from .kit.wordpress import Item, rss2
 
 ARTICLES = int(os.environ.get("BOT_CRASH_ARTICLES", "40"))
 KILLS = int(os.environ.get("BOT_CRASH_KILLS", "12"))

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, FeedServer, posts, wait_for, write_config
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import posts, write_config
+from .kit.paths import ROOT
+from .kit.runs import wait_for
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = Item(140, "الحكومة تعلن عطلة رسمية بمناسبة العيد الوطني", ["محليات"])
 

@@ -19,7 +19,7 @@ from bot.models import Article, DeliveryState, Validators
 from bot.platforms.base import Post, Published
 from bot.store import Store
 
-from .conftest import T0
+from .kit.clock import T0
 
 
 @dataclass

@@ -15,9 +15,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import FeedServer, Run, write_config
-from .fake_facebook import FakeFacebook, graph_error
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import write_config
+from .kit.fake_facebook import FakeFacebook, graph_error
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.compose.hashtags import hashtag, hashtags_in, is_x_hashtag, make_hashtags
 
-from .conftest import SHARED, need_shared
+from .kit.paths import SHARED, need_shared
 from .test_parse import CAPTURED, CAPTURED_PAGE_2
 
 CONFORMANCE = SHARED / "contracts" / "twitter-text-validate.yml"

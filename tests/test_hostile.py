@@ -20,8 +20,11 @@ from bot.core import Bot
 from bot.errors import ComposeError, FeedError
 from bot.feeds import parse
 
-from .conftest import T0, FeedServer, Run, posts, write_config
-from .wordpress import SAMPLE_ITEMS, SITE, Item, rss2
+from .kit.clock import T0
+from .kit.configs import posts, write_config
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, SITE, Item, rss2
 
 RSS = "application/rss+xml; charset=UTF-8"
 
@@ -55,7 +58,7 @@ def test_ten_thousand_items_are_stored_once_each(tmp_path: Path, feed_server: Fe
     import subprocess
     import sys
 
-    from .conftest import ROOT
+    from .kit.paths import ROOT
 
     items = [Item(n, f"خبر رقم {n}", ["محليات"]) for n in range(10_000, 0, -1)]
     feed_server.set("/big", rss2(items))

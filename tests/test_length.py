@@ -20,7 +20,7 @@ from bot.compose.length import (
     mastodon_rule,
 )
 
-from .conftest import SHARED, need_shared
+from .kit.paths import SHARED, need_shared
 
 CONFORMANCE = SHARED / "contracts" / "twitter-text-validate.yml"
 V3_SECTIONS = ("WeightedTweetsWithDiscountedEmojiCounterTest", "UnicodeDirectionalMarkerCounterTest")

@@ -15,10 +15,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import FeedServer, Run, kill_poll_when, write_config
-from .fake_mastodon import FakeMastodon, error, mastodon_length
-from .fakes import Answer
-from .wordpress import LONG_TITLE, SAMPLE_ITEMS, Item, rss2
+from .kit.configs import write_config
+from .kit.fake_mastodon import FakeMastodon, error, mastodon_length
+from .kit.runs import Run, kill_poll_when
+from .kit.servers import Answer, FeedServer
+from .kit.wordpress import LONG_TITLE, SAMPLE_ITEMS, Item, rss2
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
 

@@ -16,9 +16,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import FeedServer, Run, posts, write_config
-from .fake_x import FakeX, Fault
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import posts, write_config
+from .kit.fake_x import FakeX, Fault
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = [Item(400, "عاجل | انفجار في مخزن للعتاد", ["عاجل"]), Item(401, "افتتاح معرض الكتاب", ["ثقافة"])]
 

@@ -10,8 +10,8 @@ from bot.errors import FeedError
 from bot.feeds import parse
 from bot.models import Article
 
-from .conftest import WORDPRESS_FIXTURES, need_shared
-from .wordpress import LONG_TITLE, SAMPLE_ITEMS, SITE, Item, atom, rss2
+from .kit.paths import WORDPRESS_FIXTURES, need_shared
+from .kit.wordpress import LONG_TITLE, SAMPLE_ITEMS, SITE, Item, atom, rss2
 
 RSS = "application/rss+xml; charset=UTF-8"
 

@@ -15,8 +15,10 @@ from bot.core import Bot
 from bot.models import Article, DeliveryState
 from bot.policy import next_send, priority_of, quiet_until, skip_reason
 
-from .conftest import T0, FeedServer, posts, write_config
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.clock import T0
+from .kit.configs import posts, write_config
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 BAGHDAD = ZoneInfo("Asia/Baghdad")  # UTC+3
 

@@ -18,8 +18,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, WORDPRESS_FIXTURES, FeedServer, Run, need_shared, posts, write_config
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import posts, write_config
+from .kit.paths import ROOT, WORDPRESS_FIXTURES, need_shared
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = Item(130, "عاجل | البرلمان يصوت على قانون الموازنة العامة للعام المقبل", ["عاجل", "البرلمان"])
 ANOTHER = Item(131, "الأرصاد: أمطار غزيرة متوقعة على المحافظات الجنوبية", ["طقس"])

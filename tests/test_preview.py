@@ -12,8 +12,10 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
 
-from .conftest import FeedServer, Run, write_config
-from .wordpress import LONG_TITLE, SAMPLE_ITEMS, rss2
+from .kit.configs import write_config
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import LONG_TITLE, SAMPLE_ITEMS, rss2
 
 
 def config(tmp_path: Path, feed_server: FeedServer) -> Path:

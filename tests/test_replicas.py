@@ -28,11 +28,16 @@ from bot.clock import ManualClock
 from bot.models import Article, DeliveryState, Validators
 from bot.store import PlannedDelivery, PollPlan, Store, feeds
 
-from .conftest import ROOT, T0, FeedServer, empty_postgres, free_port, wait_for, write_config
-from .fake_mastodon import FakeMastodon
-from .fake_telegram import FakeTelegram
-from .fake_x import FakeX
-from .wordpress import Item, rss2
+from .kit.clock import T0
+from .kit.configs import write_config
+from .kit.databases import empty_postgres
+from .kit.fake_mastodon import FakeMastodon
+from .kit.fake_telegram import FakeTelegram
+from .kit.fake_x import FakeX
+from .kit.paths import ROOT
+from .kit.runs import free_port, wait_for
+from .kit.servers import FeedServer
+from .kit.wordpress import Item, rss2
 
 INTERVAL = timedelta(minutes=1)
 

@@ -24,9 +24,12 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.daemon import Daemon
 
-from .conftest import ROOT, FeedServer, free_port, wait_for, write_config
-from .fake_x import FakeX
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import write_config
+from .kit.fake_x import FakeX
+from .kit.paths import ROOT
+from .kit.runs import free_port, wait_for
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 TOKEN = "ping-s3cret-7f3a"
 NEW = Item(500, "عاجل | الحكومة تعلن خطة طوارئ للكهرباء", ["عاجل"])

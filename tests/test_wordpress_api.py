@@ -17,8 +17,10 @@ from bot.errors import WordPressError
 from bot.feeds import new_session
 from bot.feeds.wordpress import fetch_post, parse_post
 
-from .conftest import WORDPRESS_FIXTURES, FeedServer, need_shared, posts, write_config
-from .wordpress import SAMPLE_ITEMS, Item, rest_post, rss2
+from .kit.configs import posts, write_config
+from .kit.paths import WORDPRESS_FIXTURES, need_shared
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rest_post, rss2
 
 NEW = Item(130, "عاجل | البرلمان يصوت على قانون الموازنة العامة", ["العراق", "عاجل", "البرلمان", "الموازنة"])
 API = "/wp-json/wp/v2/posts/130"

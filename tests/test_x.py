@@ -18,9 +18,12 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import WORDPRESS_FIXTURES, FeedServer, Run, kill_poll_when, need_shared, write_config
-from .fake_x import SPEC, FakeX, Fault
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import write_config
+from .kit.fake_x import SPEC, FakeX, Fault
+from .kit.paths import WORDPRESS_FIXTURES, need_shared
+from .kit.runs import Run, kill_poll_when
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
 
@@ -86,7 +89,7 @@ def test_new_articles_are_posted_to_x_with_short_link_hashtags_and_image(
 
 
 def test_the_fake_checks_bodies_against_xs_openapi_document(fake_x: FakeX) -> None:
-    from .fake_x import tweet_body_problem
+    from .kit.fake_x import tweet_body_problem
 
     if not SPEC.exists():
         pytest.skip(f"{SPEC} is absent: the shared folder (../shared beside the project) is not here")

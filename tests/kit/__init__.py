@@ -1,0 +1,14 @@
+"""The test kit: everything the tests share except fixtures (those are in tests/conftest.py).
+
+- ``servers``: the one HTTP server kit (``LocalServer``), the feed server (``FeedServer``) and the base of the
+  platform fakes (``FakeServer``, ``Request``, ``Answer``, ``Fault``, ``closed_clean``).
+- ``fake_x``, ``fake_telegram``, ``fake_facebook``, ``fake_mastodon``, ``fake_bluesky``: one platform each,
+  answering as the real service does over a real socket.
+- ``wordpress``: feeds and REST answers in exactly WordPress's shape, and the sample site's posts.
+- ``configs``: config files for tests (``write_config``, ``sample_site``), a fake's ``account``, ``posts``.
+- ``e2e``: publishing new articles and one platform's end-to-end setup (``EndToEnd``), ``JPEG``.
+- ``runs``: ``run_cli`` / ``Run``, ``kill_poll_when``, ``wait_for``, ``free_port``.
+- ``clock``: ``T0`` and ``manual_clock``.
+- ``paths``: ``ROOT``, ``SHARED``, ``WORDPRESS_FIXTURES``, ``CONTRACTS``, ``need_shared``.
+- ``databases``: the PostgreSQL server the tests use (``PG_URL``) and ``empty_postgres``.
+"""

@@ -1,0 +1,70 @@
+"""Running the bot and waiting on it: ``run_cli`` (``bot ARGS`` in this process, what the ``run_bot`` fixture
+calls) and its ``Run``; ``kill_poll_when`` (a real ``bot poll`` process killed mid-send); ``wait_for`` and
+``free_port`` for tests that start the daemon as a process."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.cli import main
+from bot.clock import ManualClock
+
+from .paths import ROOT
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+
+
+def run_cli(clock: ManualClock, *args: str) -> Run:
+    """Run ``bot ARGS`` in this process with ``clock``; the exit code and what it printed."""
+    stream = io.StringIO()
+    code = main(list(args), clock=clock, stream=stream)
+    return Run(code, stream.getvalue())
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "it") -> Any:
+    """Wait for something another process or thread does; returns what ``check`` returned once it held.
+    Generous, so a slow machine never fails it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def kill_poll_when(config: Path, condition: Callable[[], object], timeout: float = 60.0) -> None:
+    """Run `bot poll` as a real process and SIGKILL it as soon as ``condition()`` holds (a crash mid-send)."""
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(config)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    try:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("the process never reached the moment to kill it")
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.clock import ManualClock
 from bot.compose.length import count_x
@@ -23,14 +21,6 @@ from .kit.servers import FeedServer
 from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = [Item(400, "عاجل | انفجار في مخزن للعتاد", ["عاجل"]), Item(401, "افتتاح معرض الكتاب", ["ثقافة"])]
-
-
-@pytest.fixture
-def fake_x(clock: ManualClock) -> Iterator[FakeX]:
-    x = FakeX(clock)
-    yield x
-    x.close()
-    assert x.errors == []
 
 
 def setup(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, **x: Any) -> Path:

@@ -17,6 +17,7 @@ from bot.policy import next_send, priority_of, quiet_until, skip_reason
 
 from .kit.clock import T0
 from .kit.configs import posts, write_config
+from .kit.e2e import publish
 from .kit.servers import FeedServer
 from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
@@ -90,10 +91,6 @@ def bot_for(tmp_path: Path, feed_server: FeedServer, clock: ManualClock, **acc: 
 NEW = [Item(200, "تقرير عن الزراعة", ["اقتصاد"], published=T0 - timedelta(minutes=30)),
        Item(201, "وصفة اليوم: الكبة", ["منوعات"], published=T0 - timedelta(minutes=20)),
        Item(202, "عاجل | زلزال في الشمال", ["عاجل"], published=T0 - timedelta(minutes=10))]
-
-
-def publish(feed_server: FeedServer, items: list[Item]) -> None:
-    feed_server.set("/feed", rss2([*reversed(items), *SAMPLE_ITEMS]))
 
 
 def test_filtered_articles_are_recorded_as_skipped_with_the_reason(

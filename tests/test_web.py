@@ -45,13 +45,6 @@ def http(method: str, url: str, body: bytes = b"", kind: str = "application/octe
         return exc.code, exc.read().decode()
 
 
-@pytest.fixture
-def fake_x(clock: ManualClock) -> Iterator[FakeX]:
-    x = FakeX(clock)
-    yield x
-    x.close()
-
-
 class Running:
     def __init__(self, tmp_path: Path, feed_server: FeedServer, fake_x: FakeX) -> None:
         self.port = free_port()

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import ManualClock
-from tests.kit.configs import write_config
+from tests.kit.configs import account, write_config
 from tests.kit.fake_x import FakeX, tweet_body_problem
 from tests.kit.paths import ROOT
 from tests.kit.runs import free_port
@@ -48,7 +48,7 @@ def run(pings: int = 30, polled: int = 4, seed: int = 1129) -> dict[str, list[fl
     feeds.set("/feed", rss2(SAMPLE_ITEMS))
     config = write_config(tmp, feeds=[{"id": "main", "url": feeds.url("/feed"), "interval": f"{INTERVAL:g}s"}],
                           server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN},
-                          accounts=[{"id": "x", "platform": "x", "base_url": x.base, "credentials": x.credentials()}],
+                          accounts=[account(x, "x")],
                           dispatch_interval="1h", log_level="warning")
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, FeedHost
-from tests.kit.configs import write_config
+from tests.kit.configs import account, write_config
 from tests.kit.fake_mastodon import FakeMastodon, error
 from tests.kit.servers import Answer, FeedServer, Request
 from tests.kit.wordpress import SAMPLE_ITEMS, Item, rss2
@@ -94,8 +94,7 @@ class Setup:
             "bot_post_visibility": "public", "bot_post_template": "{title}\n\n{link}"}), encoding="utf-8")
         self.bot_config = write_config(
             self.dir / "bot", feeds=[{"id": "main", "url": feed_url, "interval": "60s"}], log_level="warning",
-            accounts=[{"id": "mastodon", "platform": "mastodon", "instance": mastodon.base,
-                       "access_token": mastodon.token, "template": "{title}\n\n{short_link}"}])
+            accounts=[account(mastodon, "mastodon", template="{title}\n\n{short_link}")])
 
     def command(self, tool: str, first: bool = False) -> list[str]:
         if tool == "feed2toot":

@@ -19,7 +19,7 @@ from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
 from .kit.runs import Run, run_cli
-from .kit.servers import FeedServer, closed_clean
+from .kit.servers import FeedServer, serving
 
 
 @pytest.fixture
@@ -48,37 +48,27 @@ def run_bot(clock: ManualClock) -> Callable[..., Run]:
 
 @pytest.fixture
 def fake_x(clock: ManualClock) -> Iterator[FakeX]:
-    fake = FakeX(clock)
-    yield fake
-    closed_clean(fake)
+    yield from serving(FakeX(clock))
 
 
 @pytest.fixture
 def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    yield fake
-    closed_clean(fake)
+    yield from serving(FakeTelegram())
 
 
 @pytest.fixture
 def facebook() -> Iterator[FakeFacebook]:
-    fake = FakeFacebook()
-    yield fake
-    closed_clean(fake)
+    yield from serving(FakeFacebook())
 
 
 @pytest.fixture
 def mastodon() -> Iterator[FakeMastodon]:
-    fake = FakeMastodon()
-    yield fake
-    closed_clean(fake)
+    yield from serving(FakeMastodon())
 
 
 @pytest.fixture
 def bluesky() -> Iterator[FakeBluesky]:
-    fake = FakeBluesky()
-    yield fake
-    closed_clean(fake)
+    yield from serving(FakeBluesky())
 
 
 # --- the sandbox ---------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,7 @@ from bot.platforms.bluesky import facets, tid
 
 from .kit.e2e import JPEG, EndToEnd
 from .kit.fake_bluesky import FakeBluesky, xrpc_error
-from .kit.runs import Run, kill_poll_when
+from .kit.runs import Run, crash_after_answering
 from .kit.servers import Answer, FeedServer
 from .kit.wordpress import Item
 
@@ -128,17 +127,8 @@ def test_a_resend_after_a_crash_cannot_post_twice(
     bluesky.duplicate_status = duplicate_status
     path = config(tmp_path, feed_server, bluesky, link_card=False)
     queued(path, clock, feed_server, 1).close()
-    real = bluesky.answer
-
-    def slow_after_creating(request: Any) -> Answer:
-        answer = real(request)
-        if request.path.endswith("createRecord"):
-            time.sleep(30)
-        return answer
-
-    bluesky.answer = slow_after_creating  # type: ignore[method-assign]
-    kill_poll_when(path, lambda: bluesky.records)  # a crash mid-send
-    bluesky.answer = real  # type: ignore[method-assign]
+    crash_after_answering(path, bluesky, lambda request: request.path.endswith("createRecord"),
+                          lambda: bluesky.records)  # a crash mid-send
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)
     [o] = bot.dispatch()

@@ -27,7 +27,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .kit.configs import write_config
+from .kit.configs import account, write_config
 from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
@@ -56,12 +56,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
         server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN}, dispatch_interval="1s",
         dispatch_lease="5s", log_level="warning", database=db_url,
         accounts=[
-            {"id": "x", "platform": "x", "base_url": x.base, "credentials": x.credentials(), "timeout": "2s",
-             "template": "{title}\n\n{short_link}"},
-            {"id": "mastodon", "platform": "mastodon", "instance": mastodon.base, "access_token": mastodon.token,
-             "timeout": "2s", "template": "{title}\n\n{short_link}"},
-            {"id": "telegram", "platform": "telegram", "bot_token": telegram.token, "chat_id": "@qurays_news",
-             "base_url": telegram.base, "timeout": "2s", "template": "{title}\n\n{short_link}"},
+            account(fake, id, timeout="2s", template="{title}\n\n{short_link}")
+            for id, fake in (("x", x), ("mastodon", mastodon), ("telegram", telegram))
         ])
     log = (tmp_path / "daemon.log").open("ab")
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +15,7 @@ from bot.models import DeliveryState
 
 from .kit.e2e import JPEG, EndToEnd
 from .kit.fake_mastodon import FakeMastodon, error, mastodon_length
-from .kit.runs import Run, kill_poll_when
+from .kit.runs import Run, crash_after_answering
 from .kit.servers import Answer, FeedServer
 from .kit.wordpress import LONG_TITLE, Item
 
@@ -105,17 +103,8 @@ def test_a_resend_after_a_crash_returns_the_first_status(
     Idempotency-Key, so the instance returns the first status: one post."""
     path = config(tmp_path, feed_server, mastodon, image=False)
     queued(path, clock, feed_server, 1).close()
-    real = mastodon.answer
-
-    def slow_after_posting(request: Any) -> Answer:
-        answer = real(request)
-        if request.path == "/api/v1/statuses":
-            time.sleep(30)
-        return answer
-
-    mastodon.answer = slow_after_posting  # type: ignore[method-assign]
-    kill_poll_when(path, lambda: mastodon.statuses)  # a crash mid-send
-    mastodon.answer = real  # type: ignore[method-assign]
+    crash_after_answering(path, mastodon, lambda request: request.path == "/api/v1/statuses",
+                          lambda: mastodon.statuses)  # a crash mid-send
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)
     [o] = bot.dispatch()

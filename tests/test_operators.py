@@ -14,7 +14,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .kit.configs import posts, write_config
+from .kit.configs import account, posts, write_config
 from .kit.fake_x import FakeX, Fault
 from .kit.runs import Run
 from .kit.servers import FeedServer
@@ -30,8 +30,7 @@ def setup(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, **x: Any) -> P
         site={"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
         accounts=[
             {"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl"), "template": "{title}"},
-            {"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
-             "template": "{title}\n\n{short_link}", **x},
+            account(fake_x, "x", template="{title}\n\n{short_link}", **x),
         ])
 
 

@@ -29,7 +29,7 @@ from bot.models import Article, DeliveryState, Validators
 from bot.store import PlannedDelivery, PollPlan, Store, feeds
 
 from .kit.clock import T0
-from .kit.configs import write_config
+from .kit.configs import account, write_config
 from .kit.databases import empty_postgres
 from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
@@ -238,12 +238,8 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
         tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "20s"}], database=url,
         server={"host": "127.0.0.1", "port": 0, "ping_token": TOKEN}, dispatch_interval="1s", log_level="info",
         accounts=[
-            {"id": "x", "platform": "x", "base_url": x.base, "credentials": x.credentials(), "timeout": "5s",
-             "template": template},
-            {"id": "mastodon", "platform": "mastodon", "instance": mastodon.base, "access_token": mastodon.token,
-             "timeout": "5s", "template": template},
-            {"id": "telegram", "platform": "telegram", "bot_token": telegram.token, "chat_id": "@qurays_news",
-             "base_url": telegram.base, "timeout": "5s", "template": template},
+            account(fake, id, timeout="5s", template=template)
+            for id, fake in (("x", x), ("mastodon", mastodon), ("telegram", telegram))
         ])
     first = subprocess.run([sys.executable, "-m", "bot", "poll", "-v", "--config", str(path)], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)

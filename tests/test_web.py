@@ -24,7 +24,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.daemon import Daemon
 
-from .kit.configs import write_config
+from .kit.configs import account, write_config
 from .kit.fake_x import FakeX
 from .kit.paths import ROOT
 from .kit.runs import free_port, wait_for
@@ -53,8 +53,7 @@ class Running:
         self.config = write_config(
             tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "1h"}],
             server={"host": "127.0.0.1", "port": self.port, "ping_token": TOKEN, "unhealthy_after": 2},
-            accounts=[{"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
-                       "template": "{title}\n\n{short_link}"}], dispatch_interval="1h")
+            accounts=[account(fake_x, "x", template="{title}\n\n{short_link}")], dispatch_interval="1h")
         self.log = tmp_path / "daemon.log"
         self._out = self.log.open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(self.config)], cwd=ROOT,

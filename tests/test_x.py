@@ -17,7 +17,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .kit.configs import write_config
+from .kit.configs import account, write_config
 from .kit.e2e import EndToEnd, jpeg
 from .kit.fake_x import SPEC, FakeX, Fault
 from .kit.paths import WORDPRESS_FIXTURES, need_shared
@@ -248,9 +248,8 @@ def test_check_names_each_account_or_says_why_not(
 ) -> None:
     feed_server.set("/feed", rss2(SAMPLE_ITEMS))
     config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[
-        {"id": "x-main", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials()},
-        {"id": "x-old", "platform": "x", "base_url": fake_x.base,
-         "credentials": fake_x.credentials(access_token_secret="revoked")},
+        account(fake_x, "x-main"),
+        account(fake_x, "x-old", credentials=fake_x.credentials(access_token_secret="revoked")),
         {"id": "console", "platform": "console"},
     ])
     result = run_bot("check", "--config", str(config))
@@ -316,8 +315,7 @@ def test_the_captured_wordpress_feed_goes_to_x_whole_and_clean(
     config = write_config(
         tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 10}],
         site={"name": "قريش", "url": "https://news.example", "short_link": {"kind": "wordpress", "page_lookup": False}},
-        accounts=[{"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
-                   "template": "{title}\n\n{short_link}\n{hashtags}"}],
+        accounts=[account(fake_x, "x", template="{title}\n\n{short_link}\n{hashtags}")],
     )
     assert run_bot("poll", "--config", str(config)).code == 0
     texts = [t["text"] for t in fake_x.tweets]

@@ -1,5 +1,6 @@
 """Running the bot and waiting on it: ``run_cli`` (``bot ARGS`` in this process, what the ``run_bot`` fixture
-calls) and its ``Run``; ``kill_poll_when`` (a real ``bot poll`` process killed mid-send); ``wait_for`` and
+calls) and its ``Run``; ``kill_poll_when`` (a real ``bot poll`` process killed mid-send) and
+``crash_after_answering`` (killed after the service posted, before its answer came back); ``wait_for`` and
 ``free_port`` for tests that start the daemon as a process."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.cli import main
 from bot.clock import ManualClock
 
 from .paths import ROOT
+from .servers import Answer, FakeServer, Request
 
 
 @dataclass
@@ -68,3 +70,22 @@ def kill_poll_when(config: Path, condition: Callable[[], object], timeout: float
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+
+
+def crash_after_answering(config: Path, fake: FakeServer, slow: Callable[[Request], bool],
+                          condition: Callable[[], object]) -> None:
+    """``kill_poll_when(config, condition)`` while ``fake``, once it has answered a request ``slow`` picks
+    (the post is stored), waits 30 s before sending that answer: the bot dies never having heard back."""
+    real = fake.answer
+
+    def slow_after_answering(request: Request) -> Answer:
+        answer = real(request)
+        if slow(request):
+            time.sleep(30)
+        return answer
+
+    fake.answer = slow_after_answering  # type: ignore[method-assign]
+    try:
+        kill_poll_when(config, condition)
+    finally:
+        fake.answer = real  # type: ignore[method-assign]

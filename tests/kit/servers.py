@@ -8,7 +8,7 @@ its own (keep-alive, no Nagle), one handler plumbing for every request. On it:
   subclass's ``answer`` and comes back as a JSON ``Answer``; queued ``Fault``s answer first. Each fake answers
   as its real service does (../shared/CONTRACTS.md).
 - ``closed_clean``: stop a fake and fail the test if it hit an error of its own or saw a request its real
-  service would refuse.
+  service would refuse; ``serving`` does it when a fixture's test is over.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from requests.structures import CaseInsensitiveDict
@@ -315,3 +315,12 @@ def closed_clean(fake: FakeServer) -> None:
     fake.close()
     assert fake.errors == [], fake.errors[0]
     assert fake.problems == [], fake.problems
+
+
+Fake = TypeVar("Fake", bound=FakeServer)
+
+
+def serving(fake: Fake) -> Iterator[Fake]:
+    """A fixture's body: yield ``fake`` to the test, then ``closed_clean`` it."""
+    yield fake
+    closed_clean(fake)

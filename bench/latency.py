@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import ManualClock
-from tests.kit.configs import account, write_config
+from tests.kit.configs import account, sample_site
 from tests.kit.fake_x import FakeX, tweet_body_problem
 from tests.kit.paths import ROOT
 from tests.kit.runs import free_port
@@ -45,11 +45,9 @@ def run(pings: int = 30, polled: int = 4, seed: int = 1129) -> dict[str, list[fl
     tweet_body_problem(b'{"text": "warm-up"}')  # the fake loads X's OpenAPI document once (about 0.5 s)
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    feeds.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp, feeds=[{"id": "main", "url": feeds.url("/feed"), "interval": f"{INTERVAL:g}s"}],
-                          server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN},
-                          accounts=[account(x, "x")],
-                          dispatch_interval="1h", log_level="warning")
+    config = sample_site(tmp, feeds, [account(x, "x")], feed={"interval": f"{INTERVAL:g}s"},
+                         server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN},
+                         dispatch_interval="1h", log_level="warning")
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     items: list[Item] = []

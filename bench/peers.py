@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.common import ROOT, FeedHost
 from tests.kit.configs import account, write_config
+from tests.kit.e2e import publish
 from tests.kit.fake_mastodon import FakeMastodon, error
 from tests.kit.servers import Answer, FeedServer, Request
 from tests.kit.wordpress import SAMPLE_ITEMS, Item, rss2
@@ -160,7 +161,7 @@ def after_a_500(bin_dir: Path) -> dict[str, dict[str, Any]]:
             setup = Setup(bin_dir, feeds.url("/feed"), mastodon)
             setup.run(tool, first=True)
             mastodon.statuses.clear()
-            feeds.set("/feed", rss2([*reversed(NEW), *SAMPLE_ITEMS]))
+            publish(feeds, NEW)
             mastodon.fail_at = 5
             first = setup.run(tool)[0]
             second = setup.run(tool)[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .kit.configs import posts, write_config
+from .kit.configs import posts, sample_site, write_config
 from .kit.paths import ROOT
 from .kit.runs import wait_for
 from .kit.servers import FeedServer
@@ -63,9 +63,7 @@ def daemon_factory() -> Iterator[Callable[[Path, Path], Daemon]]:
 def test_run_polls_posts_new_articles_once_and_stops_on_sigterm(
     tmp_path: Path, feed_server: FeedServer, daemon_factory: Callable[[Path, Path], Daemon],
 ) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "10s"}],
-                          dispatch_interval="1s")
+    config = sample_site(tmp_path, feed_server, feed={"interval": "10s"}, dispatch_interval="1s")
     d = daemon_factory(config, tmp_path / "daemon.log")
     wait_for(lambda: "first_start=yes" in d.text(), what="the first poll")
     assert posts(tmp_path) == []  # a first start posts nothing

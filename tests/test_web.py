@@ -24,7 +24,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.daemon import Daemon
 
-from .kit.configs import account, write_config
+from .kit.configs import account, sample_site, write_config
 from .kit.fake_x import FakeX
 from .kit.paths import ROOT
 from .kit.runs import free_port, wait_for
@@ -49,9 +49,8 @@ class Running:
     def __init__(self, tmp_path: Path, feed_server: FeedServer, fake_x: FakeX) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-        self.config = write_config(
-            tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "1h"}],
+        self.config = sample_site(
+            tmp_path, feed_server, feed={"interval": "1h"},
             server={"host": "127.0.0.1", "port": self.port, "ping_token": TOKEN, "unhealthy_after": 2},
             accounts=[account(fake_x, "x", template="{title}\n\n{short_link}")], dispatch_interval="1h")
         self.log = tmp_path / "daemon.log"

@@ -17,7 +17,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .kit.configs import account, write_config
+from .kit.configs import account, sample_site, write_config
 from .kit.e2e import EndToEnd, jpeg
 from .kit.fake_x import SPEC, FakeX, Fault
 from .kit.paths import WORDPRESS_FIXTURES, need_shared
@@ -246,8 +246,7 @@ def test_the_page_og_image_is_used_when_the_feed_has_none(
 def test_check_names_each_account_or_says_why_not(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
 ) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[
+    config = sample_site(tmp_path, feed_server, accounts=[
         account(fake_x, "x-main"),
         account(fake_x, "x-old", credentials=fake_x.credentials(access_token_secret="revoked")),
         {"id": "console", "platform": "console"},

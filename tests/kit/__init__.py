@@ -5,6 +5,8 @@
 - ``fake_x``, ``fake_telegram``, ``fake_facebook``, ``fake_mastodon``, ``fake_bluesky``: one platform each,
   answering as the real service does over a real socket.
 - ``wordpress``: feeds and REST answers in exactly WordPress's shape, and the sample site's posts.
+- ``captured``: what the feeds captured from WordPress hold (``CAPTURED``, ``CAPTURED_PAGE_2``).
+- ``conformance``: twitter-text's conformance file as pytest cases.
 - ``configs``: config files for tests (``write_config``, ``sample_site``), a fake's ``account``, ``posts``.
 - ``e2e``: publishing new articles and one platform's end-to-end setup (``EndToEnd``), ``JPEG``.
 - ``runs``: ``run_cli`` / ``Run``, ``kill_poll_when``, ``wait_for``, ``free_port``.

@@ -11,10 +11,8 @@ ping, wait for the post (goal: p99 ≤ 0.2 s). Measured, never asserted: a slow 
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,8 +23,7 @@ from pathlib import Path
 from bot.clock import ManualClock
 from tests.kit.configs import account, sample_site
 from tests.kit.fake_x import FakeX, tweet_body_problem
-from tests.kit.paths import ROOT
-from tests.kit.runs import free_port
+from tests.kit.runs import bot_process, free_port
 from tests.kit.servers import FeedServer
 from tests.kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
@@ -48,8 +45,7 @@ def run(pings: int = 30, polled: int = 4, seed: int = 1129) -> dict[str, list[fl
     config = sample_site(tmp, feeds, [account(x, "x")], feed={"interval": f"{INTERVAL:g}s"},
                          server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN},
                          dispatch_interval="1h", log_level="warning")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    proc = bot_process("run", "--config", str(config))
     items: list[Item] = []
     out: dict[str, list[float]] = {"ping": [], "poll": []}
 

@@ -32,7 +32,7 @@ from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
 from .kit.paths import ROOT
-from .kit.runs import free_port, wait_for
+from .kit.runs import bot_process, free_port, wait_for
 from .kit.servers import FeedServer
 from .kit.wordpress import Item, rss2
 
@@ -62,8 +62,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
     log = (tmp_path / "daemon.log").open("ab")
 
     def start() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(path)], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=log, env={**os.environ})
+        proc = bot_process("run", "--config", str(path), stderr=log)
 
         def healthy() -> bool:
             try:

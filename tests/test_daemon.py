@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 
 from .kit.configs import posts, sample_site, write_config
 from .kit.paths import ROOT
-from .kit.runs import wait_for
+from .kit.runs import bot_process, wait_for
 from .kit.servers import FeedServer
 from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
@@ -25,9 +24,7 @@ class Daemon:
     def __init__(self, config: Path, log: Path) -> None:
         self.log = log
         self._log_file = log.open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)],
-                                     stdout=subprocess.DEVNULL, stderr=self._log_file, cwd=ROOT, env=env)
+        self.proc = bot_process("run", "--config", str(config), stderr=self._log_file, PYTHONUNBUFFERED="1")
 
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")

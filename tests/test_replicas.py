@@ -35,7 +35,7 @@ from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
 from .kit.paths import ROOT
-from .kit.runs import free_port, wait_for
+from .kit.runs import bot_process, free_port, wait_for
 from .kit.servers import FeedServer
 from .kit.wordpress import Item, rss2
 
@@ -252,9 +252,7 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
     try:
         for port, log in zip(ports, logs, strict=True):
             with log.open("wb") as out:
-                procs.append(subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(path)], cwd=ROOT,
-                                              stdout=subprocess.DEVNULL, stderr=out,
-                                              env={**os.environ, "PORT": str(port)}))
+                procs.append(bot_process("run", "--config", str(path), stderr=out, PORT=str(port)))
         for port, proc in zip(ports, procs, strict=True):
             def listening(port: int = port, proc: subprocess.Popen[bytes] = proc) -> bool:
                 try:

@@ -4,10 +4,7 @@ and back, metrics, live reload; and polls of a feed are coalesced, never concurr
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -26,8 +23,7 @@ from bot.daemon import Daemon
 
 from .kit.configs import account, sample_site, write_config
 from .kit.fake_x import FakeX
-from .kit.paths import ROOT
-from .kit.runs import free_port, wait_for
+from .kit.runs import bot_process, free_port, wait_for
 from .kit.servers import FeedServer
 from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
@@ -55,9 +51,7 @@ class Running:
             accounts=[account(fake_x, "x", template="{title}\n\n{short_link}")], dispatch_interval="1h")
         self.log = tmp_path / "daemon.log"
         self._out = self.log.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(self.config)], cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=self._out,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = bot_process("run", "--config", str(self.config), stderr=self._out, PYTHONUNBUFFERED="1")
         wait_for(lambda: "first_start=yes" in self.text(), what="the first poll")
         wait_for(lambda: self.get("/healthz")[0] == 200, what="health")
 

@@ -1,7 +1,11 @@
-"""Running the bot and waiting on it: ``run_cli`` (``bot ARGS`` in this process, what the ``run_bot`` fixture
-calls) and its ``Run``; ``kill_poll_when`` (a real ``bot poll`` process killed mid-send) and
-``crash_after_answering`` (killed after the service posted, before its answer came back); ``wait_for`` and
-``free_port`` for tests that start the daemon as a process."""
+"""Running the bot and waiting on it:
+
+- ``run_cli`` (``bot ARGS`` in this process, what the ``run_bot`` fixture calls) and its ``Run``;
+- ``bot_process`` (``bot ARGS`` as a real process);
+- ``kill_poll_when`` (a real ``bot poll`` process killed mid-send) and ``crash_after_answering`` (killed after
+  the service posted, before its answer came back);
+- ``wait_for`` and ``free_port``, for tests that start the daemon as a process.
+"""
 
 from __future__ import annotations
 
@@ -57,10 +61,16 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "it") 
         time.sleep(0.02)
 
 
+def bot_process(*args: str, stderr: Any = subprocess.DEVNULL, **env: str) -> subprocess.Popen[bytes]:
+    """``bot ARGS`` as a real process in the project folder, as a deployment runs it: its output discarded,
+    its log to ``stderr``, with ``env`` over this process's environment."""
+    return subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+                            env={**os.environ, **env})
+
+
 def kill_poll_when(config: Path, condition: Callable[[], object], timeout: float = 60.0) -> None:
     """Run `bot poll` as a real process and SIGKILL it as soon as ``condition()`` holds (a crash mid-send)."""
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "poll", "--config", str(config)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    proc = bot_process("poll", "--config", str(config))
     try:
         deadline = time.monotonic() + timeout
         while not condition():

@@ -28,6 +28,7 @@ from bot.clock import ManualClock
 from bot.models import Article, DeliveryState, Validators
 from bot.store import PlannedDelivery, PollPlan, Store, feeds
 
+from .kit.articles import site_article
 from .kit.clock import T0
 from .kit.configs import account, write_config
 from .kit.databases import empty_postgres
@@ -63,8 +64,7 @@ def two_pg(postgres_database: str) -> Iterator[tuple[Store, Store]]:
 
 
 def article(n: int, feed: str = "main") -> Article:
-    return Article(feed_id=feed, guid=f"https://news.example/?p={n}", title=f"خبر رقم {n}",
-                   link=f"https://news.example/?p={n}", published=T0 + timedelta(seconds=n))
+    return site_article(n, f"خبر رقم {n}", feed=feed, published=T0 + timedelta(seconds=n))
 
 
 def queue(store: Store, items: list[Article], accounts: list[str], feed: str = "main") -> None:

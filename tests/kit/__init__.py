@@ -9,6 +9,7 @@
 - ``conformance``: twitter-text's conformance file as pytest cases.
 - ``configs``: config files for tests (``write_config``, ``sample_site``), a fake's ``account``, ``posts``.
 - ``e2e``: publishing new articles and one platform's end-to-end setup (``EndToEnd``), ``JPEG``.
+- ``articles``: ``site_article(n, title)``, an Article for the tests that skip the feed.
 - ``runs``: ``run_cli`` / ``Run``, ``kill_poll_when``, ``wait_for``, ``free_port``.
 - ``clock``: ``T0`` and ``manual_clock``.
 - ``paths``: ``ROOT``, ``SHARED``, ``WORDPRESS_FIXTURES``, ``CONTRACTS``, ``need_shared``.

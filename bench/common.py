@@ -56,7 +56,7 @@ class FeedHost:
         import subprocess
         import sys
 
-        from tests.conftest import free_port
+        from tests.kit.runs import free_port
 
         self.port = free_port()
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.feedhost", str(self.port), "--interval",

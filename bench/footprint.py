@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, FeedHost, cpu_seconds, rss_mb
-from tests.conftest import write_config
+from tests.kit.configs import write_config
 
 BOT = [sys.executable, "-m", "bot"]
 

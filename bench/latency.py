@@ -11,10 +11,8 @@ ping, wait for the post (goal: p99 ≤ 0.2 s). Measured, never asserted: a slow 
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,9 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import ManualClock
-from tests.conftest import ROOT, FeedServer, free_port, write_config
-from tests.fake_x import FakeX, tweet_body_problem
-from tests.wordpress import SAMPLE_ITEMS, Item, rss2
+from tests.kit.configs import account, sample_site
+from tests.kit.fake_x import FakeX, tweet_body_problem
+from tests.kit.runs import bot_process, free_port
+from tests.kit.servers import FeedServer
+from tests.kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 TOKEN = "bench-token"
 INTERVAL = 10.0
@@ -42,13 +42,10 @@ def run(pings: int = 30, polled: int = 4, seed: int = 1129) -> dict[str, list[fl
     tweet_body_problem(b'{"text": "warm-up"}')  # the fake loads X's OpenAPI document once (about 0.5 s)
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    feeds.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp, feeds=[{"id": "main", "url": feeds.url("/feed"), "interval": f"{INTERVAL:g}s"}],
-                          server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN},
-                          accounts=[{"id": "x", "platform": "x", "base_url": x.base, "credentials": x.credentials()}],
-                          dispatch_interval="1h", log_level="warning")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    config = sample_site(tmp, feeds, [account(x, "x")], feed={"interval": f"{INTERVAL:g}s"},
+                         server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN},
+                         dispatch_interval="1h", log_level="warning")
+    proc = bot_process("run", "--config", str(config))
     items: list[Item] = []
     out: dict[str, list[float]] = {"ping": [], "poll": []}
 

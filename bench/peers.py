@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, FeedHost
-from tests.conftest import FeedServer, write_config
-from tests.fake_mastodon import FakeMastodon, error
-from tests.fakes import Answer, Request
-from tests.wordpress import SAMPLE_ITEMS, Item, rss2
+from tests.kit.configs import account, write_config
+from tests.kit.e2e import publish
+from tests.kit.fake_mastodon import FakeMastodon, error
+from tests.kit.servers import Answer, FeedServer, Request
+from tests.kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 VENV = ROOT / "bench" / ".peers"
 PINS = ["feed2toot==0.17", "feed2fedi==3.5.0"]
@@ -94,8 +95,7 @@ class Setup:
             "bot_post_visibility": "public", "bot_post_template": "{title}\n\n{link}"}), encoding="utf-8")
         self.bot_config = write_config(
             self.dir / "bot", feeds=[{"id": "main", "url": feed_url, "interval": "60s"}], log_level="warning",
-            accounts=[{"id": "mastodon", "platform": "mastodon", "instance": mastodon.base,
-                       "access_token": mastodon.token, "template": "{title}\n\n{short_link}"}])
+            accounts=[account(mastodon, "mastodon", template="{title}\n\n{short_link}")])
 
     def command(self, tool: str, first: bool = False) -> list[str]:
         if tool == "feed2toot":
@@ -161,7 +161,7 @@ def after_a_500(bin_dir: Path) -> dict[str, dict[str, Any]]:
             setup = Setup(bin_dir, feeds.url("/feed"), mastodon)
             setup.run(tool, first=True)
             mastodon.statuses.clear()
-            feeds.set("/feed", rss2([*reversed(NEW), *SAMPLE_ITEMS]))
+            publish(feeds, NEW)
             mastodon.fail_at = 5
             first = setup.run(tool)[0]
             second = setup.run(tool)[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.common import FeedHost, median_seconds, wordpress_feed
 from bot.config import load_config
 from bot.core import Bot
-from tests.conftest import write_config
+from tests.kit.configs import write_config
 
 N = 60
 

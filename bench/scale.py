@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,8 +16,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, FeedHost, cpu_seconds, rss_mb
-from tests.conftest import write_config
+from bench.common import FeedHost, cpu_seconds, rss_mb
+from tests.kit.configs import write_config
+from tests.kit.runs import bot_process
 
 JITTER_SHARE = 0.1  # the daemon's scheduler spreads each feed's polls by up to 10 % of the interval
 
@@ -29,8 +29,7 @@ def run(feeds: int = 1000, interval: float = 60.0, cycles: int = 2) -> dict[str,
     config = write_config(tmp, feeds=[{"id": f"f{n}", "url": host.url(f"/site/{n}"), "interval": f"{interval:g}s"}
                                       for n in range(feeds)], accounts=[], log_level="warning")
     log = (tmp / "daemon.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    proc = bot_process("run", "--config", str(config), stderr=log)
     try:
         # Cycle 0 is every feed's first start; then `cycles` cycles are measured.
         _wait_until(host, interval)

@@ -15,15 +15,16 @@ from bot.compose.length import count_x
 from bot.config import load_config
 from bot.core import Bot
 
-from .conftest import FeedServer, Run, write_config
-from .fake_bluesky import FakeBluesky
-from .fake_facebook import FakeFacebook
-from .fake_mastodon import FakeMastodon, mastodon_length
-from .fake_telegram import FakeTelegram
-from .fake_x import FakeX
-from .wordpress import SAMPLE_ITEMS, SITE, rss2
-
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
+from .kit.configs import account, write_config
+from .kit.e2e import JPEG
+from .kit.fake_bluesky import FakeBluesky
+from .kit.fake_facebook import FakeFacebook
+from .kit.fake_mastodon import FakeMastodon, mastodon_length
+from .kit.fake_telegram import FakeTelegram
+from .kit.fake_x import FakeX
+from .kit.runs import Run
+from .kit.servers import FeedServer, closed_clean
+from .kit.wordpress import SAMPLE_ITEMS, SITE, rss2
 
 
 class Fakes:
@@ -36,8 +37,7 @@ class Fakes:
 
     def close(self) -> None:
         for fake in (self.x, self.telegram, self.facebook, self.mastodon, self.bluesky):
-            fake.close()
-            assert fake.errors == [], fake.errors[0]
+            closed_clean(fake)
 
 
 @pytest.fixture
@@ -50,16 +50,11 @@ def fakes(clock: ManualClock) -> Iterator[Fakes]:
 def five_accounts(f: Fakes) -> list[dict[str, object]]:
     template = "{title}\n\n{short_link}\n{hashtags}"
     return [
-        {"id": "x", "platform": "x", "base_url": f.x.base, "credentials": f.x.credentials(), "image": True,
-         "template": template},
-        {"id": "telegram", "platform": "telegram", "bot_token": f.telegram.token, "chat_id": "@qurays_news",
-         "base_url": f.telegram.base, "image": True, "template": "{title}\n\n{excerpt}\n\n{short_link}"},
-        {"id": "facebook", "platform": "facebook", "page_id": f.facebook.page_id, "page_token": f.facebook.token,
-         "base_url": f.facebook.base, "photo": True, "template": "{title}\n\n{excerpt}"},
-        {"id": "mastodon", "platform": "mastodon", "instance": f.mastodon.base, "access_token": f.mastodon.token,
-         "image": True, "template": "{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"},
-        {"id": "bluesky", "platform": "bluesky", "handle": f.bluesky.handle, "app_password": f.bluesky.password,
-         "base_url": f.bluesky.base, "template": template},
+        account(f.x, "x", image=True, template=template),
+        account(f.telegram, "telegram", image=True, template="{title}\n\n{excerpt}\n\n{short_link}"),
+        account(f.facebook, "facebook", photo=True, template="{title}\n\n{excerpt}"),
+        account(f.mastodon, "mastodon", image=True, template="{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"),
+        account(f.bluesky, "bluesky", template=template),
     ]
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,29 +15,11 @@ from bot.core import Bot
 from bot.models import DeliveryState
 from bot.platforms.bluesky import facets, tid
 
-from .conftest import FeedServer, Run, kill_poll_when, write_config
-from .fake_bluesky import FakeBluesky, xrpc_error
-from .fakes import Answer
-from .wordpress import SAMPLE_ITEMS, Item, rss2
-
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
-
-
-@pytest.fixture
-def bluesky() -> Iterator[FakeBluesky]:
-    fake = FakeBluesky()
-    yield fake
-    fake.close()
-    assert fake.errors == [], fake.errors[0]
-    assert fake.problems == [], fake.problems
-
-
-def config(tmp_path: Path, feed_server: FeedServer, bluesky: FakeBluesky, **account: Any) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    feed_server.set("/up/photo.jpg", JPEG, content_type="image/jpeg", conditional=False)
-    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[{
-        "id": "bsky", "platform": "bluesky", "handle": bluesky.handle, "app_password": bluesky.password,
-        "base_url": bluesky.base, "timeout": "2s", "template": "{title}\n\n{short_link}\n{hashtags}", **account}])
+from .kit.e2e import JPEG, EndToEnd
+from .kit.fake_bluesky import FakeBluesky, xrpc_error
+from .kit.runs import Run, crash_after_answering
+from .kit.servers import Answer, FeedServer
+from .kit.wordpress import Item
 
 
 def new_items(base: str) -> list[Item]:
@@ -47,8 +28,9 @@ def new_items(base: str) -> list[Item]:
             Item(171, "صور: مهرجان الربيع في الموصل", ["صور", "الموصل"], site=base, image=f"{base}/up/photo.jpg")]
 
 
-def publish(feed_server: FeedServer, n: int = 2) -> None:
-    feed_server.set("/feed", rss2([*reversed(new_items(feed_server.base)[:n]), *SAMPLE_ITEMS]))
+BLUESKY = EndToEnd("bsky", new_items, {"timeout": "2s", "template": "{title}\n\n{short_link}\n{hashtags}"},
+                   image_path="/up/photo.jpg")
+config, publish, queued = BLUESKY.config, BLUESKY.publish, BLUESKY.queued
 
 
 def test_tid_and_facets() -> None:
@@ -85,14 +67,6 @@ def test_posts_with_live_links_hashtags_card_and_one_session(
     urls = {r.remote_url for r in bot.store.deliveries()}
     assert urls == {f"https://bsky.app/profile/{bluesky.handle}/post/{k}" for k in bluesky.records}
     bot.close()
-
-
-def queued(path: Path, clock: ManualClock, feed_server: FeedServer, n: int = 2) -> Bot:
-    bot = Bot.open(load_config(path), clock=clock)
-    bot.poll("main")
-    publish(feed_server, n)
-    bot.poll("main")
-    return bot
 
 
 def test_the_session_is_refreshed_not_renewed_by_login(
@@ -153,17 +127,8 @@ def test_a_resend_after_a_crash_cannot_post_twice(
     bluesky.duplicate_status = duplicate_status
     path = config(tmp_path, feed_server, bluesky, link_card=False)
     queued(path, clock, feed_server, 1).close()
-    real = bluesky.answer
-
-    def slow_after_creating(request: Any) -> Answer:
-        answer = real(request)
-        if request.path.endswith("createRecord"):
-            time.sleep(30)
-        return answer
-
-    bluesky.answer = slow_after_creating  # type: ignore[method-assign]
-    kill_poll_when(path, lambda: bluesky.records)  # a crash mid-send
-    bluesky.answer = real  # type: ignore[method-assign]
+    crash_after_answering(path, bluesky, lambda request: request.path.endswith("createRecord"),
+                          lambda: bluesky.records)  # a crash mid-send
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)
     [o] = bot.dispatch()

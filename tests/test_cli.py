@@ -14,8 +14,9 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
 
-from .conftest import ROOT, FeedServer, write_config
-from .wordpress import SAMPLE_ITEMS, rss2
+from .kit.configs import sample_site
+from .kit.paths import ROOT
+from .kit.servers import FeedServer
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -57,8 +58,7 @@ def test_the_readme_opens_with_the_two_commands() -> None:
 
 def test_release(tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
                  capsys: pytest.CaptureFixture[str]) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])
+    config = sample_site(tmp_path, feed_server)
     bot = Bot.open(load_config(config), clock=clock)
     bot.store.hold_account("console", "Unauthorized", clock.now())
     bot.close()
@@ -88,8 +88,7 @@ def test_deployment_files_are_consistent() -> None:
 
 def test_run_refuses_sqlite_on_heroku(tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])
+    config = sample_site(tmp_path, feed_server)
     monkeypatch.setenv("DYNO", "worker.1")
     assert main(["run", "--config", str(config)]) == 2
     assert "SQLite would forget what was posted" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from bot.compose.text import clean_title, html_to_text
 from bot.errors import ComposeError
 from bot.models import Article
 
-from .wordpress import LONG_TITLE
+from .kit.wordpress import LONG_TITLE
 
 LINK = "https://news.example/?p=96"
 LONG_LINK = ("https://news.example/2026/11/%d9%85%d8%a7%d8%b0%d8%a7-%d8%af%d8%a7%d8%b1-%d9%81%d9%8a-%d9%85%d8%ad"

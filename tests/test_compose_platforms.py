@@ -19,8 +19,8 @@ from bot.errors import ComposeError
 from bot.feeds import parse
 from bot.models import Article
 
-from .conftest import WORDPRESS_FIXTURES
-from .wordpress import SAMPLE_ITEMS, rss2
+from .kit.paths import WORDPRESS_FIXTURES
+from .kit.wordpress import SAMPLE_ITEMS, rss2
 
 PLATFORMS = ["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook"]
 TEMPLATE = "{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"

@@ -15,7 +15,7 @@ from bot.config import config_path, interpolate, load_config, parse_duration, pa
 from bot.errors import ConfigError
 from bot.store import database_url
 
-from .conftest import ROOT
+from .kit.paths import ROOT
 
 GOOD = """\
 site:

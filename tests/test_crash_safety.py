@@ -27,11 +27,14 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, FeedServer, free_port, wait_for, write_config
-from .fake_mastodon import FakeMastodon
-from .fake_telegram import FakeTelegram
-from .fake_x import FakeX
-from .wordpress import Item, rss2
+from .kit.configs import account, write_config
+from .kit.fake_mastodon import FakeMastodon
+from .kit.fake_telegram import FakeTelegram
+from .kit.fake_x import FakeX
+from .kit.paths import ROOT
+from .kit.runs import bot_process, free_port, wait_for
+from .kit.servers import FeedServer
+from .kit.wordpress import Item, rss2
 
 ARTICLES = int(os.environ.get("BOT_CRASH_ARTICLES", "40"))
 KILLS = int(os.environ.get("BOT_CRASH_KILLS", "12"))
@@ -53,18 +56,13 @@ def test_sigkill_at_random_moments_loses_nothing_and_posts_nothing_twice(
         server={"host": "127.0.0.1", "port": port, "ping_token": TOKEN}, dispatch_interval="1s",
         dispatch_lease="5s", log_level="warning", database=db_url,
         accounts=[
-            {"id": "x", "platform": "x", "base_url": x.base, "credentials": x.credentials(), "timeout": "2s",
-             "template": "{title}\n\n{short_link}"},
-            {"id": "mastodon", "platform": "mastodon", "instance": mastodon.base, "access_token": mastodon.token,
-             "timeout": "2s", "template": "{title}\n\n{short_link}"},
-            {"id": "telegram", "platform": "telegram", "bot_token": telegram.token, "chat_id": "@qurays_news",
-             "base_url": telegram.base, "timeout": "2s", "template": "{title}\n\n{short_link}"},
+            account(fake, id, timeout="2s", template="{title}\n\n{short_link}")
+            for id, fake in (("x", x), ("mastodon", mastodon), ("telegram", telegram))
         ])
     log = (tmp_path / "daemon.log").open("ab")
 
     def start() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(path)], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=log, env={**os.environ})
+        proc = bot_process("run", "--config", str(path), stderr=log)
 
         def healthy() -> bool:
             try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, FeedServer, posts, wait_for, write_config
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import posts, sample_site, write_config
+from .kit.paths import ROOT
+from .kit.runs import bot_process, wait_for
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = Item(140, "الحكومة تعلن عطلة رسمية بمناسبة العيد الوطني", ["محليات"])
 
@@ -22,9 +24,7 @@ class Daemon:
     def __init__(self, config: Path, log: Path) -> None:
         self.log = log
         self._log_file = log.open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(config)],
-                                     stdout=subprocess.DEVNULL, stderr=self._log_file, cwd=ROOT, env=env)
+        self.proc = bot_process("run", "--config", str(config), stderr=self._log_file, PYTHONUNBUFFERED="1")
 
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -60,9 +60,7 @@ def daemon_factory() -> Iterator[Callable[[Path, Path], Daemon]]:
 def test_run_polls_posts_new_articles_once_and_stops_on_sigterm(
     tmp_path: Path, feed_server: FeedServer, daemon_factory: Callable[[Path, Path], Daemon],
 ) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "10s"}],
-                          dispatch_interval="1s")
+    config = sample_site(tmp_path, feed_server, feed={"interval": "10s"}, dispatch_interval="1s")
     d = daemon_factory(config, tmp_path / "daemon.log")
     wait_for(lambda: "first_start=yes" in d.text(), what="the first poll")
     assert posts(tmp_path) == []  # a first start posts nothing

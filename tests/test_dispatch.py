@@ -19,7 +19,8 @@ from bot.models import Article, DeliveryState, Validators
 from bot.platforms.base import Post, Published
 from bot.store import Store
 
-from .conftest import T0
+from .kit.articles import site_article
+from .kit.clock import T0
 
 
 @dataclass
@@ -45,8 +46,7 @@ def ok(post: Post) -> Published:
 
 
 def article(n: int, title: str | None = None) -> Article:
-    return Article(feed_id="main", guid=f"https://news.example/?p={n}", title=title or f"خبر رقم {n} عن العراق",
-                   link=f"https://news.example/?p={n}", published=T0 + timedelta(minutes=n))
+    return site_article(n, title or f"خبر رقم {n} عن العراق", published=T0 + timedelta(minutes=n))
 
 
 @pytest.fixture

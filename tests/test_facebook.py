@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,27 +14,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import FeedServer, Run, write_config
-from .fake_facebook import FakeFacebook, graph_error
-from .wordpress import SAMPLE_ITEMS, Item, rss2
-
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
-
-
-@pytest.fixture
-def facebook() -> Iterator[FakeFacebook]:
-    fake = FakeFacebook()
-    yield fake
-    fake.close()
-    assert fake.errors == [], fake.errors[0]
-
-
-def config(tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, **account: Any) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    feed_server.set("/up/photo.jpg", JPEG, content_type="image/jpeg", conditional=False)
-    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[{
-        "id": "fb", "platform": "facebook", "page_id": facebook.page_id, "page_token": facebook.token,
-        "base_url": facebook.base, "timeout": "2s", **account}])
+from .kit.e2e import JPEG, EndToEnd
+from .kit.fake_facebook import FakeFacebook, graph_error
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import Item
 
 
 def new_items(base: str) -> list[Item]:
@@ -43,12 +26,8 @@ def new_items(base: str) -> list[Item]:
             Item(151, "صور: مهرجان الربيع في الموصل", ["صور"], site=base, image=f"{base}/up/photo.jpg")]
 
 
-def queued(path: Path, clock: ManualClock, feed_server: FeedServer, n: int = 2) -> Bot:
-    bot = Bot.open(load_config(path), clock=clock)
-    bot.poll("main")
-    feed_server.set("/feed", rss2([*reversed(new_items(feed_server.base)[:n]), *SAMPLE_ITEMS]))
-    bot.poll("main")
-    return bot
+FACEBOOK = EndToEnd("fb", new_items, {"timeout": "2s"}, image_path="/up/photo.jpg")
+config, publish, queued = FACEBOOK.config, FACEBOOK.publish, FACEBOOK.queued
 
 
 def test_link_posts_and_photo_posts(
@@ -56,7 +35,7 @@ def test_link_posts_and_photo_posts(
 ) -> None:
     path = config(tmp_path, feed_server, facebook, photo=True)
     run_bot("poll", "--config", str(path))
-    feed_server.set("/feed", rss2([*reversed(new_items(feed_server.base)), *SAMPLE_ITEMS]))
+    publish(feed_server)
     assert run_bot("poll", "--config", str(path)).code == 0
     link_post, photo_post = facebook.posts
     items = new_items(feed_server.base)

@@ -13,8 +13,8 @@ from bot.errors import FeedError
 from bot.feeds import FeedClient, content_hash, fetch
 from bot.models import Validators
 
-from .conftest import FeedServer
-from .wordpress import SAMPLE_ITEMS, rss2
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, rss2
 
 UA = "wp-social-bot/test (+https://news.example)"
 BODY = rss2(SAMPLE_ITEMS[:3]).encode()
@@ -125,7 +125,7 @@ def test_gzip_bodies_are_decoded_and_the_cap_applies_to_what_they_expand_to(feed
 def test_the_content_hash_ignores_what_moves_when_no_article_did() -> None:
     """WordPress moves lastBuildDate on every comment and save, and each item's comment count: such a body
     is not parsed again. Anything else in an item (a headline, a summary, a new item) is a change."""
-    from .wordpress import SAMPLE_ITEMS, Item, atom, rss2
+    from .kit.wordpress import SAMPLE_ITEMS, Item, atom, rss2
 
     body = rss2(SAMPLE_ITEMS)
     base = content_hash(body.encode())

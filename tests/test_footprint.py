@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import ROOT, write_config
+from .kit.configs import write_config
+from .kit.paths import ROOT
 
 PROBE = """
 import json, sys

@@ -5,26 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.compose.hashtags import hashtag, hashtags_in, is_x_hashtag, make_hashtags
 
-from .conftest import SHARED, need_shared
-from .test_parse import CAPTURED, CAPTURED_PAGE_2
-
-CONFORMANCE = SHARED / "contracts" / "twitter-text-validate.yml"
-
-
-def hashtag_cases() -> list[Any]:
-    if not CONFORMANCE.exists():
-        return [pytest.param(None, id="conformance-file-absent")]
-    tests = yaml.safe_load(CONFORMANCE.read_text(encoding="utf-8"))["tests"]
-    return [pytest.param(c, id=c["description"]) for c in tests["hashtags"]]
+from .kit.captured import CAPTURED, CAPTURED_PAGE_2
+from .kit.conformance import CONFORMANCE, conformance_cases
+from .kit.paths import need_shared
 
 
-@pytest.mark.parametrize("case", hashtag_cases())
+@pytest.mark.parametrize("case", conformance_cases("hashtags", section_in_id=False))
 def test_our_hashtag_rule_agrees_with_twitter_text(case: dict[str, Any] | None) -> None:
     need_shared(CONFORMANCE)
     assert case is not None

@@ -20,8 +20,11 @@ from bot.core import Bot
 from bot.errors import ComposeError, FeedError
 from bot.feeds import parse
 
-from .conftest import T0, FeedServer, Run, posts, write_config
-from .wordpress import SAMPLE_ITEMS, SITE, Item, rss2
+from .kit.clock import T0
+from .kit.configs import posts, sample_site, write_config
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, SITE, Item, rss2
 
 RSS = "application/rss+xml; charset=UTF-8"
 
@@ -55,7 +58,7 @@ def test_ten_thousand_items_are_stored_once_each(tmp_path: Path, feed_server: Fe
     import subprocess
     import sys
 
-    from .conftest import ROOT
+    from .kit.paths import ROOT
 
     items = [Item(n, f"خبر رقم {n}", ["محليات"]) for n in range(10_000, 0, -1)]
     feed_server.set("/big", rss2(items))
@@ -82,10 +85,8 @@ def test_a_50_kb_headline_with_control_and_bidi_characters(
     tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
 ) -> None:
     huge = ("\u202eعاجل\u202c \x07 " + "كلمة " * 10_000).strip()
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}],
-                          accounts=[{"id": "console", "platform": "console", "count_as": "x",
-                                     "output": str(tmp_path / "posts.jsonl")}])
+    config = sample_site(tmp_path, feed_server, accounts=[{"id": "console", "platform": "console", "count_as": "x",
+                                                           "output": str(tmp_path / "posts.jsonl")}])
     run_bot("poll", "--config", str(config))
     feed_server.set("/feed", rss2([Item(900, huge, ["عاجل"]), *SAMPLE_ITEMS]))
     assert run_bot("poll", "--config", str(config)).code == 0
@@ -95,9 +96,7 @@ def test_a_50_kb_headline_with_control_and_bidi_characters(
 
 
 def test_dates_in_the_future_or_missing(tmp_path: Path, feed_server: FeedServer, clock: ManualClock) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    bot = Bot.open(load_config(write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])),
-                   clock=clock)
+    bot = Bot.open(load_config(sample_site(tmp_path, feed_server)), clock=clock)
     bot.poll("main")
     future = Item(901, "خبر بتاريخ في المستقبل", ["محليات"], published=T0 + timedelta(days=365))
     feed_server.set("/feed", rss2([future, Item(902, "خبر بلا تاريخ", ["محليات"], dated=False), *SAMPLE_ITEMS]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
 from bot.compose.length import (
     BLUESKY,
@@ -20,23 +19,15 @@ from bot.compose.length import (
     mastodon_rule,
 )
 
-from .conftest import SHARED, need_shared
+from .kit.conformance import CONFORMANCE, conformance_cases
+from .kit.paths import need_shared
 
-CONFORMANCE = SHARED / "contracts" / "twitter-text-validate.yml"
 V3_SECTIONS = ("WeightedTweetsWithDiscountedEmojiCounterTest", "UnicodeDirectionalMarkerCounterTest")
 LINK = ("https://news.example/2026/11/%d9%85%d8%a7%d8%b0%d8%a7-%d8%af%d8%a7%d8%b1-%d9%81%d9%8a-%d9%85%d8%ad"
         "%d8%b6%d8%b1/")
 
 
-def conformance_cases() -> list[Any]:
-    if not CONFORMANCE.exists():
-        return [pytest.param(None, id="conformance-file-absent")]
-    tests = yaml.safe_load(CONFORMANCE.read_text(encoding="utf-8"))["tests"]
-    return [pytest.param(case, id=f"{section}: {case['description']}")
-            for section in V3_SECTIONS for case in tests[section]]
-
-
-@pytest.mark.parametrize("case", conformance_cases())
+@pytest.mark.parametrize("case", conformance_cases(*V3_SECTIONS))
 def test_x_counter_passes_twitter_text_v3_conformance(case: dict[str, Any] | None) -> None:
     need_shared(CONFORMANCE)
     assert case is not None

@@ -17,7 +17,8 @@ from bot.feeds import new_session
 from bot.links import Shortener, add_utm, shortlink_in_page
 from bot.store import Store
 
-from .conftest import WORDPRESS_FIXTURES, FeedServer, Seen, need_shared
+from .kit.paths import WORDPRESS_FIXTURES, need_shared
+from .kit.servers import FeedServer, Seen
 
 UA = "wp-social-bot/test"
 PRETTY = "/2026/11/%d8%a7%d9%84%d9%88%d9%81%d8%af%d8%a7%d9%86/"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,29 +13,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import FeedServer, Run, kill_poll_when, write_config
-from .fake_mastodon import FakeMastodon, error, mastodon_length
-from .fakes import Answer
-from .wordpress import LONG_TITLE, SAMPLE_ITEMS, Item, rss2
-
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
-
-
-@pytest.fixture
-def mastodon() -> Iterator[FakeMastodon]:
-    fake = FakeMastodon()
-    yield fake
-    fake.close()
-    assert fake.errors == [], fake.errors[0]
-
-
-def config(tmp_path: Path, feed_server: FeedServer, mastodon: FakeMastodon, **account: Any) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    feed_server.set("/up/photo.jpg", JPEG, content_type="image/jpeg", conditional=False)
-    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[{
-        "id": "masto", "platform": "mastodon", "instance": mastodon.base, "access_token": mastodon.token,
-        "image": True, "timeout": "2s", "template": "{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}",
-        **account}])
+from .kit.e2e import JPEG, EndToEnd
+from .kit.fake_mastodon import FakeMastodon, error, mastodon_length
+from .kit.runs import Run, crash_after_answering
+from .kit.servers import Answer, FeedServer
+from .kit.wordpress import LONG_TITLE, Item
 
 
 def new_items(base: str) -> list[Item]:
@@ -45,8 +25,10 @@ def new_items(base: str) -> list[Item]:
             Item(161, "صور: مهرجان الربيع في الموصل", ["صور"], site=base, image=f"{base}/up/photo.jpg")]
 
 
-def publish(feed_server: FeedServer, n: int = 2) -> None:
-    feed_server.set("/feed", rss2([*reversed(new_items(feed_server.base)[:n]), *SAMPLE_ITEMS]))
+MASTODON = EndToEnd("masto", new_items, {"image": True, "timeout": "2s",
+                                         "template": "{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"},
+                    image_path="/up/photo.jpg")
+config, publish, queued = MASTODON.config, MASTODON.publish, MASTODON.queued
 
 
 def test_statuses_fit_mastodons_count_carry_language_and_image_description(
@@ -68,14 +50,6 @@ def test_statuses_fit_mastodons_count_carry_language_and_image_description(
     bot = Bot.open(load_config(path))
     assert {r.remote_url for r in bot.store.deliveries()} == {s["url"] for s in mastodon.statuses}
     bot.close()
-
-
-def queued(path: Path, clock: ManualClock, feed_server: FeedServer, n: int = 2) -> Bot:
-    bot = Bot.open(load_config(path), clock=clock)
-    bot.poll("main")
-    publish(feed_server, n)
-    bot.poll("main")
-    return bot
 
 
 def test_rate_limit_reset_is_honoured(
@@ -129,17 +103,8 @@ def test_a_resend_after_a_crash_returns_the_first_status(
     Idempotency-Key, so the instance returns the first status: one post."""
     path = config(tmp_path, feed_server, mastodon, image=False)
     queued(path, clock, feed_server, 1).close()
-    real = mastodon.answer
-
-    def slow_after_posting(request: Any) -> Answer:
-        answer = real(request)
-        if request.path == "/api/v1/statuses":
-            time.sleep(30)
-        return answer
-
-    mastodon.answer = slow_after_posting  # type: ignore[method-assign]
-    kill_poll_when(path, lambda: mastodon.statuses)  # a crash mid-send
-    mastodon.answer = real  # type: ignore[method-assign]
+    crash_after_answering(path, mastodon, lambda request: request.path == "/api/v1/statuses",
+                          lambda: mastodon.statuses)  # a crash mid-send
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)
     [o] = bot.dispatch()

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.clock import ManualClock
 from bot.compose.length import count_x
@@ -16,30 +14,23 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import FeedServer, Run, posts, write_config
-from .fake_x import FakeX, Fault
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import account, posts, sample_site
+from .kit.e2e import publish
+from .kit.fake_x import FakeX, Fault
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = [Item(400, "عاجل | انفجار في مخزن للعتاد", ["عاجل"]), Item(401, "افتتاح معرض الكتاب", ["ثقافة"])]
 
 
-@pytest.fixture
-def fake_x(clock: ManualClock) -> Iterator[FakeX]:
-    x = FakeX(clock)
-    yield x
-    x.close()
-    assert x.errors == []
-
-
 def setup(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, **x: Any) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    return write_config(
-        tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}],
+    return sample_site(
+        tmp_path, feed_server,
         site={"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
         accounts=[
             {"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl"), "template": "{title}"},
-            {"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
-             "template": "{title}\n\n{short_link}", **x},
+            account(fake_x, "x", template="{title}\n\n{short_link}", **x),
         ])
 
 
@@ -69,7 +60,7 @@ def test_retry_skip_and_history(
 ) -> None:
     path = setup(tmp_path, feed_server, fake_x)
     run_bot("poll", "--config", str(path))
-    feed_server.set("/feed", rss2([*reversed(NEW), *SAMPLE_ITEMS]))
+    publish(feed_server, NEW)
     fake_x.fail_next(1, 400)
     run_bot("poll", "--config", str(path))
     bot = Bot.open(load_config(path), clock=clock)
@@ -91,7 +82,7 @@ def test_hold_and_release(
     path = setup(tmp_path, feed_server, fake_x)
     run_bot("poll", "--config", str(path))
     assert run_bot("hold", "x", "--config", str(path), "--by", "admin").out.strip() == "x: held"
-    feed_server.set("/feed", rss2([*reversed(NEW), *SAMPLE_ITEMS]))
+    publish(feed_server, NEW)
     run_bot("poll", "--config", str(path))
     assert fake_x.tweets == [] and len(posts(tmp_path)) == 2  # only x waits
     assert "HELD: held by admin" in run_bot("status", "--config", str(path)).out
@@ -106,7 +97,7 @@ def test_skip_a_waiting_post(
     path = setup(tmp_path, feed_server, fake_x)
     bot = Bot.open(load_config(path), clock=clock)
     bot.poll("main")
-    feed_server.set("/feed", rss2([*reversed(NEW), *SAMPLE_ITEMS]))
+    publish(feed_server, NEW)
     bot.poll("main")
     [waiting] = [r for r in bot.store.deliveries(account_id="x") if r.title == NEW[0].title]
     bot.close()

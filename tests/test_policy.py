@@ -15,8 +15,11 @@ from bot.core import Bot
 from bot.models import Article, DeliveryState
 from bot.policy import next_send, priority_of, quiet_until, skip_reason
 
-from .conftest import T0, FeedServer, posts, write_config
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.clock import T0
+from .kit.configs import posts, sample_site
+from .kit.e2e import publish
+from .kit.servers import FeedServer
+from .kit.wordpress import Item
 
 BAGHDAD = ZoneInfo("Asia/Baghdad")  # UTC+3
 
@@ -75,11 +78,10 @@ def test_limits() -> None:
 
 
 def bot_for(tmp_path: Path, feed_server: FeedServer, clock: ManualClock, **acc: Any) -> Bot:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}],
-                        site={"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
-                        accounts=[{"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl"),
-                                   "template": "{title}", **acc}])
+    path = sample_site(tmp_path, feed_server,
+                       site={"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
+                       accounts=[{"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl"),
+                                  "template": "{title}", **acc}])
     bot = Bot.open(load_config(path), clock=clock)
     bot.poll("main")
     return bot
@@ -88,10 +90,6 @@ def bot_for(tmp_path: Path, feed_server: FeedServer, clock: ManualClock, **acc: 
 NEW = [Item(200, "تقرير عن الزراعة", ["اقتصاد"], published=T0 - timedelta(minutes=30)),
        Item(201, "وصفة اليوم: الكبة", ["منوعات"], published=T0 - timedelta(minutes=20)),
        Item(202, "عاجل | زلزال في الشمال", ["عاجل"], published=T0 - timedelta(minutes=10))]
-
-
-def publish(feed_server: FeedServer, items: list[Item]) -> None:
-    feed_server.set("/feed", rss2([*reversed(items), *SAMPLE_ITEMS]))
 
 
 def test_filtered_articles_are_recorded_as_skipped_with_the_reason(

@@ -18,8 +18,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import ROOT, WORDPRESS_FIXTURES, FeedServer, Run, need_shared, posts, write_config
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import posts, sample_site, write_config
+from .kit.paths import ROOT, WORDPRESS_FIXTURES, need_shared
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 NEW = Item(130, "عاجل | البرلمان يصوت على قانون الموازنة العامة للعام المقبل", ["عاجل", "البرلمان"])
 ANOTHER = Item(131, "الأرصاد: أمطار غزيرة متوقعة على المحافظات الجنوبية", ["طقس"])
@@ -27,8 +30,7 @@ ANOTHER = Item(131, "الأرصاد: أمطار غزيرة متوقعة على �
 
 @pytest.fixture
 def setup(tmp_path: Path, feed_server: FeedServer) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}])
+    return sample_site(tmp_path, feed_server)
 
 
 def test_first_poll_marks_seen_then_each_new_article_is_posted_once(
@@ -144,8 +146,7 @@ def test_a_failing_feed_backs_off_then_recovers(
 def test_backfill_posts_the_newest_on_first_start(
     tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
 ) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 3}])
+    config = sample_site(tmp_path, feed_server, feed={"backfill": 3})
     assert run_bot("poll", "--config", str(config)).code == 0
     assert [p["title"] for p in posts(tmp_path)] == [i.title for i in reversed(SAMPLE_ITEMS[:3])]
     assert run_bot("poll", "--config", str(config)).code == 0
@@ -155,8 +156,7 @@ def test_backfill_posts_the_newest_on_first_start(
 def test_a_waiting_post_goes_out_with_the_edited_headline(
     tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
 ) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = load_config(write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}]))
+    config = load_config(sample_site(tmp_path, feed_server))
     bot = Bot.open(config, clock=clock)
     bot.poll("main")
     feed_server.set("/feed", rss2([NEW, *SAMPLE_ITEMS]))

@@ -15,8 +15,10 @@ from bot.core import Bot
 from bot.feeds import parse
 from bot.feeds.prescan import split_items
 
-from .conftest import WORDPRESS_FIXTURES, FeedServer, need_shared, posts, write_config
-from .wordpress import SAMPLE_ITEMS, Item, atom, rss2
+from .kit.configs import posts, write_config
+from .kit.paths import WORDPRESS_FIXTURES, need_shared
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, atom, rss2
 
 
 def test_a_wordpress_feed_splits_into_its_items() -> None:

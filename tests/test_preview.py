@@ -12,13 +12,14 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
 
-from .conftest import FeedServer, Run, write_config
-from .wordpress import LONG_TITLE, SAMPLE_ITEMS, rss2
+from .kit.configs import sample_site, write_config
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import LONG_TITLE, SAMPLE_ITEMS
 
 
 def config(tmp_path: Path, feed_server: FeedServer) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[
+    return sample_site(tmp_path, feed_server, accounts=[
         {"id": "x-like", "platform": "console", "count_as": "x", "template": "{title}\n\n{short_link}"},
         {"id": "tiny", "platform": "console", "max_length": 20, "url_length": None},
         {"id": "off", "platform": "console", "enabled": False, "count_as": "mastodon"},

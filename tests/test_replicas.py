@@ -28,11 +28,17 @@ from bot.clock import ManualClock
 from bot.models import Article, DeliveryState, Validators
 from bot.store import PlannedDelivery, PollPlan, Store, feeds
 
-from .conftest import ROOT, T0, FeedServer, empty_postgres, free_port, wait_for, write_config
-from .fake_mastodon import FakeMastodon
-from .fake_telegram import FakeTelegram
-from .fake_x import FakeX
-from .wordpress import Item, rss2
+from .kit.articles import site_article
+from .kit.clock import T0
+from .kit.configs import account, write_config
+from .kit.databases import empty_postgres
+from .kit.fake_mastodon import FakeMastodon
+from .kit.fake_telegram import FakeTelegram
+from .kit.fake_x import FakeX
+from .kit.paths import ROOT
+from .kit.runs import bot_process, free_port, wait_for
+from .kit.servers import FeedServer
+from .kit.wordpress import Item, rss2
 
 INTERVAL = timedelta(minutes=1)
 
@@ -58,8 +64,7 @@ def two_pg(postgres_database: str) -> Iterator[tuple[Store, Store]]:
 
 
 def article(n: int, feed: str = "main") -> Article:
-    return Article(feed_id=feed, guid=f"https://news.example/?p={n}", title=f"خبر رقم {n}",
-                   link=f"https://news.example/?p={n}", published=T0 + timedelta(seconds=n))
+    return site_article(n, f"خبر رقم {n}", feed=feed, published=T0 + timedelta(seconds=n))
 
 
 def queue(store: Store, items: list[Article], accounts: list[str], feed: str = "main") -> None:
@@ -233,12 +238,8 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
         tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "20s"}], database=url,
         server={"host": "127.0.0.1", "port": 0, "ping_token": TOKEN}, dispatch_interval="1s", log_level="info",
         accounts=[
-            {"id": "x", "platform": "x", "base_url": x.base, "credentials": x.credentials(), "timeout": "5s",
-             "template": template},
-            {"id": "mastodon", "platform": "mastodon", "instance": mastodon.base, "access_token": mastodon.token,
-             "timeout": "5s", "template": template},
-            {"id": "telegram", "platform": "telegram", "bot_token": telegram.token, "chat_id": "@qurays_news",
-             "base_url": telegram.base, "timeout": "5s", "template": template},
+            account(fake, id, timeout="5s", template=template)
+            for id, fake in (("x", x), ("mastodon", mastodon), ("telegram", telegram))
         ])
     first = subprocess.run([sys.executable, "-m", "bot", "poll", "-v", "--config", str(path)], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
@@ -251,9 +252,7 @@ def test_three_replicas_share_500_articles_without_duplicates_or_losses(
     try:
         for port, log in zip(ports, logs, strict=True):
             with log.open("wb") as out:
-                procs.append(subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(path)], cwd=ROOT,
-                                              stdout=subprocess.DEVNULL, stderr=out,
-                                              env={**os.environ, "PORT": str(port)}))
+                procs.append(bot_process("run", "--config", str(path), stderr=out, PORT=str(port)))
         for port, proc in zip(ports, procs, strict=True):
             def listening(port: int = port, proc: subprocess.Popen[bytes] = proc) -> bool:
                 try:

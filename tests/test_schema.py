@@ -17,8 +17,10 @@ from alembic.script import ScriptDirectory
 from bot.errors import StoreError
 from bot.store import Store, make_engine, metadata, schema
 
-from .conftest import T0, FeedServer, write_config
-from .wordpress import Item, rss2
+from .kit.clock import T0
+from .kit.configs import write_config
+from .kit.servers import FeedServer
+from .kit.wordpress import Item, rss2
 
 
 def alembic(url: str, revision: str, *, down: bool = False) -> None:

@@ -17,10 +17,11 @@ from bot.feeds.poll import plan_poll
 from bot.models import Article, Validators
 from bot.store import Store, database_url
 
+from .kit.articles import site_article
+
 
 def article(n: int, title: str = "خبر") -> Article:
-    return Article(feed_id="main", guid=f"https://news.example/?p={n}", title=f"{title} {n}",
-                   link=f"https://news.example/?p={n}")
+    return site_article(n, f"{title} {n}")
 
 
 def test_first_start_creates_the_data_folder_and_uses_wal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

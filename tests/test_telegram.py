@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,21 +14,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import FeedServer, Run, kill_poll_when, write_config
-from .fake_telegram import FakeTelegram
-from .fakes import Answer
-from .wordpress import SAMPLE_ITEMS, Item, rss2
-
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    yield fake
-    fake.close()
-    assert fake.errors == [], fake.errors[0]
-    assert fake.problems == [], fake.problems
+from .kit.e2e import JPEG, EndToEnd
+from .kit.fake_telegram import FakeTelegram
+from .kit.runs import Run, kill_poll_when
+from .kit.servers import Answer, FeedServer
+from .kit.wordpress import Item
 
 
 def items(base: str) -> list[Item]:
@@ -38,16 +28,9 @@ def items(base: str) -> list[Item]:
     ]
 
 
-def config(tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, **account: Any) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    feed_server.set("/up/bridge.jpg", JPEG, content_type="image/jpeg", conditional=False)
-    return write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[{
-        "id": "tg", "platform": "telegram", "bot_token": telegram.token, "chat_id": "@qurays_news",
-        "base_url": telegram.base, "image": True, "timeout": "2s", **account}])
-
-
-def publish(feed_server: FeedServer, new: list[Item]) -> None:
-    feed_server.set("/feed", rss2([*reversed(new), *SAMPLE_ITEMS]))
+TELEGRAM = EndToEnd("tg", items, {"chat_id": "@qurays_news", "image": True, "timeout": "2s"},
+                    image_path="/up/bridge.jpg")
+config, publish, queued = TELEGRAM.config, TELEGRAM.publish, TELEGRAM.queued
 
 
 def test_posts_go_to_the_channel_as_messages_and_photos(
@@ -94,18 +77,10 @@ def test_a_long_post_with_an_image_goes_as_a_message(
     assert "text" in message and len(message["text"]) > 1024 and telegram.photos == []
 
 
-def dispatcher(path: Path, clock: ManualClock, feed_server: FeedServer, n: int = 1) -> Bot:
-    bot = Bot.open(load_config(path), clock=clock)
-    bot.poll("main")
-    publish(feed_server, items(feed_server.base)[:n])
-    bot.poll("main")
-    return bot
-
-
 def test_retry_after_is_honoured(
     tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
 ) -> None:
-    bot = dispatcher(config(tmp_path, feed_server, telegram, image=False), clock, feed_server, 2)
+    bot = queued(config(tmp_path, feed_server, telegram, image=False), clock, feed_server, 2)
     telegram.rate_limit_next(37)
     [o] = bot.dispatch()
     assert o.status == "rate_limited"
@@ -128,7 +103,7 @@ def test_account_problems_hold_the_account(
     if trouble == "no-such-chat":
         extra["chat_id"] = "@no_such_channel"
     telegram.member = trouble != "not-a-member"
-    bot = dispatcher(config(tmp_path, feed_server, telegram, **extra), clock, feed_server, 2)
+    bot = queued(config(tmp_path, feed_server, telegram, **extra), clock, feed_server, 2)
     [o] = bot.dispatch()
     assert o.status == "held" and bot.store.account_state("tg").held
     assert [r.state for r in bot.store.deliveries()] == [DeliveryState.QUEUED] * 2
@@ -138,7 +113,7 @@ def test_account_problems_hold_the_account(
 def test_5xx_retries_and_refusals_fail(
     tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
 ) -> None:
-    bot = dispatcher(config(tmp_path, feed_server, telegram, image=False), clock, feed_server, 2)
+    bot = queued(config(tmp_path, feed_server, telegram, image=False), clock, feed_server, 2)
     telegram.fail_next("/bot", Answer(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}))
     telegram.fail_next("/bot", Answer(400, {"ok": False, "error_code": 400,
                                             "description": "Bad Request: can't parse entities"}))
@@ -155,8 +130,8 @@ def test_a_numeric_chat_id_links_to_the_private_channel(
     tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
 ) -> None:
     telegram.channel = ""  # a private channel has no username
-    bot = dispatcher(config(tmp_path, feed_server, telegram, image=False, chat_id=-1001234567890), clock,
-                     feed_server)
+    bot = queued(config(tmp_path, feed_server, telegram, image=False, chat_id=-1001234567890), clock,
+                 feed_server, 1)
     [o] = bot.dispatch()
     assert o.url == f"https://t.me/c/1234567890/{telegram.messages[0]['message_id']}"
     bot.close()
@@ -176,7 +151,7 @@ def test_a_send_interrupted_by_a_crash_is_in_doubt_and_not_resent(
     run_bot: Callable[..., Run],
 ) -> None:
     path = config(tmp_path, feed_server, telegram, image=False)
-    bot = dispatcher(path, clock, feed_server)
+    bot = queued(path, clock, feed_server, 1)
     bot.close()
     telegram.fail_next("/bot", Answer(200, {"ok": True, "result": {"message_id": 9}}), hang=60)
     kill_poll_when(path, lambda: telegram.arrived)  # a crash mid-send

@@ -4,10 +4,7 @@ and back, metrics, live reload; and polls of a feed are coalesced, never concurr
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -24,9 +21,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.daemon import Daemon
 
-from .conftest import ROOT, FeedServer, free_port, wait_for, write_config
-from .fake_x import FakeX
-from .wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.configs import account, sample_site, write_config
+from .kit.fake_x import FakeX
+from .kit.runs import bot_process, free_port, wait_for
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 TOKEN = "ping-s3cret-7f3a"
 NEW = Item(500, "عاجل | الحكومة تعلن خطة طوارئ للكهرباء", ["عاجل"])
@@ -42,28 +41,17 @@ def http(method: str, url: str, body: bytes = b"", kind: str = "application/octe
         return exc.code, exc.read().decode()
 
 
-@pytest.fixture
-def fake_x(clock: ManualClock) -> Iterator[FakeX]:
-    x = FakeX(clock)
-    yield x
-    x.close()
-
-
 class Running:
     def __init__(self, tmp_path: Path, feed_server: FeedServer, fake_x: FakeX) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-        self.config = write_config(
-            tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "interval": "1h"}],
+        self.config = sample_site(
+            tmp_path, feed_server, feed={"interval": "1h"},
             server={"host": "127.0.0.1", "port": self.port, "ping_token": TOKEN, "unhealthy_after": 2},
-            accounts=[{"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
-                       "template": "{title}\n\n{short_link}"}], dispatch_interval="1h")
+            accounts=[account(fake_x, "x", template="{title}\n\n{short_link}")], dispatch_interval="1h")
         self.log = tmp_path / "daemon.log"
         self._out = self.log.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(self.config)], cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=self._out,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = bot_process("run", "--config", str(self.config), stderr=self._out, PYTHONUNBUFFERED="1")
         wait_for(lambda: "first_start=yes" in self.text(), what="the first poll")
         wait_for(lambda: self.get("/healthz")[0] == 200, what="health")
 

@@ -17,8 +17,10 @@ from bot.errors import WordPressError
 from bot.feeds import new_session
 from bot.feeds.wordpress import fetch_post, parse_post
 
-from .conftest import WORDPRESS_FIXTURES, FeedServer, need_shared, posts, write_config
-from .wordpress import SAMPLE_ITEMS, Item, rest_post, rss2
+from .kit.configs import posts, sample_site
+from .kit.paths import WORDPRESS_FIXTURES, need_shared
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rest_post, rss2
 
 NEW = Item(130, "عاجل | البرلمان يصوت على قانون الموازنة العامة", ["العراق", "عاجل", "البرلمان", "الموازنة"])
 API = "/wp-json/wp/v2/posts/130"
@@ -62,9 +64,8 @@ def test_fetch_post_over_http_and_its_errors(feed_server: FeedServer) -> None:
 
 
 def setup_site(tmp_path: Path, feed_server: FeedServer, **account: object) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    return write_config(
-        tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "site_url": feed_server.base}],
+    return sample_site(
+        tmp_path, feed_server, feed={"site_url": feed_server.base},
         site={"name": "قريش", "url": feed_server.base, "wordpress_api": True, "allowed_hosts": ["news.example"]},
         accounts=[{"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl"),
                    "template": "{title}\n{short_link}\n{hashtags}", **account}],

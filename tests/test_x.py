@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,19 +17,13 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .conftest import WORDPRESS_FIXTURES, FeedServer, Run, kill_poll_when, need_shared, write_config
-from .fake_x import SPEC, FakeX, Fault
-from .wordpress import SAMPLE_ITEMS, Item, rss2
-
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
-
-
-@pytest.fixture
-def fake_x(clock: ManualClock) -> Iterator[FakeX]:
-    x = FakeX(clock)
-    yield x
-    x.close()
-    assert x.errors == [], x.errors[0]
+from .kit.configs import account, sample_site, write_config
+from .kit.e2e import EndToEnd, jpeg
+from .kit.fake_x import SPEC, FakeX, Fault
+from .kit.paths import WORDPRESS_FIXTURES, need_shared
+from .kit.runs import Run, kill_poll_when
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
 
 def new_items(base: str) -> list[Item]:
@@ -42,18 +35,11 @@ def new_items(base: str) -> list[Item]:
     ]
 
 
-def x_config(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, **account: Any) -> Path:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    return write_config(
-        tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "site_url": "https://news.example"}],
-        accounts=[{"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
-                   "image": True, "timeout": "2s", "template": "{title}\n\n{short_link}\n{hashtags}", **account}],
-    )
-
-
-def publish_new(feed_server: FeedServer, items: list[Item]) -> None:
-    feed_server.set("/wp-content/uploads/2026/11/bridge.jpg", JPEG, content_type="image/jpeg", conditional=False)
-    feed_server.set("/feed", rss2([*reversed(items), *SAMPLE_ITEMS]))
+JPEG = jpeg(40)
+X = EndToEnd("x", new_items, {"image": True, "timeout": "2s", "template": "{title}\n\n{short_link}\n{hashtags}"},
+             feed={"site_url": "https://news.example"}, image_path="/wp-content/uploads/2026/11/bridge.jpg",
+             image=JPEG)
+x_config, publish_new, queued = X.config, X.publish, X.queued
 
 
 def test_new_articles_are_posted_to_x_with_short_link_hashtags_and_image(
@@ -86,7 +72,7 @@ def test_new_articles_are_posted_to_x_with_short_link_hashtags_and_image(
 
 
 def test_the_fake_checks_bodies_against_xs_openapi_document(fake_x: FakeX) -> None:
-    from .fake_x import tweet_body_problem
+    from .kit.fake_x import tweet_body_problem
 
     if not SPEC.exists():
         pytest.skip(f"{SPEC} is absent: the shared folder (../shared beside the project) is not here")
@@ -99,17 +85,10 @@ def dispatcher_bot(config: Path, clock: ManualClock) -> Bot:
     return Bot.open(load_config(config), clock=clock)
 
 
-def queue_new(bot: Bot, feed_server: FeedServer, n: int = 3) -> None:
-    bot.poll("main")
-    publish_new(feed_server, new_items(feed_server.base)[:n])
-    assert bot.poll("main").queued == n
-
-
 def test_a_burst_of_5xx_is_retried_with_backoff(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
-    bot = dispatcher_bot(x_config(tmp_path, feed_server, fake_x, image=False), clock)
-    queue_new(bot, feed_server, 1)
+    bot = queued(x_config(tmp_path, feed_server, fake_x, image=False), clock, feed_server, 1)
     fake_x.fail_next(3, 503)
     waits = []
     for _ in range(3):
@@ -128,8 +107,7 @@ def test_a_burst_of_5xx_is_retried_with_backoff(
 def test_a_429_means_no_request_before_the_reset(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
-    bot = dispatcher_bot(x_config(tmp_path, feed_server, fake_x, image=False), clock)
-    queue_new(bot, feed_server, 2)
+    bot = queued(x_config(tmp_path, feed_server, fake_x, image=False), clock, feed_server, 2)
     reset = clock.now().replace(microsecond=0) + timedelta(minutes=40)  # not the 15-minute default
     fake_x.rate_limit_next(reset, daily=True)
     [o] = bot.dispatch()
@@ -149,8 +127,7 @@ def test_the_24_hour_cap_holds_posts_until_it_resets(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
     fake_x.daily_cap = 2
-    bot = dispatcher_bot(x_config(tmp_path, feed_server, fake_x, image=False), clock)
-    queue_new(bot, feed_server, 3)
+    bot = queued(x_config(tmp_path, feed_server, fake_x, image=False), clock, feed_server, 3)
     outcomes = bot.dispatch()
     assert [o.status for o in outcomes] == ["sent", "sent", "rate_limited"]
     clock.advance(timedelta(hours=23))
@@ -166,8 +143,7 @@ def test_a_revoked_token_holds_the_account_and_loses_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = x_config(tmp_path, feed_server, fake_x, image=False)
-    bot = dispatcher_bot(config, clock)
-    queue_new(bot, feed_server, 3)
+    bot = queued(config, clock, feed_server, 3)
     fake_x.revoked = True
     [o] = bot.dispatch()
     assert o.status == "held" and "401" in (o.detail or "")
@@ -189,8 +165,7 @@ def test_a_bad_signature_is_refused_like_a_revoked_token(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
     bad = fake_x.credentials(consumer_secret="not-the-secret")
-    bot = dispatcher_bot(x_config(tmp_path, feed_server, fake_x, image=False, credentials=bad), clock)
-    queue_new(bot, feed_server, 1)
+    bot = queued(x_config(tmp_path, feed_server, fake_x, image=False, credentials=bad), clock, feed_server, 1)
     [o] = bot.dispatch()
     assert o.status == "held" and fake_x.tweets == []
     bot.close()
@@ -199,9 +174,8 @@ def test_a_bad_signature_is_refused_like_a_revoked_token(
 def test_duplicate_content_counts_as_posted(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
-    bot = dispatcher_bot(x_config(tmp_path, feed_server, fake_x, image=False,
-                                  template="{title}\n\n{short_link}"), clock)
-    queue_new(bot, feed_server, 1)
+    bot = queued(x_config(tmp_path, feed_server, fake_x, image=False, template="{title}\n\n{short_link}"), clock,
+                 feed_server, 1)
     item = new_items(feed_server.base)[0]
     fake_x.tweets.append({"id": "1", "text": f"{item.title}\n\nhttps://news.example/?p=130", "media_ids": [],
                           "created": clock.now()})
@@ -216,8 +190,7 @@ def test_duplicate_content_counts_as_posted(
 def test_other_refusals_fail_with_xs_own_message(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
-    bot = dispatcher_bot(x_config(tmp_path, feed_server, fake_x, image=False), clock)
-    queue_new(bot, feed_server, 2)
+    bot = queued(x_config(tmp_path, feed_server, fake_x, image=False), clock, feed_server, 2)
     fake_x.faults.append(Fault(
         "/2/tweets", 400, {"errors": [{"message": "Your Tweet text is too long."}], "title": "Invalid Request",
                            "type": "about:blank", "detail": "One or more parameters to your request was invalid."}))
@@ -273,11 +246,9 @@ def test_the_page_og_image_is_used_when_the_feed_has_none(
 def test_check_names_each_account_or_says_why_not(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
 ) -> None:
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}], accounts=[
-        {"id": "x-main", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials()},
-        {"id": "x-old", "platform": "x", "base_url": fake_x.base,
-         "credentials": fake_x.credentials(access_token_secret="revoked")},
+    config = sample_site(tmp_path, feed_server, accounts=[
+        account(fake_x, "x-main"),
+        account(fake_x, "x-old", credentials=fake_x.credentials(access_token_secret="revoked")),
         {"id": "console", "platform": "console"},
     ])
     result = run_bot("check", "--config", str(config))
@@ -324,8 +295,7 @@ def test_a_crash_between_xs_answer_and_the_commit_posts_once(
 def test_a_hanging_x_times_out_and_the_post_goes_later(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
-    bot = dispatcher_bot(x_config(tmp_path, feed_server, fake_x, image=False, timeout="1s"), clock)
-    queue_new(bot, feed_server, 1)
+    bot = queued(x_config(tmp_path, feed_server, fake_x, image=False, timeout="1s"), clock, feed_server, 1)
     fake_x.hang_next(4)  # X never answers in time (and posts nothing)
     started = time.monotonic()
     [o] = bot.dispatch()
@@ -344,8 +314,7 @@ def test_the_captured_wordpress_feed_goes_to_x_whole_and_clean(
     config = write_config(
         tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 10}],
         site={"name": "قريش", "url": "https://news.example", "short_link": {"kind": "wordpress", "page_lookup": False}},
-        accounts=[{"id": "x", "platform": "x", "base_url": fake_x.base, "credentials": fake_x.credentials(),
-                   "template": "{title}\n\n{short_link}\n{hashtags}"}],
+        accounts=[account(fake_x, "x", template="{title}\n\n{short_link}\n{hashtags}")],
     )
     assert run_bot("poll", "--config", str(config)).code == 0
     texts = [t["text"] for t in fake_x.tweets]

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import regex
 
-from .fakes import Answer, FakeServer, Request
+from .servers import Answer, FakeServer, Request
 
 URL = re.compile(r"https?://\S+")
 

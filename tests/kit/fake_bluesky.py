@@ -15,7 +15,7 @@ from typing import Any
 
 import regex
 
-from .fakes import Answer, FakeServer, Request
+from .servers import Answer, FakeServer, Request
 
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 
@@ -43,7 +43,6 @@ class FakeBluesky(FakeServer):
         self.logins = 0
         self.refreshes = 0
         self.duplicate_status = 409  #: how an existing record key is refused (older PDSes: 500)
-        self.problems: list[str] = []
         self._tokens = itertools.count(1)
         self._access: set[str] = set()
         self._refresh: set[str] = set()

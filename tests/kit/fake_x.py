@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
-from pathlib import Path
 from typing import Any
 
 from oauthlib import oauth1
@@ -29,9 +28,10 @@ from oauthlib.oauth1.rfc5849 import signature, utils
 
 from bot.clock import ManualClock
 
-from .fakes import Answer, FakeServer, Request
+from .paths import CONTRACTS
+from .servers import Answer, FakeServer, Request
 
-SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "contracts" / "x-api-v2-openapi.json"
+SPEC = CONTRACTS / "x-api-v2-openapi.json"
 CANONICAL = ("https://api.twitter.com", "https://api.x.com", "https://upload.twitter.com")
 DUPLICATE = {"detail": "You are not allowed to create a Tweet with duplicate content.", "type": "about:blank",
              "title": "Forbidden", "status": 403}

@@ -6,12 +6,12 @@ from __future__ import annotations
 import itertools
 import json
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
-from .fakes import Answer, FakeServer, Request
+from .paths import CONTRACTS
+from .servers import Answer, FakeServer, Request
 
-CONTRACT = Path(__file__).resolve().parent.parent.parent / "shared" / "contracts" / "telegram-bot-api.json"
+CONTRACT = CONTRACTS / "telegram-bot-api.json"
 
 
 def _error(code: int, description: str, **parameters: Any) -> Answer:
@@ -35,7 +35,6 @@ class FakeTelegram(FakeServer):
         self.member = True
         self.messages: list[dict[str, Any]] = []
         self.photos: list[bytes] = []
-        self.problems: list[str] = []  #: requests Telegram would refuse for their parameters
         self._ids = itertools.count(101)
         self._methods: dict[str, Any] = {}
         if CONTRACT.exists():

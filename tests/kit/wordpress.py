@@ -5,7 +5,7 @@ categories and tags together as ``<category>``, ``?p=ID`` guids (or the pretty p
 in one step), percent-encoded Arabic slugs in lower-case hex, "Continue reading" links in descriptions,
 emoji turned into ``wp-smiley`` images in content, ``<language>en-US</language>`` on an Arabic site.
 
-Run ``python -m tests.wordpress`` to rewrite the demo feed ``config/demo/feed.xml``.
+Run ``python -m tests.kit.wordpress`` to rewrite the demo feed ``config/demo/feed.xml``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import html
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from .paths import DEMO_FEED
 
 SITE = "https://news.example"
 BASE_TIME = datetime(2026, 11, 29, 5, 0, 0, tzinfo=UTC)
@@ -218,8 +219,6 @@ SAMPLE_ITEMS: list[Item] = [
     Item(106, "المنتخب الوطني يتأهل إلى نهائيات كأس آسيا", ["رِياضة", "كرة القدم"], pretty_guid=True),
     Item(104, "هل تنجح خطة المياه الجديدة؟ خبراء يجيبون", ["تحليلات"]),
 ]
-
-DEMO_FEED = Path(__file__).resolve().parent.parent / "config" / "demo" / "feed.xml"
 
 if __name__ == "__main__":
     DEMO_FEED.write_text(rss2(SAMPLE_ITEMS), encoding="utf-8")

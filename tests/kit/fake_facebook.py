@@ -7,7 +7,7 @@ import itertools
 from email.message import EmailMessage
 from typing import Any
 
-from .fakes import Answer, FakeServer, Request
+from .servers import Answer, FakeServer, Request
 
 
 def graph_error(status: int, code: int, message: str, kind: str = "OAuthException", **extra: Any) -> Answer:

@@ -66,7 +66,7 @@ def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
         stack.append(n)
         for m in sorted(edges.get(n, ())):
             if state.get(m) == 1:
-                return stack[stack.index(m):] + [m]
+                return [*stack[stack.index(m):], m]
             if m not in state and (found := visit(m)):
                 return found
         stack.pop()
@@ -199,3 +199,22 @@ def test_the_readme_names_every_module_as_it_now_is() -> None:
     assert not missing, f"the README's architecture section does not name {missing}"
     gone = [n for n in named if not (ROOT / n).exists()]
     assert not gone, f"the README names modules that do not exist: {gone}"
+
+
+def test_conftest_holds_fixtures_only_and_tests_import_helpers_from_the_kit() -> None:
+    tests = ROOT / "tests"
+    conftest = ast.parse((tests / "conftest.py").read_text())
+    for node in conftest.body:
+        if isinstance(node, ast.ClassDef):
+            raise AssertionError(f"conftest.py defines a class: {node.name}")
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            fixture = any("fixture" in ast.unparse(d) for d in node.decorator_list)
+            assert fixture or node.name.startswith("pytest_"), f"conftest.py defines a helper: {node.name}"
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                assert "conftest" not in module, f"{path.name} imports from conftest"
+                assert not re.search(r"(^|\.)test_\w+$", module), f"{path.name} imports from another test file"
+    helpers = [p.name for p in tests.glob("*.py") if not p.name.startswith("test_")]
+    assert sorted(helpers) == ["__init__.py", "conftest.py"], f"helpers among the test files: {helpers}"

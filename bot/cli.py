@@ -190,20 +190,9 @@ def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None
 
 def cmd_migrate(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     from bot.config import config_path, load_config
-    from bot.config.database import database_url, shown_url
-    from bot.store import make_engine, schema
+    from bot.operations import migrate
 
-    config = load_config(config_path(args.config))
-    url = database_url(config.database, config.data_dir)
-    engine = make_engine(url)
-    try:
-        found, now = schema.prepare(engine, migrate=True)
-    except schema.SchemaError as exc:
-        raise BotError(f"the database: {exc}") from exc
-    except Exception as exc:  # the driver's own errors: say what and where, without the password
-        raise BotError(f"cannot migrate the database {shown_url(url)}: {getattr(exc, 'orig', None) or exc}") from exc
-    finally:
-        engine.dispose()
+    found, now = migrate(load_config(config_path(args.config)))
     if found == now:
         print(f"the database is at revision {now}, the newest: nothing to do")
     elif found is None:
@@ -254,18 +243,22 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
 
 def cmd_check(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     ops = _operations(args, clock, stream)
+    out = stream or sys.stdout
+    failed = 0
     try:
-        results = ops.check()
+        for r in ops.check():  # each line as soon as its platform answers
+            said = {"ok": f"ok, {r.detail}", "failed": f"FAILED: {r.detail}"}.get(r.status, r.status)
+            out.write(f"{r.account} ({r.platform}): {said}\n")
+            failed += r.status == "failed"
     finally:
         ops.bot.close()
-    out = stream or sys.stdout
-    for r in results:
-        said = {"ok": f"ok, {r.detail}", "failed": f"FAILED: {r.detail}"}.get(r.status, r.status)
-        out.write(f"{r.account} ({r.platform}): {said}\n")
-    return EXIT_TROUBLE if any(r.status == "failed" for r in results) else EXIT_OK
+    return EXIT_TROUBLE if failed else EXIT_OK
 
 
 def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+    from bot.operations import check_manual_post
+
+    check_manual_post(args.text, args.url)
     image = args.image
     if image and "://" not in image:
         from pathlib import Path

@@ -30,19 +30,19 @@ class Transition:
 
     name: str  #: as a delivery's history records it (operators' transitions) and as logs say it
     to: DeliveryState  #: the state it leads to
-    start: frozenset[DeliveryState] = frozenset()  #: the states it may start from; empty: not checked
+    start: tuple[DeliveryState, ...] = ()  #: the states it may start from; empty: not checked
 
     @property
     def allowed(self) -> list[str]:
-        """The from-states as values, in the enum's order (for a query's ``IN`` and for messages)."""
-        return [s.value for s in DeliveryState if s in self.start]
+        """The from-states as values, in the order named (for a query's ``IN`` and for messages)."""
+        return [s.value for s in self.start]
 
     def allows(self, state: str) -> bool:
         return not self.start or state in self.start
 
 
 def _t(name: str, to: DeliveryState, *start: DeliveryState) -> Transition:
-    return Transition(name, to, frozenset(start))
+    return Transition(name, to, start)
 
 
 # The dispatcher's.

@@ -140,6 +140,8 @@ def test_only_the_operations_and_the_daemon_stand_between_the_cli_and_the_store(
     tree = ast.parse((BOT / "cli.py").read_text())
     calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     assert not [c for c in calls if ".store." in c], "the CLI calls the store directly"
+    reached = graph()["bot.cli"]
+    assert not [m for m in reached if m == "bot.store" or m.startswith("bot.store.")], "the CLI imports the store"
     assert "operator_set" not in "".join(p.read_text() for p in BOT.rglob("*.py")), "raw column writes are back"
 
 

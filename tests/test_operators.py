@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.clock import ManualClock
 from bot.compose.length import count_x
 from bot.config import load_config
@@ -204,3 +206,50 @@ def test_post_with_an_image_file_or_url(
     sizes = sorted(fake_x.media[m]["size"] for t in fake_x.tweets for m in t["media_ids"])
     assert sizes == [303, 304]
     assert run_bot("post", "x", "--image", str(tmp_path / "missing.jpg"), "--config", str(path)).code == 2
+
+
+def test_refusals_say_which_states_allow_the_action(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    run_bot("poll", "--config", str(path))
+    publish(feed_server, NEW)
+    run_bot("poll", "--config", str(path))
+    bot = Bot.open(load_config(path), clock=clock)
+    sent = bot.store.deliveries(account_id="x", state="sent")[0]
+    bot.close()
+    capsys.readouterr()
+    assert run_bot("retry", str(sent.id), "--config", str(path)).code == 2
+    assert f"delivery {sent.id} is sent; only failed, in_doubt, skipped deliveries can be retried" \
+        in capsys.readouterr().err
+    assert run_bot("skip", str(sent.id), "--config", str(path)).code == 2
+    assert f"delivery {sent.id} is sent; only queued, in_doubt, failed deliveries can be skipped" \
+        in capsys.readouterr().err
+
+
+def test_a_post_with_neither_text_nor_url_is_refused_before_anything_opens(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    for args in ((), ("--image", str(tmp_path / "none.png")), ("خبر", "--url", "https://news.example/?p=1")):
+        assert run_bot("post", *args, "--config", str(path)).code == 2
+        assert "give either the text to post or --url ARTICLE_URL" in capsys.readouterr().err
+    assert not (tmp_path / "bot.sqlite3").exists()  # nothing was opened, let alone created
+
+
+def test_why_a_hand_post_waits_offers_force_only_where_it_would_send(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
+) -> None:
+    from bot.operations import Operations
+
+    path = setup(tmp_path, feed_server, fake_x, quiet_hours="00:00-23:59")
+    ops = Operations(Bot.open(load_config(path), clock=clock))
+    assert "quiet hours" in ops.why_waiting("x") and "(--force sends anyway)" in ops.why_waiting("x")
+    ops.bot.store.pause_account("x", clock.now() + timedelta(minutes=5), clock.now())  # a short rate limit
+    why = ops.why_waiting("x")
+    assert "quiet hours" in why and "--force" not in why  # --force does not pass a rate limit
+    ops.bot.store.pause_account("x", clock.now() + timedelta(days=2), clock.now())  # a longer one
+    assert ops.why_waiting("x").startswith("the platform's rate limit, until ")
+    ops.bot.close()

@@ -10,13 +10,15 @@ why a post waits and the status report come from one place (``report``). Person-
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from bot.compose.ids import wordpress_short_link
 from bot.compose.text import clean_title
+from bot.config import BotConfig
+from bot.config.database import database_url
 from bot.core import Bot
 from bot.errors import ComposeError, FeedError, PlatformError, UsageError
 from bot.feeds import fetch, parse
@@ -25,7 +27,7 @@ from bot.feeds.poll import newest
 from bot.lifecycle import RETRY, SKIP, UNPOST, Transition
 from bot.models import Article, DeliveryState, Validators
 from bot.operations import report
-from bot.store import DeliveryRow
+from bot.store import DeliveryRow, Store
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,18 @@ class CheckResult:
     platform: str
     status: str  #: ok | failed | disabled
     detail: str  #: who the account is (``@handle``), or why it cannot post
+
+
+def check_manual_post(text: str | None, url: str | None) -> None:
+    """A post by hand is a text or an article's URL, not both and not neither (checked before anything opens)."""
+    if bool(text) == bool(url):
+        raise UsageError("give either the text to post or --url ARTICLE_URL")
+
+
+def migrate(config: BotConfig) -> tuple[str | None, str]:
+    """Bring the configured database up to this bot's schema (``bot migrate``), or create it when empty:
+    (the revision found, the revision now). Raises StoreError when it cannot."""
+    return Store.migrate(database_url(config.database, config.data_dir))
 
 
 class Operations:
@@ -123,20 +137,18 @@ class Operations:
         self.bot.account(account_id)
         return self.bot.store.release_account(account_id, self.bot.clock.now())
 
-    def check(self) -> list[CheckResult]:
-        """Ask each account's platform who the account is and whether it can post."""
-        results = []
+    def check(self) -> Iterator[CheckResult]:
+        """Ask each account's platform who the account is and whether it can post (one answer at a time)."""
         for account in self.bot.config.accounts:
             if not account.enabled:
-                results.append(CheckResult(account.id, account.platform, "disabled", ""))
+                yield CheckResult(account.id, account.platform, "disabled", "")
                 continue
             try:
                 who = self.bot.publisher_for(account).check()
             except PlatformError as exc:
-                results.append(CheckResult(account.id, account.platform, "failed", exc.message))
+                yield CheckResult(account.id, account.platform, "failed", exc.message)
             else:
-                results.append(CheckResult(account.id, account.platform, "ok", who))
-        return results
+                yield CheckResult(account.id, account.platform, "ok", who)
 
     # What waits, and why.
 
@@ -205,8 +217,7 @@ class Operations:
         is read from its page and recorded under the key the feed will use, so the feed does not post it
         again. Sent now, unless ``dry_run``; holds, limits and quiet hours apply unless ``force``."""
         bot = self.bot
-        if bool(text) == bool(url):
-            raise UsageError("give either the text to post or --url ARTICLE_URL")
+        check_manual_post(text, url)
         accounts = [bot.account(a) for a in account_ids] if account_ids else \
             [a for a in bot.config.accounts if a.enabled]
         now = bot.clock.now()
@@ -247,4 +258,4 @@ class Operations:
         return results
 
 
-__all__ = ["CheckResult", "ManualResult", "Operations", "Preview", "report"]
+__all__ = ["CheckResult", "ManualResult", "Operations", "Preview", "check_manual_post", "migrate", "report"]

@@ -23,7 +23,7 @@ class Wait:
     why: str  #: in words: the account is held, the platform's rate limit, a limit reached, quiet hours
     until: datetime | None  #: None: until a person acts (a held account)
     held: bool = False
-    forceable: bool = True  #: a post made by hand with --force goes anyway (not past a platform's rate limit)
+    forceable: bool = True  #: a post made by hand with --force goes now (never while a rate limit lasts)
 
 
 def account_wait(account: AccountConfig, state: AccountState, sent: Sequence[datetime], now: datetime,
@@ -33,9 +33,10 @@ def account_wait(account: AccountConfig, state: AccountState, sent: Sequence[dat
     if state.held:
         return Wait(f"the account is held: {state.held_reason}", None, held=True)
     wait = next_send(account, now, tz, sent)
-    if state.not_before and state.not_before > now and (wait is None or state.not_before > wait[0]):
+    rate_limited = bool(state.not_before and state.not_before > now)
+    if state.not_before and rate_limited and (wait is None or state.not_before > wait[0]):
         return Wait("the platform's rate limit", state.not_before, forceable=False)
-    return None if wait is None else Wait(wait[1], wait[0])
+    return None if wait is None else Wait(wait[1], wait[0], forceable=not rate_limited)
 
 
 def _t(when: datetime | None, tz: Any) -> str | None:

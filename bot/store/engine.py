@@ -62,6 +62,21 @@ class StoreBase:
             raise
         return cls(engine, light)
 
+    @staticmethod
+    def migrate(url: str) -> tuple[str | None, str]:
+        """Bring the database at ``url`` up to this bot's schema, or create it when empty (``bot migrate``):
+        (the revision found, the revision now). Raises StoreError when it cannot."""
+        engine = make_engine(url)
+        try:
+            return schema.prepare(engine, migrate=True)
+        except schema.SchemaError as exc:
+            raise StoreError(f"the database: {exc}") from exc
+        except Exception as exc:  # the driver's own errors: say what and where, without the password
+            raise StoreError(f"cannot migrate the database {shown_url(url)}: "
+                             f"{getattr(exc, 'orig', None) or exc}") from exc
+        finally:
+            engine.dispose()
+
     @property
     def postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"

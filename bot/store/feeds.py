@@ -72,7 +72,8 @@ class FeedsMixin(StoreBase):
         """Each feed's last successful poll (for /metrics)."""
         with self.light.connect() as c:
             return {r.id: r.last_success_at for r in c.execute(
-                sa.select(feeds.c.id, feeds.c.last_success_at).where(feeds.c.last_success_at.is_not(None)))}
+                sa.select(feeds.c.id, feeds.c.last_success_at).where(feeds.c.last_success_at.is_not(None))
+                .order_by(feeds.c.id))}
 
     def lease_feed(self, feed_id: str, url: str, now: datetime, until: datetime, *,
                    polled_before: datetime | None = None) -> FeedState | None:

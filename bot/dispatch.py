@@ -16,7 +16,16 @@ from datetime import UTC, timedelta, tzinfo
 from bot.backoff import backoff
 from bot.clock import Clock
 from bot.config import AccountConfig
-from bot.errors import AuthFailed, ComposeError, Duplicate, PlatformError, RateLimited, Rejected, Unavailable
+from bot.errors import (
+    AuthFailed,
+    ComposeError,
+    Duplicate,
+    MaybeSent,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Unavailable,
+)
 from bot.models import Article
 from bot.platforms.base import Post, Publisher
 from bot.policy import next_send
@@ -143,6 +152,10 @@ class Dispatcher:
             store.record_retry(d.id, now, until, f"rate limited: {exc.message}", count_attempt=False)
             return self._log(Outcome(d.id, acc, "rate_limited", f"{exc.message}; next try {until:%H:%M:%S}Z"))
         except Unavailable as exc:
+            if isinstance(exc, MaybeSent) and not publisher.resend_is_safe:  # it may be posted: never guess
+                where = f"{exc.message}; check {exc.check}" if exc.check else exc.message
+                store.record_in_doubt(d.id, self.clock.now(), where)
+                return self._log(Outcome(d.id, acc, "in_doubt", where))
             now = self.clock.now()
             at = exc.after if exc.after and exc.after > now else \
                 now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw())

@@ -13,7 +13,9 @@
     │   └── NoImage        the article has none (not a failure)
     ├── ComposeError       no post fits the platform's rules; the delivery fails with this reason
     └── PlatformError      a publisher's call did not post; the subclass says what happens next
-        ├── Unavailable    network error, timeout, 5xx: retried later with backoff (or at ``after``)
+        ├── Unavailable    the request surely never reached the platform: retried later with backoff
+        │   └── MaybeSent  it may have (a read timeout, a broken answer, a gateway's 5xx): resent only where
+        │                  a resend cannot post twice, else the delivery is in doubt for the operator
         ├── RateLimited    the platform said "not before ``until``": no request for the account before it
         ├── Rejected       this post is refused (validation): failed, with the platform's own message
         ├── Duplicate      the platform already holds this text: counted as sent
@@ -110,6 +112,16 @@ class Unavailable(PlatformError):
     def __init__(self, message: str, after: datetime | None = None) -> None:
         super().__init__(message)
         self.after = after  #: the platform's own "retry after", when it gave one
+
+
+class MaybeSent(Unavailable):
+    """The request may have reached the platform without its answer reaching the bot (a read timeout, a
+    connection broken mid-answer, a gateway's 5xx after the body went out). Where the platform makes a
+    resend safe it is retried like :class:`Unavailable`; elsewhere the delivery is in doubt."""
+
+    def __init__(self, message: str, check: str | None = None) -> None:
+        super().__init__(message)
+        self.check = check  #: where a person can look whether it was posted (the channel, the page)
 
 
 class RateLimited(PlatformError):

@@ -5,13 +5,15 @@ article page's Open Graph tags) or, with ``photo: true`` and an image, a photo p
 
 | Graph API error code                         | outcome                                    |
 | -------------------------------------------- | ------------------------------------------ |
-| 1, 2, ``is_transient``, 5xx, network error   | Unavailable: retried with backoff          |
+| no connection (refused, DNS, connect timeout) | Unavailable: retried with backoff         |
+| 1, 2, ``is_transient``, 5xx, read timeout    | MaybeSent: the delivery is in doubt        |
 | 4, 17, 32, 613, 80001 (rate limits)          | RateLimited (for the time Facebook gives)  |
 | 10, 200–299 (permissions), 190 (token), 368  | AuthFailed: the account is held            |
 | 506 (duplicate post)                         | Duplicate: counted as posted               |
 | others                                       | Rejected, with Facebook's message          |
 
-A resend after a crash could post twice (Facebook's duplicate check is not a guarantee): in_doubt.
+A resend after a crash, or after an answer that never came, could post twice (Facebook's duplicate check is
+not a guarantee): in_doubt.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import FACEBOOK
 from bot.config import FacebookAccount
-from bot.errors import AuthFailed, Duplicate, RateLimited, Rejected, Unavailable
+from bot.errors import AuthFailed, Duplicate, MaybeSent, RateLimited, Rejected
 from bot.media import Image, post_image
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
@@ -52,6 +54,13 @@ class FacebookPublisher:
         self.base = f"{(account.base_url or 'https://graph.facebook.com').rstrip('/')}/{API_VERSION}"
 
     def publish(self, post: Post) -> Published:
+        try:
+            return self._publish(post)
+        except MaybeSent as exc:  # where a person can look whether it went out
+            exc.check = exc.check or f"https://www.facebook.com/{self.account.page_id}"
+            raise
+
+    def _publish(self, post: Post) -> Published:
         image = self._image(post) if self.account.photo else None
         if image is not None:
             answer = self._call("POST", f"/{self.account.page_id}/photos", data={"message": post.text},
@@ -103,7 +112,7 @@ class FacebookPublisher:
         if code in ACCOUNT_CODES:
             raise AuthFailed(f"Facebook refused this page or token {said}")
         if code in (1, 2) or error.get("is_transient") or reply.status >= 500:
-            raise Unavailable(f"Facebook answered {reply.status} {said}")
+            raise MaybeSent(f"Facebook answered {reply.status} {said}")
         raise Rejected(f"Facebook refused the post {said}")
 
     @staticmethod

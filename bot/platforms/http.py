@@ -10,13 +10,15 @@ is not here: each publisher maps its own platform's answers onto the outcome kin
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
-from bot.errors import Unavailable
+from bot.errors import MaybeSent, Unavailable
 
 #: the longest wait for a connection, whatever the account's (read) timeout
 CONNECT_TIMEOUT = 10.0
@@ -39,18 +41,37 @@ def send(session: requests.Session, method: str, url: str, *, platform: str, tim
     ``timeout`` (seconds) bounds each read; the connection is given ``min(10, timeout)``. ``kwargs`` go to
     :meth:`requests.Session.request` as they are (``params``, ``data``, ``json``, ``files``).
 
-    Any :class:`requests.RequestException` (no connection, DNS, a timeout, a connection broken while the
-    answer was read: the body is read inside the call, not streamed) raises
-    ``Unavailable("cannot reach <platform>: <exception class>")`` without its cause, since the URL or the
-    request may hold the account's token.
+    A :class:`requests.RequestException` raises, without its cause (the URL or the request may hold the
+    account's token): :class:`~bot.errors.Unavailable` when the request surely never left (the connection
+    was refused or timed out, the name did not resolve, the certificate was refused: nothing was sent), and
+    :class:`~bot.errors.MaybeSent` otherwise (a read timeout, a connection broken while the answer was read,
+    anything else): the platform may have the post. The body is read inside the call, not streamed.
     """
     try:
         resp = session.request(method, url, timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
                                headers={"User-Agent": user_agent}, **kwargs)
     except requests.RequestException as exc:
-        raise Unavailable(f"cannot reach {platform}: {type(exc).__name__}") from None  # the request holds the token
+        said = f"cannot reach {platform}: {type(exc).__name__}"
+        if never_left(exc):
+            raise Unavailable(said) from None  # the request holds the token
+        raise MaybeSent(f"{said} (the request may have reached {platform})") from None
     try:
         body = resp.json()
     except ValueError:
         body = {}
     return Reply(resp.status_code, resp.headers, body)
+
+
+def never_left(exc: requests.RequestException) -> bool:
+    """Whether a request that failed surely never reached the server: it failed while connecting (refused,
+    no route, the name did not resolve, the connection timed out, the certificate was refused), before a
+    byte of the request was written."""
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.InvalidURL | requests.exceptions.MissingSchema
+                  | requests.exceptions.InvalidSchema):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # requests wraps urllib3's MaxRetryError
+    if isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
+        return True
+    return isinstance(exc, requests.exceptions.SSLError) and isinstance(
+        getattr(reason, "args", [None])[0] if reason is not None and reason.args else None,
+        ssl.SSLCertVerificationError)

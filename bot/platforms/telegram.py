@@ -5,12 +5,14 @@ A post with an image whose text fits a photo caption (1024) goes as ``sendPhoto`
 
 | Telegram says                                          | outcome                               |
 | ------------------------------------------------------ | ------------------------------------- |
-| network error, 5xx                                     | Unavailable: retried with backoff     |
+| no connection (refused, DNS, connect timeout)          | Unavailable: retried with backoff     |
+| read timeout, broken answer, 5xx                       | MaybeSent: the delivery is in doubt   |
 | 429 with ``retry_after``                               | RateLimited for that long             |
 | 401 (bad token), 403 (not a member, kicked), chat not found | AuthFailed: the account is held  |
 | other 400 ("message is too long", …)                   | Rejected, with Telegram's words       |
 
-Telegram has no idempotency key: a send interrupted by a crash is marked in_doubt, never resent blindly.
+Telegram has no idempotency key: a send interrupted by a crash, or whose answer never came, is marked
+in_doubt, never resent blindly.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
 from bot.config import TelegramAccount
-from bot.errors import AuthFailed, RateLimited, Rejected, Unavailable
+from bot.errors import AuthFailed, MaybeSent, RateLimited, Rejected
 from bot.media import Image, post_image
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
@@ -49,6 +51,17 @@ class TelegramPublisher:
         self.base = (account.base_url or "https://api.telegram.org").rstrip("/")
 
     def publish(self, post: Post) -> Published:
+        try:
+            return self._publish(post)
+        except MaybeSent as exc:  # where a person can look whether it went out
+            exc.check = exc.check or self._chat_link()
+            raise
+
+    def _chat_link(self) -> str:
+        chat = str(self.account.chat_id)
+        return f"https://t.me/{chat[1:]}" if chat.startswith("@") else f"the Telegram chat {chat}"
+
+    def _publish(self, post: Post) -> Published:
         text = html.escape(post.text, quote=False) if self.account.parse_mode == "HTML" else post.text
         common: dict[str, Any] = {"chat_id": self.account.chat_id}
         if self.account.parse_mode == "HTML":
@@ -103,7 +116,7 @@ class TelegramPublisher:
             wait = int((answer.get("parameters") or {}).get("retry_after") or 30)
             raise RateLimited(description, self.clock.now() + timedelta(seconds=wait))
         if code >= 500:
-            raise Unavailable(f"Telegram answered {code}: {description}")
+            raise MaybeSent(f"Telegram answered {code}: {description}")
         if code in (401, 403) or any(p in description.lower() for p in ACCOUNT_PROBLEMS):
             raise AuthFailed(f"Telegram refused this bot or chat ({code}: {description})")
         raise Rejected(f"Telegram refused the post ({code}: {description})")

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from bot.core import Bot
 from bot.errors import BotError, ConfigError
+from bot.logs import redact_also
 
 log = logging.getLogger("bot.daemon")
 
@@ -49,6 +50,19 @@ class Metrics:
         self.deliveries = Counter("bot_deliveries", "Deliveries by account and outcome", ["account", "outcome"],
                                   registry=self.registry)
         self.registry.register(_StoreGauges(daemon))
+        self._used: dict[Any, set[tuple[str, ...]]] = {}  # each counter's label values so far
+
+    def count(self, counter: Any, *labels: str, by: float = 1) -> None:
+        self._used.setdefault(counter, set()).add(labels)
+        counter.labels(*labels).inc(by)
+
+    def forget(self, feeds: set[str], accounts: set[str]) -> None:
+        """Drop the series of feeds and accounts no longer configured (after a reload)."""
+        for counter, used in self._used.items():
+            keep = accounts if counter is self.deliveries else feeds
+            for labels in [labels for labels in used if labels[0] not in keep]:
+                counter.remove(*labels)
+                used.discard(labels)
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest
@@ -73,6 +87,12 @@ class _NoMetrics:
 
     polls = fetch_errors = new_articles = deliveries = _Uncounted()
 
+    def count(self, counter: Any, *labels: str, by: float = 1) -> None:
+        pass
+
+    def forget(self, feeds: set[str], accounts: set[str]) -> None:
+        pass
+
 
 class _StoreGauges:
     """The gauges read from the store at each scrape (aggregate queries only)."""
@@ -89,8 +109,10 @@ class _StoreGauges:
         queue.add_metric([], bot.store.queue_depth())
         yield queue
         since_poll = GaugeMetricFamily("bot_seconds_since_last_successful_poll", "Per feed", labels=["feed"])
+        configured = {f.id for f in bot.config.feeds}
         for feed_id, at in bot.store.last_successes().items():
-            since_poll.add_metric([feed_id], (now - at).total_seconds())
+            if feed_id in configured:  # a feed removed from the config is no longer reported
+                since_poll.add_metric([feed_id], (now - at).total_seconds())
         yield since_poll
         since_post = GaugeMetricFamily("bot_seconds_since_last_post", "Per account", labels=["account"])
         last = bot.store.last_sent()
@@ -155,10 +177,10 @@ class Daemon:
                 result = self.bot.poll(feed_id, stop=self.stop, force=force, scheduled=scheduled)
                 scheduled = False  # a poll asked for while this one ran is not a scheduled one
                 self._polled_once.add(feed_id)
-                self.metrics.polls.labels(feed_id, result.status).inc()
+                self.metrics.count(self.metrics.polls, feed_id, result.status)
                 if result.status == "error":
-                    self.metrics.fetch_errors.labels(feed_id).inc()
-                self.metrics.new_articles.labels(feed_id).inc(result.new)
+                    self.metrics.count(self.metrics.fetch_errors, feed_id)
+                self.metrics.count(self.metrics.new_articles, feed_id, by=result.new)
                 if result.queued:
                     self.dispatch_job()
                 with self._polls_guard:
@@ -178,7 +200,7 @@ class Daemon:
             try:
                 self._again.clear()
                 for outcome in self.bot.dispatch(stop=self.stop):
-                    self.metrics.deliveries.labels(outcome.account_id, outcome.status).inc()
+                    self.metrics.count(self.metrics.deliveries, outcome.account_id, outcome.status)
             finally:
                 self._dispatching.release()
 
@@ -207,8 +229,9 @@ class Daemon:
             problems.append(f"the store does not answer: {type(exc).__name__}")
         after = bot.config.server.unhealthy_after if bot.config.server else 3
         if store_ok:
+            configured = {f.id for f in bot.config.feeds}
             for state in bot.store.feed_states():
-                if state.failures >= after:
+                if state.id in configured and state.failures >= after:
                     problems.append(f"feed {state.id} has failed {state.failures} polls in a row: {state.last_error}")
             for account in bot.config.accounts:
                 held = bot.store.account_state(account.id)
@@ -235,9 +258,11 @@ class Daemon:
         except ConfigError as exc:
             log.error("the new config is not valid; the old one keeps running:\n%s", exc.render())
             return False
+        redact_also(config.secrets())  # before anything of the new config can be logged
         old = self.bot
         self.bot = Bot(config, old.store, old.clock, old._stream)
         self._schedule(old_feeds={f.id: f for f in old.config.feeds})
+        self.metrics.forget({f.id for f in config.feeds}, {a.id for a in config.accounts})
         log.info("config reloaded: %d feed(s), %d account(s)", len(config.feeds), len(config.accounts))
         return True
 

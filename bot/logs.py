@@ -50,7 +50,12 @@ class Redactor(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Redact these too (a reload's new or rotated secrets; the old ones stay redacted)."""
+        self.secrets = sorted({*self.secrets, *(s for s in secrets if len(s) >= 4)}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
@@ -86,3 +91,12 @@ def setup_logging(level: str, tz: ZoneInfo | None = None, fmt: str = "text", sec
     root.setLevel(level.upper())
     for noisy in QUIET:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def redact_also(secrets: Iterable[str]) -> None:
+    """Add secrets to the redaction of the bot's log handler (after a reload); nothing when it has none."""
+    for h in logging.getLogger().handlers:
+        if getattr(h, "_bot_handler", False):
+            for f in h.filters:
+                if isinstance(f, Redactor):
+                    f.add(secrets)

@@ -12,6 +12,7 @@ from typing import TextIO
 
 import requests
 
+from bot import netguard
 from bot.clock import Clock, SystemClock
 from bot.composer import Composer
 from bot.config import AccountConfig, BotConfig
@@ -41,6 +42,7 @@ class Bot:
         self.feed_client = FeedClient()  #: every poll's HTTP, keep-alive per host
         self._publishers: dict[str, Publisher] | None = None
         self._lock = threading.Lock()
+        netguard.TRUSTED.set(config.trusted_hosts())  # what URLs found in content may reach besides the internet
         self.composer = Composer(config, store, self.clock, rule_for=lambda a: self.publisher_for(a).rule,
                                  session=self.session, account=self.account)
 
@@ -60,10 +62,11 @@ class Bot:
         return make_publisher(account, stream=self._stream, clock=self.clock, user_agent=self.config.agent)
 
     def session(self, key: str) -> requests.Session:
-        """One HTTP session each for links, the REST API and article pages (polls use ``feed_client``)."""
+        """One HTTP session each for links, the REST API and article pages (polls use ``feed_client``). Links
+        and pages come from content: their sessions reach public addresses and trusted hosts only."""
         with self._lock:
             if key not in self._sessions:
-                self._sessions[key] = new_session()
+                self._sessions[key] = new_session() if key == "wordpress" else netguard.content_session()
             return self._sessions[key]
 
     def account(self, account_id: str) -> AccountConfig:

@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from bot.errors import MediaError, NoImage
+from bot.netguard import refusal
 
 log = logging.getLogger("bot.media")
 
@@ -152,7 +153,7 @@ def find_image(candidates: Sequence[str], page_url: str, *, session: requests.Se
                 raise MediaError(f"{url} is not an image ({kind or 'no Content-Type'})")
             data = _read_capped(resp, MAX_IMAGE_BYTES, time.monotonic() + 3 * timeout, f"the image {url}")
     except requests.RequestException as exc:
-        raise MediaError(f"cannot fetch {url or page_url}: {type(exc).__name__}") from exc
+        raise MediaError(f"cannot fetch {url or page_url}: {refusal(exc) or type(exc).__name__}") from exc
     if not data:
         raise MediaError(f"the image {url} is empty")
     return Image(url, data, kind)

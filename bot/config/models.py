@@ -179,6 +179,14 @@ class BotConfig(_Model):
                  urlsplit(feed.url).hostname, *self.site.allowed_hosts}
         return {h.lower().removeprefix("www.") for h in hosts if h}
 
+    def trusted_hosts(self) -> set[str]:
+        """Hosts that URLs found in content may lead to whatever their address (``bot.netguard``): every
+        feed's own hosts, ``site.allowed_hosts``, and the shorteners' APIs."""
+        shorteners = [self.site.short_link, *(a.short_link for a in self.accounts)]
+        apis = {urlsplit(s.api_url).hostname for s in shorteners if s is not None and s.api_url}
+        hosts = {urlsplit(self.site.url).hostname, *self.site.allowed_hosts, *apis}
+        return {*(h for f in self.feeds for h in self.own_hosts(f)), *(h.lower() for h in hosts if h)}
+
     def accounts_for(self, feed_id: str) -> list[AccountConfig]:
         """Enabled accounts that take articles from this feed."""
         return [a for a in self.accounts if a.enabled and (a.feeds is None or feed_id in a.feeds)]

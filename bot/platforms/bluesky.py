@@ -23,14 +23,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-
 from bot.clock import Clock, SystemClock
 from bot.compose.hashtags import hashtag_spans
 from bot.compose.length import BLUESKY, URL
 from bot.config import BlueskyAccount
 from bot.errors import AuthFailed, Duplicate, PlatformError, RateLimited, Rejected, Unavailable
 from bot.media import post_image
+from bot.netguard import content_session
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.bluesky")
@@ -81,7 +80,7 @@ class BlueskyPublisher:
         self.account = account
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
-        self.images = requests.Session()
+        self.images = content_session()
         timeout = account.timeout.total_seconds()
         self.client = Client(base_url=account.base_url or "https://bsky.social",
                              request=Request(timeout=timeout, headers={"User-Agent": user_agent}))

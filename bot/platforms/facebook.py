@@ -30,6 +30,7 @@ from bot.compose.length import FACEBOOK
 from bot.config import FacebookAccount
 from bot.errors import AuthFailed, Duplicate, MaybeSent, RateLimited, Rejected
 from bot.media import Image, post_image
+from bot.netguard import content_session
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
 
@@ -51,6 +52,7 @@ class FacebookPublisher:
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()
+        self.images = content_session()  # article images: URLs from content
         self.base = f"{(account.base_url or 'https://graph.facebook.com').rstrip('/')}/{API_VERSION}"
 
     def publish(self, post: Post) -> Published:
@@ -84,9 +86,10 @@ class FacebookPublisher:
 
     def close(self) -> None:
         self.session.close()
+        self.images.close()
 
     def _image(self, post: Post) -> Image | None:
-        return post_image(post, session=self.session, timeout=self.account.timeout.total_seconds(),
+        return post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
                           user_agent=self.user_agent, account_id=self.account_id)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

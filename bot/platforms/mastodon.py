@@ -25,6 +25,7 @@ from bot.compose.length import mastodon_rule
 from bot.config import MastodonAccount
 from bot.errors import AuthFailed, MediaError, RateLimited, Rejected, Unavailable
 from bot.media import post_image
+from bot.netguard import content_session
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.mastodon")
@@ -46,7 +47,7 @@ class MastodonPublisher:
         self.rule = mastodon_rule(account.max_length)
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
-        self.images = requests.Session()
+        self.images = content_session()
         self.api = Mastodon(
             access_token=account.access_token.get_secret_value(), api_base_url=account.instance,
             version_check_mode="none", ratelimit_method="throw",

@@ -28,6 +28,7 @@ from bot.compose.length import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
 from bot.config import TelegramAccount
 from bot.errors import AuthFailed, MaybeSent, RateLimited, Rejected
 from bot.media import Image, post_image
+from bot.netguard import content_session
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
 
@@ -48,6 +49,7 @@ class TelegramPublisher:
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()
+        self.images = content_session()  # article images: URLs from content
         self.base = (account.base_url or "https://api.telegram.org").rstrip("/")
 
     def publish(self, post: Post) -> Published:
@@ -88,9 +90,10 @@ class TelegramPublisher:
 
     def close(self) -> None:
         self.session.close()
+        self.images.close()
 
     def _image(self, post: Post) -> Image | None:
-        return post_image(post, session=self.session, timeout=self.account.timeout.total_seconds(),
+        return post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
                           user_agent=self.user_agent, account_id=self.account_id)
 
     def _url(self, result: dict[str, Any], message_id: str) -> str | None:

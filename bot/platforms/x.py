@@ -31,6 +31,7 @@ from bot.compose.length import X
 from bot.config import XAccount
 from bot.errors import AuthFailed, Duplicate, MediaError, RateLimited, Rejected, Unavailable
 from bot.media import post_image
+from bot.netguard import content_session
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.x")
@@ -82,7 +83,7 @@ class XPublisher:
         adapter = _BaseURLAdapter(account.base_url, account.timeout.total_seconds())
         for host in CANONICAL_HOSTS:
             self.client.session.mount(f"https://{host}/", adapter)
-        self.images = requests.Session()  # article images come from the site, not from X
+        self.images = content_session()  # article images come from the site, not from X
 
     # The interface.
 

@@ -78,24 +78,34 @@ def _checked(conn: HTTPConnection, sock: socket.socket) -> socket.socket:
 
 
 class _GuardedHTTP(HTTPConnection):
+    """An HTTP connection that checks the address it connected to."""
+
     def _new_conn(self) -> socket.socket:
         return _checked(self, super()._new_conn())
 
 
 class _GuardedHTTPS(HTTPSConnection):
+    """An HTTPS connection that checks the address before its TLS handshake."""
+
     def _new_conn(self) -> socket.socket:
         return _checked(self, super()._new_conn())
 
 
 class _GuardedHTTPPool(HTTPConnectionPool):
+    """Pools of checked HTTP connections."""
+
     ConnectionCls = _GuardedHTTP
 
 
 class _GuardedHTTPSPool(HTTPSConnectionPool):
+    """Pools of checked HTTPS connections."""
+
     ConnectionCls = _GuardedHTTPS
 
 
 class _GuardedAdapter(HTTPAdapter):
+    """requests' adapter whose pools make checked connections."""
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}

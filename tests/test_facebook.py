@@ -16,7 +16,7 @@ from bot.models import DeliveryState
 
 from .kit.e2e import JPEG, EndToEnd
 from .kit.fake_facebook import FakeFacebook, graph_error
-from .kit.runs import Run
+from .kit.runs import Run, free_port
 from .kit.servers import FeedServer
 from .kit.wordpress import Item
 
@@ -65,18 +65,38 @@ def test_rate_limits_wait_for_the_time_facebook_gives(
 
 
 @pytest.mark.parametrize(("code", "status"), [(190, "held"), (200, "held"), (10, "held"), (368, "held"),
-                                              (506, "duplicate"), (100, "failed"), (2, "retry")])
+                                              (506, "duplicate"), (100, "failed"), (1, "in_doubt"), (2, "in_doubt")])
 def test_graph_error_codes(
     tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, clock: ManualClock, code: int, status: str,
 ) -> None:
     bot = queued(config(tmp_path, feed_server, facebook), clock, feed_server, 1)
-    facebook.fail_next("/v26.0", graph_error(500 if code == 2 else 400, code, f"error {code}"))
+    facebook.fail_next("/v26.0", graph_error(500 if code in (1, 2) else 400, code, f"error {code}"))
     [o] = bot.dispatch()
     assert o.status == status
     [row] = bot.store.deliveries()
     expected = {"held": DeliveryState.QUEUED, "duplicate": DeliveryState.SENT, "failed": DeliveryState.FAILED,
-                "retry": DeliveryState.QUEUED}[status]
+                "in_doubt": DeliveryState.IN_DOUBT}[status]
     assert row.state == expected
+    bot.close()
+
+
+def test_an_answer_that_never_came_is_in_doubt_and_posted_once(
+    tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, clock: ManualClock,
+) -> None:
+    """Codes 1 and 2 and a 5xx may come after the post was made, and so may a read timeout: in doubt, with
+    the page to check; only a request that surely never left is retried."""
+    bot = queued(config(tmp_path, feed_server, facebook, timeout="1s"), clock, feed_server, 1)
+    facebook.answer_late("/v26.0", 2.0)
+    [o] = bot.dispatch()
+    assert o.status == "in_doubt" and f"check https://www.facebook.com/{facebook.page_id}" in (o.detail or "")
+    clock.advance(timedelta(hours=2))
+    assert bot.dispatch() == [] and len(facebook.posts) == 1
+    bot.close()
+    refused = config(tmp_path, feed_server, facebook, base_url=f"http://127.0.0.1:{free_port()}")
+    bot = Bot.open(load_config(refused), clock=clock)
+    bot.store.retry(bot.store.deliveries()[0].id, clock.now(), "test")  # the operator checked: not posted
+    [o] = bot.dispatch()
+    assert o.status == "retry" and bot.store.deliveries()[0].state == DeliveryState.QUEUED
     bot.close()
 
 

@@ -11,12 +11,16 @@ import pytest
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
-from bot.config import parse_config
+from bot.config import load_config, parse_config
 from bot.core import Bot
 from bot.daemon import Daemon, Metrics
 from bot.feeds.poll import plan_poll
 from bot.models import Article, Validators
 from bot.store import Store
+
+from .kit.configs import write_config
+from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, rss2
 
 CONFIG = """
 site: {name: قريش, url: https://news.example}
@@ -91,3 +95,70 @@ def test_a_scrape_asks_aggregates_only_and_says_what_the_rows_say(filled: Bot, c
         assert "count(" in s or "max(" in s, s
         assert "deliveries.text" not in s and "deliveries.sent_at," not in s, s
     filled.close()
+
+
+def paused_scheduler() -> Any:
+    """A real scheduler that runs no job: the daemon's jobs are run by hand here."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler()
+    scheduler.start(paused=True)
+    return scheduler
+
+
+def test_health_and_metrics_speak_of_the_feeds_and_accounts_configured_now(
+    tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
+) -> None:
+    """A feed removed from the config no longer makes /healthz 503, and its series leave /metrics."""
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    feeds = [{"id": "main", "url": feed_server.url("/feed")}, {"id": "old", "url": feed_server.url("/gone")}]
+    accounts = [{"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl")},
+                {"id": "retired", "platform": "console", "output": str(tmp_path / "old.jsonl")}]
+    path = write_config(tmp_path, feeds=feeds, accounts=accounts, server={"port": 0, "unhealthy_after": 2})
+    daemon = Daemon(Bot.open(load_config(path), clock=clock), path)
+    daemon.metrics = metrics = Metrics(daemon)
+    daemon._scheduler = paused_scheduler()
+    for _ in range(2):
+        daemon.poll_job("main")
+        daemon.poll_job("old", force=True)  # /gone answers 404
+    metrics.count(metrics.deliveries, "retired", "sent")
+    ok, report = daemon.health()
+    assert not ok and any("feed old" in p for p in report["problems"])
+    assert 'feed="old"' in metrics.render().decode() and 'account="retired"' in metrics.render().decode()
+    write_config(tmp_path, feeds=feeds[:1], accounts=accounts[:1], server={"port": 0, "unhealthy_after": 2})
+    assert daemon.reload()
+    ok, report = daemon.health()
+    assert ok, report
+    text = metrics.render().decode()
+    assert 'feed="old"' not in text and 'account="retired"' not in text
+    assert 'bot_polls_total{feed="main",status="ok"}' in text
+    daemon._scheduler.shutdown(wait=False)
+    daemon.bot.close()
+
+
+def test_a_reload_redacts_the_new_configs_secrets(
+    tmp_path: Path, feed_server: FeedServer, clock: ManualClock, capfd: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from bot.logs import setup_logging
+
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    feeds = [{"id": "main", "url": feed_server.url("/feed")}]
+    path = write_config(tmp_path, feeds=feeds, server={"port": 0, "ping_token": "first-token-1234"})
+    config = load_config(path)
+    setup_logging("info", None, "text", config.secrets())
+    root = logging.getLogger()
+    try:
+        daemon = Daemon(Bot.open(config, clock=clock), path)
+        daemon._scheduler = paused_scheduler()
+        write_config(tmp_path, feeds=feeds, server={"port": 0, "ping_token": "rotated-token-5678"})
+        assert daemon.reload()
+        logging.getLogger("bot").warning("tokens: first-token-1234 rotated-token-5678")
+        err = capfd.readouterr().err
+        assert "tokens: *** ***" in err and "token-1234" not in err and "token-5678" not in err
+        daemon._scheduler.shutdown(wait=False)
+        daemon.bot.close()
+    finally:
+        for h in [h for h in root.handlers if getattr(h, "_bot_handler", False)]:
+            root.removeHandler(h)

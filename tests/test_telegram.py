@@ -16,7 +16,7 @@ from bot.models import DeliveryState
 
 from .kit.e2e import JPEG, EndToEnd
 from .kit.fake_telegram import FakeTelegram
-from .kit.runs import Run, kill_poll_when
+from .kit.runs import Run, free_port, kill_poll_when
 from .kit.servers import Answer, FeedServer
 from .kit.wordpress import Item
 
@@ -110,19 +110,53 @@ def test_account_problems_hold_the_account(
     bot.close()
 
 
-def test_5xx_retries_and_refusals_fail(
+def test_a_5xx_is_in_doubt_and_a_refusal_fails(
     tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
 ) -> None:
+    """A gateway's 5xx may come after Telegram posted: the delivery is in doubt, never resent blindly."""
     bot = queued(config(tmp_path, feed_server, telegram, image=False), clock, feed_server, 2)
     telegram.fail_next("/bot", Answer(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}))
     telegram.fail_next("/bot", Answer(400, {"ok": False, "error_code": 400,
                                             "description": "Bad Request: can't parse entities"}))
     statuses = sorted(o.status for o in bot.dispatch())
-    assert statuses == ["failed", "retry"]
+    assert statuses == ["failed", "in_doubt"]
     [failed] = bot.store.deliveries(state="failed")
     assert "can't parse entities" in (failed.last_error or "")
-    clock.advance(timedelta(minutes=1))
-    assert [o.status for o in bot.dispatch()] == ["sent"]
+    [doubt] = bot.store.deliveries(state="in_doubt")
+    assert "502" in (doubt.last_error or "") and "https://t.me/qurays_news" in (doubt.last_error or "")
+    clock.advance(timedelta(hours=2))
+    assert bot.dispatch() == []  # nothing is resent by itself
+    bot.close()
+
+
+def test_an_answer_later_than_the_timeout_is_in_doubt_and_posted_once(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+) -> None:
+    bot = queued(config(tmp_path, feed_server, telegram, image=False, timeout="1s"), clock, feed_server, 1)
+    telegram.answer_late("/bot", 2.0)  # Telegram posts, but its answer comes after the bot's timeout
+    [o] = bot.dispatch()
+    assert o.status == "in_doubt" and "ReadTimeout" in (o.detail or "")
+    assert "check https://t.me/qurays_news" in (o.detail or "")
+    clock.advance(timedelta(hours=2))
+    assert bot.dispatch() == []
+    assert len(telegram.messages) == 1  # one message in the channel, not two
+    bot.close()
+
+
+def test_a_request_that_never_left_is_retried(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+) -> None:
+    """Nothing listens (connection refused): the request surely never reached Telegram, so it is retried."""
+    path = config(tmp_path, feed_server, telegram, image=False, base_url=f"http://127.0.0.1:{free_port()}")
+    bot = queued(path, clock, feed_server, 1)
+    [o] = bot.dispatch()
+    assert o.status == "retry" and "ConnectionError" in (o.detail or "")
+    [row] = bot.store.deliveries()
+    assert row.state == DeliveryState.QUEUED and row.not_before is not None
+    bot.close()
+    bot = Bot.open(load_config(config(tmp_path, feed_server, telegram, image=False)), clock=clock)
+    clock.advance(timedelta(hours=1))
+    assert [o.status for o in bot.dispatch()] == ["sent"] and len(telegram.messages) == 1
     bot.close()
 
 

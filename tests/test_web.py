@@ -166,3 +166,72 @@ def test_polls_of_a_feed_are_coalesced_never_concurrent(
     first.join(timeout=30)
     assert len(feed_server.hits("/feed")) == 2  # the poll, then exactly one more for the three pings
     bot.close()
+
+
+def _raw(port: int, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send bytes as they are; the answer's status line (b"" when the server closed without one)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        got = b""
+        while b"\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    return got.split(b"\r\n")[0]
+
+
+def _threads_and_rss(pid: int) -> tuple[int, int]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields["Threads"]), int(fields["VmRSS"].split()[0]) // 1024
+
+
+@pytest.mark.slow
+def test_the_ping_endpoint_cannot_be_knocked_over_without_the_token(running: Running, fake_x: FakeX) -> None:
+    import socket
+
+    threads_before, rss_before = _threads_and_rss(running.proc.pid)
+    idle = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(300)]
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert running.get("/healthz")[0] == 200  # answers while 300 idle connections are held
+        assert time.monotonic() - started < 5
+        threads, _ = _threads_and_rss(running.proc.pid)
+        assert threads < threads_before + 10, (threads_before, threads)  # no thread per connection
+        # Refused before a byte of the body is read: a wrong token, a bad or an oversized length, chunks.
+        assert _raw(running.port, b"POST /ping/wrong HTTP/1.1\r\nContent-Length: 300000000\r\n\r\nxx") \
+            == b"HTTP/1.1 404 Not Found"
+        assert _raw(running.port, f"POST /ping/{TOKEN} HTTP/1.1\r\nContent-Length: -1\r\n\r\n".encode()) \
+            == b"HTTP/1.1 400 Bad Request"
+        assert _raw(running.port, f"POST /ping/{TOKEN} HTTP/1.1\r\nContent-Length: 300000000\r\n\r\n".encode()) \
+            == b"HTTP/1.1 413 Content Too Large"
+        assert _raw(running.port, f"POST /ping/{TOKEN} HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".encode()) \
+            == b"HTTP/1.1 411 Length Required"
+        assert _raw(running.port, b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\n\r\n") \
+            == b"HTTP/1.1 431 Request Header Fields Too Large"
+        # A body pushed at a wrong token is not read: the answer comes while the sender still sends.
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as s:
+            s.sendall(b"POST /ping/wrong HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n")
+            assert s.recv(100).startswith(b"HTTP/1.1 404")
+    finally:
+        for s in idle:
+            s.close()
+    _, rss_after = _threads_and_rss(running.proc.pid)
+    assert rss_after < rss_before + 30, (rss_before, rss_after)
+    assert fake_x.tweets == []
+
+
+@pytest.mark.slow
+def test_an_idle_connection_is_closed(running: Running) -> None:
+    import socket
+
+    from bot.web import HEAD_TIMEOUT
+
+    with socket.create_connection(("127.0.0.1", running.port), timeout=HEAD_TIMEOUT + 10) as s:
+        started = time.monotonic()
+        assert s.recv(100) == b""  # the server hangs up on a connection that sends nothing
+        assert HEAD_TIMEOUT - 1 < time.monotonic() - started < HEAD_TIMEOUT + 5

@@ -244,10 +244,12 @@ class Answer:
 
 @dataclass
 class Fault:
-    """Answer the next request whose path starts with ``path`` like this (or hang first)."""
+    """Answer the next request whose path starts with ``path`` like this (or hang first); with no ``answer``,
+    do what the service does (post, store) and answer that only after ``hang``: an answer that comes too
+    late."""
 
     path: str
-    answer: Answer
+    answer: Answer | None
     hang: float = 0.0
 
 
@@ -263,6 +265,11 @@ class FakeServer(LocalServer):
 
     def fail_next(self, path: str, answer: Answer, n: int = 1, hang: float = 0.0) -> None:
         self.faults.extend(Fault(path, answer, hang) for _ in range(n))
+
+    def answer_late(self, path: str, after: float, n: int = 1) -> None:
+        """The next ``n`` requests to ``path`` are done as usual (the post is made) but answered ``after``
+        seconds late."""
+        self.faults.extend(Fault(path, None, after) for _ in range(n))
 
     def calls_to(self, path_start: str) -> list[tuple[str, str, int]]:
         with self._lock:
@@ -282,6 +289,10 @@ class FakeServer(LocalServer):
                     break
         if fault is None:
             return self.answer(request)
+        if fault.answer is None:  # done, then answered late
+            done = self.answer(request)
+            time.sleep(fault.hang)
+            return done
         if fault.hang:
             time.sleep(fault.hang)
         return fault.answer

@@ -68,9 +68,10 @@ class UsageError(BotError, ValueError):
 class FeedError(BotError):
     """A feed could not be fetched or parsed."""
 
-    def __init__(self, url: str, message: str) -> None:
+    def __init__(self, url: str, message: str, status: int | None = None) -> None:
         self.url = url
         self.message = message
+        self.status = status  #: the HTTP status, when the server answered with one other than 200 or 304
         super().__init__(f"{url}: {message}")
 
 

@@ -1,8 +1,17 @@
-"""WordPress's post id in a link (``?p=ID``), and the short link rebuilt from it: pure string work."""
+"""An article's identity beyond its guid, and WordPress's post id in a link (``?p=ID``) with the short link
+rebuilt from it: pure string work.
+
+A guid can change under an article (a search-and-replace of http → https rewrites every one; a post
+published in one step has its permalink as guid while its page's short link says ``?p=ID``). Two keys
+survive that: the post key (WordPress's post id, from a ``?p=ID`` guid or link) and the link key (the link
+without scheme, ``www.``, port, fragment, trailing slash and ``utm_`` parameters, percent-escapes decoded).
+Articles of a site with the same post key or the same link key are the same article.
+"""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 #: A WordPress short link or draft guid: ``https://host/?p=123``.
 _P_LINK = re.compile(r"^https?://[^/?#]+/?\?p=(\d+)$")
@@ -21,3 +30,22 @@ def wordpress_short_link(guid: str, site_url: str) -> str | None:
     """``?p=ID`` rebuilt on the site's address, when the guid has that form."""
     pid = post_id(guid)
     return None if pid is None else f"{site_url.rstrip('/')}/?p={pid}"
+
+
+def post_key(guid: str, link: str = "") -> str | None:
+    """The article's WordPress post id as a key (``p96``), when its guid or link says it."""
+    pid = post_id(guid, link)
+    return None if pid is None else f"p{pid}"
+
+
+def link_key(url: str) -> str | None:
+    """The article's link as a key: host (without ``www.``) and path, the query without ``utm_`` parameters;
+    no scheme, port, fragment or trailing slash; percent-escapes decoded. None for what is not a web link."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower().removeprefix("www.")
+    path = unquote(parts.path).rstrip("/")
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                             if not k.lower().startswith("utm_")))
+    return f"{host}{path}?{query}" if query else f"{host}{path}"

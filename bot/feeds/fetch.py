@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -163,7 +165,7 @@ def _read(url: str, resp: urllib3.BaseHTTPResponse, known: Validators, max_size:
         ), url=final_url, http_status=304)
     if resp.status != 200:
         reason = f"HTTP {resp.status} {resp.reason or ''}".strip()
-        raise FeedError(url, reason)
+        raise FeedError(url, reason, resp.status)
     declared = resp.headers.get("Content-Length")
     if declared and declared.isdigit() and not resp.headers.get("Content-Encoding") \
             and int(declared) > max_size:
@@ -178,12 +180,35 @@ def _read(url: str, resp: urllib3.BaseHTTPResponse, known: Validators, max_size:
         if stop is not None and stop.is_set():
             raise FeedError(url, "stopped while reading (the bot is shutting down)")
     body = bytes(buf)
-    validators = Validators(
-        etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
+    settled = _settled(resp.headers.get("Last-Modified"), resp.headers.get("Date"))
+    validators = Validators(  # validators of this very second are not kept: see _settled
+        etag=resp.headers.get("ETag") if settled else None,
+        last_modified=resp.headers.get("Last-Modified") if settled else None,
         body_hash=content_hash(body),
     )
     status: Literal["ok", "unchanged"] = "unchanged" if validators.body_hash == known.body_hash else "ok"
     return Fetched(status, validators, body, resp.headers.get("Content-Type", ""), final_url, 200)
+
+
+#: A Last-Modified this close to the answer's own Date is not kept for the next conditional GET.
+SETTLE = 2.0
+
+
+def _settled(last_modified: str | None, date: str | None) -> bool:
+    """Whether a body's validators may be trusted for the next conditional GET. WordPress's are whole seconds
+    (Last-Modified, and an ETag made from it): a second article published within the same second as the one
+    this body has would answer 304 to them. So validators are kept only once their second is over: when
+    Last-Modified is at least ``SETTLE`` seconds before the answer's Date (or this machine's clock)."""
+    if not last_modified:
+        return True
+    try:
+        modified = parsedate_to_datetime(last_modified)
+        answered = parsedate_to_datetime(date) if date else datetime.now(UTC)
+    except (TypeError, ValueError):
+        return True
+    if modified.tzinfo is None or answered.tzinfo is None:
+        return True
+    return (answered - modified).total_seconds() >= SETTLE
 
 
 #: What changes in a WordPress feed when no article did: the feed's build date (moved by every comment and

@@ -80,19 +80,48 @@ def foreign_link(link: str, own_hosts: set[str]) -> str | None:
     return f"the link goes to {host or 'no host'}, not to the site's own hosts (add it to site.allowed_hosts if it is)"
 
 
+#: Articles in one poll that look new yet are older than the newest one known — at least this many, and at
+#: least half the feed's items: not news, but old articles under new guids (a site moved to another address,
+#: a search-and-replace): held back, not posted. (One or two are a backdated post: posted.)
+FLOOD = 3
+
+
+def held_back(new: Sequence[Article], newest_known: datetime | None, now: datetime,
+              retention: timedelta | None, items: int = 0) -> dict[str, str]:
+    """Articles that look new but are not news, by guid, with why: published before the retention period
+    (their record may have been pruned), or — ``FLOOD`` or more, and half the feed's ``items`` or more, in
+    one poll — before the newest known article (their guid changed). Genuinely new articles, newer than
+    every known one, are never held back."""
+    why: dict[str, str] = {}
+    if retention is not None:
+        for a in new:
+            if a.published and a.published < now - retention:
+                why[a.guid] = (f"older than the retention period ({a.published:%Y-%m-%d}): it may have been "
+                               "posted before its record was pruned, so it is not posted (bot retry ID posts it)")
+    older = [a for a in new if a.guid not in why and a.published and newest_known and a.published < newest_known]
+    if len(older) >= max(FLOOD, items / 2):
+        for a in older:
+            why[a.guid] = ("it looks new but is older than articles already posted (its guid changed?): not "
+                           "posted (bot retry ID posts it)")
+    return why
+
+
 def plan_poll(
     in_feed: Sequence[Article], known: Mapping[str, KnownArticle], accounts: Sequence[AccountConfig], *,
     first_start: bool, backfill: int, now: datetime, own_hosts: set[str] | None = None,
+    newest_known: datetime | None = None, retention: timedelta | None = None,
 ) -> PollPlan:
     """Decide what a poll changes. On a feed's first start, what it holds is only marked seen (or the
     ``backfill`` newest are posted); later, every article not seen before goes to every account, or is
-    recorded as skipped there with the reason (its filters). An edited headline goes out again only to
-    accounts with ``repost_on_edit``."""
+    recorded as skipped there with the reason (its filters; or :func:`held_back`: older articles under new
+    guids). An edited headline goes out again only to accounts with ``repost_on_edit``."""
     new = [a for a in in_feed if a.guid not in known]
     edited = [a for a in in_feed if a.guid in known and _differs(known[a.guid].article, a)]
     chosen = newest(new, backfill) if first_start else new
+    held = {} if first_start else held_back(chosen, newest_known, now, retention, len(in_feed))
     deliveries = [PlannedDelivery(a.guid, acc.id, priority_of(acc, a),
-                                  (foreign_link(a.link, own_hosts) if own_hosts is not None else None)
+                                  held.get(a.guid)
+                                  or (foreign_link(a.link, own_hosts) if own_hosts is not None else None)
                                   or skip_reason(acc, a, now))
                   for a in chosen for acc in accounts]
     retitled = [a for a in edited if a.title != known[a.guid].article.title]
@@ -150,9 +179,11 @@ def _poll_leased(
         log.debug("feed=%s status=backoff next_try=%s", feed.id, state.next_poll_at.isoformat(timespec="seconds"))
         return PollResult(feed.id, "backoff", error=state.last_error, next_try=state.next_poll_at)
     known = Validators(state.etag, state.last_modified, state.body_hash) if same_url else Validators()
+    pending = state.catch_up_since if same_url and state.initialized else None  # a catch-up to go on with
     parsed = partial = False
     parsed_count = 0
     entries: int | None = None
+    present: tuple[str, ...] = ()  # the hash of every item in the body
     try:
         fetched = fetch(feed.url, known, client=client, user_agent=config.agent,
                         timeout=feed.timeout.total_seconds(), max_size=feed.max_size, stop=stop)
@@ -163,6 +194,7 @@ def _poll_leased(
             todo: list[int] | None = None
             if split is not None:
                 entries, hashes = len(split.items), split.hashes
+                present = split.hashes
                 if state.initialized and same_url:
                     # Parse only the items not stored in exactly this form: new ones, edited ones.
                     seen = store.known_item_hashes(feed.id, split.hashes)
@@ -188,9 +220,12 @@ def _poll_leased(
         _log(result, failures=failures)
         return result
 
-    # Catch up only when every item was new (none was skipped as already stored).
-    if parsed and not partial and state.initialized and same_url and feed.catch_up_pages > 1:
-        parsed_feed = _catch_up(feed, config, store, client, parsed_feed, stop, renew)
+    # Catch up when every item was new (none was skipped as already stored), or to finish one that did not.
+    complete = True
+    if state.initialized and same_url and feed.catch_up_pages > 1 and (pending or (parsed and not partial)):
+        parsed_feed, complete = _catch_up(feed, config, store, client, parsed_feed if parsed else ParsedFeed([]),
+                                          stop, renew, pending)
+        parsed = True
     if not parsed:  # 304, or the very body parsed last time
         store.record_not_modified(feed.id, feed.url, now, fetched.validators)
         result = PollResult(feed.id, fetched.status, entries=entries or 0, ms=_ms(started))
@@ -202,13 +237,23 @@ def _poll_leased(
         log.warning("feed=%s is not well-formed, used the %d entries found: %s",
                     feed.id, len(parsed_feed.articles), parsed_feed.bozo)
     accounts = config.accounts_for(feed.id)
+    newest_known = store.newest_published(feed.id)
+    # An unfinished catch-up is not a complete poll: what it found is queued, but the feed's validators are
+    # not kept, so the next poll reads the feed again and goes on with the catch-up.
     plan, first_start, queued = store.apply_poll(
-        feed.id, feed.url, now, fetched.validators, parsed_feed.articles,
+        feed.id, feed.url, now, fetched.validators if complete else Validators(), parsed_feed.articles,
         lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, accounts,
                                                 first_start=first, backfill=feed.backfill, now=now,
-                                                own_hosts=config.own_hosts(feed)),
-        parsed_feed.item_hashes,
+                                                own_hosts=config.own_hosts(feed), newest_known=newest_known,
+                                                retention=config.retention),
+        parsed_feed.item_hashes, present=present, catch_up_since=None if complete else (pending or now),
     )
+    if not complete:
+        log.warning("feed=%s: the catch-up over older pages did not finish; the next poll goes on with it", feed.id)
+    held = {d.guid for d in plan.deliveries if d.skip and d.skip.startswith(("it looks new", "older than the"))}
+    if held:
+        log.warning("feed=%s: %d article(s) look new but are older than what was already posted (a changed guid, "
+                    "a pruned record): not posted; bot status lists them, bot retry ID posts one", feed.id, len(held))
     result = PollResult(
         feed.id, "ok", entries=max(entries or 0, len(parsed_feed.articles)), new=len(plan.new),
         edited=len(plan.edited),
@@ -225,16 +270,27 @@ def paged(url: str, page: int) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, ("paged", str(page))], safe="/")))
 
 
-def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, client: FeedClient,
-              first: ParsedFeed, stop: threading.Event | None, renew: Callable[[], None]) -> ParsedFeed:
+def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, client: FeedClient, first: ParsedFeed,
+              stop: threading.Event | None, renew: Callable[[], None],
+              since: datetime | None) -> tuple[ParsedFeed, bool]:
     """After downtime, when every item of the feed is new, older ones may have scrolled off it: read pages
-    2, 3 … until one holds an article already known (or ``catch_up_pages`` is reached)."""
+    2, 3 … until one holds an article already known (or ``catch_up_pages`` is reached, or the feed ends).
+    ``since``: a catch-up that began then and did not finish goes on, to an article known before it began.
+    Returns what was found, and whether the catch-up finished (a page that failed, or a stop, did not)."""
     articles = list(first.articles)
     seen = {a.guid for a in articles}
+
+    def known(page: Sequence[Article]) -> bool:
+        guids = [a.guid for a in page]
+        return store.known_before(feed.id, guids, since) if since else bool(store.known_guids(feed.id, guids))
+
     page_articles = first.articles
     for page in range(2, feed.catch_up_pages + 1):
-        if not page_articles or store.known_guids(feed.id, [a.guid for a in page_articles]):
-            return replace(first, articles=articles)
+        if (since is None or page > 2) and (not page_articles or known(page_articles)):
+            return replace(first, articles=articles), True
+        if stop is not None and stop.is_set():
+            log.info("feed=%s catch-up stopped at page %d: the bot is stopping", feed.id, page)
+            return replace(first, articles=articles), False
         url = paged(feed.url, page)
         renew()  # the poll lease lasts for one more page
         try:
@@ -244,15 +300,18 @@ def _catch_up(feed: FeedConfig, config: BotConfig, store: Store, client: FeedCli
             page_articles = parse(fetched.body, feed_id=feed.id, url=fetched.url or url,
                                   content_type=fetched.content_type).articles
         except FeedError as exc:
-            log.info("feed=%s catch-up stopped at page %d: %s", feed.id, page, exc.message)
-            return replace(first, articles=articles)
+            if exc.status == 404:  # WordPress's answer past its last page: the feed has no more
+                log.info("feed=%s catch-up: page %d is past the last one", feed.id, page)
+                return replace(first, articles=articles), True
+            log.warning("feed=%s catch-up stopped at page %d: %s", feed.id, page, exc.message)
+            return replace(first, articles=articles), False
         log.info("feed=%s catch-up: page %d has %d entries", feed.id, page, len(page_articles))
         articles += [a for a in page_articles if a.guid not in seen]
         seen.update(a.guid for a in page_articles)
-    if page_articles and not store.known_guids(feed.id, [a.guid for a in page_articles]):
+    if page_articles and not known(page_articles):
         log.warning("feed=%s: %d pages read and no known article yet; older new articles may be missed "
                     "(raise catch_up_pages)", feed.id, feed.catch_up_pages)
-    return replace(first, articles=articles)
+    return replace(first, articles=articles), True
 
 
 def _ms(started: float) -> int:

@@ -13,7 +13,7 @@ from bot.models import DeliveryState
 from bot.store.engine import (
     StoreBase,
 )
-from bot.store.tables import articles, deliveries, events, short_links
+from bot.store.tables import articles, deliveries, events, feeds, short_links
 
 
 class CachesMixin(StoreBase):
@@ -46,8 +46,9 @@ class CachesMixin(StoreBase):
 
     def prune(self, cutoff: datetime) -> tuple[int, int]:
         """Delete finished deliveries (sent, failed, skipped, deleted) last changed before ``cutoff``, and
-        articles first seen and published before it that no delivery needs any more. Nothing waiting or in
-        doubt is touched. Returns (deliveries, articles) deleted."""
+        articles first seen and published before it, not in their feed since, that no delivery needs any more.
+        Nothing waiting or in doubt is touched, and nothing still in a feed. Returns (deliveries, articles)
+        deleted."""
         finished = [DeliveryState.SENT.value, DeliveryState.FAILED.value, DeliveryState.SKIPPED.value,
                     DeliveryState.DELETED.value]
         with self.engine.begin() as c:
@@ -56,8 +57,13 @@ class CachesMixin(StoreBase):
             gone = c.execute(deliveries.delete().where(deliveries.c.state.in_(finished),
                                                        deliveries.c.updated_at < cutoff)).rowcount or 0
             needed = sa.select(deliveries.c.article_id)
+            # An article still in its feed (its item was in the last body read) is kept however old: pruned,
+            # it would be new again. So is one seen in its feed within the retention period.
+            in_feed = sa.exists().where(feeds.c.id == articles.c.feed_id, feeds.c.last_body_at.is_not(None),
+                                        articles.c.last_seen_at >= feeds.c.last_body_at)
             dropped = c.execute(articles.delete().where(
                 articles.c.first_seen_at < cutoff, articles.c.published_at < cutoff,
+                sa.or_(articles.c.last_seen_at.is_(None), articles.c.last_seen_at < cutoff), ~in_feed,
                 articles.c.id.not_in(needed))).rowcount or 0
             c.execute(short_links.delete().where(short_links.c.created_at < cutoff))
         return int(gone), int(dropped)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -188,6 +188,9 @@ def _account_claim_lock(c: Connection, account_id: str, delivery_id: int, now: d
     return other is None
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]

@@ -19,7 +19,7 @@ from bot.store.engine import (
     _insert,
     _serialize_new_articles,
 )
-from bot.store.outbox import move
+from bot.store.outbox import _delivered, _identity, move
 from bot.store.records import (
     FeedState,
     KnownArticle,
@@ -149,10 +149,17 @@ class FeedsMixin(StoreBase):
     def apply_poll(
         self, feed_id: str, url: str, now: datetime, validators: Validators, articles_in_feed: Sequence[Article],
         decide: Callable[[dict[str, KnownArticle], bool], PollPlan], item_hashes: Mapping[str, str] | None = None,
+        *, present: Sequence[str] = (), catch_up_since: datetime | None = None,
     ) -> tuple[PollPlan, bool, int]:
         """In one transaction: read what is known of these articles, let ``decide`` plan, write the plan and
         the feed's new state. Returns the plan, whether this was the feed's first start, and how many
-        deliveries were queued (an account already given the article by another feed gets no second one)."""
+        deliveries were queued (an account already given the article by another feed gets no second one).
+
+        An article is known by its guid, or else by its identity (``bot.compose.ids``: its WordPress post id
+        or its link): one whose guid changed is the same article, and takes the new guid. ``present``: the
+        hashes of every item of the body (parsed or not), whose articles are marked as still in the feed.
+        ``catch_up_since``: a catch-up over older pages that began then and did not finish (None: none is
+        pending)."""
         guids = [a.guid for a in articles_in_feed]
         hashes = item_hashes or {}
         with self._bookkeeping() as c:
@@ -164,6 +171,7 @@ class FeedsMixin(StoreBase):
                 q = sa.select(articles).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk))
                 for r in c.execute(q).mappings():
                     known[r["guid"]] = KnownArticle(r["id"], _article(r), r["item_hash"])
+            known.update(_known_by_identity(c, feed_id, [a for a in articles_in_feed if a.guid not in known]))
             plan = decide(known, first_start)
             ids = {g: k.id for g, k in known.items()}
             queued = 0
@@ -173,12 +181,12 @@ class FeedsMixin(StoreBase):
                 published = _plausible(a.published, now)
                 inserted = c.execute(articles.insert().values(
                     **_article_values(a), feed_id=feed_id, first_seen_at=now, updated_at=now,
-                    published_at=published, item_hash=hashes.get(a.guid),
+                    published_at=published, item_hash=hashes.get(a.guid), last_seen_at=now,
                 )).inserted_primary_key
                 assert inserted is not None
                 ids[a.guid] = inserted[0]
             edited = {a.guid for a in plan.edited}
-            for a in plan.edited:
+            for a in plan.edited:  # a changed guid (same identity) comes this way too: the row takes the new one
                 c.execute(articles.update().where(articles.c.id == ids[a.guid]).values(
                     **_article_values(a), updated_at=now, item_hash=hashes.get(a.guid),
                     **({"published_at": _plausible(a.published, now)} if a.published else {}),
@@ -186,15 +194,11 @@ class FeedsMixin(StoreBase):
             for guid, hashed in hashes.items():  # the same article, its item's bytes changed
                 if guid in known and guid not in edited and known[guid].item_hash != hashed:
                     c.execute(articles.update().where(articles.c.id == known[guid].id).values(item_hash=hashed))
+            by_guid = {a.guid: a for a in articles_in_feed}
             for d in plan.deliveries:
                 # One post per article and account, even when two feeds of the site (the main feed and a
-                # category feed) both carry the article.
-                exists = c.execute(
-                    sa.select(deliveries.c.id)
-                    .join(articles, articles.c.id == deliveries.c.article_id)
-                    .where(articles.c.guid == d.guid, deliveries.c.account_id == d.account_id)
-                ).first()
-                if not exists:
+                # category feed) both carry the article, or carry it under two guids.
+                if not _delivered(c, by_guid[d.guid], d.account_id):
                     state = DeliveryState.SKIPPED if d.skip else DeliveryState.QUEUED
                     c.execute(deliveries.insert().values(
                         article_id=ids[d.guid], account_id=d.account_id, state=state.value, priority=d.priority,
@@ -205,17 +209,40 @@ class FeedsMixin(StoreBase):
                 row = c.execute(sa.select(deliveries.c.id, deliveries.c.remote_url).where(
                     deliveries.c.article_id == ids[guid], deliveries.c.account_id == account_id,
                     deliveries.c.state == DeliveryState.SENT.value)).first()
-                if row is not None:
+                if row is not None:  # a new post: its own revision, so its own idempotency keys
                     move(c, REPOST, deliveries.c.id == row.id, text=None, remote_id=None, remote_url=None,
-                         attempts=0, not_before=None,
+                         attempts=0, not_before=None, first_tried_at=None, created_at=now,
+                         revision=deliveries.c.revision + 1,
                          note=f"the headline was edited: posting again (was {row.remote_url})", updated_at=now)
                     queued += 1
+            seen = [h for h in present if h] or [h for h in hashes.values() if h]
+            for chunk in _chunks(seen, 500):  # what is in the feed now stays seen (retention keeps it)
+                c.execute(articles.update().where(articles.c.feed_id == feed_id, articles.c.item_hash.in_(chunk))
+                          .values(last_seen_at=now))
+            for id_chunk in _chunks([int(ids[g]) for g in guids if g in ids], 500):
+                c.execute(articles.update().where(articles.c.id.in_(id_chunk)).values(last_seen_at=now))
             self._upsert_feed(c, feed_id, url, {
                 "initialized": True, "etag": validators.etag, "last_modified": validators.last_modified,
                 "body_hash": validators.body_hash, "last_poll_at": now, "last_success_at": now,
-                "last_error": None, "failures": 0, "next_poll_at": None,
+                "last_error": None, "failures": 0, "next_poll_at": None, "last_body_at": now,
+                "catch_up_since": catch_up_since,
             })
         return plan, first_start, queued
+
+    def newest_published(self, feed_id: str) -> datetime | None:
+        """When the feed's newest known article was published."""
+        with self.light.connect() as c:
+            newest: datetime | None = c.execute(sa.select(sa.func.max(articles.c.published_at)).where(
+                articles.c.feed_id == feed_id)).scalar()
+        return newest
+
+    def known_before(self, feed_id: str, guids: Sequence[str], since: datetime) -> bool:
+        """Whether any of these articles of the feed was first seen before ``since`` (a catch-up that resumes
+        stops at an article known before it began)."""
+        with self.light.connect() as c:
+            return any(c.execute(sa.select(articles.c.id).where(
+                articles.c.feed_id == feed_id, articles.c.guid.in_(chunk), articles.c.first_seen_at < since,
+            ).limit(1)).first() for chunk in _chunks(guids, 500))
 
     def articles(self, feed_id: str | None = None) -> list[Article]:
         q = sa.select(articles).order_by(articles.c.id)
@@ -231,3 +258,16 @@ class FeedsMixin(StoreBase):
 
 def _plausible(published: datetime | None, now: datetime) -> datetime:
     return now if published is None or published > now + timedelta(days=1) else published
+
+
+def _known_by_identity(c: Connection, feed_id: str, unknown: Sequence[Article]) -> dict[str, KnownArticle]:
+    """The articles of the feed that these (unknown by guid) are under another guid, by their new guid."""
+    found: dict[str, KnownArticle] = {}
+    taken: set[int] = set()
+    for a in unknown:
+        r = c.execute(sa.select(articles).where(articles.c.feed_id == feed_id, sa.or_(*_identity(a)))
+                      .order_by(articles.c.id).limit(1)).mappings().first()
+        if r is not None and r["id"] not in taken:
+            taken.add(r["id"])
+            found[a.guid] = KnownArticle(r["id"], _article(r), r["item_hash"])
+    return found

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bot.compose.ids import link_key, post_key
 from bot.lifecycle import (
     CLAIM,
     DOUBT,
@@ -225,9 +226,10 @@ class OutboxMixin(StoreBase):
         with self.engine.begin() as c:
             _serialize_new_articles(c)
             ids = []
-            for a in copies:
+            for a in copies:  # the feed's own record of the article, whatever its guid there, if it has one
                 row = c.execute(sa.select(articles.c.id).where(articles.c.feed_id == a.feed_id,
-                                                               articles.c.guid == a.guid)).first()
+                                                               sa.or_(*_identity(a)))
+                                .order_by(articles.c.id).limit(1)).first()
                 if row is None:
                     row_id = c.execute(articles.insert().values(
                         **_article_values(a), feed_id=a.feed_id, first_seen_at=now, updated_at=now,
@@ -237,10 +239,7 @@ class OutboxMixin(StoreBase):
                 else:
                     ids.append(int(row.id))
             for account_id in account_ids:
-                exists = c.execute(sa.select(deliveries.c.id).join(articles, articles.c.id == deliveries.c.article_id)
-                                   .where(articles.c.guid == copies[0].guid,
-                                          deliveries.c.account_id == account_id)).first()
-                if exists:
+                if _delivered(c, copies[0], account_id):
                     had.append(account_id)
                     continue
                 inserted = c.execute(deliveries.insert().values(
@@ -294,3 +293,19 @@ def move(c: Connection, t: Transition, *where: Any, **values: Any) -> int:
         where = (*where, deliveries.c.state.in_(t.allowed))
     done = c.execute(deliveries.update().where(*where).values(state=t.to.value, **values))
     return int(done.rowcount or 0)
+
+
+def _identity(a: Article) -> list[Any]:
+    """The conditions that find an article by its identity (post key, link key), whatever its guid."""
+    keys = [articles.c.guid == a.guid]
+    if (pk := post_key(a.guid, a.link)) is not None:
+        keys.append(articles.c.post_key == pk)
+    if (lk := link_key(a.link)) is not None:
+        keys.append(articles.c.link_key == lk)
+    return keys
+
+
+def _delivered(c: Connection, a: Article, account_id: str) -> bool:
+    """Whether the account has a delivery of this article from any feed, under any of its guids."""
+    return c.execute(sa.select(deliveries.c.id).join(articles, articles.c.id == deliveries.c.article_id)
+                     .where(deliveries.c.account_id == account_id, sa.or_(*_identity(a))).limit(1)).first() is not None

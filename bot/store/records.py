@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.compose.ids import link_key, post_key
 from bot.models import Article
 
 
@@ -27,6 +28,8 @@ class FeedState:
     next_poll_at: datetime | None  #: while backing off after failures: not before this
     lease_owner: str | None = None  #: the process polling it now (``host:pid:tag``)
     leased_until: datetime | None = None  #: until when that poll lease holds
+    catch_up_since: datetime | None = None  #: a catch-up over older pages began then and has not finished
+    last_body_at: datetime | None = None  #: the last poll that read a body (its articles are in the feed)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ class AccountState:
 
 def _article_values(a: Article) -> dict[str, Any]:
     return {"guid": a.guid, "title": a.title, "link": a.link, "summary": a.summary, "author": a.author,
-            "labels": list(a.labels), "image_urls": list(a.image_urls)}
+            "labels": list(a.labels), "image_urls": list(a.image_urls),
+            "post_key": post_key(a.guid, a.link), "link_key": link_key(a.link)}
 
 
 def _article(r: Any) -> Article:

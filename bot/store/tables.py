@@ -48,6 +48,10 @@ feeds = sa.Table(
     # The poll lease: the replica polling the feed now, and until when its claim holds (migration 0002).
     sa.Column("lease_owner", sa.Text),
     sa.Column("leased_until", UTCDateTime),
+    # Migration 0004: a catch-up over older pages that did not finish (when it began: the next poll goes on
+    # with it), and the last poll that read a body (an article seen then is still in the feed).
+    sa.Column("catch_up_since", UTCDateTime),
+    sa.Column("last_body_at", UTCDateTime),
 )
 
 articles = sa.Table(
@@ -70,6 +74,11 @@ articles = sa.Table(
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("item_hash", sa.String(64)),  # of its feed item as last parsed (bot.feeds.prescan; migration 0003)
+    # Migration 0004: the article's identity beyond its guid (bot.compose.ids: WordPress's post id, the link
+    # without scheme and www), and when its item was last in the feed (retention keeps what still is).
+    sa.Column("post_key", sa.String(32)),
+    sa.Column("link_key", sa.Text),
+    sa.Column("last_seen_at", UTCDateTime),
     sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
 )
 
@@ -92,6 +101,10 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("created_by", sa.Text),  # who made a manual post
+    # Migration 0004: when its text was frozen (a platform's idempotency lasts so long), and which post of
+    # the delivery this is (a repost after an edited headline is a new post, with keys of its own).
+    sa.Column("first_tried_at", UTCDateTime),
+    sa.Column("revision", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
 )
 
@@ -107,6 +120,8 @@ events = sa.Table(
 sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.not_before)
 sa.Index("ix_articles_guid", articles.c.guid)
 sa.Index("ix_articles_feed_item_hash", articles.c.feed_id, articles.c.item_hash)
+sa.Index("ix_articles_post_key", articles.c.post_key)
+sa.Index("ix_articles_link_key", articles.c.link_key)
 
 short_links = sa.Table(
     "short_links", metadata,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.backoff import backoff
 from bot.clock import Clock
@@ -77,8 +78,7 @@ class Dispatcher:
         ``force`` ignores holds, limits and quiet hours (a post made by hand with --force)."""
         if not self.store.anything_to_send():  # the usual idle pass: one cheap query
             return []
-        requeued, doubtful = self.store.recover_expired(
-            self.clock.now(), lambda acc: acc in self.publishers and self.publishers[acc].resend_is_safe)
+        requeued, doubtful = self.store.recover_expired(self.clock.now(), self._resend_safe)
         if requeued or doubtful:
             log.warning("recovered interrupted sends: %d queued again with their frozen text, %d in doubt "
                         "(check those accounts, then retry or skip)", requeued, doubtful)
@@ -96,12 +96,44 @@ class Dispatcher:
                                             still_ready=None if force else self._ready)
             if claimed is None:
                 break
-            text = claimed.text if claimed.text is not None else self._compose(claimed)
-            if isinstance(text, Outcome):
-                outcomes.append(text)
-            else:
-                outcomes.append(self._send(claimed, text))
+            with self._renewing(claimed):  # the claim lasts as long as its compose and send take
+                text = claimed.text if claimed.text is not None else self._compose(claimed)
+                if isinstance(text, Outcome):
+                    outcomes.append(text)
+                else:
+                    outcomes.append(self._send(claimed, text))
         return outcomes
+
+    def _resend_safe(self, account_id: str, first_tried: datetime | None) -> bool:
+        """Whether a delivery whose send was interrupted may be sent again without the risk of a second post."""
+        publisher = self.publishers.get(account_id)
+        if publisher is None or not publisher.resend_is_safe:
+            return False
+        window = publisher.resend_window
+        return window is None or first_tried is None or self.clock.now() - first_tried < window
+
+    @contextmanager
+    def _renewing(self, d: DeliveryForDispatch) -> Iterator[None]:
+        """Renew the claim on ``d`` every third of its lease while the block runs (a send can chain a
+        shortener, the REST API, a page, an image, an upload and the post itself: longer than one lease)."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.lease.total_seconds() / 3):
+                try:
+                    if not self.store.renew_claim(d.id, d.attempts, self.lease):
+                        log.warning("delivery=%d account=%s: its claim was taken over mid-send", d.id, d.account_id)
+                        return
+                except Exception:  # the database is away: the claim may lapse; its outcome is fenced anyway
+                    log.exception("delivery=%d: renewing its claim failed", d.id)
+
+        beat = threading.Thread(target=renew, name=f"claim-{d.id}", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beat.join(5)
 
     def ready_accounts(self) -> list[str]:
         """The accounts whose limits and quiet hours let them send now."""
@@ -122,26 +154,32 @@ class Dispatcher:
         try:
             text = self.compose(d.account_id, d.article, d.article_id)
         except ComposeError as exc:
-            self.store.record_failed(d.id, self.clock.now(), str(exc))
+            self.store.record_failed(d, self.clock.now(), str(exc))
             return self._log(Outcome(d.id, d.account_id, "failed", str(exc)))
         except Exception as exc:  # a bug: the post is not lost, it is tried again later
             log.exception("delivery=%d account=%s: composing the post failed unexpectedly", d.id, d.account_id)
             now = self.clock.now()
-            self.store.record_retry(d.id, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
+            self.store.record_retry(d, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
                                     f"internal error while composing: {type(exc).__name__}: {exc}")
             return Outcome(d.id, d.account_id, "retry", str(exc))
-        return self.store.freeze_text(d.id, text, self.clock.now())
+        frozen = self.store.freeze_text(d, text, self.clock.now())
+        if frozen is None:  # the claim lapsed while composing and another took the row: it sends, not this one
+            log.warning("delivery=%d account=%s: its claim was taken over while composing; not sent here",
+                        d.id, d.account_id)
+            return Outcome(d.id, d.account_id, "lost", "the claim was taken over")
+        return frozen
+
 
     def _send(self, d: DeliveryForDispatch, text: str) -> Outcome:
         publisher = self.publishers[d.account_id]
         images = tuple(dict.fromkeys(u for u in (d.article.featured_image, *d.article.image_urls) if u))
         post = Post(d.id, text, d.article.link, d.article.title, images,
-                    d.article.excerpt or d.article.summary, d.created_at)
+                    d.article.excerpt or d.article.summary, d.created_at, d.revision)
         store, acc = self.store, d.account_id
         try:
             published = publisher.publish(post)
         except Duplicate as exc:
-            store.record_sent(d.id, self.clock.now(), exc.remote_id, None,
+            store.record_sent(d, self.clock.now(), exc.remote_id, None,
                               note=f"the platform already had this post ({exc.message})"
                               + ("" if exc.remote_id else "; its id is unknown"))
             return self._log(Outcome(d.id, acc, "duplicate", exc.message))
@@ -149,31 +187,31 @@ class Dispatcher:
             now = self.clock.now()
             until = max(exc.until, now + MIN_WAIT)
             store.pause_account(acc, until, now)
-            store.record_retry(d.id, now, until, f"rate limited: {exc.message}", count_attempt=False)
+            store.record_retry(d, now, until, f"rate limited: {exc.message}", count_attempt=False)
             return self._log(Outcome(d.id, acc, "rate_limited", f"{exc.message}; next try {until:%H:%M:%S}Z"))
         except Unavailable as exc:
             if isinstance(exc, MaybeSent) and not publisher.resend_is_safe:  # it may be posted: never guess
                 where = f"{exc.message}; check {exc.check}" if exc.check else exc.message
-                store.record_in_doubt(d.id, self.clock.now(), where)
+                store.record_in_doubt(d, self.clock.now(), where)
                 return self._log(Outcome(d.id, acc, "in_doubt", where))
             now = self.clock.now()
             at = exc.after if exc.after and exc.after > now else \
                 now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw())
-            store.record_retry(d.id, now, at, exc.message)
+            store.record_retry(d, now, at, exc.message)
             return self._log(Outcome(d.id, acc, "retry", f"{exc.message}; next try {at:%H:%M:%S}Z"))
         except AuthFailed as exc:
             now = self.clock.now()
             if store.hold_account(acc, exc.message, now):
                 log.error("account=%s is HELD: %s. Its posts wait in the queue; fix its credentials, then "
                           "run `bot release %s`.", acc, exc.message, acc)
-            store.record_retry(d.id, now, None, f"account held: {exc.message}", count_attempt=False)
+            store.record_retry(d, now, None, f"account held: {exc.message}", count_attempt=False)
             return self._log(Outcome(d.id, acc, "held", exc.message))
         except Rejected as exc:
-            store.record_failed(d.id, self.clock.now(), exc.message)
+            store.record_failed(d, self.clock.now(), exc.message)
             return self._log(Outcome(d.id, acc, "failed", exc.message))
         except PlatformError as exc:  # a kind the publisher should not raise: treat as "try again"
             now = self.clock.now()
-            store.record_retry(d.id, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
+            store.record_retry(d, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
                                exc.message)
             return self._log(Outcome(d.id, acc, "retry", exc.message))
         except Exception as exc:  # a bug: never guess whether it posted
@@ -181,12 +219,12 @@ class Dispatcher:
             now = self.clock.now()
             message = f"internal error: {type(exc).__name__}: {exc}"
             if publisher.resend_is_safe:
-                store.record_retry(d.id, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
+                store.record_retry(d, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
                                    message)
                 return Outcome(d.id, acc, "retry", message)
-            store.record_in_doubt(d.id, now, message)
+            store.record_in_doubt(d, now, message)
             return Outcome(d.id, acc, "in_doubt", message)
-        store.record_sent(d.id, self.clock.now(), published.remote_id, published.url, published.note)
+        store.record_sent(d, self.clock.now(), published.remote_id, published.url, published.note)
         return self._log(Outcome(d.id, acc, "sent", f"id={published.remote_id or 'unknown'}", published.url))
 
     @staticmethod

@@ -15,6 +15,7 @@ from bot.core import Bot
 from bot.models import DeliveryState
 from bot.platforms.bluesky import facets, tid
 
+from .kit.databases import expire_claims
 from .kit.e2e import JPEG, EndToEnd
 from .kit.fake_bluesky import FakeBluesky, xrpc_error
 from .kit.runs import Run, crash_after_answering
@@ -131,6 +132,7 @@ def test_a_resend_after_a_crash_cannot_post_twice(
                           lambda: bluesky.records)  # a crash mid-send
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)
+    expire_claims(bot.store)
     [o] = bot.dispatch()
     assert o.status == "duplicate" and len(bluesky.records) == 1
     [row] = bot.store.deliveries()

@@ -21,6 +21,7 @@ from bot.store import Store
 
 from .kit.articles import site_article
 from .kit.clock import T0
+from .kit.databases import expire_claims
 
 
 @dataclass
@@ -31,6 +32,7 @@ class FakePublisher:
     account_id: str = "acc"
     rule: LengthRule = field(default_factory=lambda: LengthRule(280))
     resend_is_safe: bool = True
+    resend_window: timedelta | None = None
     calls: list[Post] = field(default_factory=list)
 
     def publish(self, post: Post) -> Published:
@@ -217,6 +219,7 @@ def test_an_interrupted_send_is_resent_where_safe_and_in_doubt_elsewhere(store: 
     queue(store, clock, article(1, "تعديل بعد الانقطاع"), accounts=("safe", "unsafe"))
     assert d.run() == []  # the claims have not expired yet
     clock.advance(timedelta(minutes=2, seconds=1))
+    expire_claims(store)
     outcomes = d.run()
     assert [(o.account_id, o.status) for o in outcomes] == [("safe", "sent")]
     assert safe.calls[0].text == frozen["safe"]  # the frozen text, not the edited headline
@@ -269,6 +272,7 @@ def test_a_claim_that_died_before_its_text_was_frozen_is_always_safe_to_send(sto
     unsafe = FakePublisher(ok, account_id="unsafe", resend_is_safe=False)
     assert store.claim_next(clock.now(), ["unsafe"], timedelta(minutes=2)) is not None  # then the process dies
     clock.advance(timedelta(minutes=3))
+    expire_claims(store)
     [o] = dispatcher(store, clock, unsafe).run()
     assert o.status == "sent" and len(unsafe.calls) == 1
 

@@ -13,6 +13,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
+from .kit.databases import expire_claims
 from .kit.e2e import JPEG, EndToEnd
 from .kit.fake_mastodon import FakeMastodon, error, mastodon_length
 from .kit.runs import Run, crash_after_answering
@@ -107,6 +108,7 @@ def test_a_resend_after_a_crash_returns_the_first_status(
                           lambda: mastodon.statuses)  # a crash mid-send
     clock.set(datetime.now(UTC) + timedelta(minutes=3))
     bot = Bot.open(load_config(path), clock=clock)
+    expire_claims(bot.store)
     [o] = bot.dispatch()
     assert o.status == "sent" and len(mastodon.statuses) == 1
     [row] = bot.store.deliveries()

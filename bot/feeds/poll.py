@@ -109,16 +109,18 @@ def held_back(new: Sequence[Article], newest_known: datetime | None, now: dateti
 def plan_poll(
     in_feed: Sequence[Article], known: Mapping[str, KnownArticle], accounts: Sequence[AccountConfig], *,
     first_start: bool, backfill: int, now: datetime, own_hosts: set[str] | None = None,
-    newest_known: datetime | None = None, retention: timedelta | None = None,
+    newest_known: datetime | None = None, retention: timedelta | None = None, items: int | None = None,
 ) -> PollPlan:
     """Decide what a poll changes. On a feed's first start, what it holds is only marked seen (or the
     ``backfill`` newest are posted); later, every article not seen before goes to every account, or is
     recorded as skipped there with the reason (its filters; or :func:`held_back`: older articles under new
-    guids). An edited headline goes out again only to accounts with ``repost_on_edit``."""
+    guids). An edited headline goes out again only to accounts with ``repost_on_edit``. ``items``: how many
+    items the feed's body holds (``in_feed`` may be only its new and edited ones)."""
     new = [a for a in in_feed if a.guid not in known]
     edited = [a for a in in_feed if a.guid in known and _differs(known[a.guid].article, a)]
     chosen = newest(new, backfill) if first_start else new
-    held = {} if first_start else held_back(chosen, newest_known, now, retention, len(in_feed))
+    held = {} if first_start else held_back(chosen, newest_known, now, retention,
+                                                        max(items or 0, len(in_feed)))
     deliveries = [PlannedDelivery(a.guid, acc.id, priority_of(acc, a),
                                   held.get(a.guid)
                                   or (foreign_link(a.link, own_hosts) if own_hosts is not None else None)
@@ -245,7 +247,7 @@ def _poll_leased(
         lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, accounts,
                                                 first_start=first, backfill=feed.backfill, now=now,
                                                 own_hosts=config.own_hosts(feed), newest_known=newest_known,
-                                                retention=config.retention),
+                                                retention=config.retention, items=entries),
         parsed_feed.item_hashes, present=present, catch_up_since=None if complete else (pending or now),
     )
     if not complete:

@@ -9,7 +9,7 @@ reference, or raises one of the :class:`~bot.errors.PlatformError` kinds, which 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.compose.length import LengthRule
@@ -25,7 +25,14 @@ class Post:
     title: str  #: the article's headline (for alt text and cards)
     image_urls: tuple[str, ...] = ()  #: the article's image candidates, best first (featured image first)
     summary: str = ""  #: the article's excerpt (for link cards)
-    queued_at: datetime | None = None  #: when the delivery was made: stable across retries
+    queued_at: datetime | None = None  #: when the delivery (or its repost) was queued: stable across retries
+    revision: int = 0  #: 0 for the first post of the delivery, then 1, 2 … for reposts of an edited headline
+
+    @property
+    def key(self) -> str:
+        """The post's idempotency key: the same for every attempt of this post, another for a repost."""
+        base = f"wp-social-bot-delivery-{self.delivery_id}"
+        return base if self.revision == 0 else f"{base}-r{self.revision}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,8 @@ class Publisher(Protocol):
     #: True where sending the same delivery twice cannot make two posts (idempotency keys, duplicate
     #: rejection): a send interrupted by a crash is then retried instead of being marked in_doubt.
     resend_is_safe: bool
+    #: How long after the first attempt a resend stays safe (an idempotency key's lifetime), or None: always.
+    resend_window: timedelta | None
 
     def publish(self, post: Post) -> Published:
         """Post ``post`` on the platform (raises a PlatformError kind when it did not post)."""

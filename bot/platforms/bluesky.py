@@ -41,13 +41,26 @@ DEFAULT_RATE_WAIT = timedelta(minutes=5)
 
 def tid(when: datetime, clock_id: int) -> str:
     """A TID (the record key form Bluesky posts use): microseconds since the epoch and a 10-bit clock id,
-    base32-sortable, 13 characters. The same delivery always gets the same TID."""
-    n = (int(when.timestamp() * 1_000_000) << 10) | (clock_id & 0x3FF)
+    base32-sortable, 13 characters."""
+    return _tid(int(when.timestamp() * 1_000_000), clock_id)
+
+
+def _tid(micros: int, clock_id: int) -> str:
+    n = ((micros & (2**53 - 1)) << 10) | (clock_id & 0x3FF)
     out = ""
     for _ in range(13):
         out = _TID_ALPHABET[n & 31] + out
         n >>= 5
     return out
+
+
+def record_key(delivery_id: int, queued_at: datetime) -> str:
+    """A post's record key, the same at every attempt and another for every other post: a TID whose time is
+    the second the delivery (or its repost) was queued, with the delivery's id in the microseconds and the
+    clock id (``id mod 1024`` there, ``id div 1024`` in the microseconds). Two deliveries share a key only
+    if queued in the same second with ids 1,024,000,000 apart; a repost is queued in a later second."""
+    seconds = int(queued_at.timestamp())
+    return _tid(seconds * 1_000_000 + (delivery_id >> 10) % 1_000_000, delivery_id & 0x3FF)
 
 
 def facets(text: str) -> list[dict[str, Any]]:
@@ -71,6 +84,7 @@ class BlueskyPublisher:
 
     rule = BLUESKY
     resend_is_safe = True  # the record key is the delivery's: a resend cannot post twice
+    resend_window: timedelta | None = None
 
     def __init__(self, account: BlueskyAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
         from atproto import Client
@@ -93,7 +107,7 @@ class BlueskyPublisher:
         from atproto import models
 
         did = self._session()
-        rkey = tid(post.queued_at or self.clock.now(), post.delivery_id)
+        rkey = record_key(post.delivery_id, post.queued_at or self.clock.now())
         record: dict[str, Any] = {
             "$type": "app.bsky.feed.post", "text": post.text, "langs": [self.account.language],
             "createdAt": self.clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from datetime import timedelta
 from typing import TextIO
 
 from bot.compose.length import LengthRule, code_point_counter, rule_of
@@ -21,6 +22,7 @@ class ConsolePublisher:
     """Prints each post to a stream (stdout by default) and, with ``output``, appends it as a JSON line."""
 
     resend_is_safe = True
+    resend_window: timedelta | None = None
 
     def __init__(self, account: ConsoleAccount, stream: TextIO | None = None) -> None:
         self.account_id = account.id

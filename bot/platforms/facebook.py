@@ -45,6 +45,7 @@ class FacebookPublisher:
 
     rule = FACEBOOK
     resend_is_safe = False
+    resend_window: timedelta | None = None
 
     def __init__(self, account: FacebookAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
         self.account_id = account.id

@@ -38,6 +38,8 @@ class MastodonPublisher:
     """One Mastodon account on its instance, through Mastodon.py; text counted as Mastodon does, to ``max_length``."""
 
     resend_is_safe = True  # the Idempotency-Key makes a resend return the first status
+    #: Instances keep an Idempotency-Key for about an hour: a resend later than this is in doubt.
+    resend_window: timedelta | None = timedelta(minutes=50)
 
     def __init__(self, account: MastodonAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
         from mastodon import Mastodon
@@ -68,7 +70,7 @@ class MastodonPublisher:
                                 post.delivery_id, exc)
         status = self._call(self.api.status_post, post.text, media_ids=media_ids or None,
                             visibility=self.account.visibility, language=self.account.language,
-                            idempotency_key=f"wp-social-bot-delivery-{post.delivery_id}")
+                            idempotency_key=post.key)
         return Published(str(status["id"]), status.get("url") or status.get("uri"))
 
     def _upload(self, data: bytes, content_type: str, url: str, description: str) -> str:

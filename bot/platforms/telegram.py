@@ -42,6 +42,7 @@ class TelegramPublisher:
 
     rule = TELEGRAM_MESSAGE
     resend_is_safe = False  # no idempotency key: an interrupted send is in doubt
+    resend_window: timedelta | None = None
 
     def __init__(self, account: TelegramAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
         self.account_id = account.id

@@ -66,6 +66,7 @@ class XPublisher:
 
     rule = X
     resend_is_safe = True  # X refuses the same text twice: a resend after a crash cannot double-post
+    resend_window: timedelta | None = None
 
     def __init__(self, account: XAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot") -> None:
         import tweepy

@@ -13,7 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -186,6 +186,16 @@ def _account_claim_lock(c: Connection, account_id: str, delivery_id: int, now: d
         deliveries.c.account_id == account_id, deliveries.c.id != delivery_id,
         deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until > now).limit(1)).first()
     return other is None
+
+
+def db_now(c: Connection) -> datetime:
+    """The database's own time (UTC): claims are made and expire by it, so a replica whose clock runs ahead
+    cannot take another's claim early."""
+    if c.dialect.name == "postgresql":
+        value: datetime = c.execute(sa.text("SELECT clock_timestamp() AT TIME ZONE 'UTC'")).scalar_one()
+        return value.replace(tzinfo=UTC)
+    text: str = c.execute(sa.text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
 
 
 _T = TypeVar("_T")

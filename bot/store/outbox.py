@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from bot.store.engine import (
     StoreBase,
     _account_claim_lock,
     _serialize_new_articles,
+    db_now,
 )
 from bot.store.records import (
     DeliveryForDispatch,
@@ -38,6 +40,8 @@ from bot.store.records import (
     _article_values,
 )
 from bot.store.tables import accounts, articles, deliveries, events
+
+log = logging.getLogger("bot.store")
 
 _ANY_WAITING = sa.select(deliveries.c.id).where(
     deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value])).limit(1)
@@ -51,16 +55,18 @@ class OutboxMixin(StoreBase):
         with self.light.connect() as c:
             return c.execute(_ANY_WAITING).first() is not None
 
-    def recover_expired(self, now: datetime, resend_safe: Callable[[str], bool]) -> tuple[int, int]:
-        """Claims that expired (the process died mid-call): back to the queue with their frozen text where a
-        resend cannot post twice, else ``in_doubt`` for the operator. Returns (requeued, in_doubt)."""
+    def recover_expired(self, now: datetime, resend_safe: Callable[[str, datetime | None], bool]) -> tuple[int, int]:
+        """Claims that expired by the database's clock (the process died mid-call): back to the queue with
+        their frozen text where ``resend_safe(account, first tried at)`` says a resend cannot post twice,
+        else ``in_doubt`` for the operator. Returns (requeued, in_doubt)."""
         requeued = doubtful = 0
         with self.engine.begin() as c:
-            rows = c.execute(sa.select(deliveries.c.id, deliveries.c.account_id, deliveries.c.text).where(
-                deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until < now)).all()
+            rows = c.execute(sa.select(deliveries.c.id, deliveries.c.account_id, deliveries.c.text,
+                                       deliveries.c.first_tried_at).where(
+                deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until < db_now(c))).all()
             for r in rows:
                 # Without frozen text it never reached the platform: always safe to send.
-                safe = r.text is None or resend_safe(r.account_id)
+                safe = r.text is None or resend_safe(r.account_id, r.first_tried_at)
                 note = ("interrupted mid-send; resent with its frozen text" if safe else
                         "interrupted mid-send: it may or may not have been posted; "
                         "check the account, then retry or skip it")
@@ -85,6 +91,7 @@ class OutboxMixin(StoreBase):
         busy: set[str] = set()  # accounts another replica is claiming for at this moment
         while True:
             with self.engine.begin() as c:
+                clock = db_now(c)
                 blocked = sa.select(accounts.c.id).where(
                     accounts.c.not_before > now if ignore_holds else sa.or_(accounts.c.held.is_(True),
                                                                            accounts.c.not_before > now))
@@ -108,7 +115,7 @@ class OutboxMixin(StoreBase):
                     # Replicas send one post at a time per account, as a single process does: the account's
                     # limits, order and rate limit stay whole.
                     sending = sa.select(deliveries.c.account_id).where(
-                        deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until > now)
+                        deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until > clock)
                     q = q.where(deliveries.c.account_id.not_in(sending), deliveries.c.account_id.not_in(busy))
                 row = c.execute(q).first()
                 if row is None:
@@ -116,25 +123,40 @@ class OutboxMixin(StoreBase):
                 m = row._mapping
                 d_id, attempts = m[deliveries.c.id], m[deliveries.c.attempts] + 1
                 account_id = m[deliveries.c.account_id]
-                if self.postgres and not (_account_claim_lock(c, account_id, d_id, now)
+                if self.postgres and not (_account_claim_lock(c, account_id, d_id, clock)
                                           and (still_ready is None or still_ready(account_id))):
                     busy.add(account_id)
                     continue
-                if move(c, CLAIM, deliveries.c.id == d_id, attempts=attempts, claimed_until=now + lease,
+                if move(c, CLAIM, deliveries.c.id == d_id, attempts=attempts, claimed_until=clock + lease,
                         updated_at=now):
                     return DeliveryForDispatch(
                         d_id, m[deliveries.c.account_id], attempts, m[deliveries.c.text],
                         _article({k.name: m[k] for k in articles.c}), m[articles.c.id],
-                        m[deliveries.c.created_at])
+                        m[deliveries.c.created_at], m[deliveries.c.revision], m[deliveries.c.first_tried_at])
 
-    def freeze_text(self, delivery_id: int, text: str, now: datetime) -> str:
-        """Freeze a claimed delivery's text (only the first time); returns the frozen text. Every later
-        attempt sends exactly this text, so a platform's duplicate check recognises a resend."""
+    def freeze_text(self, delivery: int | DeliveryForDispatch, text: str, now: datetime) -> str | None:
+        """Freeze a claimed delivery's text (only the first time, noting when); returns the frozen text. Every
+        later attempt sends exactly this text, so a platform's duplicate check recognises a resend. Given the
+        claim: None when the row is no longer that claim's (then it must not be sent)."""
+        delivery_id, fence = _claim(delivery)
         with self.engine.begin() as c:
             c.execute(deliveries.update().where(deliveries.c.id == delivery_id, deliveries.c.text.is_(None))
-                      .values(text=text, updated_at=now))
-            frozen: str = c.execute(sa.select(deliveries.c.text).where(deliveries.c.id == delivery_id)).scalar_one()
+                      .values(text=text, updated_at=now, first_tried_at=now))
+            row = c.execute(sa.select(deliveries.c.text, deliveries.c.attempts, deliveries.c.state).where(
+                deliveries.c.id == delivery_id)).one()
+        if fence is not None and (row.attempts != fence or row.state != DeliveryState.SENDING.value):
+            return None
+        frozen: str = row.text
         return frozen
+
+    def renew_claim(self, delivery_id: int, attempt: int, lease: timedelta) -> bool:
+        """Extend a claim still under way to the database's now + ``lease``; False when it is no longer it."""
+        with self.engine.begin() as c:
+            done = c.execute(deliveries.update().where(
+                deliveries.c.id == delivery_id, deliveries.c.attempts == attempt,
+                deliveries.c.state == DeliveryState.SENDING.value,
+            ).values(claimed_until=db_now(c) + lease))
+            return bool(done.rowcount)
 
     def sent_times(self, account_id: str, since: datetime) -> list[datetime]:
         """When the account's posts of this period went out (for per-day and per-hour limits)."""
@@ -165,29 +187,42 @@ class OutboxMixin(StoreBase):
                         updated_at=now, note="stale: it could not go out within stale_after of its article's "
                                              "publication")
 
-    def record_sent(self, delivery_id: int, now: datetime, remote_id: str | None, remote_url: str | None,
-                    note: str | None = None) -> None:
-        self._finish(SEND_OK, delivery_id, now, remote_id=remote_id, remote_url=remote_url, note=note, sent_at=now,
-                     last_error=None)
+    # A send's outcomes, recorded on the claim that made the send (a DeliveryForDispatch; a bare id only where
+    # there is no claim, to set up a test): written only while no later claim has taken the row. A claim that
+    # expired and was recovered but not taken again still gets its outcome (it knows best). A refused one is
+    # logged. Each returns whether it was written.
 
-    def record_failed(self, delivery_id: int, now: datetime, error: str) -> None:
-        self._finish(FAIL, delivery_id, now, last_error=error)
+    def record_sent(self, delivery: int | DeliveryForDispatch, now: datetime, remote_id: str | None,
+                    remote_url: str | None, note: str | None = None) -> bool:
+        return self._finish(SEND_OK, delivery, now, remote_id=remote_id, remote_url=remote_url, note=note,
+                            sent_at=now, last_error=None)
 
-    def record_in_doubt(self, delivery_id: int, now: datetime, error: str) -> None:
-        self._finish(DOUBT, delivery_id, now, last_error=error,
-                     note="the send failed in a way that may or may not have posted: check, then retry or skip")
+    def record_failed(self, delivery: int | DeliveryForDispatch, now: datetime, error: str) -> bool:
+        return self._finish(FAIL, delivery, now, last_error=error)
 
-    def record_retry(self, delivery_id: int, now: datetime, not_before: datetime | None, error: str,
-                     count_attempt: bool = True) -> None:
+    def record_in_doubt(self, delivery: int | DeliveryForDispatch, now: datetime, error: str) -> bool:
+        return self._finish(DOUBT, delivery, now, last_error=error,
+                            note="the send failed in a way that may or may not have posted: check, then retry or skip")
+
+    def record_retry(self, delivery: int | DeliveryForDispatch, now: datetime, not_before: datetime | None,
+                     error: str, count_attempt: bool = True) -> bool:
         values: dict[str, Any] = {"not_before": not_before, "last_error": error}
         if not count_attempt:
             values["attempts"] = deliveries.c.attempts - 1
-        self._finish(RETRY_LATER, delivery_id, now, **values)
+        return self._finish(RETRY_LATER, delivery, now, **values)
 
-    def _finish(self, outcome: Transition, delivery_id: int, now: datetime, **values: Any) -> None:
+    def _finish(self, outcome: Transition, delivery: int | DeliveryForDispatch, now: datetime, **values: Any) -> bool:
         """Record a send's outcome on the delivery (its claim ends)."""
+        delivery_id, fence = _claim(delivery)
+        where = [deliveries.c.id == delivery_id]
+        if fence is not None:
+            where += [deliveries.c.attempts == fence, deliveries.c.state != DeliveryState.DELETED.value]
         with self.engine.begin() as c:
-            move(c, outcome, deliveries.c.id == delivery_id, claimed_until=None, updated_at=now, **values)
+            written = bool(move(c, outcome, *where, claimed_until=None, updated_at=now, **values))
+        if not written and fence is not None:
+            log.error("delivery=%d: its outcome (%s) came after another claim took it over: not recorded; check the "
+                      "account", delivery_id, outcome.name)
+        return written
 
     def deliveries(self, account_id: str | None = None, state: str | None = None, *, ids: Iterable[int] = (),
                    newest_first: bool = False, limit: int | None = None) -> list[DeliveryRow]:
@@ -309,3 +344,8 @@ def _delivered(c: Connection, a: Article, account_id: str) -> bool:
     """Whether the account has a delivery of this article from any feed, under any of its guids."""
     return c.execute(sa.select(deliveries.c.id).join(articles, articles.c.id == deliveries.c.article_id)
                      .where(deliveries.c.account_id == account_id, sa.or_(*_identity(a))).limit(1)).first() is not None
+
+
+def _claim(delivery: int | DeliveryForDispatch) -> tuple[int, int | None]:
+    """A delivery's id, and the attempt number that fences its outcome (None: no claim to fence to)."""
+    return (delivery.id, delivery.attempts) if isinstance(delivery, DeliveryForDispatch) else (delivery, None)

@@ -72,7 +72,9 @@ class DeliveryForDispatch:
     text: str | None  #: frozen at the first attempt; None when this is the first
     article: Article  #: the latest article data (an editor's fix reaches a post not yet tried)
     article_id: int  #: its row's id
-    created_at: datetime | None = None  #: when the delivery was queued
+    created_at: datetime | None = None  #: when the delivery (or its repost) was queued
+    revision: int = 0  #: which post of the delivery this is (a repost of an edited headline is a new one)
+    first_tried_at: datetime | None = None  #: when its text was frozen (its first attempt)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ this run's own database on it, and ``empty_postgres``. The fixtures that use the
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,3 +23,14 @@ def empty_postgres(url: str) -> str:
         c.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+def expire_claims(store: Any) -> int:
+    """Let the database's clock pass every claim under way, as if their process had died minutes ago (claims
+    expire by the database's clock, which a test's ManualClock does not move). Returns how many."""
+    from bot.store import deliveries
+
+    with store.engine.begin() as c:
+        done = c.execute(deliveries.update().where(deliveries.c.state == "sending")
+                         .values(claimed_until=datetime(2000, 1, 1, tzinfo=UTC)))
+    return int(done.rowcount or 0)

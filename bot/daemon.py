@@ -32,6 +32,8 @@ log = logging.getLogger("bot.daemon")
 
 #: Seconds to wait for running jobs after a stop signal before exiting anyway (state is always committed).
 STOP_GRACE = 8.0
+#: Seconds after a ping that found nothing new before the feed is looked at once more.
+PING_RECHECK = 3.0
 #: How often the config file is checked for changes.
 WATCH_SECONDS = 2.0
 
@@ -162,7 +164,7 @@ class Daemon:
                     self._active_cv.notify_all()
         return run
 
-    def poll_job(self, feed_id: str, force: bool = False, scheduled: bool = False) -> None:
+    def poll_job(self, feed_id: str, force: bool = False, scheduled: bool = False, ping: bool = False) -> None:
         """Poll a feed, never twice at once: asked while it runs, it runs exactly once more after.
         ``force`` (a ping: the site says it has news) polls a feed that is backing off after errors too.
         A ``scheduled`` poll after the first is skipped when another replica polled the feed lately."""
@@ -183,6 +185,9 @@ class Daemon:
                 self.metrics.count(self.metrics.new_articles, feed_id, by=result.new)
                 if result.queued:
                     self.dispatch_job()
+                if ping and result.status in ("not_modified", "unchanged"):
+                    self._recheck(feed_id)  # the news may be in the same second as what the feed showed last
+                ping = False
                 with self._polls_guard:
                     if feed_id not in self._poll_again:
                         break
@@ -209,8 +214,17 @@ class Daemon:
         if self._scheduler is None or self.stop.is_set():
             return
         for feed in self.bot.config.feeds:
-            self._scheduler.add_job(self._tracked(functools.partial(self.poll_job, feed.id, True)), "date",
-                                    run_date=datetime.now(UTC), name=f"ping poll {feed.id}")
+            self._scheduler.add_job(self._tracked(functools.partial(self.poll_job, feed.id, True, ping=True)),
+                                    "date", run_date=datetime.now(UTC), name=f"ping poll {feed.id}")
+
+    def _recheck(self, feed_id: str) -> None:
+        """A ping found nothing new: look once more a little later. WordPress's validators are whole seconds,
+        so an article published in the same second as the last one may not show yet."""
+        if self._scheduler is None or self.stop.is_set():
+            return
+        self._scheduler.add_job(self._tracked(functools.partial(self.poll_job, feed_id, True)), "date",
+                                run_date=datetime.now(UTC) + timedelta(seconds=PING_RECHECK),
+                                name=f"ping recheck {feed_id}")
 
     # Health.
 

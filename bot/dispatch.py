@@ -197,6 +197,13 @@ class Dispatcher:
             now = self.clock.now()
             at = exc.after if exc.after and exc.after > now else \
                 now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw())
+            if publisher.resend_window is not None:  # a resend is safe only while the platform keeps its key
+                deadline = (d.first_tried_at or now) + publisher.resend_window
+                if now >= deadline:
+                    said = f"{exc.message}; the platform's idempotency window has passed, so a resend could post twice"
+                    store.record_in_doubt(d, now, said)
+                    return self._log(Outcome(d.id, acc, "in_doubt", said))
+                at = min(at, deadline)
             store.record_retry(d, now, at, exc.message)
             return self._log(Outcome(d.id, acc, "retry", f"{exc.message}; next try {at:%H:%M:%S}Z"))
         except AuthFailed as exc:

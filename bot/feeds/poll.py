@@ -98,7 +98,7 @@ def held_back(new: Sequence[Article], newest_known: datetime | None, now: dateti
             if a.published and a.published < now - retention:
                 why[a.guid] = (f"older than the retention period ({a.published:%Y-%m-%d}): it may have been "
                                "posted before its record was pruned, so it is not posted (bot retry ID posts it)")
-    older = [a for a in new if a.guid not in why and a.published and newest_known and a.published < newest_known]
+    older = [a for a in new if a.guid not in why and a.published and newest_known and a.published <= newest_known]
     if len(older) >= max(FLOOD, items / 2):
         for a in older:
             why[a.guid] = ("it looks new but is older than articles already posted (its guid changed?): not "
@@ -208,8 +208,9 @@ def _poll_leased(
                 parsed_feed = parse(body, feed_id=feed.id, url=fetched.url or feed.url,
                                     content_type=fetched.content_type, item_hashes=hashes)
                 parsed, parsed_count = True, len(parsed_feed.articles) + len(parsed_feed.skipped)
-            else:
-                fetched = replace(fetched, status="unchanged")  # every item as stored: nothing to parse
+            else:  # every item as stored: nothing to parse; but one may have left the feed
+                store.mark_present(feed.id, split.hashes if split else (), now)
+                fetched = replace(fetched, status="unchanged")
     except Exception as exc:
         if not isinstance(exc, FeedError):  # a parser or library failure: still only this feed's problem
             log.exception("feed=%s: unexpected error while reading the feed", feed.id)
@@ -239,7 +240,7 @@ def _poll_leased(
         log.warning("feed=%s is not well-formed, used the %d entries found: %s",
                     feed.id, len(parsed_feed.articles), parsed_feed.bozo)
     accounts = config.accounts_for(feed.id)
-    newest_known = store.newest_published(feed.id)
+    newest_known = store.newest_published(feed.id, pending)  # a resumed catch-up: as it was when it began
     # An unfinished catch-up is not a complete poll: what it found is queued, but the feed's validators are
     # not kept, so the next poll reads the feed again and goes on with the catch-up.
     plan, first_start, queued = store.apply_poll(

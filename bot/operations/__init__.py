@@ -249,7 +249,7 @@ class Operations:
         made, had = bot.store.add_manual(copies, [a.id for a in accounts], now, by)
         outcomes = {o.account_id: o for o in bot.dispatcher().run(only=made, force=force)}
         results = [ManualResult(a, "already posted", "this article was posted there before") for a in had]
-        for row in bot.store.deliveries(ids=made):
+        for row in bot.store.deliveries(ids=made) if made else []:  # (no ids would mean every delivery)
             o = outcomes.get(row.account_id)
             if o is None:
                 results.append(ManualResult(row.account_id, "waiting", self.why_waiting(row.account_id)))

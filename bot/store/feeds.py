@@ -229,11 +229,21 @@ class FeedsMixin(StoreBase):
             })
         return plan, first_start, queued
 
-    def newest_published(self, feed_id: str) -> datetime | None:
-        """When the feed's newest known article was published."""
+    def mark_present(self, feed_id: str, hashes: Sequence[str], now: datetime) -> None:
+        """The feed's body now holds exactly these items (all known, some may have left): those stay seen."""
+        with self._bookkeeping() as c:
+            for chunk in _chunks(list(hashes), 500):
+                c.execute(articles.update().where(articles.c.feed_id == feed_id, articles.c.item_hash.in_(chunk))
+                          .values(last_seen_at=now))
+            c.execute(feeds.update().where(feeds.c.id == feed_id).values(last_body_at=now))
+
+    def newest_published(self, feed_id: str, seen_before: datetime | None = None) -> datetime | None:
+        """When the feed's newest known article (first seen before ``seen_before``, if given) was published."""
+        q = sa.select(sa.func.max(articles.c.published_at)).where(articles.c.feed_id == feed_id)
+        if seen_before is not None:
+            q = q.where(articles.c.first_seen_at < seen_before)
         with self.light.connect() as c:
-            newest: datetime | None = c.execute(sa.select(sa.func.max(articles.c.published_at)).where(
-                articles.c.feed_id == feed_id)).scalar()
+            newest: datetime | None = c.execute(q).scalar()
         return newest
 
     def known_before(self, feed_id: str, guids: Sequence[str], since: datetime) -> bool:

@@ -100,6 +100,8 @@ class Route:
     delay: float = 0.0  #: seconds to wait before answering
     trickle: float | None = None  #: send the body a byte at a time, this many seconds apart
     chunked: bool = False  #: no Content-Length: the body streams in chunks
+    #: validators as WordPress makes them: an ETag made from Last-Modified (whole seconds), not from the body
+    wordpress_validators: bool = False
 
 
 @dataclass
@@ -162,9 +164,11 @@ class FeedServer(LocalServer):
             time.sleep(route.delay)
         headers = dict(route.headers)
         if route.status == 200 and route.conditional:
-            etag = '"' + hashlib.md5(route.body).hexdigest() + '"'
+            modified = format_datetime(route.last_modified, usegmt=True)
+            made_from = modified.encode() if route.wordpress_validators else route.body
+            etag = '"' + hashlib.md5(made_from).hexdigest() + '"'
             headers["ETag"] = etag
-            headers["Last-Modified"] = format_datetime(route.last_modified, usegmt=True)
+            headers["Last-Modified"] = modified
             if h.headers.get("If-None-Match") == etag:
                 h.send_response(304)
                 for k, v in headers.items():

@@ -63,6 +63,7 @@ class WebSide:
         self.health = health
         self.metrics = metrics
         self.open = 0  #: connections open now
+        self._open: dict[asyncio.Task[None], asyncio.StreamWriter] = {}  #: each connection's task and writer
         self.loop = asyncio.new_event_loop()
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="web")
         self.server = self.loop.run_until_complete(
@@ -79,6 +80,10 @@ class WebSide:
     def stop(self) -> None:
         async def close() -> None:
             self.server.close()
+            for writer in list(self._open.values()):  # connections still open (idle, a slow client): hang up;
+                writer.close()                          # their reads end, and so do their tasks
+            if self._open:
+                await asyncio.wait(list(self._open), timeout=2)
             await self.server.wait_closed()
 
         if self.thread.is_alive():
@@ -97,6 +102,9 @@ class WebSide:
             writer.close()
             return
         self.open += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._open[task] = writer
         peer = (writer.get_extra_info("peername") or ("?",))[0]
         try:
             first = True
@@ -119,6 +127,8 @@ class WebSide:
                     return
         finally:
             self.open -= 1
+            if task is not None:
+                self._open.pop(task, None)
             writer.close()
 
     async def _request(self, head: bytes, reader: asyncio.StreamReader, peer: str,

@@ -53,18 +53,21 @@ class Metrics:
                                   registry=self.registry)
         self.registry.register(_StoreGauges(daemon))
         self._used: dict[Any, set[tuple[str, ...]]] = {}  # each counter's label values so far
+        self._lock = threading.Lock()  # polls count from their threads while a reload forgets
 
     def count(self, counter: Any, *labels: str, by: float = 1) -> None:
-        self._used.setdefault(counter, set()).add(labels)
-        counter.labels(*labels).inc(by)
+        with self._lock:
+            self._used.setdefault(counter, set()).add(labels)
+            counter.labels(*labels).inc(by)
 
     def forget(self, feeds: set[str], accounts: set[str]) -> None:
         """Drop the series of feeds and accounts no longer configured (after a reload)."""
-        for counter, used in self._used.items():
-            keep = accounts if counter is self.deliveries else feeds
-            for labels in [labels for labels in used if labels[0] not in keep]:
-                counter.remove(*labels)
-                used.discard(labels)
+        with self._lock:
+            for counter, used in self._used.items():
+                keep = accounts if counter is self.deliveries else feeds
+                for labels in [labels for labels in used if labels[0] not in keep]:
+                    counter.remove(*labels)
+                    used.discard(labels)
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest

@@ -176,6 +176,13 @@ class Dispatcher:
         post = Post(d.id, text, d.article.link, d.article.title, images,
                     d.article.excerpt or d.article.summary, d.created_at, d.revision)
         store, acc = self.store, d.account_id
+        if d.text is not None and publisher.resend_window is not None:  # a resend: is its key still known?
+            now = self.clock.now()
+            if d.first_tried_at is None or now - d.first_tried_at >= publisher.resend_window:
+                said = ("not resent: its first attempt may have posted, and the platform's idempotency window "
+                        "has passed (a resend could post twice)")
+                store.record_in_doubt(d, now, said)
+                return self._log(Outcome(d.id, acc, "in_doubt", said))
         try:
             published = publisher.publish(post)
         except Duplicate as exc:

@@ -58,11 +58,21 @@ class Trusted:
 TRUSTED = Trusted()
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
 def public(address: str) -> bool:
-    """Whether an IP address is one the internet routes (not loopback, private, link-local, shared, …)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Whether an IP address is one the internet routes (not loopback, private, link-local, shared, …); an
+    IPv6 address that carries an IPv4 one (mapped, NAT64, 6to4, Teredo) is judged by the IPv4 address."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _SITE_LOCAL:
+            return False
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None) or \
+            (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        if inner is not None:
+            ip = inner
     return ip.is_global and not ip.is_multicast
 
 
@@ -116,6 +126,7 @@ def content_session() -> requests.Session:
     """A session for URLs that came from content: public addresses or trusted hosts only, redirects
     included (at most 5)."""
     session = requests.Session()
+    session.trust_env = False  # no $HTTP(S)_PROXY (a proxy would connect for us, unchecked), no ~/.netrc
     session.max_redirects = 5
     adapter = _GuardedAdapter()
     session.mount("http://", adapter)

@@ -10,7 +10,8 @@ It is served from one thread running an asyncio loop, so a connection that sends
 each connection has ``HEAD_TIMEOUT`` to send its request head (at most ``MAX_HEAD`` bytes) and
 ``IDLE_TIMEOUT`` between requests, at most ``MAX_CONNECTIONS`` are open at once (more are closed at once),
 the token is checked before a byte of the body is read, and a body's declared length is checked before it
-is read (400 when it is not a number, 413 over ``MAX_BODY``; a chunked body is refused with 411). The
+is read (400 when it is not a number, 413 over ``MAX_BODY``; a chunked body is refused with 411; a body
+on a request that takes none, 400: it is never read as the next request). The
 answers themselves (health and metrics ask the store) are worked out on a small thread pool.
 """
 
@@ -20,6 +21,7 @@ import asyncio
 import hmac
 import json
 import logging
+import resource
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +65,8 @@ class WebSide:
         self.health = health
         self.metrics = metrics
         self.open = 0  #: connections open now
+        #: at most this many at once: MAX_CONNECTIONS, or a quarter of the process's file descriptors
+        self.max_connections = min(MAX_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4)
         self._open: dict[asyncio.Task[None], asyncio.StreamWriter] = {}  #: each connection's task and writer
         self.loop = asyncio.new_event_loop()
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="web")
@@ -98,7 +102,7 @@ class WebSide:
     # One connection.
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.open >= MAX_CONNECTIONS:
+        if self.open >= self.max_connections:
             writer.close()
             return
         self.open += 1
@@ -119,7 +123,7 @@ class WebSide:
                     return
                 first = False
                 try:
-                    status, body, kind, close = await self._request(head, reader, peer)
+                    status, body, kind, close = await self._request(head, reader, writer, peer)
                 except _Refused as exc:
                     await self._answer(writer, exc.status, f"{exc}\n".encode(), "text/plain", close=True)
                     return
@@ -131,7 +135,7 @@ class WebSide:
                 self._open.pop(task, None)
             writer.close()
 
-    async def _request(self, head: bytes, reader: asyncio.StreamReader, peer: str,
+    async def _request(self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str,
                        ) -> tuple[int, bytes, str, bool]:
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ")
@@ -147,6 +151,8 @@ class WebSide:
                 headers[name.strip().lower()] = value.strip()
         close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
         loop = asyncio.get_running_loop()
+        if method != "POST" and (headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers):
+            raise _Refused(400, "this request takes no body")  # never read a body as the next request
         if method == "GET" and path == "/healthz":
             ok, report = await loop.run_in_executor(self.workers, self.health)
             return 200 if ok else 503, json.dumps(report, ensure_ascii=False).encode(), \
@@ -155,8 +161,6 @@ class WebSide:
             return 200, await loop.run_in_executor(self.workers, self.metrics), \
                 "text/plain; version=0.0.4; charset=utf-8", close
         if method != "POST":
-            if headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers:
-                raise _Refused(404, "not found")  # a body we will not read: close rather than misread it
             return 404, b"not found\n", "text/plain", close
         # A ping: the token before anything else, then the body's length before the body.
         given = path.removeprefix("/ping/") if path.startswith("/ping/") else None
@@ -167,10 +171,12 @@ class WebSide:
         if "transfer-encoding" in headers:
             raise _Refused(411, "send the body with a Content-Length")
         declared = headers.get("content-length", "0") or "0"
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise _Refused(400, "bad Content-Length")
         if int(declared) > MAX_BODY:
             raise _Refused(413, f"a ping's body is at most {MAX_BODY} bytes")
+        if int(declared) and headers.get("expect", "").lower() == "100-continue":
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         try:
             body = await asyncio.wait_for(reader.readexactly(int(declared)), HEAD_TIMEOUT) if int(declared) else b""
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:

@@ -27,7 +27,10 @@ from .kit.wordpress import Item
     ("169.254.169.254", False),  # cloud metadata
     ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False), ("::1", False), ("fe80::1", False),
     ("fd00::1", False), ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False),
+    ("fec0::1", False), ("64:ff9b::a9fe:a9fe", False), ("2002:7f00:1::", False),  # site-local, NAT64, 6to4
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", False),  # Teredo, carrying 10.0.0.1
     ("8.8.8.8", True), ("1.1.1.1", True), ("2606:4700:4700::1111", True), ("::ffff:8.8.8.8", True),
+    ("64:ff9b::808:808", True),
 ])
 def test_which_addresses_are_public(address: str, public: bool) -> None:
     assert netguard.public(address) is public
@@ -48,6 +51,21 @@ def test_a_content_session_reaches_trusted_hosts_only_when_the_address_is_privat
         assert len(feed_server.hits("/pic.jpg")) == 1  # the refused ones never reached it
     finally:
         netguard.TRUSTED.set([])
+        session.close()
+
+
+def test_a_proxy_in_the_environment_does_not_carry_content_fetches_past_the_guard(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feed_server.set("/latest/meta-data/", b"secret", content_type="text/plain", conditional=False)
+    monkeypatch.setenv("HTTP_PROXY", feed_server.base)  # a proxy would fetch it for us, unchecked
+    monkeypatch.setenv("http_proxy", feed_server.base)
+    session = netguard.content_session()
+    try:
+        with pytest.raises(requests.ConnectionError):
+            session.get(f"http://localhost:{feed_server.base.rsplit(':', 1)[1]}/latest/meta-data/", timeout=5)
+        assert feed_server.hits("/latest/meta-data/") == []
+    finally:
         session.close()
 
 

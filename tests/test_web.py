@@ -213,6 +213,12 @@ def test_the_ping_endpoint_cannot_be_knocked_over_without_the_token(running: Run
             == b"HTTP/1.1 411 Length Required"
         assert _raw(running.port, b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\n\r\n") \
             == b"HTTP/1.1 431 Request Header Fields Too Large"
+        # A body on a request that takes none is refused, never read as the next request.
+        smuggled = f"POST /ping/{TOKEN} HTTP/1.1\r\nContent-Length: 0\r\n\r\n".encode()
+        assert _raw(running.port, b"GET /healthz HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(smuggled)
+                    + smuggled) == b"HTTP/1.1 400 Bad Request"
+        assert _raw(running.port, f"POST /ping/{TOKEN} HTTP/1.1\r\nContent-Length: \u00b2\r\n\r\n".encode("latin-1")) \
+            == b"HTTP/1.1 400 Bad Request"
         # A body pushed at a wrong token is not read: the answer comes while the sender still sends.
         with socket.create_connection(("127.0.0.1", running.port), timeout=10) as s:
             s.sendall(b"POST /ping/wrong HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n")
@@ -222,7 +228,7 @@ def test_the_ping_endpoint_cannot_be_knocked_over_without_the_token(running: Run
             s.close()
     _, rss_after = _threads_and_rss(running.proc.pid)
     assert rss_after < rss_before + 30, (rss_before, rss_after)
-    assert fake_x.tweets == []
+    assert fake_x.tweets == [] and "ping received" not in running.text()  # none of it was taken for a ping
 
 
 @pytest.mark.slow
@@ -235,3 +241,14 @@ def test_an_idle_connection_is_closed(running: Running) -> None:
         started = time.monotonic()
         assert s.recv(100) == b""  # the server hangs up on a connection that sends nothing
         assert HEAD_TIMEOUT - 1 < time.monotonic() - started < HEAD_TIMEOUT + 5
+
+
+
+def test_a_ping_that_expects_100_continue_gets_it(running: Running) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", running.port), timeout=5) as s:
+        s.sendall(f"POST /ping/{TOKEN} HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n".encode())
+        assert s.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        s.sendall(b"{}")
+        assert b"HTTP/1.1 202 Accepted" in s.recv(1000)

@@ -98,7 +98,7 @@ def held_back(new: Sequence[Article], newest_known: datetime | None, now: dateti
             if a.published and a.published < now - retention:
                 why[a.guid] = (f"older than the retention period ({a.published:%Y-%m-%d}): it may have been "
                                "posted before its record was pruned, so it is not posted (bot retry ID posts it)")
-    older = [a for a in new if a.guid not in why and a.published and newest_known and a.published <= newest_known]
+    older = [a for a in new if a.guid not in why and a.published and newest_known and a.published < newest_known]
     if len(older) >= max(FLOOD, items / 2):
         for a in older:
             why[a.guid] = ("it looks new but is older than articles already posted (its guid changed?): not "

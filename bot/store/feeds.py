@@ -171,7 +171,8 @@ class FeedsMixin(StoreBase):
                 q = sa.select(articles).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk))
                 for r in c.execute(q).mappings():
                     known[r["guid"]] = KnownArticle(r["id"], _article(r), r["item_hash"])
-            known.update(_known_by_identity(c, feed_id, [a for a in articles_in_feed if a.guid not in known]))
+            known.update(_known_by_identity(c, feed_id, [a for a in articles_in_feed if a.guid not in known],
+                                            articles_in_feed))
             plan = decide(known, first_start)
             ids = {g: k.id for g, k in known.items()}
             queued = 0
@@ -270,14 +271,17 @@ def _plausible(published: datetime | None, now: datetime) -> datetime:
     return now if published is None or published > now + timedelta(days=1) else published
 
 
-def _known_by_identity(c: Connection, feed_id: str, unknown: Sequence[Article]) -> dict[str, KnownArticle]:
+def _known_by_identity(c: Connection, feed_id: str, unknown: Sequence[Article],
+                       in_body: Sequence[Article]) -> dict[str, KnownArticle]:
     """The articles of the feed that these (unknown by guid) are under another guid, by their new guid."""
     found: dict[str, KnownArticle] = {}
     taken: set[int] = set()
+    present = {a.guid for a in in_body}
     for a in unknown:
         r = c.execute(sa.select(articles).where(articles.c.feed_id == feed_id, sa.or_(*_identity(a)))
                       .order_by(articles.c.id).limit(1)).mappings().first()
-        if r is not None and r["id"] not in taken:
+        # Not an article that is in this body under its own guid: two items of one feed are two articles.
+        if r is not None and r["id"] not in taken and r["guid"] not in present:
             taken.add(r["id"])
             found[a.guid] = KnownArticle(r["id"], _article(r), r["item_hash"])
     return found

@@ -65,6 +65,8 @@ class WebSide:
         self.health = health
         self.metrics = metrics
         self.open = 0  #: connections open now
+        self.head_timeout = HEAD_TIMEOUT
+        self.idle_timeout = IDLE_TIMEOUT
         #: at most this many at once: MAX_CONNECTIONS, or a quarter of the process's file descriptors
         self.max_connections = min(MAX_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4)
         self._open: dict[asyncio.Task[None], asyncio.StreamWriter] = {}  #: each connection's task and writer
@@ -115,7 +117,7 @@ class WebSide:
             while True:
                 try:
                     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"),
-                                                  HEAD_TIMEOUT if first else IDLE_TIMEOUT)
+                                                  self.head_timeout if first else self.idle_timeout)
                 except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
                     return  # silent, gone, or idle too long
                 except asyncio.LimitOverrunError:

@@ -252,3 +252,31 @@ def test_a_ping_that_expects_100_continue_gets_it(running: Running) -> None:
         assert s.recv(100).startswith(b"HTTP/1.1 100 Continue")
         s.sendall(b"{}")
         assert b"HTTP/1.1 202 Accepted" in s.recv(1000)
+
+
+def test_connections_are_bounded_and_a_kept_alive_one_is_closed_when_idle() -> None:
+    """In process, with small limits: one connection more than the bound is closed at once, and a kept-alive
+    connection that sends no next request is closed after the idle timeout."""
+    import socket
+
+    from bot.web import WebSide
+
+    web = WebSide("127.0.0.1", 0, TOKEN, lambda: None, lambda: (True, {"ok": True}), lambda: b"")
+    web.max_connections, web.idle_timeout = 3, 0.5
+    web.start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", web.port), timeout=5) for _ in range(3)]
+        wait_for(lambda: web.open == 3, what="three connections")
+        with socket.create_connection(("127.0.0.1", web.port), timeout=5) as extra:
+            assert extra.recv(100) == b""  # the fourth: closed without an answer
+        for s in held:
+            s.close()
+        wait_for(lambda: web.open == 0, what="the connections to close")
+        with socket.create_connection(("127.0.0.1", web.port), timeout=5) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
+            assert s.recv(1000).startswith(b"HTTP/1.1 200 OK")
+            started = time.monotonic()
+            assert s.recv(100) == b""  # no second request: closed after the idle timeout
+            assert time.monotonic() - started < 5
+    finally:
+        web.stop()

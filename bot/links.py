@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from bot.charset import decode_html
 from bot.clock import Clock
 from bot.compose.ids import wordpress_short_link
 from bot.config import ShortLinkConfig
@@ -139,7 +140,7 @@ class Shortener:
                 body += chunk
                 if b"</head>" in body or time.monotonic() > deadline:
                     break  # the shortlink is in the head
-            short = shortlink_in_page(resp.headers, body.decode(resp.encoding or "utf-8", errors="replace"))
+            short = shortlink_in_page(resp.headers, decode_html(body, resp.headers.get("Content-Type")))
         if not short:
             raise ShortenError("the article page declares no shortlink")
         return short

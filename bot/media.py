@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from bot.charset import decode_html
 from bot.errors import MediaError, NoImage
 from bot.netguard import refusal
 
@@ -142,7 +143,7 @@ def find_image(candidates: Sequence[str], page_url: str, *, session: requests.Se
                 if resp.status_code != 200:
                     raise NoImage(f"no image in the feed, and the article page answered HTTP {resp.status_code}")
                 page = _read_capped(resp, MAX_PAGE_BYTES, time.monotonic() + 2 * timeout, "the article page")
-                url = image_in_page(page.decode(resp.encoding or "utf-8", errors="replace"), resp.url)
+                url = image_in_page(decode_html(page, resp.headers.get("Content-Type")), resp.url)
             if url is None:
                 raise NoImage("no image: none in the feed and no og:image or twitter:image on the page")
         with session.get(url, timeout=timeout, stream=True, headers=headers) as resp:

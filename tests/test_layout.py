@@ -52,9 +52,20 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[str
 
 
 def graph() -> dict[str, set[str]]:
+    """Who imports whom. Importing ``bot.a.b`` runs the package ``bot.a`` first: that counts as an import of
+    ``bot.a`` too, unless the importer is inside ``bot.a`` (whose package is then already being run)."""
     known = modules()
-    return {name: {target for target, _ in imports(name, path, known) if target != name}
-            for name, path in known.items()}
+    edges: dict[str, set[str]] = {}
+    for name, path in known.items():
+        targets = set()
+        for target, _ in imports(name, path, known):
+            targets.add(target)
+            parent = target.rpartition(".")[0]
+            while parent and parent in known and not (name == parent or name.startswith(parent + ".")):
+                targets.add(parent)
+                parent = parent.rpartition(".")[0]
+        edges[name] = targets - {name}
+    return edges
 
 
 def _cycle(edges: dict[str, set[str]]) -> list[str] | None:

@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from bot.charset import decode_html
 from bot.compose.text import clean_title, html_to_text
 from bot.errors import FeedError
 from bot.links import shortlink_in_page
@@ -71,7 +72,7 @@ def read_page(url: str, *, session: requests.Session, timeout: float, user_agent
             if resp.status_code != 200:
                 raise FeedError(url, f"the page answered HTTP {resp.status_code}")
             body = resp.raw.read(PAGE_LIMIT, decode_content=True)
-            html = body.decode(resp.encoding or "utf-8", errors="replace")
+            html = decode_html(body, resp.headers.get("Content-Type"))
             final, headers = resp.url, dict(resp.headers)
     except requests.RequestException as exc:
         raise FeedError(url, f"cannot read the page: {type(exc).__name__}") from exc

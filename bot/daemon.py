@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.core import Bot
-from bot.errors import BotError, ConfigError
+from bot.errors import BotError, ConfigError, UsageError
 from bot.logs import redact_also
 
 log = logging.getLogger("bot.daemon")
@@ -36,6 +36,13 @@ STOP_GRACE = 8.0
 PING_RECHECK = 3.0
 #: How often the config file is checked for changes.
 WATCH_SECONDS = 2.0
+
+
+def _port(value: str) -> int:
+    """``$PORT`` as a port number, or a one-line UsageError naming it."""
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 65536:
+        raise UsageError(f"$PORT is {value!r}: it must be a port number from 1 to 65535")
+    return int(value)
 
 
 class Metrics:
@@ -338,25 +345,31 @@ class Daemon:
             timezone=UTC, executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
+        self.bot.store.hold_exclusive()  # one daemon per SQLite file: a second one stops here
         server = config.server
         port = os.environ.get("PORT")
+        token: str | None = None
         if server is not None or port:
+            from bot.web import WebSide
+
             self.metrics = Metrics(self)  # before the first poll, which it counts
+            host = server.host if server else "0.0.0.0"
+            listen = _port(port) if port else (server.port if server else 8080)  # $PORT wins (Heroku's web dyno)
+            token = server.ping_token.get_secret_value() if server and server.ping_token else \
+                os.environ.get("BOT_PING_TOKEN")
+            try:  # before anything starts: a port that cannot be had is a person's mistake, said in one line
+                self.web = WebSide(host, listen, token, self.ping, self.health, self.metrics.render)
+            except OSError as exc:
+                setting = "$PORT" if port else "server.port"
+                raise UsageError(f"cannot listen on {host}:{listen} ({setting}): {exc.strerror or exc}") from exc
         self._warm_up()
         self._scheduler.start(paused=True)
         self._schedule()
         self._scheduler.resume()
-        if isinstance(self.metrics, Metrics):
-            from bot.web import WebSide
-
-            host = server.host if server else "0.0.0.0"
-            listen = int(port) if port else (server.port if server else 8080)  # $PORT wins (Heroku's web dyno)
-            token = server.ping_token.get_secret_value() if server and server.ping_token else \
-                os.environ.get("BOT_PING_TOKEN")
-            self.web = WebSide(host, listen, token, self.ping, self.health, self.metrics.render)
+        if self.web is not None:
             self.web.start()
-            log.info("listening on %s:%d (ping %s, /healthz, /metrics)", host, self.web.port,
-                     "on" if token else "off: set server.ping_token")
+            log.info("listening on %s:%d (ping %s, /healthz, /metrics)", self.web.server.sockets[0].getsockname()[0],
+                     self.web.port, "on" if token else "off: set server.ping_token")
 
     def shutdown(self, grace: float = STOP_GRACE) -> bool:
         """Stop scheduling, let running jobs finish for up to ``grace`` seconds. True if they all did."""
@@ -386,9 +399,10 @@ class Daemon:
         previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hup)
         try:
             config = self.bot.config
-            log.info("bot running: site %s, %d feed(s), %d account(s); stop with Ctrl-C or SIGTERM, reload "
-                     "with SIGHUP", config.site.name, len(config.feeds), len(config.accounts))
             self.start()
+            log.info("bot running: site %s, %d feed(s), %d account(s), database %s; stop with Ctrl-C or SIGTERM, "
+                     "reload with SIGHUP", config.site.name, len(config.feeds), len(config.accounts),
+                     self.bot.store.shown)
             watched = time.monotonic()
             while not self.stop.wait(0.5):
                 if time.monotonic() - watched >= WATCH_SECONDS:

@@ -92,3 +92,51 @@ def test_run_with_a_bad_config_exits_2(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config)],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2 and "feeds[0].url" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _run_briefly(path: Path, env: dict[str, str] | None = None, seconds: float = 20) -> tuple[int, str]:
+    """`bot run` as a process that should refuse to start: its exit status and what it printed."""
+    proc = bot_process("run", "--config", str(path), stderr=subprocess.PIPE, **(env or {}))
+    try:
+        _, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return proc.returncode, err.decode()
+
+
+@pytest.mark.parametrize("trouble", ["PORT=abc", "a taken port"])
+def test_a_port_that_cannot_be_had_is_one_line_before_anything_starts(
+    tmp_path: Path, feed_server: FeedServer, trouble: str,
+) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    server = {"host": "127.0.0.1", "port": taken.getsockname()[1]}
+    path = sample_site(tmp_path, feed_server, server=server)
+    env = {"PORT": "abc"} if trouble == "PORT=abc" else {}
+    code, err = _run_briefly(path, env)
+    taken.close()
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err and "bot running" not in err, err
+    assert ("$PORT is 'abc'" in err) if trouble == "PORT=abc" else ("server.port" in err and "in use" in err), err
+    assert feed_server.hits("/feed") == []  # nothing started: not even a poll
+
+
+def test_a_second_daemon_on_one_sqlite_file_refuses(tmp_path: Path, feed_server: FeedServer) -> None:
+    path = sample_site(tmp_path, feed_server, feed={"interval": "1h"})
+    log = tmp_path / "first.log"
+    with log.open("wb") as out:
+        first = bot_process("run", "--config", str(path), stderr=out, PYTHONUNBUFFERED="1")
+        try:
+            wait_for(lambda: "bot running" in log.read_text(errors="replace"), what="the first daemon")
+            assert f"database {tmp_path / 'bot.sqlite3'}" in log.read_text()  # named at start
+            code, err = _run_briefly(path)
+            assert code == 1 and "another bot runs on the database" in err and f"pid {first.pid}" in err, err
+            assert first.poll() is None  # the first one goes on
+        finally:
+            first.send_signal(signal.SIGTERM)
+            first.wait(timeout=30)

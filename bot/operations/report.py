@@ -89,7 +89,8 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
                  "error": r.last_error or r.note}
                 for state in (DeliveryState.IN_DOUBT, DeliveryState.FAILED)
                 for r in store.deliveries(state=state.value, newest_first=True, limit=limit)]
-    return {"now": _t(now, tz), "timezone": config.site.timezone, "feeds": feeds, "accounts": accounts,
+    return {"now": _t(now, tz), "timezone": config.site.timezone, "database": store.shown, "feeds": feeds,
+            "accounts": accounts,
             "queue": queue, "recent": recent, "problems": problems}
 
 
@@ -98,7 +99,7 @@ def render(data: dict[str, Any]) -> str:
     def iso(text: str | None) -> str:
         return f"\u2068{text}\u2069" if text else ""
 
-    lines = [f"bot status at {data['now']} ({data['timezone']})", "", "Feeds"]
+    lines = [f"bot status at {data['now']} ({data['timezone']}), database {data['database']}", "", "Feeds"]
     for f in data["feeds"]:
         state = f"error ({f['failures']}×): {f['last_error']}; next try {f['next_try']}" if f["last_error"] \
             else "ok"

@@ -78,6 +78,36 @@ class StoreBase:
             engine.dispose()
 
     @property
+    def shown(self) -> str:
+        """The database in use, as messages name it (a SQLite file's path; a URL without its password)."""
+        url = self.engine.url
+        return str(url.database) if url.get_backend_name() == "sqlite" else shown_url(url.render_as_string(False))
+
+    def hold_exclusive(self) -> None:
+        """For ``bot run`` on SQLite: take the file's daemon lock (``<file>.lock``, held until the process ends),
+        or raise StoreError when another daemon holds it. Only one daemon may use a SQLite file; ``bot poll``
+        and the other commands may run beside it. (PostgreSQL takes any number of replicas: nothing to do.)"""
+        if self.postgres or not self.engine.url.database:
+            return
+        import fcntl
+
+        path = Path(f"{self.engine.url.database}.lock")
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreError(f"another bot runs on the database {self.engine.url.database} ({holder}): only one "
+                             "daemon may use a SQLite file (use PostgreSQL for replicas)") from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        self._daemon_lock = handle  # kept open: the lock lasts as long as this process
+
+    @property
     def postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 

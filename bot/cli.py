@@ -212,6 +212,15 @@ def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         bot.close()
     troubled = [r for r in results if r.status in ("error", "backoff")]
     failed = [o for o in outcomes if o.status in ("failed", "in_doubt")]
+    for r in troubled:  # the exit status says something failed: say what
+        when = f"; next try {r.next_try.astimezone(bot.config.site.tz):%Y-%m-%d %H:%M:%S%z}" if r.next_try else ""
+        if r.status == "backoff":
+            print(f"bot: feed {r.feed_id}: not polled, backing off after failures ({r.error}){when}; "
+                  "--force polls it now", file=sys.stderr)
+        else:
+            print(f"bot: feed {r.feed_id}: {r.error}{when}", file=sys.stderr)
+    for o in failed:
+        print(f"bot: delivery {o.delivery_id} ({o.account_id}): {o.status}: {o.detail}", file=sys.stderr)
     return EXIT_TROUBLE if troubled or failed else EXIT_OK
 
 

@@ -279,3 +279,27 @@ def test_catch_up_with_the_captured_wordpress_pages(
     titles = [p["title"] for p in posts(tmp_path)]
     assert len(titles) == 12  # the 10 of page 1 and posts 76 and 74 of page 2; post 72 was known
     assert titles[0].startswith("CENTCOM") and titles[1].startswith("وزير الدفاع")  # oldest first (74, 76)
+
+
+def test_a_first_start_with_backfill_says_what_it_queued(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 3}])
+    run_bot("poll", "--config", str(config))
+    assert "queued=3 ms=" in caplog.text
+    assert "first_start=yes (backfill: the 3 newest queued, the rest marked seen)" in caplog.text
+    assert "existing entries marked seen" not in caplog.text
+
+
+def test_bot_poll_says_why_it_exits_1(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/gone")}])
+    first = run_bot("poll", "--config", str(config))
+    assert first.code == 1 and "bot: feed main: HTTP 404" in capsys.readouterr().err
+    second = run_bot("poll", "--config", str(config))  # the feed now backs off: not polled at all
+    err = capsys.readouterr().err
+    assert second.code == 1 and "bot: feed main: not polled, backing off after failures (HTTP 404" in err
+    assert "--force polls it now" in err and "next try 2026-11-29 09:" in err  # in the site's time

@@ -327,7 +327,8 @@ def _log(r: PollResult, failures: int = 0) -> None:
                     r.feed_id, failures, r.next_try.isoformat(timespec="seconds") if r.next_try else "-",
                     r.error, r.ms)
     elif r.status == "ok":
-        extra = " first_start=yes (existing entries marked seen)" if r.first_start else ""
+        extra = "" if not r.first_start else f" first_start=yes (backfill: the {r.queued} newest queued, the rest " \
+            "marked seen)" if r.queued else " first_start=yes (existing entries marked seen)"
         log.info("feed=%s status=ok entries=%d new=%d edited=%d queued=%d ms=%d%s",
                  r.feed_id, r.entries, r.new, r.edited, r.queued, r.ms, extra)
     else:

@@ -321,3 +321,17 @@ def test_durations_must_be_positive_and_base_urls_http(tmp_path: Path) -> None:
     by_path = {p.path: p.message for p in err.problems}
     assert "longer than 0s" in by_path["feeds[0].timeout"] and "longer than 0s" in by_path["dispatch_interval"]
     assert "longer than 0s" in by_path["accounts[1].timeout"] and "http" in by_path["accounts[1].base_url"]
+
+
+def test_an_empty_environment_variable_is_named_with_its_key(tmp_path: Path) -> None:
+    text = GOOD + """\
+  - id: tg
+    platform: telegram
+    bot_token: ${TELEGRAM_BOT_TOKEN}
+    chat_id: "@qurays"
+"""
+    err = problem(tmp_path, text, {"TELEGRAM_BOT_TOKEN": ""})  # as deploy/env.example ships it
+    [p] = err.problems
+    assert p.path == "accounts[1].bot_token"
+    assert p.message.startswith("$TELEGRAM_BOT_TOKEN is set but empty") and p.line == 15
+    assert "at least 1 item" not in p.message

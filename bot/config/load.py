@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,7 +63,8 @@ def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Pat
     if not isinstance(data, dict):
         raise ConfigError(name, [ConfigProblem("", "the file must be a mapping with site, feeds and accounts")])
     problems: list[ConfigProblem] = []
-    data = _interpolate(data, (), environ, problems, lines)
+    empty: dict[str, list[str]] = {}  # key path → the variables it was filled from that are set but empty
+    data = _interpolate(data, (), environ, problems, lines, empty)
     if problems:
         raise ConfigError(name, problems)
     if data.get("database") is None and environ.get("DATABASE_URL"):
@@ -70,7 +72,10 @@ def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Pat
     try:
         config = BotConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(name, _explain(exc, data, lines)) from None
+        explained = [replace(p, message=f"{' and '.join('$' + v for v in empty[p.path])} is set but empty (give it "
+                                        "a value, in the environment or in .env beside the config)")
+                     if p.path in empty else p for p in _explain(exc, data, lines)]
+        raise ConfigError(name, explained) from None
     except _PathError as exc:  # pragma: no cover - pydantic wraps it; kept for safety
         raise ConfigError(name, [ConfigProblem(_show(exc.path), exc.message, _line(lines, exc.path))]) from None
     return _resolve_paths(config, base_dir)
@@ -120,14 +125,17 @@ def interpolate(value: str, environ: Mapping[str, str]) -> tuple[str, list[str]]
 
 def _interpolate(
     data: Any, path: tuple[str | int, ...], env: Mapping[str, str],
-    problems: list[ConfigProblem], lines: dict[tuple[str | int, ...], int],
+    problems: list[ConfigProblem], lines: dict[tuple[str | int, ...], int], empty: dict[str, list[str]],
 ) -> Any:
     if isinstance(data, dict):
-        return {k: _interpolate(v, (*path, k), env, problems, lines) for k, v in data.items()}
+        return {k: _interpolate(v, (*path, k), env, problems, lines, empty) for k, v in data.items()}
     if isinstance(data, list):
-        return [_interpolate(v, (*path, i), env, problems, lines) for i, v in enumerate(data)]
+        return [_interpolate(v, (*path, i), env, problems, lines, empty) for i, v in enumerate(data)]
     if isinstance(data, str) and "$" in data:
         text, missing = interpolate(data, env)
+        blank = [m.group(1) for m in _VAR.finditer(data) if m.group(1) and env.get(m.group(1)) == ""]
+        if blank:
+            empty[_show(path)] = blank
         for var in missing:
             problems.append(ConfigProblem(
                 _show(path),

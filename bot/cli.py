@@ -158,16 +158,16 @@ def _load(args: argparse.Namespace) -> BotConfig:
     return config
 
 
-def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> Bot:
+def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, **how: bool) -> Bot:
     from bot.core import Bot
 
-    return Bot.open(_load(args), clock=clock, stream=stream)
+    return Bot.open(_load(args), clock=clock, stream=stream, **how)
 
 
-def _operations(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> Operations:
+def _operations(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, **how: bool) -> Operations:
     from bot.operations import Operations
 
-    return Operations(_open(args, clock, stream))
+    return Operations(_open(args, clock, stream, **how))
 
 
 def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
@@ -228,7 +228,7 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
     import json
     from dataclasses import asdict
 
-    ops = _operations(args, clock, stream)
+    ops = _operations(args, clock, stream, create=False, scratch=True)
     out = stream or sys.stdout
     try:
         previews, errors = ops.preview(args.feed, args.account, args.limit)
@@ -251,7 +251,7 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
 
 
 def cmd_check(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-    ops = _operations(args, clock, stream)
+    ops = _operations(args, clock, stream, create=False, scratch=True)
     out = stream or sys.stdout
     failed = 0
     try:
@@ -297,7 +297,7 @@ def cmd_status(args: argparse.Namespace, clock: Clock | None, stream: TextIO | N
 
     from bot.operations import report
 
-    ops = _operations(args, clock, stream)
+    ops = _operations(args, clock, stream, create=False)
     try:
         data = ops.status(limit=args.limit)
     finally:

@@ -18,7 +18,7 @@ from bot.composer import Composer
 from bot.config import AccountConfig, BotConfig
 from bot.config.database import database_url
 from bot.dispatch import Dispatcher, Outcome
-from bot.errors import UsageError
+from bot.errors import StoreError, UsageError
 from bot.feeds import FeedClient, new_session
 from bot.feeds.poll import PollResult, poll_feed
 from bot.platforms import Publisher, make_publisher
@@ -47,8 +47,18 @@ class Bot:
                                  session=self.session, account=self.account)
 
     @classmethod
-    def open(cls, config: BotConfig, clock: Clock | None = None, stream: TextIO | None = None) -> Bot:
-        store = Store.open(database_url(config.database, config.data_dir), migrate=config.migrate_on_start)
+    def open(cls, config: BotConfig, clock: Clock | None = None, stream: TextIO | None = None, *,
+             create: bool = True, scratch: bool = False) -> Bot:
+        """The bot on the configured database. ``create=False`` (commands that only read): a database that is
+        not there yet is not made; with ``scratch`` a throw-away one is used instead (a preview or a check
+        needs none of the bot's state)."""
+        url = database_url(config.database, config.data_dir)
+        try:
+            store = Store.open(url, migrate=config.migrate_on_start, create=create)
+        except StoreError:
+            if create or not scratch:
+                raise
+            store = Store.open("sqlite://")
         return cls(config, store, clock, stream)
 
     @property

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.cli import COMMANDS, build_parser, main
 from bot.clock import ManualClock
@@ -16,7 +18,9 @@ from bot.core import Bot
 
 from .kit.configs import sample_site
 from .kit.paths import ROOT
+from .kit.runs import Run
 from .kit.servers import FeedServer
+from .kit.wordpress import SAMPLE_ITEMS, rss2
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -92,3 +96,28 @@ def test_run_refuses_sqlite_on_heroku(tmp_path: Path, feed_server: FeedServer, m
     monkeypatch.setenv("DYNO", "worker.1")
     assert main(["run", "--config", str(config)]) == 2
     assert "SQLite would forget what was posted" in capsys.readouterr().err
+
+
+def test_every_command_finds_the_same_database_from_any_folder_and_reading_never_creates_one(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    config = site / "bot.yaml"
+    config.write_text(yaml.safe_dump({
+        "site": {"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
+        "feeds": [{"id": "main", "url": feed_server.url("/feed")}],
+        "accounts": [{"id": "console", "platform": "console", "output": "posts.jsonl"}]}, allow_unicode=True))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run_bot("status", "--config", "../site/bot.yaml").code == 1
+    assert "there is no database at" in capsys.readouterr().err
+    assert run_bot("preview", "--config", "../site/bot.yaml").code == 0  # needs no state: nothing created
+    assert not (site / "var").exists() and not (elsewhere / "var").exists()
+    assert run_bot("poll", "--config", "../site/bot.yaml").code == 0
+    assert (site / "var" / "bot.sqlite3").exists() and not (elsewhere / "var").exists()
+    status = run_bot("status", "--config", "../site/bot.yaml")
+    assert f"database {site / 'var' / 'bot.sqlite3'}" in status.out and "main: last poll" in status.out

@@ -275,7 +275,7 @@ def test_database_url_comes_from_the_environment(tmp_path: Path) -> None:
     assert load_config(path, environ={}).database is None  # then SQLite in data_dir
     written = load_config(write(tmp_path, GOOD + "database: sqlite:///x.db\n"),
                           environ={"DATABASE_URL": "postgres://u:p@db/d"})
-    assert written.database == "sqlite:///x.db"  # the config file wins
+    assert written.database == f"sqlite:///{tmp_path / 'x.db'}"  # the config file wins (beside it, when relative)
 
 
 def test_composition_options(tmp_path: Path) -> None:

@@ -188,6 +188,7 @@ def test_clock_used_for_limits_in_status(tmp_path: Path, feed_server: FeedServer
                                          clock: ManualClock, run_bot: Callable[..., Run]) -> None:
     path = setup(tmp_path, feed_server, fake_x, quiet_hours="08:00-10:00")  # 05:00-07:00 UTC
     clock.advance(timedelta(hours=-0.5))  # 05:30 UTC → 08:30 Baghdad
+    run_bot("poll", "--config", str(path))  # the first start makes the database (status only reads it)
     data = json.loads(run_bot("status", "--json", "--config", str(path)).out)
     x = next(a for a in data["accounts"] if a["id"] == "x")
     assert x["next_send"] == "2026-11-29 10:00:00" and "quiet hours" in x["waits_for"]

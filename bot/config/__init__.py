@@ -4,7 +4,7 @@ Loading goes: read YAML (keeping each key's line) → fill ``${VAR}`` / ``${VAR:
 environment (then an optional ``.env`` beside the file) → validate with typed models → resolve paths.
 Every mistake becomes a :class:`~bot.errors.ConfigError` naming the file, the key path, the line and
 what is allowed. Relative paths in the file (``file:`` feeds, output files) are relative to the file's
-own folder; ``data_dir`` is relative to the working directory, where the daemon keeps its state.
+own folder, and so are ``data_dir`` and a relative SQLite ``database``: every command finds the same state.
 
 The package, one module per concern (each imports only those before it):
 

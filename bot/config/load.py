@@ -98,7 +98,16 @@ def _resolve_paths(config: BotConfig, base_dir: Path) -> BotConfig:
         if isinstance(account, ConsoleAccount) and account.output and not Path(account.output).is_absolute():
             account = account.model_copy(update={"output": str((base_dir / account.output).resolve())})
         accounts.append(account)
-    return config.model_copy(update={"feeds": feeds, "accounts": accounts})
+    # The state, like file: feeds, lives where the config says relative to the config's own folder: the same
+    # database whatever folder a command is run from.
+    data_dir = config.data_dir if Path(config.data_dir).is_absolute() else str((base_dir / config.data_dir).resolve())
+    database = config.database
+    if database and database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
+        relative = database[len("sqlite:///"):]
+        if relative and not relative.startswith(":memory:"):
+            database = "sqlite:///" + str((base_dir / relative).resolve())
+    return config.model_copy(update={"feeds": feeds, "accounts": accounts, "data_dir": data_dir,
+                                     "database": database})
 
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -41,15 +41,21 @@ class StoreBase:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = False) -> Self:
+    def open(cls, url: str, *, migrate: bool = False, create: bool = True) -> Self:
         """Open the database at ``url``: an empty one gets the newest schema; one at an older schema
-        revision is migrated when ``migrate`` is set and refused otherwise. Raises StoreError when it cannot."""
+        revision is migrated when ``migrate`` is set and refused otherwise. Without ``create`` (commands that
+        only read) a database that is not there yet is not made: StoreError. Raises StoreError when it cannot."""
         url = sqlite_file(normalize_url(url))  # "in memory": one throw-away file for both engines
         shown = shown_url(url)
+        parsed = sa.engine.make_url(url)
+        if not create and parsed.get_backend_name() == "sqlite" and parsed.database \
+                and not Path(parsed.database).exists():
+            raise StoreError(f"there is no database at {parsed.database} yet (bot run or bot migrate makes it): "
+                             "is this the config the daemon uses?")
         engine: Engine | None = None
         try:
             engine = make_engine(url)
-            schema.prepare(engine, migrate=migrate)
+            schema.prepare(engine, migrate=migrate, create=create)
             light = make_engine(url, durable=False) if engine.dialect.name == "sqlite" else None
         except Exception as exc:
             if engine is not None:

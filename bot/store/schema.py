@@ -41,7 +41,7 @@ def current_revision(c: Connection) -> str | None:
     return "0001" if "deliveries" in tables else None
 
 
-def prepare(engine: Engine, *, migrate: bool) -> tuple[str | None, str]:
+def prepare(engine: Engine, *, migrate: bool, create: bool = True) -> tuple[str | None, str]:
     """Make the database ready for this bot. Returns (the revision found, the revision now)."""
     with engine.begin() as c:
         if c.dialect.name == "postgresql":
@@ -50,6 +50,8 @@ def prepare(engine: Engine, *, migrate: bool) -> tuple[str | None, str]:
         if found == HEAD:
             return found, HEAD
         if found is None:
+            if not create:
+                raise SchemaError("it holds none of the bot's tables yet (bot run or bot migrate makes them)")
             metadata.create_all(c)
             _stamp(c, HEAD)
             return None, HEAD

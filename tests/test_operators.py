@@ -16,7 +16,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import DeliveryState
 
-from .kit.configs import account, posts, sample_site
+from .kit.configs import account, posts, sample_site, write_config
 from .kit.e2e import publish
 from .kit.fake_x import FakeX, Fault
 from .kit.runs import Run
@@ -254,3 +254,34 @@ def test_why_a_hand_post_waits_offers_force_only_where_it_would_send(
     ops.bot.store.pause_account("x", clock.now() + timedelta(days=2), clock.now())  # a longer one
     assert ops.why_waiting("x").startswith("the platform's rate limit, until ")
     ops.bot.close()
+
+
+def test_status_puts_what_stops_posting_among_the_problems(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
+) -> None:
+    """Held accounts, failing feeds and an unreachable platform are problems; an account whose every send fails
+    does not say "next send now"; a feed never polled does not say "ok"."""
+    from .kit.runs import free_port
+
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")},
+                                         {"id": "broken", "url": feed_server.url("/gone")},
+                                         {"id": "later", "url": feed_server.url("/later"), "interval": "1h"}],
+                        accounts=[{"id": "console", "platform": "console", "output": str(tmp_path / "p.jsonl")},
+                                  account(fake_x, "x", base_url=f"http://127.0.0.1:{free_port()}")])  # unreachable
+    bot = Bot.open(load_config(path), clock=clock)
+    bot.poll("main")
+    bot.poll("broken")
+    publish(feed_server, NEW)
+    bot.poll("main")
+    bot.dispatch()
+    bot.close()
+    assert run_bot("hold", "console", "--config", str(path)).code == 0
+    data = json.loads(run_bot("status", "--json", "--config", str(path)).out)
+    kinds = {(p["kind"], p.get("account") or p.get("feed")) for p in data["problems"]}
+    assert {("account", "console"), ("feed", "broken"), ("account", "x")} <= kinds
+    x = next(a for a in data["accounts"] if a["id"] == "x")
+    assert x["next_send"] != "now" and "retrying after an error" in x["waits_for"]
+    assert {f["id"]: f["state"] for f in data["feeds"]} == {"main": "ok", "broken": "failing", "later": "never polled"}
+    out = run_bot("status", "--config", str(path)).out
+    assert "Problems (3)" in out and "later: last poll never, last success never: never polled" in out

@@ -45,15 +45,17 @@ def _t(when: datetime | None, tz: Any) -> str | None:
 
 def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> dict[str, Any]:
     now, tz = clock.now(), config.site.tz
-    feeds = []
+    feeds: list[dict[str, Any]] = []
     states = {s.id: s for s in store.feed_states()}
     for feed in config.feeds:
         s = states.get(feed.id)
-        feeds.append({"id": feed.id, "url": feed.url, "last_poll": _t(s.last_poll_at, tz) if s else None,
+        health = "never polled" if s is None or s.last_poll_at is None else "failing" if s.last_error else "ok"
+        feeds.append({"id": feed.id, "url": feed.url, "state": health,
+                      "last_poll": _t(s.last_poll_at, tz) if s else None,
                       "last_success": _t(s.last_success_at, tz) if s else None,
                       "last_error": s.last_error if s else None, "failures": s.failures if s else 0,
                       "next_try": _t(s.next_poll_at, tz) if s else None})
-    accounts = []
+    accounts: list[dict[str, Any]] = []
     waits: dict[str, Wait | None] = {}
     for account in config.accounts:
         state = store.account_state(account.id)
@@ -66,7 +68,7 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
             "next_send": "held" if state.held else _t(wait.until, tz) if wait else "now",
             "waits_for": None if wait is None or wait.held else wait.why,
         })
-    queue = []
+    queue: list[dict[str, Any]] = []
     for row in store.deliveries(state=DeliveryState.QUEUED.value):
         wait = waits.get(row.account_id)
         if row.account_id not in waits:
@@ -81,14 +83,31 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
             why, due = "due now", now
         queue.append({"id": row.id, "account": row.account_id, "title": row.title, "priority": row.priority,
                       "why": why, "due": _t(due, tz), "attempts": row.attempts, "by": row.created_by})
+    # An account whose every waiting post is retrying after an error cannot send now, whatever its limits say.
+    for a in accounts:
+        mine = [q for q in queue if q["account"] == a["id"]]
+        if mine and not a["held"] and a["next_send"] == "now" and all(q["why"].startswith("retrying") for q in mine):
+            first = min(mine, key=lambda q: q["due"] or "")
+            a["next_send"] = first["due"]
+            a["waits_for"] = first["why"].replace("retrying after:", "retrying after an error:")
     recent = [{"id": r.id, "account": r.account_id, "state": r.state, "title": r.title, "url": r.remote_url,
                "sent": _t(r.sent_at, tz), "by": r.created_by, "note": r.note}
               for r in store.deliveries(newest_first=True, limit=limit)
               if r.state in (DeliveryState.SENT, DeliveryState.DELETED, DeliveryState.SKIPPED)]
-    problems = [{"id": r.id, "account": r.account_id, "state": r.state, "title": r.title,
-                 "error": r.last_error or r.note}
-                for state in (DeliveryState.IN_DOUBT, DeliveryState.FAILED)
-                for r in store.deliveries(state=state.value, newest_first=True, limit=limit)]
+    # What needs a person, first what stops posting: held accounts, failing feeds, accounts whose sends fail.
+    problems: list[dict[str, Any]] = [
+        {"kind": "account", "account": a["id"], "error": f"held: {a['held_reason']} (bot release {a['id']})"}
+        for a in accounts if a["held"]]
+    problems += [{"kind": "feed", "feed": f["id"], "error": f"failing ({f['failures']}×): {f['last_error']}; "
+                                                            f"next try {f['next_try']}"}
+                 for f in feeds if f["state"] == "failing"]
+    problems += [{"kind": "account", "account": a["id"], "error": f"cannot send: {a['waits_for']}; next try "
+                                                                  f"{a['next_send']}"}
+                 for a in accounts if (a["waits_for"] or "").startswith("retrying after an error")]
+    problems += [{"kind": "delivery", "id": r.id, "account": r.account_id, "state": r.state, "title": r.title,
+                  "error": r.last_error or r.note}
+                 for state in (DeliveryState.IN_DOUBT, DeliveryState.FAILED)
+                 for r in store.deliveries(state=state.value, newest_first=True, limit=limit)]
     return {"now": _t(now, tz), "timezone": config.site.timezone, "database": store.shown, "feeds": feeds,
             "accounts": accounts,
             "queue": queue, "recent": recent, "problems": problems}
@@ -101,8 +120,8 @@ def render(data: dict[str, Any]) -> str:
 
     lines = [f"bot status at {data['now']} ({data['timezone']}), database {data['database']}", "", "Feeds"]
     for f in data["feeds"]:
-        state = f"error ({f['failures']}×): {f['last_error']}; next try {f['next_try']}" if f["last_error"] \
-            else "ok"
+        state = f"error ({f['failures']}×): {f['last_error']}; next try {f['next_try']}" \
+            if f["state"] == "failing" else f["state"]
         lines.append(f"  {f['id']}: last poll {f['last_poll'] or 'never'}, last success "
                      f"{f['last_success'] or 'never'}: {state}")
     lines += ["", "Accounts"]
@@ -124,5 +143,8 @@ def render(data: dict[str, Any]) -> str:
         lines.append(f"  #{r['id']} {r['account']} {r['state']} {r['sent'] or ''}: {iso(r['title'])} {where}{by}")
     lines += ["", f"Problems ({len(data['problems'])})"]
     for p in data["problems"]:
-        lines.append(f"  #{p['id']} {p['account']} {p['state']}: {iso(p['title'])} — {p['error']}")
+        if p["kind"] == "delivery":
+            lines.append(f"  #{p['id']} {p['account']} {p['state']}: {iso(p['title'])} — {p['error']}")
+        else:
+            lines.append(f"  {p['kind']} {p.get('account') or p.get('feed')}: {p['error']}")
     return "\n".join(lines) + "\n"

@@ -285,11 +285,18 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
     for r in results:
         if r.status == "dry run":
             limit = f"/{r.limit}" if r.limit else ""
-            out.write(f"── {r.account} · {r.length}{limit}\n{r.detail}\n\n")
-        else:
-            out.write(f"{r.account}: {r.status}{': ' + r.detail if r.detail else ''}\n")
-    bad = [r for r in results if r.status in ("failed", "in_doubt", "does not fit")]
-    return EXIT_TROUBLE if bad else EXIT_OK
+            cut = " · CUT to fit (the text is longer than the platform takes)" if r.cut else ""
+            out.write(f"── {r.account} · {r.length}{limit}{cut}\n{r.detail}\n\n")
+            continue
+        out.write(f"{r.account}: {r.status}{': ' + r.detail if r.detail else ''}\n")
+        if r.cut:
+            print(f"bot: {r.account}: the text was cut at a word to fit the platform (--dry-run shows it)",
+                  file=sys.stderr)
+        if r.status in ("retry", "rate_limited", "held", "waiting"):
+            print(f"bot: {r.account}: not posted yet; it waits in the queue, and the daemon (bot run) or the next "
+                  "bot poll sends it", file=sys.stderr)
+    gone = ("sent", "duplicate", "dry run", "already posted")
+    return EXIT_OK if all(r.status in gone for r in results) else EXIT_TROUBLE
 
 
 def cmd_status(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:

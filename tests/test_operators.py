@@ -285,3 +285,31 @@ def test_status_puts_what_stops_posting_among_the_problems(
     assert {f["id"]: f["state"] for f in data["feeds"]} == {"main": "ok", "broken": "failing", "later": "never polled"}
     out = run_bot("status", "--config", str(path)).out
     assert "Problems (3)" in out and "later: last poll never, last success never: never polled" in out
+
+
+def test_a_hand_post_that_did_not_go_out_says_so_and_exits_1(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from .kit.runs import free_port
+
+    unreachable = sample_site(tmp_path, feed_server, [account(fake_x, "x", base_url=f"http://127.0.0.1:{free_port()}")])
+    result = run_bot("post", "خبر عاجل من غرفة الأخبار", "--config", str(unreachable))
+    err = capsys.readouterr().err
+    assert result.code == 1 and "x: retry" in result.out
+    assert "not posted yet; it waits in the queue" in err
+
+
+def test_an_editors_text_that_is_cut_is_said_and_shown(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = setup(tmp_path, feed_server, fake_x)
+    long_text = " ".join(["الحكومة تعلن خطة جديدة لإصلاح قطاع الكهرباء في المحافظات"] * 8)
+    dry = run_bot("post", long_text, "--account", "x", "--dry-run", "--config", str(path))
+    assert dry.code == 0 and "CUT to fit" in dry.out and "…" in dry.out
+    real = run_bot("post", long_text, "--account", "x", "--config", str(path))
+    assert real.code == 0 and "x: sent" in real.out
+    assert "the text was cut at a word to fit the platform" in capsys.readouterr().err
+    short = run_bot("post", "خبر قصير", "--account", "x", "--dry-run", "--config", str(path))
+    assert "CUT" not in short.out

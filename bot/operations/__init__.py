@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from bot.compose.fit import ELLIPSIS
 from bot.compose.ids import wordpress_short_link
 from bot.compose.text import clean_title
 from bot.config import BotConfig
@@ -54,6 +55,7 @@ class ManualResult:
     detail: str | None  #: the text (dry run), the post's URL, or why
     length: int | None = None  #: dry run: the text's length as the platform counts it
     limit: int | None = None  #: dry run: the platform's maximum
+    cut: bool = False  #: the editor's own text was cut to fit the platform
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ class CheckResult:
     platform: str
     status: str  #: ok | failed | disabled
     detail: str  #: who the account is (``@handle``), or why it cannot post
+
+
+def _cut(text: str | None, title: str, posted: str | None) -> bool:
+    """Whether an editor's own text (not an article's headline) lost words to fit the platform."""
+    return bool(text) and posted is not None and title not in posted and ELLIPSIS in posted \
+        and ELLIPSIS not in title
 
 
 def check_manual_post(text: str | None, url: str | None) -> None:
@@ -244,17 +252,19 @@ class Operations:
                 except ComposeError as exc:
                     results.append(ManualResult(account.id, "does not fit", str(exc)))
                     continue
-                results.append(ManualResult(account.id, "dry run", composed, rule.count(composed), rule.max_length))
+                results.append(ManualResult(account.id, "dry run", composed, rule.count(composed), rule.max_length,
+                                            cut=_cut(text, base.title, composed)))
             return results
         made, had = bot.store.add_manual(copies, [a.id for a in accounts], now, by)
         outcomes = {o.account_id: o for o in bot.dispatcher().run(only=made, force=force)}
         results = [ManualResult(a, "already posted", "this article was posted there before") for a in had]
         for row in bot.store.deliveries(ids=made) if made else []:  # (no ids would mean every delivery)
             o = outcomes.get(row.account_id)
+            cut = _cut(text, base.title, row.text)
             if o is None:
-                results.append(ManualResult(row.account_id, "waiting", self.why_waiting(row.account_id)))
+                results.append(ManualResult(row.account_id, "waiting", self.why_waiting(row.account_id), cut=cut))
             else:
-                results.append(ManualResult(row.account_id, o.status, o.url or o.detail))
+                results.append(ManualResult(row.account_id, o.status, o.url or o.detail, cut=cut))
         return results
 
 

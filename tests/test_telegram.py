@@ -136,7 +136,7 @@ def test_an_answer_later_than_the_timeout_is_in_doubt_and_posted_once(
     bot = queued(config(tmp_path, feed_server, telegram, image=False, timeout="1s"), clock, feed_server, 1)
     telegram.answer_late("/bot", 2.0)  # Telegram posts, but its answer comes after the bot's timeout
     [o] = bot.dispatch()
-    assert o.status == "in_doubt" and "ReadTimeout" in (o.detail or "")
+    assert o.status == "in_doubt" and "did not answer in time (read timeout)" in (o.detail or "")
     assert "check https://t.me/qurays_news" in (o.detail or "")
     clock.advance(timedelta(hours=2))
     assert bot.dispatch() == []
@@ -151,7 +151,8 @@ def test_a_request_that_never_left_is_retried(
     path = config(tmp_path, feed_server, telegram, image=False, base_url=f"http://127.0.0.1:{free_port()}")
     bot = queued(path, clock, feed_server, 1)
     [o] = bot.dispatch()
-    assert o.status == "retry" and "ConnectionError" in (o.detail or "")
+    detail = o.detail or ""
+    assert o.status == "retry" and "refused the connection" in detail and telegram.token not in detail
     [row] = bot.store.deliveries()
     assert row.state == DeliveryState.QUEUED and row.not_before is not None
     bot.close()
@@ -197,4 +198,37 @@ def test_a_send_interrupted_by_a_crash_is_in_doubt_and_not_resent(
     [row] = bot.store.deliveries()
     assert row.state == DeliveryState.IN_DOUBT and "retry or skip" in (row.note or "")
     assert telegram.messages == []
+    bot.close()
+
+
+def test_why_a_platform_cannot_be_reached_names_the_host_and_the_cause_never_the_token() -> None:
+    import requests
+    import urllib3
+
+    from bot.platforms.http import unreachable
+
+    url = "https://api.telegram.org/bot123456:SECRET/sendMessage"
+    dns = urllib3.exceptions.NameResolutionError("api.telegram.org", None, OSError("Name or service not known"))  # type: ignore[arg-type]
+    wrapped = requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, url, reason=dns))  # type: ignore[arg-type]
+    said = unreachable(wrapped, url)
+    assert said == "the name api.telegram.org does not resolve (DNS)" and "SECRET" not in said
+    assert unreachable(requests.ReadTimeout(), url) == "api.telegram.org did not answer in time (read timeout)"
+    assert unreachable(requests.ConnectTimeout(), url) == "timed out connecting to api.telegram.org"
+
+
+@pytest.mark.parametrize(("trouble", "said"), [
+    ("bad-token", "refused the bot token"), ("no-such-chat", "check chat_id"),
+    ("not-a-member", "make it an administrator of the channel")])
+def test_a_held_telegram_account_says_which_of_bot_and_chat_is_wrong(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock, trouble: str, said: str,
+) -> None:
+    extra: dict[str, Any] = {"image": False}
+    if trouble == "bad-token":
+        extra["bot_token"] = "123456:revoked"
+    if trouble == "no-such-chat":
+        extra["chat_id"] = "@no_such_channel"
+    telegram.member = trouble != "not-a-member"
+    bot = queued(config(tmp_path, feed_server, telegram, **extra), clock, feed_server, 1)
+    [o] = bot.dispatch()
+    assert o.status == "held" and said in (o.detail or "") and "123456:revoked" not in (o.detail or "")
     bot.close()

@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -51,7 +52,7 @@ def send(session: requests.Session, method: str, url: str, *, platform: str, tim
         resp = session.request(method, url, timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
                                headers={"User-Agent": user_agent}, **kwargs)
     except requests.RequestException as exc:
-        said = f"cannot reach {platform}: {type(exc).__name__}"
+        said = f"cannot reach {platform}: {unreachable(exc, url)}"
         if never_left(exc):
             raise Unavailable(said) from None  # the request holds the token
         raise MaybeSent(f"{said} (the request may have reached {platform})") from None
@@ -60,6 +61,27 @@ def send(session: requests.Session, method: str, url: str, *, platform: str, tim
     except ValueError:
         body = {}
     return Reply(resp.status_code, resp.headers, body)
+
+
+def unreachable(exc: requests.RequestException, url: str) -> str:
+    """Why a request failed, in words, naming the host but never the URL (which may hold a token)."""
+    host = urlsplit(url).netloc.rpartition("@")[2] or "the server"
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return f"the name {urlsplit(url).hostname} does not resolve (DNS)"
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"timed out connecting to {host}"
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return f"{host} refused the connection (or is not reachable)"
+    if isinstance(exc, requests.ReadTimeout):
+        return f"{host} did not answer in time (read timeout)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS with {host} failed ({type(reason or exc).__name__})"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return f"the answer from {host} broke off"
+    if isinstance(exc, requests.ConnectionError):
+        return f"the connection to {host} broke ({type(exc).__name__})"
+    return f"{type(exc).__name__} with {host}"
 
 
 def never_left(exc: requests.RequestException) -> bool:

@@ -121,6 +121,11 @@ class TelegramPublisher:
             raise RateLimited(description, self.clock.now() + timedelta(seconds=wait))
         if code >= 500:
             raise MaybeSent(f"Telegram answered {code}: {description}")
-        if code in (401, 403) or any(p in description.lower() for p in ACCOUNT_PROBLEMS):
-            raise AuthFailed(f"Telegram refused this bot or chat ({code}: {description})")
+        if code == 401:
+            raise AuthFailed(f"Telegram refused the bot token ({code}: {description}): check bot_token")
+        if "chat not found" in description.lower():
+            raise AuthFailed(f"Telegram knows no chat {self.account.chat_id} ({code}: {description}): check chat_id")
+        if code == 403 or any(p in description.lower() for p in ACCOUNT_PROBLEMS):
+            raise AuthFailed(f"the bot may not post in {self.account.chat_id} ({code}: {description}): make it an "
+                             "administrator of the channel")
         raise Rejected(f"Telegram refused the post ({code}: {description})")

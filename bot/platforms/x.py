@@ -33,6 +33,7 @@ from bot.errors import AuthFailed, Duplicate, MediaError, RateLimited, Rejected,
 from bot.media import post_image
 from bot.netguard import content_session
 from bot.platforms.base import Post, Published
+from bot.platforms.http import unreachable
 
 log = logging.getLogger("bot.x")
 
@@ -157,7 +158,8 @@ class XPublisher:
         import tweepy
 
         if isinstance(exc, requests.RequestException):
-            return Unavailable(f"cannot reach X: {type(exc).__name__}")
+            url = getattr(getattr(exc, "request", None), "url", None) or self.account.base_url or "https://api.x.com"
+            return Unavailable(f"cannot reach X: {unreachable(exc, url)}")
         if not isinstance(exc, tweepy.HTTPException):
             return exc
         status = exc.response.status_code

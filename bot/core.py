@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 import requests
@@ -104,8 +105,9 @@ class Bot:
         return [self.poll(f.id, stop=stop, force=force) for f in self.config.feeds
                 if not (stop and stop.is_set())]
 
-    def dispatch(self, *, stop: threading.Event | None = None) -> list[Outcome]:
-        return self.dispatcher().run(stop=stop)
+    def dispatch(self, *, stop: threading.Event | None = None, first: Callable[[], bool] | None = None,
+                 ) -> list[Outcome]:
+        return self.dispatcher().run(stop=stop, first=first)
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.store, self.publishers, self.composer.compose, self.clock,

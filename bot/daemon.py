@@ -152,6 +152,7 @@ class Daemon:
         self._poll_again: set[str] = set()
         self._polled_once: set[str] = set()
         self._reload = threading.Event()
+        self._held: set[str] = set()  #: the accounts held at the last dispatch pass
         self._config_mtime = self._mtime()
         self.metrics: Metrics | _NoMetrics = _NoMetrics()  # real ones when the HTTP side starts
         self.web: Any = None
@@ -214,10 +215,25 @@ class Daemon:
                 return  # the running dispatch sees _again and loops
             try:
                 self._again.clear()
-                for outcome in self.bot.dispatch(stop=self.stop):
+                for outcome in self.bot.dispatch(stop=self.stop, first=self._no_release):
                     self.metrics.count(self.metrics.deliveries, outcome.account_id, outcome.status)
+                    if outcome.status == "held":  # held in this pass: its release must be noticed too
+                        self._held.add(outcome.account_id)
             finally:
                 self._dispatching.release()
+
+    def _no_release(self) -> bool:
+        """Whether this dispatch pass may go on: an account released since the last pass (``bot release``, from
+        any process) is posted to only after a reload, with its credentials as they are now (the config and
+        its environment files read again), not the ones it was held for. Asked only when posts wait."""
+        held = self.bot.store.held_accounts()
+        released, self._held = self._held - held, held
+        if not released:
+            return True
+        log.info("account(s) %s released: reloading the config and its credentials before posting",
+                 ", ".join(sorted(released)))
+        self._reload.set()  # the main loop reloads, then dispatches again
+        return False
 
     def ping(self) -> None:
         """WordPress says something was published: poll every feed now (coalesced), then dispatch."""
@@ -418,6 +434,9 @@ class Daemon:
                         self.reload()
                     except BotError as exc:
                         log.error("reload failed, the old config keeps running: %s", exc)
+                    if self._scheduler is not None and not self.stop.is_set():
+                        self._scheduler.add_job(self._tracked(self.dispatch_job), "date", run_date=datetime.now(UTC),
+                                                name="dispatch after reload")
         finally:
             clean = self.shutdown()
             for s, h in previous.items():

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from .kit.configs import posts, sample_site, write_config
+from .kit.configs import account, posts, sample_site, write_config
+from .kit.fake_x import FakeX
 from .kit.paths import ROOT
-from .kit.runs import bot_process, wait_for
+from .kit.runs import Run, bot_process, wait_for
 from .kit.servers import FeedServer
 from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
 
@@ -140,3 +141,35 @@ def test_a_second_daemon_on_one_sqlite_file_refuses(tmp_path: Path, feed_server:
         finally:
             first.send_signal(signal.SIGTERM)
             first.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_release_reaches_the_running_daemon_with_the_credentials_as_they_are_now(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The token was wrong (X says 401: the account is held). The operator fixes it in the environment file
+    the service reads (BOT_ENV_FILE) and runs `bot release x`: the daemon posts within seconds, no SIGHUP."""
+    good = fake_x.credentials()
+    env_file = tmp_path / "env"
+    env_file.write_text(f"X_TOKEN_SECRET=wrong-secret\nX_TOKEN={good['access_token']}\n")
+    monkeypatch.setenv("BOT_ENV_FILE", str(env_file))  # for the commands run here, as for the service
+    creds = {**good, "access_token": "${X_TOKEN}", "access_token_secret": "${X_TOKEN_SECRET}"}
+    path = sample_site(tmp_path, feed_server, [account(fake_x, "x", credentials=creds)],
+                       feed={"interval": "10s"}, dispatch_interval="1s")
+    log = tmp_path / "daemon.log"
+    with log.open("wb") as out:
+        proc = bot_process("run", "--config", str(path), stderr=out, PYTHONUNBUFFERED="1", BOT_ENV_FILE=str(env_file))
+        try:
+            wait_for(lambda: "first_start=yes" in log.read_text(errors="replace"), what="the first poll")
+            feed_server.set("/feed", rss2([Item(950, "البنك المركزي يخفض سعر الفائدة", ["اقتصاد"]), *SAMPLE_ITEMS]))
+            wait_for(lambda: "is HELD" in log.read_text(errors="replace"), timeout=40, what="the account to be held")
+            assert fake_x.tweets == []
+            env_file.write_text(f"X_TOKEN_SECRET={good['access_token_secret']}\nX_TOKEN={good['access_token']}\n")
+            assert run_bot("release", "x", "--config", str(path)).code == 0
+            wait_for(lambda: fake_x.tweets, timeout=20, what="the post, after the release")
+            assert "released: reloading the config and its credentials" in log.read_text(errors="replace")
+            assert len(fake_x.tweets) == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)

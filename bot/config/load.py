@@ -46,6 +46,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> B
         raise ConfigError(name, [ConfigProblem("", f"cannot read the file: {exc}")]) from exc
     env = dict(_read_dotenv(path.parent / ".env", name))
     env.update(os.environ if environ is None else environ)
+    if env.get("BOT_ENV_FILE"):  # read again at every load (a reload, a release): its values as they are now
+        env.update(_read_dotenv(Path(env["BOT_ENV_FILE"]), name))
     return parse_config(text, name, env, base_dir=path.parent)
 
 

@@ -36,6 +36,11 @@ class AccountsMixin(StoreBase):
                                             "not_before": None}, now)
             return bool(row and row.held)
 
+    def held_accounts(self) -> set[str]:
+        """The accounts held now (by an operator, or after their platform refused their credentials)."""
+        with self.light.connect() as c:
+            return {r.id for r in c.execute(sa.select(accounts.c.id).where(accounts.c.held.is_(True)))}
+
     def pause_account(self, account_id: str, until: datetime, now: datetime) -> None:
         with self.engine.begin() as c:
             _upsert_account(c, account_id, {"not_before": until}, now)

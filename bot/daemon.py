@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from bot.core import Bot
 from bot.errors import BotError, ConfigError, UsageError
 from bot.logs import redact_also
+from bot.metrics import Metrics, NoMetrics
 
 log = logging.getLogger("bot.daemon")
 
@@ -43,95 +44,6 @@ def _port(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 65536:
         raise UsageError(f"$PORT is {value!r}: it must be a port number from 1 to 65535")
     return int(value)
-
-
-class Metrics:
-    """Counters kept by the daemon, and gauges read from the store when scraped (prometheus-client)."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        from prometheus_client import CollectorRegistry, Counter
-
-        self.registry = CollectorRegistry()
-        self.polls = Counter("bot_polls", "Polls by feed and outcome", ["feed", "status"], registry=self.registry)
-        self.fetch_errors = Counter("bot_fetch_errors", "Polls that failed", ["feed"], registry=self.registry)
-        self.new_articles = Counter("bot_new_articles", "Articles seen for the first time", ["feed"],
-                                    registry=self.registry)
-        self.deliveries = Counter("bot_deliveries", "Deliveries by account and outcome", ["account", "outcome"],
-                                  registry=self.registry)
-        self.registry.register(_StoreGauges(daemon))
-        self._used: dict[Any, set[tuple[str, ...]]] = {}  # each counter's label values so far
-        self._lock = threading.Lock()  # polls count from their threads while a reload forgets
-
-    def count(self, counter: Any, *labels: str, by: float = 1) -> None:
-        with self._lock:
-            self._used.setdefault(counter, set()).add(labels)
-            counter.labels(*labels).inc(by)
-
-    def forget(self, feeds: set[str], accounts: set[str]) -> None:
-        """Drop the series of feeds and accounts no longer configured (after a reload)."""
-        with self._lock:
-            for counter, used in self._used.items():
-                keep = accounts if counter is self.deliveries else feeds
-                for labels in [labels for labels in used if labels[0] not in keep]:
-                    counter.remove(*labels)
-                    used.discard(labels)
-
-    def render(self) -> bytes:
-        from prometheus_client import generate_latest
-
-        data: bytes = generate_latest(self.registry)
-        return data
-
-
-class _Uncounted:
-    """What the daemon counts into when nothing can read the counts (no HTTP side): prometheus-client is
-    then not imported at all."""
-
-    def labels(self, *_: str) -> _Uncounted:
-        return self
-
-    def inc(self, _: float = 1) -> None:
-        pass
-
-
-class _NoMetrics:
-    """The daemon's counters when nothing reads them: every one an :class:`_Uncounted`."""
-
-    polls = fetch_errors = new_articles = deliveries = _Uncounted()
-
-    def count(self, counter: Any, *labels: str, by: float = 1) -> None:
-        pass
-
-    def forget(self, feeds: set[str], accounts: set[str]) -> None:
-        pass
-
-
-class _StoreGauges:
-    """The gauges read from the store at each scrape (aggregate queries only)."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-
-    def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import GaugeMetricFamily
-
-        bot = self.daemon.bot
-        now = bot.clock.now()
-        queue = GaugeMetricFamily("bot_queue_depth", "Deliveries waiting to be sent")
-        queue.add_metric([], bot.store.queue_depth())
-        yield queue
-        since_poll = GaugeMetricFamily("bot_seconds_since_last_successful_poll", "Per feed", labels=["feed"])
-        configured = {f.id for f in bot.config.feeds}
-        for feed_id, at in bot.store.last_successes().items():
-            if feed_id in configured:  # a feed removed from the config is no longer reported
-                since_poll.add_metric([feed_id], (now - at).total_seconds())
-        yield since_poll
-        since_post = GaugeMetricFamily("bot_seconds_since_last_post", "Per account", labels=["account"])
-        last = bot.store.last_sent()
-        for account in bot.config.accounts:
-            if account.id in last:
-                since_post.add_metric([account.id], (now - last[account.id]).total_seconds())
-        yield since_post
 
 
 class Daemon:
@@ -154,7 +66,7 @@ class Daemon:
         self._reload = threading.Event()
         self._held: set[str] = set()  #: the accounts held at the last dispatch pass
         self._config_mtime = self._mtime()
-        self.metrics: Metrics | _NoMetrics = _NoMetrics()  # real ones when the HTTP side starts
+        self.metrics: Metrics | NoMetrics = NoMetrics()  # real ones when the HTTP side starts
         self.web: Any = None
 
     # Jobs.

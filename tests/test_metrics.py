@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from bot.clock import ManualClock
 from bot.config import load_config, parse_config
 from bot.core import Bot
-from bot.daemon import Daemon, Metrics
+from bot.daemon import Daemon
 from bot.feeds.poll import plan_poll
+from bot.metrics import Metrics
 from bot.models import Article, Validators
 from bot.store import Store
 

@@ -198,7 +198,7 @@ class Dispatcher:
             until = max(exc.until, now + MIN_WAIT)
             store.pause_account(acc, until, now)
             store.record_retry(d, now, until, f"rate limited: {exc.message}", count_attempt=False)
-            return self._log(Outcome(d.id, acc, "rate_limited", f"{exc.message}; next try {until:%H:%M:%S}Z"))
+            return self._log(Outcome(d.id, acc, "rate_limited", f"{exc.message}; next try {self._local(until)}"))
         except Unavailable as exc:
             if isinstance(exc, MaybeSent) and not publisher.resend_is_safe:  # it may be posted: never guess
                 where = f"{exc.message}; check {exc.check}" if exc.check else exc.message
@@ -215,7 +215,7 @@ class Dispatcher:
                     return self._log(Outcome(d.id, acc, "in_doubt", said))
                 at = min(at, deadline)
             store.record_retry(d, now, at, exc.message)
-            return self._log(Outcome(d.id, acc, "retry", f"{exc.message}; next try {at:%H:%M:%S}Z"))
+            return self._log(Outcome(d.id, acc, "retry", f"{exc.message}; next try {self._local(at)}"))
         except AuthFailed as exc:
             now = self.clock.now()
             if store.hold_account(acc, exc.message, now):
@@ -243,6 +243,10 @@ class Dispatcher:
             return Outcome(d.id, acc, "in_doubt", message)
         store.record_sent(d, self.clock.now(), published.remote_id, published.url, published.note)
         return self._log(Outcome(d.id, acc, "sent", f"id={published.remote_id or 'unknown'}", published.url))
+
+    def _local(self, when: datetime) -> str:
+        """A time as a person reads it: in the site's timezone, with its offset."""
+        return when.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S%z")
 
     @staticmethod
     def _log(o: Outcome) -> Outcome:

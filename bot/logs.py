@@ -34,12 +34,14 @@ class _JsonFormatter(logging.Formatter):
         self.tz = tz
 
     def format(self, record: logging.LogRecord) -> str:
-        event = {"time": datetime.fromtimestamp(record.created, self.tz).isoformat(timespec="seconds"),
-                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
-        for part in event["message"].split():  # key=value pairs become fields too (feed=, account=, status=)
+        message = record.getMessage()
+        event: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, self.tz).isoformat(timespec="seconds"),
+            "level": record.levelname.lower(), "logger": record.name, "message": message}
+        for part in message.split():  # key=value pairs become fields too (feed=, account=, status=)
             key, sep, value = part.partition("=")
             if sep and key.isidentifier() and key not in event:
-                event[key] = value
+                event[key] = int(value) if value.isascii() and value.isdigit() else value  # numbers stay numbers
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
         return json.dumps(event, ensure_ascii=False)

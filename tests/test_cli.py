@@ -121,3 +121,16 @@ def test_every_command_finds_the_same_database_from_any_folder_and_reading_never
     assert (site / "var" / "bot.sqlite3").exists() and not (elsewhere / "var").exists()
     status = run_bot("status", "--config", "../site/bot.yaml")
     assert f"database {site / 'var' / 'bot.sqlite3'}" in status.out and "main: last poll" in status.out
+
+
+def test_json_logs_keep_numbers_as_numbers(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    path = sample_site(tmp_path, feed_server)
+    run_bot("poll", "--log-format", "json", "--config", str(path))
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    [poll] = [e for e in events if e.get("feed") == "main" and "entries" in e]
+    assert poll["entries"] == 10 and poll["queued"] == 0 and isinstance(poll["ms"], int)
+    assert poll["time"].endswith("+03:00")  # ISO 8601 in the site's timezone

@@ -48,8 +48,8 @@ def test_status_shows_feeds_accounts_queue_recent_and_problems(
     run_bot("poll", "--config", str(path))
     out = run_bot("status", "--config", str(path)).out
     assert "main: last poll 2026-11-29 09:00:00" in out  # the site's timezone (UTC+3)
-    assert "x (x): 1/1 posts in 24 h, next send 2026-11-30 09:00:00 (1 posts a day reached)" in out
-    assert "1 posts a day reached; due 2026-11-30 09:00:00" in out  # the queue says why and when
+    assert "x (x): 1/1 posts in 24 h, next send 2026-11-30 09:00:00+0300 (1 posts a day reached)" in out
+    assert "1 posts a day reached; due 2026-11-30 09:00:00+0300" in out  # the queue says why and when
     assert "Your Tweet text is too long." in out and "https://x.com/i/web/status/" in out
     assert "\u2068افتتاح معرض الكتاب\u2069" in out  # Arabic isolated so each line keeps its layout
     data = json.loads(run_bot("status", "--config", str(path), "--json").out)
@@ -191,7 +191,7 @@ def test_clock_used_for_limits_in_status(tmp_path: Path, feed_server: FeedServer
     run_bot("poll", "--config", str(path))  # the first start makes the database (status only reads it)
     data = json.loads(run_bot("status", "--json", "--config", str(path)).out)
     x = next(a for a in data["accounts"] if a["id"] == "x")
-    assert x["next_send"] == "2026-11-29 10:00:00" and "quiet hours" in x["waits_for"]
+    assert x["next_send"] == "2026-11-29T10:00:00+03:00" and "quiet hours" in x["waits_for"]  # ISO 8601, offset
 
 
 def test_post_with_an_image_file_or_url(
@@ -297,6 +297,7 @@ def test_a_hand_post_that_did_not_go_out_says_so_and_exits_1(
     result = run_bot("post", "خبر عاجل من غرفة الأخبار", "--config", str(unreachable))
     err = capsys.readouterr().err
     assert result.code == 1 and "x: retry" in result.out
+    assert "next try 2026-11-29 " in result.out and "+0300" in result.out  # the site's time, with its offset
     assert "not posted yet; it waits in the queue" in err
 
 

@@ -169,7 +169,7 @@ class Operations:
         if wait is None:
             return "queued"
         force = " (--force sends anyway)" if wait.forceable else ""
-        until = "" if wait.until is None else f", until {wait.until:%Y-%m-%d %H:%M}Z"
+        until = "" if wait.until is None else f", until {wait.until.astimezone(bot.config.site.tz):%Y-%m-%d %H:%M%z}"
         return f"{wait.why}{until}{force}"
 
     def status(self, limit: int = 10) -> dict[str, Any]:

@@ -40,7 +40,13 @@ def account_wait(account: AccountConfig, state: AccountState, sent: Sequence[dat
 
 
 def _t(when: datetime | None, tz: Any) -> str | None:
-    return None if when is None else when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    """A time as the report gives it: ISO 8601 in the site's timezone, with its offset."""
+    return None if when is None else when.astimezone(tz).isoformat(timespec="seconds")
+
+
+def _shown(when: str | None) -> str | None:
+    """A report time as a terminal shows it: ``2026-11-29 09:00:00+0300``."""
+    return None if when is None else datetime.fromisoformat(when).strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> dict[str, Any]:
@@ -99,10 +105,10 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
         {"kind": "account", "account": a["id"], "error": f"held: {a['held_reason']} (bot release {a['id']})"}
         for a in accounts if a["held"]]
     problems += [{"kind": "feed", "feed": f["id"], "error": f"failing ({f['failures']}×): {f['last_error']}; "
-                                                            f"next try {f['next_try']}"}
+                                                            f"next try {_shown(f['next_try'])}"}
                  for f in feeds if f["state"] == "failing"]
     problems += [{"kind": "account", "account": a["id"], "error": f"cannot send: {a['waits_for']}; next try "
-                                                                  f"{a['next_send']}"}
+                                                                  f"{_shown(a['next_send'])}"}
                  for a in accounts if (a["waits_for"] or "").startswith("retrying after an error")]
     problems += [{"kind": "delivery", "id": r.id, "account": r.account_id, "state": r.state, "title": r.title,
                   "error": r.last_error or r.note}
@@ -118,29 +124,31 @@ def render(data: dict[str, Any]) -> str:
     def iso(text: str | None) -> str:
         return f"\u2068{text}\u2069" if text else ""
 
-    lines = [f"bot status at {data['now']} ({data['timezone']}), database {data['database']}", "", "Feeds"]
+    lines = [f"bot status at {_shown(data['now'])} ({data['timezone']}), database {data['database']}", "", "Feeds"]
     for f in data["feeds"]:
-        state = f"error ({f['failures']}×): {f['last_error']}; next try {f['next_try']}" \
+        state = f"error ({f['failures']}×): {f['last_error']}; next try {_shown(f['next_try'])}" \
             if f["state"] == "failing" else f["state"]
-        lines.append(f"  {f['id']}: last poll {f['last_poll'] or 'never'}, last success "
-                     f"{f['last_success'] or 'never'}: {state}")
+        lines.append(f"  {f['id']}: last poll {_shown(f['last_poll']) or 'never'}, last success "
+                     f"{_shown(f['last_success']) or 'never'}: {state}")
     lines += ["", "Accounts"]
     for a in data["accounts"]:
         quota = f"{a['posts_24h']}/{a['per_day']}" if a["per_day"] else str(a["posts_24h"])
         held = f", HELD: {a['held_reason']}" if a["held"] else ""
         waits = f" ({a['waits_for']})" if a["waits_for"] else ""
         off = "" if a["enabled"] else ", disabled"
-        lines.append(f"  {a['id']} ({a['platform']}): {quota} posts in 24 h, next send {a['next_send']}{waits}"
-                     f"{held}{off}")
+        when = a["next_send"] if a["next_send"] in ("now", "held") else _shown(a["next_send"])
+        lines.append(f"  {a['id']} ({a['platform']}): {quota} posts in 24 h, next send {when}{waits}{held}{off}")
     lines += ["", f"Queue ({len(data['queue'])})"]
     for q in data["queue"]:
         by = f", by {q['by']}" if q["by"] else ""
-        lines.append(f"  #{q['id']} {q['account']}: {iso(q['title'])} — {q['why']}; due {q['due'] or '-'}{by}")
+        due = _shown(q["due"]) or "-"
+        lines.append(f"  #{q['id']} {q['account']}: {iso(q['title'])} — {q['why']}; due {due}{by}")
     lines += ["", "Recent"]
     for r in data["recent"]:
         by = f", by {r['by']}" if r["by"] else ""
         where = r["url"] or r["note"] or ""
-        lines.append(f"  #{r['id']} {r['account']} {r['state']} {r['sent'] or ''}: {iso(r['title'])} {where}{by}")
+        sent = _shown(r["sent"]) or ""
+        lines.append(f"  #{r['id']} {r['account']} {r['state']} {sent}: {iso(r['title'])} {where}{by}")
     lines += ["", f"Problems ({len(data['problems'])})"]
     for p in data["problems"]:
         if p["kind"] == "delivery":

@@ -195,3 +195,47 @@ def test_a_link_at_the_start_is_not_a_left_to_right_word() -> None:
 
     assert mark_direction("https://news.example/?p=1 عاجل", "rtl") == "https://news.example/?p=1 عاجل"
     assert mark_direction("https://news.example/?p=1 CENTCOM", "rtl").startswith("\u200f")
+
+
+BREAKING = "🔴 عاجل | {title}\n{short_link}"
+
+
+@pytest.mark.parametrize(("template", "title", "expected"), [
+    (BREAKING, "عاجل | العراق والولايات المتحدة يتفقان على تشكيل لجنة عسكرية",
+     "🔴 عاجل | العراق والولايات المتحدة يتفقان على تشكيل لجنة عسكرية\nhttps://news.example/?p=92"),
+    (BREAKING, "عاجل: انقطاع التيار الكهربائي", "🔴 عاجل | انقطاع التيار الكهربائي\nhttps://news.example/?p=92"),
+    ("🔴 {title}\n{short_link}", "🔴 مباشر: جلسة البرلمان لمناقشة الموازنة",
+     "🔴 مباشر: جلسة البرلمان لمناقشة الموازنة\nhttps://news.example/?p=92"),
+    (BREAKING, "صور: وصول الوفد العراقي", "🔴 عاجل | صور: وصول الوفد العراقي\nhttps://news.example/?p=92"),
+    ("{title}\n{short_link}", "عاجل | خبر", "عاجل | خبر\nhttps://news.example/?p=92"),  # no label in the template
+])
+def test_a_label_the_template_already_carries_is_not_said_twice(template: str, title: str, expected: str) -> None:
+    article = Article(feed_id="main", guid="https://news.example/?p=92", title=title, link="https://news.example/?p=92")
+    assert compose_post(article, template, "قريش", LengthRule(280)) == expected
+
+
+def test_an_excerpt_that_repeats_the_headline_is_not_said_twice() -> None:
+    title = "وزير الخارجية: الحوار هو الطريق الوحيد لحل الأزمة"
+    article = Article(feed_id="main", guid="https://news.example/?p=120", title=title,
+                      link="https://news.example/?p=120",
+                      summary=f"{title}. أكد وزير الخارجية في مؤتمر صحفي أن الحوار هو الطريق")
+    text = compose_post(article, "{title}\n\n{excerpt}\n\n{short_link}", "قريش", LengthRule(500))
+    assert text.count("الحوار هو الطريق الوحيد") == 1
+    assert text == f"{title}\n\nأكد وزير الخارجية في مؤتمر صحفي أن الحوار هو الطريق\n\nhttps://news.example/?p=120"
+    only = Article(feed_id="main", guid="g", title=title, link="https://news.example/?p=120", summary=title)
+    assert compose_post(only, "{title}\n\n{excerpt}\n\n{short_link}", "قريش", LengthRule(500)) == \
+        f"{title}\n\nhttps://news.example/?p=120"  # an excerpt that is only the headline: its line goes
+
+
+def test_no_captured_wordpress_post_says_its_headline_twice() -> None:
+    from bot.feeds import parse
+
+    from .kit.paths import WORDPRESS_FIXTURES, need_shared
+
+    body = need_shared(WORDPRESS_FIXTURES / "rss2.xml").read_bytes()
+    articles = parse(body, feed_id="main", url="https://news.example/?feed=rss2").articles
+    repeated = [a for a in articles if a.summary.startswith(a.title[:30])]
+    assert len(repeated) >= 5  # the trap: WordPress's excerpt opens with the headline
+    for a in articles:
+        text = compose_post(a, "{title}\n\n{excerpt}\n\n{short_link}", "قريش", LengthRule(5000))
+        assert text.count(a.title) == 1, text

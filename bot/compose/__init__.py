@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import string
+import unicodedata
 from collections.abc import Sequence
 from datetime import tzinfo
 from zoneinfo import ZoneInfo
@@ -43,7 +46,43 @@ def compose_post(
     """The post for one account: the template filled and fitted to the platform's length rule; on a
     right-to-left site a post that starts with a left-to-right word gets a RIGHT-TO-LEFT MARK."""
     values = post_values(article, site_name, link=link, short_link=short_link, tz=tz, date_format=date_format)
+    values = without_repeats(template, values)
     return fit(template, values, rule, hashtags=hashtags, finish=lambda text: mark_direction(text, direction))
 
 
-__all__ = ["LengthRule", "compose_post", "fit", "post_values"]
+#: What separates a label from the headline it opens: ``عاجل | …``, ``عاجل: …``, ``مباشر - …``.
+_LABEL = re.compile(r"^\s*(?P<label>[^|:\-–—]{1,40}?)\s*[|:\-–—]\s+")
+
+
+def _plain(text: str) -> str:
+    """Letters, digits and symbols (emoji) only, for comparing: no spaces, punctuation, diacritics or tatweel."""
+    return "".join(ch for ch in text if (ch.isalnum() and ch != "\u0640") or unicodedata.category(ch) == "So")
+
+
+def without_repeats(template: str, values: dict[str, str]) -> dict[str, str]:
+    """The template fields without what the post would say twice: a label the template already puts before
+    ``{title}`` (``🔴 عاجل | {title}`` with a headline that opens ``عاجل | …``, or the same emoji), and an excerpt
+    that only repeats the headline (WordPress's excerpt often opens with it)."""
+    title = values.get("title", "")
+    before = next((lit for lit, field, _, _ in string.Formatter().parse(template.split("{title}")[0] + "{title}")
+                   if field == "title"), None)
+    if before is not None:
+        prefix = _plain(before.split("\n")[-1])
+        label = _LABEL.match(title)
+        if label and prefix and _plain(label["label"]) and _plain(label["label"]) in prefix:
+            title = title[label.end():]
+        head = title.split(" ", 1)
+        while len(head) == 2 and head[0] and not _plain(head[0]).isalnum() and _plain(head[0]) \
+                and _plain(head[0]) in prefix:  # a leading emoji the template already has
+            title = head[1]
+            head = title.split(" ", 1)
+    excerpt = values.get("excerpt", "")
+    if excerpt and title and _plain(excerpt).startswith(_plain(title)):
+        rest = excerpt
+        for word in title.split():  # drop the headline's words from the excerpt's start, then what separates
+            rest = rest.lstrip(" \t\n").removeprefix(word) if _plain(rest).startswith(_plain(word)) else rest
+        excerpt = rest.lstrip(" \t\n.:-–—|،")
+    return {**values, "title": title, "excerpt": excerpt}
+
+
+__all__ = ["LengthRule", "compose_post", "fit", "post_values", "without_repeats"]

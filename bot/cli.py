@@ -82,15 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="check each account's credentials: who it is, whether it can post")
     _common(p, defaults=False)
+    p.add_argument("--account", action="append", default=[], metavar="ID", help="only this account (repeatable)")
 
-    p = sub.add_parser("release", help="release a held account: its waiting posts go out in order")
+    p = sub.add_parser("config", help="check the config file offline (like nginx -t): nothing is contacted")
     _common(p, defaults=False)
-    p.add_argument("account", help="the account's id in the config")
+    p.add_argument("action", choices=("check",), help="check: load and validate the config, say what it holds")
 
-    p = sub.add_parser("hold", help="hold an account: its posts wait until it is released")
-    _common(p, defaults=False)
-    p.add_argument("account", help="the account's id in the config")
-    _by(p)
+    for name, text in (("release", "release a held account: its waiting posts go out in order"),
+                       ("hold", "hold an account: its posts wait until it is released")):
+        p = sub.add_parser(name, help=text)
+        _common(p, defaults=False)
+        p.add_argument("account", help="the account's id in the config")
+        p.add_argument("--reason", metavar="TEXT", help="why (kept with the account; bot status shows it)")
+        _by(p)
 
     p = sub.add_parser("status", help="feeds, accounts, the queue and why each post waits, recent posts, problems")
     _common(p, defaults=False)
@@ -255,13 +259,24 @@ def cmd_check(args: argparse.Namespace, clock: Clock | None, stream: TextIO | No
     out = stream or sys.stdout
     failed = 0
     try:
-        for r in ops.check():  # each line as soon as its platform answers
+        for r in ops.check(args.account):  # each line as soon as its platform answers
             said = {"ok": f"ok, {r.detail}", "failed": f"FAILED: {r.detail}"}.get(r.status, r.status)
             out.write(f"{r.account} ({r.platform}): {said}\n")
             failed += r.status == "failed"
     finally:
         ops.bot.close()
     return EXIT_TROUBLE if failed else EXIT_OK
+
+
+def cmd_config(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+    """``bot config check``: the config loads and is valid (a ConfigError says what is not, exit 2)."""
+    config = _load(args)
+    out = stream or sys.stdout
+    feeds = ", ".join(f.id for f in config.feeds)
+    accounts = ", ".join(f"{a.id} ({a.platform})" for a in config.accounts)
+    out.write(f"config ok: site {config.site.name}, {len(config.feeds)} feed(s) ({feeds}), "
+              f"{len(config.accounts)} account(s) ({accounts})\n")
+    return EXIT_OK
 
 
 def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
@@ -319,9 +334,11 @@ def _operate(action: str) -> Callable[[argparse.Namespace, Clock | None, TextIO 
         ops = _operations(args, clock, stream)
         try:
             if action == "hold":
-                message = f"{args.account}: held" if ops.hold(args.account, args.by) else f"{args.account}: was held"
+                done = ops.hold(args.account, args.by, args.reason)
+                message = f"{args.account}: held" if done else f"{args.account}: was held"
             elif action == "release":
-                message = f"{args.account}: released" if ops.release(args.account) else f"{args.account}: was not held"
+                done = ops.release(args.account, args.by, args.reason)
+                message = f"{args.account}: released" if done else f"{args.account}: was not held"
             else:
                 message = {"retry": ops.retry, "skip": ops.skip, "unpost": ops.unpost}[action](args.delivery, args.by)
         finally:
@@ -336,6 +353,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], 
     "poll": cmd_poll,
     "migrate": cmd_migrate,
     "check": cmd_check,
+    "config": cmd_config,
     "preview": cmd_preview,
     "release": _operate("release"),
     "hold": _operate("hold"),

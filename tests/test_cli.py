@@ -16,7 +16,7 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
 
-from .kit.configs import sample_site
+from .kit.configs import sample_site, write_config
 from .kit.paths import ROOT
 from .kit.runs import Run
 from .kit.servers import FeedServer
@@ -134,3 +134,50 @@ def test_json_logs_keep_numbers_as_numbers(
     [poll] = [e for e in events if e.get("feed") == "main" and "entries" in e]
     assert poll["entries"] == 10 and poll["queued"] == 0 and isinstance(poll["ms"], int)
     assert poll["time"].endswith("+03:00")  # ISO 8601 in the site's timezone
+
+
+def test_config_check_validates_offline(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = sample_site(tmp_path, feed_server)
+    ok = run_bot("config", "check", "--config", str(path))
+    assert ok.code == 0
+    assert ok.out.startswith("config ok: site قريش, 1 feed(s) (main), 1 account(s) (console (console))")
+    assert feed_server.hits("/feed") == [] and not (tmp_path / "bot.sqlite3").exists()  # nothing contacted, made
+    typo = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "intervall": "1m"}])
+    bad = run_bot("config", "check", "--config", str(typo))
+    err = capsys.readouterr().err
+    assert bad.code == 2 and "unknown key 'intervall'; did you mean 'interval'?" in err
+
+
+def test_hold_and_release_take_a_reason_and_check_one_account(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    path = sample_site(tmp_path, feed_server)
+    run_bot("poll", "--config", str(path))
+    assert run_bot("hold", "console", "--by", "سارة", "--reason", "حملة انتخابية", "--config", str(path)).code == 0
+    assert "HELD: held by سارة: حملة انتخابية" in run_bot("status", "--config", str(path)).out
+    assert run_bot("release", "console", "--by", "سارة", "--config", str(path)).out.strip() == "console: released"
+    assert "account=console released by سارة" in caplog.text
+    checked = run_bot("check", "--account", "console", "--config", str(path))
+    assert checked.code == 0 and checked.out.startswith("console (console): ok")
+    assert run_bot("check", "--account", "nobody", "--config", str(path)).code == 2
+
+
+def test_a_dotenv_others_can_read_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.config import load_config
+
+    (tmp_path / "bot.yaml").write_text(
+        "site: {name: قريش, url: https://news.example}\nfeeds: [{id: main, url: 'https://news.example/?feed=rss2'}]\n"
+        "accounts: [{id: c, platform: console}]\n", encoding="utf-8")
+    env = tmp_path / ".env"
+    env.write_text("X_API_KEY=secret\n")
+    env.chmod(0o600)
+    load_config(tmp_path / "bot.yaml", environ={})
+    assert "can be read by every user" not in caplog.text
+    env.chmod(0o644)
+    load_config(tmp_path / "bot.yaml", environ={})
+    assert f"{env} can be read by every user of this machine" in caplog.text

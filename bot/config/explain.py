@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import types
 import typing
@@ -145,7 +146,9 @@ def _explain(exc: ValidationError, data: Any, lines: dict[tuple[str | int, ...],
         if kind == "extra_forbidden":
             model = _model_at(path[:-1], data)
             allowed = ", ".join(model.model_fields) if model else "see config/bot.example.yaml"
-            msg = f"unknown key {path[-1]!r}; allowed here: {allowed}"
+            close = difflib.get_close_matches(str(path[-1]), list(model.model_fields), n=1) if model else []
+            meant = f"; did you mean {close[0]!r}?" if close else ""
+            msg = f"unknown key {path[-1]!r}{meant}; allowed here: {allowed}"
         elif kind == "missing":
             msg = "required, but missing"
         elif kind == "union_tag_invalid":

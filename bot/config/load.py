@@ -3,6 +3,7 @@ resolve relative paths."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -159,9 +160,13 @@ def _interpolate(
 
 
 def _read_dotenv(path: Path, config_name: str) -> dict[str, str]:
-    """KEY=VALUE lines; ``#`` comments, ``export`` prefixes and quotes allowed. The environment wins."""
+    """KEY=VALUE lines; ``#`` comments, ``export`` prefixes and quotes allowed. The environment wins. A file
+    that others on the machine can read is warned about (it holds secrets)."""
     try:
         text = path.read_text(encoding="utf-8")
+        if path.stat().st_mode & 0o004:
+            logging.getLogger("bot").warning("%s can be read by every user of this machine, and it holds secrets: "
+                                             "chmod 600 it (or 640 with the bot's group)", path)
     except FileNotFoundError:
         return {}
     except OSError as exc:

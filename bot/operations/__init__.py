@@ -9,6 +9,7 @@ why a post waits and the status report come from one place (``report``). Person-
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -86,6 +87,9 @@ def migrate(config: BotConfig) -> tuple[str | None, str]:
     return Store.migrate(database_url(config.database, config.data_dir))
 
 
+log = logging.getLogger("bot")
+
+
 class Operations:
     """The operator actions over one :class:`~bot.core.Bot`."""
 
@@ -135,19 +139,26 @@ class Operations:
 
     # Accounts.
 
-    def hold(self, account_id: str, by: str) -> bool:
+    def hold(self, account_id: str, by: str, reason: str | None = None) -> bool:
         """Hold an account: its posts wait, in order. False when it was held already."""
         self.bot.account(account_id)  # a UsageError names the accounts when there is no such one
-        return self.bot.store.hold_account(account_id, f"held by {by}", self.bot.clock.now())
+        why = f"held by {by}" + (f": {reason}" if reason else "")
+        return self.bot.store.hold_account(account_id, why, self.bot.clock.now())
 
-    def release(self, account_id: str) -> bool:
-        """Release a held account: its waiting posts go out in order. False when it was not held."""
+    def release(self, account_id: str, by: str = "operator", reason: str | None = None) -> bool:
+        """Release a held account: its waiting posts go out in order (a running daemon reloads its credentials
+        first). False when it was not held."""
         self.bot.account(account_id)
-        return self.bot.store.release_account(account_id, self.bot.clock.now())
+        released = self.bot.store.release_account(account_id, self.bot.clock.now())
+        if released:
+            log.info("account=%s released by %s%s", account_id, by, f": {reason}" if reason else "")
+        return released
 
-    def check(self) -> Iterator[CheckResult]:
-        """Ask each account's platform who the account is and whether it can post (one answer at a time)."""
-        for account in self.bot.config.accounts:
+    def check(self, account_ids: Sequence[str] = ()) -> Iterator[CheckResult]:
+        """Ask each account's platform (or only these accounts') who the account is and whether it can post
+        (one answer at a time)."""
+        accounts = [self.bot.account(a) for a in account_ids] if account_ids else self.bot.config.accounts
+        for account in accounts:
             if not account.enabled:
                 yield CheckResult(account.id, account.platform, "disabled", "")
                 continue

@@ -181,3 +181,12 @@ def test_a_dotenv_others_can_read_is_warned_about(tmp_path: Path, caplog: pytest
     env.chmod(0o644)
     load_config(tmp_path / "bot.yaml", environ={})
     assert f"{env} can be read by every user of this machine" in caplog.text
+
+
+def test_heroku_installs_this_project_from_requirements_txt() -> None:
+    """Heroku's Python buildpack reads requirements.txt: it must install this project (and so its
+    dependencies from pyproject.toml), and the Procfile must run the daemon."""
+    lines = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    assert [line for line in lines if line and not line.startswith("#")] == ["."]
+    assert (ROOT / "Procfile").read_text().strip() == "worker: bot run"
+    assert "BOT_CONFIG=config/site.yaml" in (ROOT / "README.md").read_text()

@@ -371,15 +371,14 @@ def test_two_articles_published_in_one_second_are_both_posted(
 def test_a_ping_that_finds_nothing_new_looks_once_more(
     tmp_path: Path, feed_server: FeedServer, clock: ManualClock,
 ) -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
     from bot.daemon import Daemon
+
+    from .kit.runs import paused_scheduler
 
     feed_server.set("/feed", rss2(SAMPLE_ITEMS))
     path = console_config(tmp_path, feed_server)
     daemon = Daemon(Bot.open(load_config(path), clock=clock), path)
-    daemon._scheduler = BackgroundScheduler()
-    daemon._scheduler.start(paused=True)
+    daemon._scheduler = paused_scheduler()
     daemon.poll_job("main", True)  # the first start
     daemon.poll_job("main", True, ping=True)  # a ping, and the feed answers 304
     assert [j.name for j in daemon._scheduler.get_jobs()] == ["ping recheck main"]

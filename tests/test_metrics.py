@@ -20,6 +20,7 @@ from bot.models import Article, Validators
 from bot.store import Store
 
 from .kit.configs import write_config
+from .kit.runs import paused_scheduler
 from .kit.servers import FeedServer
 from .kit.wordpress import SAMPLE_ITEMS, rss2
 
@@ -96,15 +97,6 @@ def test_a_scrape_asks_aggregates_only_and_says_what_the_rows_say(filled: Bot, c
         assert "count(" in s or "max(" in s, s
         assert "deliveries.text" not in s and "deliveries.sent_at," not in s, s
     filled.close()
-
-
-def paused_scheduler() -> Any:
-    """A real scheduler that runs no job: the daemon's jobs are run by hand here."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    scheduler = BackgroundScheduler()
-    scheduler.start(paused=True)
-    return scheduler
 
 
 def test_health_and_metrics_speak_of_the_feeds_and_accounts_configured_now(

@@ -99,3 +99,12 @@ def crash_after_answering(config: Path, fake: FakeServer, slow: Callable[[Reques
         kill_poll_when(config, condition)
     finally:
         fake.answer = real  # type: ignore[method-assign]
+
+
+def paused_scheduler() -> Any:
+    """A real APScheduler scheduler that runs no job: a test gives it to a Daemon and runs the jobs by hand."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler()
+    scheduler.start(paused=True)
+    return scheduler

@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot import __version__
@@ -156,10 +157,33 @@ def _load(args: argparse.Namespace) -> BotConfig:
     from bot.config import config_path, load_config
     from bot.logs import setup_logging
 
-    config = load_config(config_path(args.config))
+    path = config_path(args.config)
+    config = load_config(path)
     level = "debug" if args.verbose else "warning" if args.quiet else config.log_level
     setup_logging(level, config.site.tz, args.log_format, config.secrets())
+    _database_not_moved(config, path)
     return config
+
+
+def _database_not_moved(config: BotConfig, path: Path) -> None:
+    """Before, a relative ``data_dir`` was relative to the working directory; now to the config's folder. A
+    bot upgraded in place would start on a new, empty database beside the config while its own waits where it
+    was: say so (a UsageError) rather than lose the queue."""
+    import os
+
+    if config.database is not None:
+        return
+    folder = path.resolve().parent
+    new = Path(config.data_dir) / "bot.sqlite3"
+    try:
+        relative = Path(config.data_dir).relative_to(folder)
+    except ValueError:
+        return  # an absolute data_dir: as it always was
+    old = Path(os.getcwd()) / relative / "bot.sqlite3"
+    if old != new and old.exists() and not new.exists():
+        raise UsageError(f"the database is now kept beside the config, at {new}, but this bot's database is {old} "
+                         f"(relative paths used to be relative to the working directory): move it there, or set "
+                         f"data_dir: {old.parent} in {path}")
 
 
 def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, **how: bool) -> Bot:

@@ -190,3 +190,25 @@ def test_heroku_installs_this_project_from_requirements_txt() -> None:
     assert [line for line in lines if line and not line.startswith("#")] == ["."]
     assert (ROOT / "Procfile").read_text().strip() == "worker: bot run"
     assert "BOT_CONFIG=config/site.yaml" in (ROOT / "README.md").read_text()
+
+
+def test_an_upgraded_bot_does_not_start_on_an_empty_database_beside_the_config(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Its database is where relative paths used to lead (the working directory): it says where to move it."""
+    site = tmp_path / "site"
+    site.mkdir()
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    (site / "bot.yaml").write_text(yaml.safe_dump({
+        "site": {"name": "قريش", "url": "https://news.example"},
+        "feeds": [{"id": "main", "url": feed_server.url("/feed")}],
+        "accounts": [{"id": "console", "platform": "console"}]}, allow_unicode=True))
+    work = tmp_path / "work"
+    (work / "var").mkdir(parents=True)
+    (work / "var" / "bot.sqlite3").write_bytes(b"")  # the database it used, in its working directory
+    monkeypatch.chdir(work)
+    assert run_bot("poll", "--config", "../site/bot.yaml").code == 2
+    err = capsys.readouterr().err
+    assert f"this bot's database is {work / 'var' / 'bot.sqlite3'}" in err and "move it there" in err
+    assert not (site / "var").exists()

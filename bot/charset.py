@@ -33,8 +33,8 @@ def html_encoding(body: bytes, content_type: str | None) -> str:
     meta = _META.search(body[:1024])
     if found := _known(meta.group(1).decode("ascii", "replace") if meta else None):
         return "utf-8" if found in ("utf-16-le", "utf-16-be", "utf-16") else found  # a meta cannot say UTF-16
-    try:
-        body.decode("utf-8")
+    try:  # (a body cut at a size limit may end inside a character: that is still UTF-8)
+        codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
         return "utf-8"
     except UnicodeDecodeError:
         pass

@@ -355,7 +355,7 @@ def cmd_status(args: argparse.Namespace, clock: Clock | None, stream: TextIO | N
 
 def _operate(action: str) -> Callable[[argparse.Namespace, Clock | None, TextIO | None], int]:
     def run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-        ops = _operations(args, clock, stream)
+        ops = _operations(args, clock, stream, create=False)  # they act on state that must already be there
         try:
             if action == "hold":
                 done = ops.hold(args.account, args.by, args.reason)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import TextIO
 
 import requests
@@ -56,9 +55,10 @@ class Bot:
         url = database_url(config.database, config.data_dir)
         try:
             store = Store.open(url, migrate=config.migrate_on_start, create=create)
-        except StoreError:
+        except StoreError as exc:
             if create or not scratch:
                 raise
+            log.warning("%s; going on without the bot's state (a throw-away database)", exc)
             store = Store.open("sqlite://")
         return cls(config, store, clock, stream)
 
@@ -105,9 +105,8 @@ class Bot:
         return [self.poll(f.id, stop=stop, force=force) for f in self.config.feeds
                 if not (stop and stop.is_set())]
 
-    def dispatch(self, *, stop: threading.Event | None = None, first: Callable[[], bool] | None = None,
-                 ) -> list[Outcome]:
-        return self.dispatcher().run(stop=stop, first=first)
+    def dispatch(self, *, stop: threading.Event | None = None) -> list[Outcome]:
+        return self.dispatcher().run(stop=stop)
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.store, self.publishers, self.composer.compose, self.clock,

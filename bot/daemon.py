@@ -65,6 +65,7 @@ class Daemon:
         self._polled_once: set[str] = set()
         self._reload = threading.Event()
         self._held: set[str] = set()  #: the accounts held at the last dispatch pass
+        self._releasing = threading.Event()  #: an account was released: reload before dispatching again
         self._config_mtime = self._mtime()
         self.metrics: Metrics | NoMetrics = NoMetrics()  # real ones when the HTTP side starts
         self.web: Any = None
@@ -127,7 +128,9 @@ class Daemon:
                 return  # the running dispatch sees _again and loops
             try:
                 self._again.clear()
-                for outcome in self.bot.dispatch(stop=self.stop, first=self._no_release):
+                if not self._no_release():
+                    return
+                for outcome in self.bot.dispatch(stop=self.stop):
                     self.metrics.count(self.metrics.deliveries, outcome.account_id, outcome.status)
                     if outcome.status == "held":  # held in this pass: its release must be noticed too
                         self._held.add(outcome.account_id)
@@ -137,14 +140,18 @@ class Daemon:
     def _no_release(self) -> bool:
         """Whether this dispatch pass may go on: an account released since the last pass (``bot release``, from
         any process) is posted to only after a reload, with its credentials as they are now (the config and
-        its environment files read again), not the ones it was held for. Asked only when posts wait."""
+        its environment files read again), not the ones it was held for. Asked at every pass (one small query),
+        so a hold and release while nothing waited is seen too; no pass runs until that reload has happened."""
+        if self._releasing.is_set():
+            return False
         held = self.bot.store.held_accounts()
         released, self._held = self._held - held, held
         if not released:
             return True
         log.info("account(s) %s released: reloading the config and its credentials before posting",
                  ", ".join(sorted(released)))
-        self._reload.set()  # the main loop reloads, then dispatches again
+        self._releasing.set()  # no dispatch pass until the main loop has reloaded
+        self._reload.set()
         return False
 
     def ping(self) -> None:
@@ -346,6 +353,7 @@ class Daemon:
                         self.reload()
                     except BotError as exc:
                         log.error("reload failed, the old config keeps running: %s", exc)
+                    self._releasing.clear()
                     if self._scheduler is not None and not self.stop.is_set():
                         self._scheduler.add_job(self._tracked(self.dispatch_job), "date", run_date=datetime.now(UTC),
                                                 name="dispatch after reload")

@@ -73,13 +73,10 @@ class Dispatcher:
         self.draw = draw
 
     def run(self, stop: threading.Event | None = None, *, only: Iterable[int] | None = None,
-            force: bool = False, first: Callable[[], bool] | None = None) -> list[Outcome]:
+            force: bool = False) -> list[Outcome]:
         """Send every due delivery (or just ``only`` these); stop between sends when ``stop`` is set.
-        ``force`` ignores holds, limits and quiet hours (a post made by hand with --force). ``first``, asked
-        once something waits: False skips this pass (the daemon reloads first)."""
+        ``force`` ignores holds, limits and quiet hours (a post made by hand with --force)."""
         if not self.store.anything_to_send():  # the usual idle pass: one cheap query
-            return []
-        if first is not None and not first():
             return []
         requeued, doubtful = self.store.recover_expired(self.clock.now(), self._resend_safe)
         if requeued or doubtful:

@@ -239,3 +239,26 @@ def test_no_captured_wordpress_post_says_its_headline_twice() -> None:
     for a in articles:
         text = compose_post(a, "{title}\n\n{excerpt}\n\n{short_link}", "قريش", LengthRule(5000))
         assert text.count(a.title) == 1, text
+
+
+@pytest.mark.parametrize(("template", "title"), [
+    ("أخبار الرياضة | {title}", "الرياض: افتتاح المعرض الدولي"),  # الرياض is not الرياضة
+    ("News 2024 | {title}", "20: twenty things to know"),
+    ("🇵🇸 🇦🇪 {title}", "🇸🇦 السعودية تستضيف القمة"),  # another flag, not a repeat
+    ("👩\u200d🚀 {title}", "👩 خبر عن رائدة الفضاء"),
+])
+def test_only_whole_words_and_whole_emoji_count_as_a_repeat(template: str, title: str) -> None:
+    from bot.compose import without_repeats
+
+    assert without_repeats(template, {"title": title, "excerpt": ""})["title"] == title
+
+
+@pytest.mark.parametrize(("title", "excerpt"), [
+    ("Egypt win", "Egypt wins the cup after extra time"),
+    ("مصر تفوز", "مصر تفوزان بالكأس بعد الوقت الإضافي"),
+    ("Man", "Manchester United wins the league"),
+])
+def test_an_excerpt_is_trimmed_only_by_whole_words_of_the_headline(title: str, excerpt: str) -> None:
+    from bot.compose import without_repeats
+
+    assert without_repeats("{title}\n{excerpt}", {"title": title, "excerpt": excerpt})["excerpt"] == excerpt

@@ -173,3 +173,24 @@ def test_release_reaches_the_running_daemon_with_the_credentials_as_they_are_now
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+def test_no_dispatch_pass_runs_between_a_release_and_its_reload(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A hold and a release the daemon saw only between two passes (nothing waited) still mean a reload, and no
+    pass sends (with the old credentials) until the reload has happened."""
+    from bot.config import load_config
+    from bot.core import Bot
+    from bot.daemon import Daemon
+
+    path = sample_site(tmp_path, feed_server)
+    daemon = Daemon(Bot.open(load_config(path)), path)
+    store = daemon.bot.store
+    assert daemon._no_release()  # nothing held, nothing released
+    store.hold_account("console", "held by سارة", daemon.bot.clock.now())
+    assert daemon._no_release()  # (nothing was waiting: the hold is seen all the same)
+    store.release_account("console", daemon.bot.clock.now())
+    assert not daemon._no_release() and daemon._reload.is_set()
+    assert not daemon._no_release() and not daemon._no_release()  # every pass waits for the reload
+    daemon._releasing.clear()  # what the main loop does once it has reloaded
+    assert daemon._no_release()
+    daemon.bot.close()

@@ -148,6 +148,8 @@ def test_a_hand_post_respects_a_hold_unless_forced(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, run_bot: Callable[..., Run],
 ) -> None:
     path = setup(tmp_path, feed_server, fake_x)
+    assert run_bot("hold", "x", "--config", str(path)).code == 1  # no database yet: hold makes none
+    run_bot("migrate", "--config", str(path))
     run_bot("hold", "x", "--config", str(path))
     waiting = run_bot("post", "خبر أول", "--account", "x", "--config", str(path))
     assert "x: waiting: the account is held" in waiting.out and fake_x.tweets == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import string
 import unicodedata
 from collections.abc import Sequence
 from datetime import tzinfo
@@ -59,29 +58,45 @@ def _plain(text: str) -> str:
     return "".join(ch for ch in text if (ch.isalnum() and ch != "\u0640") or unicodedata.category(ch) == "So")
 
 
+def _words(text: str) -> list[str]:
+    """A text's words, each as :func:`_plain` compares it (separators and empty words left out)."""
+    return [w for w in (_plain(t) for t in re.split(r"[\s|:\-–—،.]+", text)) if w]
+
+
 def without_repeats(template: str, values: dict[str, str]) -> dict[str, str]:
     """The template fields without what the post would say twice: a label the template already puts before
     ``{title}`` (``🔴 عاجل | {title}`` with a headline that opens ``عاجل | …``, or the same emoji), and an excerpt
-    that only repeats the headline (WordPress's excerpt often opens with it)."""
+    that only repeats the headline (WordPress's excerpt often opens with it). Whole words only."""
     title = values.get("title", "")
-    before = next((lit for lit, field, _, _ in string.Formatter().parse(template.split("{title}")[0] + "{title}")
-                   if field == "title"), None)
+    before = template.split("{title}")[0] if "{title}" in template else None
     if before is not None:
-        prefix = _plain(before.split("\n")[-1])
+        line = before.split("\n")[-1]
+        prefix_words = _words(line)
         label = _LABEL.match(title)
-        if label and prefix and _plain(label["label"]) and _plain(label["label"]) in prefix:
+        if label and prefix_words and _words(label["label"]) and \
+                " ".join(_words(label["label"])) in {" ".join(prefix_words[i:i + len(_words(label["label"]))])
+                                                    for i in range(len(prefix_words))}:
             title = title[label.end():]
+        tokens = line.split()
         head = title.split(" ", 1)
-        while len(head) == 2 and head[0] and not _plain(head[0]).isalnum() and _plain(head[0]) \
-                and _plain(head[0]) in prefix:  # a leading emoji the template already has
-            title = head[1]
+        while len(head) == 2 and head[0] in tokens and not any(ch.isalnum() for ch in head[0]):
+            title = head[1]  # a leading emoji, exactly as the template already has it
             head = title.split(" ", 1)
     excerpt = values.get("excerpt", "")
-    if excerpt and title and _plain(excerpt).startswith(_plain(title)):
-        rest = excerpt
-        for word in title.split():  # drop the headline's words from the excerpt's start, then what separates
-            rest = rest.lstrip(" \t\n").removeprefix(word) if _plain(rest).startswith(_plain(word)) else rest
-        excerpt = rest.lstrip(" \t\n.:-–—|،")
+    title_words, excerpt_tokens = _words(title), excerpt.split()
+    if excerpt and title_words:
+        taken, kept = 0, 0
+        for i, token in enumerate(excerpt_tokens):  # the excerpt's first words, word for word the headline's
+            words = _words(token)
+            if not words:
+                continue
+            if title_words[taken:taken + len(words)] != words:
+                break
+            taken += len(words)
+            kept = i + 1
+            if taken == len(title_words):
+                excerpt = " ".join(excerpt_tokens[kept:]).lstrip(" .:-–—|،")
+                break
     return {**values, "title": title, "excerpt": excerpt}
 
 

@@ -47,8 +47,11 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> B
         raise ConfigError(name, [ConfigProblem("", f"cannot read the file: {exc}")]) from exc
     env = dict(_read_dotenv(path.parent / ".env", name))
     env.update(os.environ if environ is None else environ)
-    if env.get("BOT_ENV_FILE"):  # read again at every load (a reload, a release): its values as they are now
-        env.update(_read_dotenv(Path(env["BOT_ENV_FILE"]), name))
+    if env.get("BOT_ENV_FILE"):  # read again at every load (a reload, a release): its values as they are now,
+        extra = Path(env["BOT_ENV_FILE"])  # over the process's own environment (systemd read it at start)
+        if not extra.is_file():
+            raise ConfigError(name, [ConfigProblem("", f"$BOT_ENV_FILE names {extra}, which is not a file")])
+        env.update(_read_dotenv(extra, name))
     return parse_config(text, name, env, base_dir=path.parent)
 
 

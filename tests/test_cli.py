@@ -98,18 +98,23 @@ def test_run_refuses_sqlite_on_heroku(tmp_path: Path, feed_server: FeedServer, m
     assert "SQLite would forget what was posted" in capsys.readouterr().err
 
 
+def site_folder(tmp_path: Path, feed_server: FeedServer) -> Path:
+    """A site's own folder with its config (relative paths: no database named) reading the sample feed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    (site / "bot.yaml").write_text(yaml.safe_dump({
+        "site": {"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
+        "feeds": [{"id": "main", "url": feed_server.url("/feed")}],
+        "accounts": [{"id": "console", "platform": "console", "output": "posts.jsonl"}]}, allow_unicode=True))
+    return site
+
+
 def test_every_command_finds_the_same_database_from_any_folder_and_reading_never_creates_one(
     tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    config = site / "bot.yaml"
-    config.write_text(yaml.safe_dump({
-        "site": {"name": "قريش", "url": "https://news.example", "timezone": "Asia/Baghdad"},
-        "feeds": [{"id": "main", "url": feed_server.url("/feed")}],
-        "accounts": [{"id": "console", "platform": "console", "output": "posts.jsonl"}]}, allow_unicode=True))
+    site = site_folder(tmp_path, feed_server)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -197,13 +202,7 @@ def test_an_upgraded_bot_does_not_start_on_an_empty_database_beside_the_config(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Its database is where relative paths used to lead (the working directory): it says where to move it."""
-    site = tmp_path / "site"
-    site.mkdir()
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    (site / "bot.yaml").write_text(yaml.safe_dump({
-        "site": {"name": "قريش", "url": "https://news.example"},
-        "feeds": [{"id": "main", "url": feed_server.url("/feed")}],
-        "accounts": [{"id": "console", "platform": "console"}]}, allow_unicode=True))
+    site = site_folder(tmp_path, feed_server)
     work = tmp_path / "work"
     (work / "var").mkdir(parents=True)
     (work / "var" / "bot.sqlite3").write_bytes(b"")  # the database it used, in its working directory

@@ -55,21 +55,11 @@ class Metrics:
         return data
 
 
-class _Uncounted:
-    """What the daemon counts into when nothing can read the counts (no HTTP side): prometheus-client is
-    then not imported at all."""
-
-    def labels(self, *_: str) -> _Uncounted:
-        return self
-
-    def inc(self, _: float = 1) -> None:
-        pass
-
-
 class NoMetrics:
-    """The daemon's counters when nothing reads them: every one an :class:`_Uncounted`."""
+    """The daemon's counters when nothing can read them (no HTTP side): counting does nothing, and
+    prometheus-client is not imported at all."""
 
-    polls = fetch_errors = new_articles = deliveries = _Uncounted()
+    polls = fetch_errors = new_articles = deliveries = None
 
     def count(self, counter: Any, *labels: str, by: float = 1) -> None:
         pass

@@ -129,7 +129,7 @@ def plan_poll(
     retitled = [a for a in edited if a.title != known[a.guid].article.title]
     reposts = [(a.guid, acc.id) for a in retitled for acc in accounts
                if acc.repost_on_edit and skip_reason(acc, a, now) is None]
-    return PollPlan(new=new, edited=edited, deliveries=deliveries, reposts=reposts)
+    return PollPlan(new=new, edited=edited, deliveries=deliveries, reposts=reposts, held_back=tuple(held))
 
 
 def poll_feed(
@@ -253,10 +253,10 @@ def _poll_leased(
     )
     if not complete:
         log.warning("feed=%s: the catch-up over older pages did not finish; the next poll goes on with it", feed.id)
-    held = {d.guid for d in plan.deliveries if d.skip and d.skip.startswith(("it looks new", "older than the"))}
-    if held:
+    if plan.held_back:
         log.warning("feed=%s: %d article(s) look new but are older than what was already posted (a changed guid, "
-                    "a pruned record): not posted; bot status lists them, bot retry ID posts one", feed.id, len(held))
+                    "a pruned record): not posted; bot status lists them, bot retry ID posts one", feed.id,
+                    len(plan.held_back))
     result = PollResult(
         feed.id, "ok", entries=max(entries or 0, len(parsed_feed.articles)), new=len(plan.new),
         edited=len(plan.edited),

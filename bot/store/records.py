@@ -60,6 +60,7 @@ class PollPlan:
     edited: Sequence[Article] = ()  #: known articles whose feed item changed
     deliveries: Sequence[PlannedDelivery] = ()  #: for the new ones
     reposts: Sequence[tuple[str, str]] = ()  #: (guid, account id)
+    held_back: Sequence[str] = ()  #: guids that look new but are not news (recorded as skipped, not posted)
 
 
 @dataclass(frozen=True)

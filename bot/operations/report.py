@@ -75,27 +75,35 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
             "waits_for": None if wait is None or wait.held else wait.why,
         })
     queue: list[dict[str, Any]] = []
+    retries: dict[str, list[tuple[datetime, str]]] = {}  # per account: its posts retrying after an error
+    ready: set[str] = set()  # accounts with a waiting post that is not retrying after an error
     for row in store.deliveries(state=DeliveryState.QUEUED.value):
         wait = waits.get(row.account_id)
+        retrying = False
         if row.account_id not in waits:
             why, due = "its account is not in the config", None
         elif wait is not None and wait.held:
             why, due = wait.why, None
         elif row.not_before and row.not_before > now:
             why, due = f"retrying after: {row.last_error}" if row.last_error else "not before", row.not_before
+            retrying = bool(row.last_error)
         elif wait:
             why, due = wait.why, wait.until
         else:
             why, due = "due now", now
+        if retrying and row.not_before and row.last_error:
+            retries.setdefault(row.account_id, []).append((row.not_before, row.last_error))
+        else:
+            ready.add(row.account_id)
         queue.append({"id": row.id, "account": row.account_id, "title": row.title, "priority": row.priority,
                       "why": why, "due": _t(due, tz), "attempts": row.attempts, "by": row.created_by})
     # An account whose every waiting post is retrying after an error cannot send now, whatever its limits say.
+    failing: set[str] = set()
     for a in accounts:
-        mine = [q for q in queue if q["account"] == a["id"]]
-        if mine and not a["held"] and a["next_send"] == "now" and all(q["why"].startswith("retrying") for q in mine):
-            first = min(mine, key=lambda q: q["due"] or "")
-            a["next_send"] = first["due"]
-            a["waits_for"] = first["why"].replace("retrying after:", "retrying after an error:")
+        if a["id"] in retries and a["id"] not in ready and not a["held"] and a["next_send"] == "now":
+            due, error = min(retries[a["id"]])
+            a["next_send"], a["waits_for"] = _t(due, tz), f"retrying after an error: {error}"
+            failing.add(a["id"])
     recent = [{"id": r.id, "account": r.account_id, "state": r.state, "title": r.title, "url": r.remote_url,
                "sent": _t(r.sent_at, tz), "by": r.created_by, "note": r.note}
               for r in store.deliveries(newest_first=True, limit=limit)
@@ -109,7 +117,7 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
                  for f in feeds if f["state"] == "failing"]
     problems += [{"kind": "account", "account": a["id"], "error": f"cannot send: {a['waits_for']}; next try "
                                                                   f"{_shown(a['next_send'])}"}
-                 for a in accounts if (a["waits_for"] or "").startswith("retrying after an error")]
+                 for a in accounts if a["id"] in failing]
     problems += [{"kind": "delivery", "id": r.id, "account": r.account_id, "state": r.state, "title": r.title,
                   "error": r.last_error or r.note}
                  for state in (DeliveryState.IN_DOUBT, DeliveryState.FAILED)

@@ -45,23 +45,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bot {__version__}")
     _common(parser, defaults=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("run", help="run the daemon: poll every feed at its interval and post what is new")
+    def sub_parser(name: str, text: str) -> argparse.ArgumentParser:
+        # The same words head the command's own --help (argparse shows help= only in the list of commands).
+        return subs.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
+
+
+    p = sub_parser("run", "run the daemon: poll every feed at its interval and post what is new")
     _common(p, defaults=False)
     p.add_argument("--allow-sqlite-on-heroku", action="store_true",
                    help="run on Heroku with SQLite anyway (its disk is wiped on every restart)")
 
-    p = sub.add_parser("migrate", help="bring the database's schema up to this version of the bot "
+    p = sub_parser("migrate", "bring the database's schema up to this version of the bot "
                                          "(back it up first); creates it when empty")
     _common(p, defaults=False)
 
-    p = sub.add_parser("poll", help="poll every feed once, send what is due, and exit (for cron and tests)")
+    p = sub_parser("poll", "poll every feed once, send what is due, and exit (for cron and tests)")
     _common(p, defaults=False)
     p.add_argument("--force", action="store_true",
                    help="poll feeds that are backing off after errors too")
 
-    p = sub.add_parser("preview", help="show the post each account would get for the newest articles "
+    p = sub_parser("preview", "show the post each account would get for the newest articles "
                                          "(reads the feeds now; changes nothing)")
     _common(p, defaults=False)
     p.add_argument("--feed", action="append", default=[], metavar="ID", help="only this feed (repeatable)")
@@ -70,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=5, metavar="N", help="articles per feed (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    p = sub.add_parser("post", help="post by hand: a text, or an article by its URL (recorded like feed posts)")
+    p = sub_parser("post", "post by hand: a text, or an article by its URL (recorded like feed posts)")
     _common(p, defaults=False)
     p.add_argument("text", nargs="?", help="the text to post (composed and fitted per account)")
     p.add_argument("--url", metavar="ARTICLE_URL", help="post this article: its page gives headline, link, image")
@@ -81,23 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="send even if the account is held or over its limits")
     _by(p)
 
-    p = sub.add_parser("check", help="check each account's credentials: who it is, whether it can post")
+    p = sub_parser("check", "check each account's credentials: who it is, whether it can post")
     _common(p, defaults=False)
     p.add_argument("--account", action="append", default=[], metavar="ID", help="only this account (repeatable)")
 
-    p = sub.add_parser("config", help="check the config file offline (like nginx -t): nothing is contacted")
+    p = sub_parser("config", "check the config file offline (like nginx -t): nothing is contacted")
     _common(p, defaults=False)
     p.add_argument("action", choices=("check",), help="check: load and validate the config, say what it holds")
 
     for name, text in (("release", "release a held account: its waiting posts go out in order"),
                        ("hold", "hold an account: its posts wait until it is released")):
-        p = sub.add_parser(name, help=text)
+        p = sub_parser(name, text)
         _common(p, defaults=False)
         p.add_argument("account", help="the account's id in the config")
         p.add_argument("--reason", metavar="TEXT", help="why (kept with the account; bot status shows it)")
         _by(p)
 
-    p = sub.add_parser("status", help="feeds, accounts, the queue and why each post waits, recent posts, problems")
+    p = sub_parser("status", "feeds, accounts, the queue and why each post waits, recent posts, problems")
     _common(p, defaults=False)
     p.add_argument("--limit", type=int, default=10, metavar="N", help="recent posts and problems shown (10)")
     p.add_argument("--json", action="store_true", help="one JSON object")
@@ -105,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("retry", "send a failed, skipped or in-doubt delivery again"),
                        ("skip", "skip a waiting, failed or in-doubt delivery"),
                        ("unpost", "delete a post the bot made, on its platform")):
-        p = sub.add_parser(name, help=text)
+        p = sub_parser(name, text)
         _common(p, defaults=False)
         p.add_argument("delivery", type=int, metavar="ID", help="the delivery's number (bot status shows it)")
         _by(p)
@@ -152,13 +157,14 @@ def _utf8_stdio() -> None:
             reconfigure(encoding="utf-8", errors="replace")
 
 
-def _load(args: argparse.Namespace) -> BotConfig:
-    """The config the arguments name, with logging set up for it."""
+def _load(args: argparse.Namespace, *, secrets: bool = True) -> BotConfig:
+    """The config the arguments name, with logging set up for it. ``secrets=False``: a command that never
+    reaches a platform, which runs without the accounts' secrets set."""
     from bot.config import config_path, load_config
     from bot.logs import setup_logging
 
     path = config_path(args.config)
-    config = load_config(path)
+    config = load_config(path, secrets=secrets)
     level = "debug" if args.verbose else "warning" if args.quiet else config.log_level
     setup_logging(level, config.site.tz, args.log_format, config.secrets())
     _database_not_moved(config, path)
@@ -186,16 +192,18 @@ def _database_not_moved(config: BotConfig, path: Path) -> None:
                          f"data_dir: {old.parent} in {path}")
 
 
-def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, **how: bool) -> Bot:
+def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, *, secrets: bool = True,
+          **how: bool) -> Bot:
     from bot.core import Bot
 
-    return Bot.open(_load(args), clock=clock, stream=stream, **how)
+    return Bot.open(_load(args, secrets=secrets), clock=clock, stream=stream, **how)
 
 
-def _operations(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, **how: bool) -> Operations:
+def _operations(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, *, secrets: bool = True,
+                **how: bool) -> Operations:
     from bot.operations import Operations
 
-    return Operations(_open(args, clock, stream, **how))
+    return Operations(_open(args, clock, stream, secrets=secrets, **how))
 
 
 def cmd_run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
@@ -220,7 +228,7 @@ def cmd_migrate(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
     from bot.config import config_path, load_config
     from bot.operations import migrate
 
-    found, now = migrate(load_config(config_path(args.config)))
+    found, now = migrate(load_config(config_path(args.config), secrets=False))
     if found == now:
         print(f"the database is at revision {now}, the newest: nothing to do")
     elif found is None:
@@ -256,7 +264,7 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
     import json
     from dataclasses import asdict
 
-    ops = _operations(args, clock, stream, create=False, scratch=True)
+    ops = _operations(args, clock, stream, secrets=False, create=False, scratch=True)
     out = stream or sys.stdout
     try:
         previews, errors = ops.preview(args.feed, args.account, args.limit)
@@ -343,7 +351,7 @@ def cmd_status(args: argparse.Namespace, clock: Clock | None, stream: TextIO | N
 
     from bot.operations import report
 
-    ops = _operations(args, clock, stream, create=False)
+    ops = _operations(args, clock, stream, secrets=False, create=False)
     try:
         data = ops.status(limit=args.limit)
     finally:
@@ -355,7 +363,9 @@ def cmd_status(args: argparse.Namespace, clock: Clock | None, stream: TextIO | N
 
 def _operate(action: str) -> Callable[[argparse.Namespace, Clock | None, TextIO | None], int]:
     def run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-        ops = _operations(args, clock, stream, create=False)  # they act on state that must already be there
+        # They act on state that must already be there; hold, release and skip on nothing beyond the database
+        # (retry sends what is due at once, unpost deletes on the platform: they need the secrets).
+        ops = _operations(args, clock, stream, secrets=action not in ("hold", "release", "skip"), create=False)
         try:
             if action == "hold":
                 done = ops.hold(args.account, args.by, args.reason)

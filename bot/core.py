@@ -18,7 +18,7 @@ from bot.composer import Composer
 from bot.config import AccountConfig, BotConfig
 from bot.config.database import database_url
 from bot.dispatch import Dispatcher, Outcome
-from bot.errors import StoreError, UsageError
+from bot.errors import BotError, StoreError, UsageError
 from bot.feeds import FeedClient, new_session
 from bot.feeds.poll import PollResult, poll_feed
 from bot.platforms import Publisher, make_publisher
@@ -109,6 +109,9 @@ class Bot:
         return self.dispatcher().run(stop=stop)
 
     def dispatcher(self) -> Dispatcher:
+        unset = self.config.unset_secrets()
+        if unset:  # loaded for a command that reaches no platform (load_config(secrets=False))
+            raise BotError(f"cannot send: the secrets of {', '.join(unset)} are not set in this environment")
         return Dispatcher(self.store, self.publishers, self.composer.compose, self.clock,
                           lease=self.config.dispatch_lease, policies={a.id: a for a in self.config.accounts},
                           tz=self.config.site.tz)

@@ -16,8 +16,9 @@ def _has_any(names: Sequence[str], wanted: Sequence[str]) -> bool:
     return any(same_name(n, w) for n in names for w in wanted)
 
 
-def skip_reason(account: AccountConfig, article: Article, now: datetime) -> str | None:
-    """Why this account does not take this article (None: it does)."""
+def skip_reason(account: AccountConfig, article: Article, now: datetime, tz: tzinfo | None = None) -> str | None:
+    """Why this account does not take this article (None: it does). Times in it are in ``tz`` (the site's),
+    with the offset."""
     for kind, names, rule in (("category", article.category_names, account.categories),
                               ("tag", article.tag_names, account.tags)):
         if rule.include and not _has_any(names, rule.include):
@@ -29,7 +30,8 @@ def skip_reason(account: AccountConfig, article: Article, now: datetime) -> str 
     if account.title_excludes and re.search(account.title_excludes, article.title):
         return f"the title matches title_excludes {account.title_excludes!r}"
     if account.max_article_age and article.published and now - article.published > account.max_article_age:
-        return f"older than max_article_age when first seen (published {article.published:%Y-%m-%d %H:%M}Z)"
+        published = article.published.astimezone(tz) if tz else article.published
+        return f"older than max_article_age when first seen (published {published:%Y-%m-%d %H:%M%z})"
     return None
 
 

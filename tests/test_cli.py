@@ -16,7 +16,8 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
 
-from .kit.configs import sample_site, write_config
+from .kit.configs import account, sample_site, write_config
+from .kit.fake_telegram import FakeTelegram
 from .kit.paths import ROOT
 from .kit.runs import Run
 from .kit.servers import FeedServer
@@ -34,7 +35,10 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     subs = subcommands()
     assert set(subs) == set(COMMANDS)
     for name, parser in subs.items():
-        assert parser.format_help().strip()
+        assert parser.description, f"bot {name} --help does not say what the command does"
+        assert parser.description in " ".join(parser.format_help().split()).replace("- ", "-")
+        for action in parser._actions:
+            assert action.help, f"bot {name}: {action.option_strings or action.dest} has no description"
         assert f"`bot {name}" in readme, f"bot {name} is not documented in README.md"
 
 
@@ -211,3 +215,55 @@ def test_an_upgraded_bot_does_not_start_on_an_empty_database_beside_the_config(
     err = capsys.readouterr().err
     assert f"this bot's database is {work / 'var' / 'bot.sqlite3'}" in err and "move it there" in err
     assert not (site / "var").exists()
+
+
+def test_commands_that_reach_no_platform_run_without_its_secrets(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An operator reading the state (or holding an account) on a machine without the secrets file: status,
+    hold, release, skip, preview and migrate work; what sends, and the daemon, still say what is missing."""
+    tg = account(telegram, "tg", bot_token="${TG_TOKEN}")
+    path = sample_site(tmp_path, feed_server, accounts=[tg], feed={"backfill": 1})
+    monkeypatch.setenv("TG_TOKEN", telegram.token)
+    assert run_bot("poll", "--config", str(path)).code == 0 and len(telegram.messages) == 1
+    monkeypatch.delenv("TG_TOKEN")
+    status = run_bot("status", "--config", str(path))
+    assert status.code == 0 and "tg" in status.out and "sent" in status.out
+    assert run_bot("hold", "tg", "--config", str(path)).code == 0
+    assert run_bot("release", "tg", "--config", str(path)).code == 0
+    assert run_bot("preview", "--config", str(path)).code == 0
+    assert run_bot("migrate", "--config", str(path)).code == 0
+    monkeypatch.setenv("TG_TOKEN", "")  # set but empty: the same
+    assert run_bot("status", "--config", str(path)).code == 0
+    capsys.readouterr()
+    for sending in (("poll",), ("retry", "1"), ("unpost", "1"), ("check",), ("config", "check")):
+        assert run_bot(*sending, "--config", str(path)).code == 2, sending
+        assert "$TG_TOKEN is set but empty" in capsys.readouterr().err, sending
+    monkeypatch.delenv("TG_TOKEN")
+    assert run_bot("poll", "--config", str(path)).code == 2
+    assert "accounts[0].bot_token: environment variable TG_TOKEN is not set" in capsys.readouterr().err
+    assert len(telegram.messages) == 1
+
+
+def test_only_secrets_may_be_missing_for_reading_commands(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.config import load_config
+    from bot.errors import BotError
+
+    monkeypatch.delenv("TG_CHAT", raising=False)
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg", chat_id="${TG_CHAT}")])
+    assert run_bot("status", "--config", str(path)).code == 2  # the chat is not a secret: it says where to post
+    assert "environment variable TG_CHAT is not set" in capsys.readouterr().err
+    monkeypatch.delenv("TG_TOKEN", raising=False)
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg", bot_token="${TG_TOKEN}")])
+    config = load_config(path, secrets=False)
+    assert config.unset_secrets() == ["tg"] and config.secrets() == []
+    bot = Bot.open(config)
+    try:
+        with pytest.raises(BotError, match="the secrets of tg are not set"):
+            bot.dispatch()  # nothing ever sends with a stand-in
+    finally:
+        bot.close()

@@ -162,6 +162,34 @@ def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
     assert err.problems[0].line is not None and "not valid YAML" in err.problems[0].message
 
 
+@pytest.mark.parametrize(("change", "words", "line"), [
+    (("  name: قريش", "\tname: قريش"), "not valid YAML (column 1): a tab: YAML indents with spaces only", 2),
+    (("name: قريش", "name: قريش: أخبار"), "a value holding ': ' must be in quotes", 2),
+    (("    interval: 2m", "      interval: 2m"), "a value holding ': ' must be in quotes, or this line is indented", 8),
+    (("  - id: main", "  - id: main\n - id: other"), "indentation does not line up", 7),
+    (('template: "{title}\\n{short_link}"', "template: '{title}"), "a quote that is never closed", 13),
+    (("name: قريش", "name: @qurays"), "a value cannot start with @: put it in quotes", 2),
+])
+def test_yaml_syntax_errors_are_said_in_plain_words(
+    tmp_path: Path, change: tuple[str, str], words: str, line: int,
+) -> None:
+    assert change[0] in GOOD
+    [p] = problem(tmp_path, GOOD.replace(*change)).problems
+    assert words in p.message and p.line == line, (p.message, p.line)
+
+
+def test_a_key_written_twice_is_an_error_not_silently_the_last(tmp_path: Path) -> None:
+    [p] = problem(tmp_path, GOOD + "site:\n  name: other\n").problems
+    assert "the key 'site' is written twice" in p.message and p.line == 13
+
+
+def test_an_unquoted_template_and_an_id_are_explained(tmp_path: Path) -> None:
+    [p] = problem(tmp_path, GOOD.replace('template: "{title}\\n{short_link}"', "template: {title}")).problems
+    assert p.path == "accounts[0].template" and "read by YAML as a mapping: put it in quotes" in p.message
+    [p] = problem(tmp_path, GOOD.replace("id: main", "id: أخبار")).problems
+    assert p.path == "feeds[0].id" and "Latin letters, digits, '_', '.' or '-'" in p.message and "^[" not in p.message
+
+
 def test_missing_file_says_how_to_give_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--config PATH or set BOT_CONFIG"):
         load_config(tmp_path / "nope.yaml")

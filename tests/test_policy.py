@@ -44,6 +44,11 @@ def test_filters() -> None:
     assert "title_excludes" in (skip_reason(account(title_excludes="اتفاق"), article(), now) or "")
     assert "max_article_age" in (skip_reason(account(max_article_age="1h"), article(), now + timedelta(hours=2)) or "")
     assert skip_reason(account(max_article_age="1h"), article(published=None), now) is None
+    baghdad = ZoneInfo("Asia/Baghdad")
+    old = skip_reason(account(max_article_age="1h"), article(), now + timedelta(hours=2), baghdad)
+    published = article().published
+    assert published is not None and old is not None
+    assert old.endswith(f"(published {published.astimezone(baghdad):%Y-%m-%d %H:%M}+0300)")  # the site's time
     with pytest.raises(ValueError, match="regular expression"):
         account(title_matches="(unclosed")
 

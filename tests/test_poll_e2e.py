@@ -19,10 +19,10 @@ from bot.core import Bot
 from bot.models import DeliveryState
 
 from .kit.configs import posts, sample_site, write_config
-from .kit.paths import ROOT, WORDPRESS_FIXTURES, need_shared
+from .kit.paths import DEMO_FEED, ROOT, WORDPRESS_FIXTURES, need_shared
 from .kit.runs import Run
 from .kit.servers import FeedServer
-from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.wordpress import DEMO_SITE, SAMPLE_ITEMS, Item, demo_items, rss2
 
 NEW = Item(130, "عاجل | البرلمان يصوت على قانون الموازنة العامة للعام المقبل", ["عاجل", "البرلمان"])
 ANOTHER = Item(131, "الأرصاد: أمطار غزيرة متوقعة على المحافظات الجنوبية", ["طقس"])
@@ -196,19 +196,28 @@ def test_accounts_only_get_the_feeds_they_ask_for(
 
 
 def test_the_demo_config_posts_arabic_headlines(run_bot: Callable[..., Run]) -> None:
+    assert DEMO_FEED.read_text(encoding="utf-8") == rss2(demo_items(), site=DEMO_SITE)  # python -m tests.kit.wordpress
     result = run_bot("poll", "--config", str(ROOT / "config" / "demo.yaml"))
     assert result.code == 0
-    blocks = re.findall(r"── console · post #\d+ · (\d+)/280 ─+\n(.*?)\n─{60}", result.out, re.S)
+    blocks = re.findall(r"── console · post #(\d+) · (\d+)/280 ─+\n(.*?)\n─{60}", result.out, re.S)
     assert len(blocks) == 10
-    for item in SAMPLE_ITEMS:
-        [text] = [t for _, t in blocks if " ".join(item.title.split()[:3]) in t]
+    # Oldest first, numbered in that order: the queue reads as the news came.
+    assert [int(n) for n, _, _ in blocks] == list(range(1, 11))
+    assert [next(i.post_id for i in demo_items() if " ".join(i.title.split()[:3]) in t) for _, _, t in blocks] \
+        == sorted(i.post_id for i in demo_items())
+    for item in demo_items():
+        [text] = [t for _, _, t in blocks if " ".join(item.title.split()[:3]) in t]
         assert item.guid in text or item.link in text  # the ?p=ID short link, else the permalink
-    for length, text in blocks:
+    for _, length, text in blocks:
         assert int(length) <= 280 and count_x(text) == int(length)  # counted as X counts
-        assert "&#" not in text and "<" not in text
-    urgent = next(t for _, t in blocks if "انقطاع التيار" in t)
+        assert "&#" not in text and "<" not in text and "🔴 🔴" not in text
+    urgent = next(t for _, _, t in blocks if "انقطاع التيار" in t)
     assert urgent.startswith("🔴 عاجل | انقطاع")  # the عاجل category's own template
     assert "\u200fNASA:" in result.out  # a Latin-first headline on an Arabic site gets a right-to-left mark
+    # The demo's links are links to X (example.com): a long percent-encoded permalink counts 23, so a short
+    # headline beside it is whole.
+    [sport] = [(int(n), t) for _, n, t in blocks if "المنتخب الوطني" in t]
+    assert sport[0] < 100 and "المنتخب الوطني يتأهل إلى نهائيات كأس آسيا" in sport[1]
 
 
 def test_deliveries_are_recorded_as_sent(

@@ -12,6 +12,8 @@ from pydantic.functional_validators import AfterValidator
 from bot.compose.template import DEFAULT_TEMPLATE
 from bot.config.common import HashtagConfig, Limits, NameFilter, ShortLink, UtmConfig
 from bot.config.values import (
+    DIGITS,
+    HOSTNAME,
     BaseURL,
     Duration,
     Identifier,
@@ -115,7 +117,7 @@ class FacebookAccount(_AccountBase):
     """A Facebook Page, with a Page access token that has pages_manage_posts."""
 
     platform: Literal["facebook"]
-    page_id: Annotated[str, Field(pattern=r"^\d+$")]
+    page_id: Annotated[str, Field(pattern=DIGITS)]
     page_token: Secret
     photo: bool = False
     base_url: BaseURL = None
@@ -149,7 +151,7 @@ class BlueskyAccount(_AccountBase):
     """A Bluesky account, posting with an app password (Settings → Privacy and security → App passwords)."""
 
     platform: Literal["bluesky"]
-    handle: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+    handle: Annotated[str, Field(pattern=HOSTNAME)]
     app_password: Secret
     base_url: BaseURL = None
     language: str = "ar"

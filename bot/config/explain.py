@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.config.accounts import AccountConfig
 from bot.config.models import BotConfig
-from bot.config.values import _PathError
+from bot.config.values import PATTERN_WORDS, _PathError
 from bot.errors import ConfigProblem
 
 
@@ -37,6 +37,57 @@ def _key_lines(node: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
     if node is not None:
         walk(node, ())
     return lines
+
+
+def duplicate_keys(node: yaml.Node | None) -> list[tuple[str, int]]:
+    """Keys written twice in one mapping (YAML would keep only the last): each with the line of its repeat."""
+    found: list[tuple[str, int]] = []
+
+    def walk(n: yaml.Node) -> None:
+        if isinstance(n, yaml.MappingNode):
+            seen: set[str] = set()
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen:
+                        found.append((k.value, k.start_mark.line + 1))
+                    seen.add(k.value)
+                walk(v)
+        elif isinstance(n, yaml.SequenceNode):
+            for v in n.value:
+                walk(v)
+
+    if node is not None:
+        walk(node)
+    return found
+
+
+def yaml_words(exc: yaml.MarkedYAMLError) -> str:
+    """A YAML syntax error in plain words, with its column: what is wrong and the usual fix."""
+    problem = exc.problem or str(exc)
+    col = f" (column {exc.problem_mark.column + 1})" if exc.problem_mark else ""
+    char = re.match(r"found character '(.+)' that cannot start any token", problem)
+    if char and char.group(1) == "\\t":
+        said = "a tab: YAML indents with spaces only"
+    elif char:
+        said = (f"a value cannot start with {char.group(1)}: put it in quotes, e.g. \"{char.group(1)}…\"")
+    elif problem.startswith("mapping values are not allowed"):
+        said = ("a ':' that YAML cannot place: a value holding ': ' must be in quotes, or this line is indented "
+                "more than the key above it")
+    elif "expected <block end>" in problem:
+        said = "this line's indentation does not line up with the lines above it (indent with spaces, evenly)"
+    elif "could not find expected ':'" in problem:
+        said = "a key without ':' after it (or a line indented wrongly)"
+    elif "unexpected end of stream" in problem and "quoted" in (exc.context or ""):
+        said = "a quote that is never closed"
+    elif "expected ',' or ']'" in problem:
+        said = "a '[' list that is never closed with ']'"
+    elif "expected ',' or '}'" in problem:
+        said = "a '{' mapping that is never closed with '}'"
+    elif problem.startswith("found undefined alias"):
+        said = f"{problem[len('found '):]}: a value starting with * must be in quotes"
+    else:
+        said = problem
+    return f"not valid YAML{col}: {said}"
 
 
 def _line(lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int | None:
@@ -160,7 +211,11 @@ def _explain(exc: ValidationError, data: Any, lines: dict[tuple[str | int, ...],
         elif kind == "value_error":
             msg = str(ctx_error) if ctx_error else err["msg"]
         else:
-            msg = _reword(err["msg"])
+            msg = PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern")), "") or _reword(err["msg"])
+            if kind == "string_type" and isinstance(err.get("input"), dict) and len(err["input"]) == 1 \
+                    and None in err["input"].values():
+                msg += ("; a value that starts with { is read by YAML as a mapping: put it in quotes, "
+                        "e.g. \"{title} {short_link}\"")
             last = path[-1] if path else ""
             if isinstance(err.get("input"), str | int | float) and not _SECRETISH.search(str(last)):
                 msg += f", got {err['input']!r}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 from urllib.request import pathname2url
 
 import yaml
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from bot.config.accounts import ConsoleAccount
-from bot.config.explain import _explain, _key_lines, _line, _show
+from bot.config.explain import _explain, _key_lines, _line, _model_at, _show, duplicate_keys, yaml_words
 from bot.config.models import BotConfig
-from bot.config.values import _PathError
+from bot.config.values import UNSET_SECRET, _PathError
 from bot.errors import ConfigError, ConfigProblem
 
 DEFAULT_CONFIG = "config/bot.yaml"
@@ -31,8 +31,11 @@ def config_path(explicit: str | None, environ: Mapping[str, str] | None = None) 
     return Path(explicit or env.get("BOT_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> BotConfig:
-    """Read, interpolate, validate and resolve a config file. Raises ConfigError."""
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None, *, secrets: bool = True) -> BotConfig:
+    """Read, interpolate, validate and resolve a config file. Raises ConfigError.
+
+    ``secrets=False`` is for commands that never reach a platform (``bot status``, ``hold``, ``retry``…): an
+    account's secret whose variable is unset or empty is then no error, and holds ``UNSET_SECRET``."""
     path = Path(path)
     name = str(path)
     try:
@@ -52,25 +55,33 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> B
         if not extra.is_file():
             raise ConfigError(name, [ConfigProblem("", f"$BOT_ENV_FILE names {extra}, which is not a file")])
         env.update(_read_dotenv(extra, name))
-    return parse_config(text, name, env, base_dir=path.parent)
+    return parse_config(text, name, env, base_dir=path.parent, secrets=secrets)
 
 
-def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Path) -> BotConfig:
+def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Path, *,
+                 secrets: bool = True) -> BotConfig:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
-        raise ConfigError(name, [ConfigProblem("", f"not valid YAML: {exc.problem}", line)]) from None
+        raise ConfigError(name, [ConfigProblem("", yaml_words(exc), line)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(name, [ConfigProblem("", f"not valid YAML: {exc}")]) from None
     lines = _key_lines(node)
+    twice = duplicate_keys(node)
+    if twice:
+        raise ConfigError(name, [ConfigProblem("", f"the key {key!r} is written twice in the same place (YAML would "
+                                                   "keep only the last one): merge them", line)
+                                 for key, line in twice])
     if not isinstance(data, dict):
         raise ConfigError(name, [ConfigProblem("", "the file must be a mapping with site, feeds and accounts")])
     problems: list[ConfigProblem] = []
     empty: dict[str, list[str]] = {}  # key path → the variables it was filled from that are set but empty
-    data = _interpolate(data, (), environ, problems, lines, empty)
+    raw = data
+    stand_in = None if secrets else (lambda at: _is_account_secret(at, raw))
+    data = _interpolate(data, (), environ, problems, lines, empty, stand_in)
     if problems:
         raise ConfigError(name, problems)
     if data.get("database") is None and environ.get("DATABASE_URL"):
@@ -138,17 +149,29 @@ def interpolate(value: str, environ: Mapping[str, str]) -> tuple[str, list[str]]
     return _VAR.sub(fill, value), missing
 
 
+def _is_account_secret(path: tuple[str | int, ...], data: Any) -> bool:
+    """Whether the value at ``path`` is an account's secret (a token, a password: a ``Secret`` field)."""
+    if path[:1] != ("accounts",) or not path or not isinstance(path[-1], str):
+        return False
+    model = _model_at(path[:-1], data)
+    field = model.model_fields.get(path[-1]) if model else None
+    return field is not None and field.annotation is SecretStr
+
+
 def _interpolate(
     data: Any, path: tuple[str | int, ...], env: Mapping[str, str],
     problems: list[ConfigProblem], lines: dict[tuple[str | int, ...], int], empty: dict[str, list[str]],
+    stand_in: Callable[[tuple[str | int, ...]], bool] | None = None,
 ) -> Any:
     if isinstance(data, dict):
-        return {k: _interpolate(v, (*path, k), env, problems, lines, empty) for k, v in data.items()}
+        return {k: _interpolate(v, (*path, k), env, problems, lines, empty, stand_in) for k, v in data.items()}
     if isinstance(data, list):
-        return [_interpolate(v, (*path, i), env, problems, lines, empty) for i, v in enumerate(data)]
+        return [_interpolate(v, (*path, i), env, problems, lines, empty, stand_in) for i, v in enumerate(data)]
     if isinstance(data, str) and "$" in data:
         text, missing = interpolate(data, env)
         blank = [m.group(1) for m in _VAR.finditer(data) if m.group(1) and env.get(m.group(1)) == ""]
+        if (missing or (blank and not text)) and stand_in is not None and stand_in(path):
+            return UNSET_SECRET  # a command that reaches no platform: the secret may be unset here
         if blank:
             empty[_show(path)] = blank
         for var in missing:

@@ -16,6 +16,7 @@ from bot.config.common import ShortLink, ShortLinkConfig
 from bot.config.database import normalize_url
 from bot.config.values import (
     RTL_LANGUAGES,
+    UNSET_SECRET,
     Duration,
     Identifier,
     PositiveDuration,
@@ -191,24 +192,14 @@ class BotConfig(_Model):
         """Enabled accounts that take articles from this feed."""
         return [a for a in self.accounts if a.enabled and (a.feeds is None or feed_id in a.feeds)]
 
+    def unset_secrets(self) -> list[str]:
+        """The accounts whose secrets were not set when a command that needs none loaded the config."""
+        return [a.id for a in self.accounts
+                if any(v == UNSET_SECRET for v in _secret_values(a))]
+
     def secrets(self) -> list[str]:
         """Every secret value in the config (tokens, passwords, keys): never to appear in a log."""
-        found: list[str] = []
-
-        def walk(value: Any) -> None:
-            if isinstance(value, SecretStr):
-                found.append(value.get_secret_value())
-            elif isinstance(value, BaseModel):
-                for name in type(value).model_fields:
-                    walk(getattr(value, name))
-            elif isinstance(value, list | tuple):
-                for item in value:
-                    walk(item)
-            elif isinstance(value, dict):
-                for item in value.values():
-                    walk(item)
-
-        walk(self)
+        found = [v for v in _secret_values(self) if v != UNSET_SECRET]
         for settings in [self.site.short_link, *(a.short_link for a in self.accounts if a.short_link)]:
             if settings.token:
                 found.append(settings.token)
@@ -225,6 +216,26 @@ class BotConfig(_Model):
         from bot import __version__
 
         return self.user_agent or f"wp-social-bot/{__version__} (+{self.site.url})"
+
+
+def _secret_values(model: BaseModel) -> list[str]:
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    walk(model)
+    return found
 
 
 def _unique(ids: Sequence[str], where: str) -> None:

@@ -62,7 +62,17 @@ def _positive(d: timedelta) -> timedelta:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+DIGITS = r"^\d+$"
+HOSTNAME = r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+#: The patterns of fields, in words (a config error says the rule, not the regular expression).
+PATTERN_WORDS = {
+    IDENTIFIER: "must be 1 to 64 Latin letters, digits, '_', '.' or '-', starting with a letter or digit "
+                "(e.g. main, x-news)",
+    DIGITS: "must be digits only",
+    HOSTNAME: "must be a host name such as news.bsky.social or example.com",
+}
+Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
 
 
 def _http_url(value: str) -> str:
@@ -126,6 +136,9 @@ def _quiet_hours(v: str | None) -> str | None:
 
 
 Secret = Annotated[SecretStr, Field(min_length=1)]
+#: What an account's secret holds when a command that never reaches the platform (``bot status``) ran without
+#: it set (``load_config(..., secrets=False)``); nothing sends with it (``BotConfig.unset_secrets``).
+UNSET_SECRET = "\x00unset\x00"
 
 
 class _PathError(ValueError):

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -72,6 +72,15 @@ def newest(articles: Sequence[Article], n: int) -> list[Article]:
     return [articles[i] for i in sorted(range(len(articles)), key=key)[:n]]
 
 
+def oldest_first(articles: Sequence[Article]) -> list[Article]:
+    """Publication order, so a queue's numbers follow the news; undated ones last, in reverse feed order."""
+    def key(i: int) -> tuple[bool, float, int]:
+        published = articles[i].published
+        return (published is None, published.timestamp() if published else 0.0, -i)
+
+    return [articles[i] for i in sorted(range(len(articles)), key=key)]
+
+
 def foreign_link(link: str, own_hosts: set[str]) -> str | None:
     """Why a link may not be posted: its host is not one of the site's own (None: it may)."""
     host = (urlsplit(link).hostname or "").lower().removeprefix("www.")
@@ -110,6 +119,7 @@ def plan_poll(
     in_feed: Sequence[Article], known: Mapping[str, KnownArticle], accounts: Sequence[AccountConfig], *,
     first_start: bool, backfill: int, now: datetime, own_hosts: set[str] | None = None,
     newest_known: datetime | None = None, retention: timedelta | None = None, items: int | None = None,
+    tz: tzinfo | None = None,
 ) -> PollPlan:
     """Decide what a poll changes. On a feed's first start, what it holds is only marked seen (or the
     ``backfill`` newest are posted); later, every article not seen before goes to every account, or is
@@ -118,17 +128,17 @@ def plan_poll(
     items the feed's body holds (``in_feed`` may be only its new and edited ones)."""
     new = [a for a in in_feed if a.guid not in known]
     edited = [a for a in in_feed if a.guid in known and _differs(known[a.guid].article, a)]
-    chosen = newest(new, backfill) if first_start else new
+    chosen = oldest_first(newest(new, backfill) if first_start else new)
     held = {} if first_start else held_back(chosen, newest_known, now, retention,
                                                         max(items or 0, len(in_feed)))
     deliveries = [PlannedDelivery(a.guid, acc.id, priority_of(acc, a),
                                   held.get(a.guid)
                                   or (foreign_link(a.link, own_hosts) if own_hosts is not None else None)
-                                  or skip_reason(acc, a, now))
+                                  or skip_reason(acc, a, now, tz))
                   for a in chosen for acc in accounts]
     retitled = [a for a in edited if a.title != known[a.guid].article.title]
     reposts = [(a.guid, acc.id) for a in retitled for acc in accounts
-               if acc.repost_on_edit and skip_reason(acc, a, now) is None]
+               if acc.repost_on_edit and skip_reason(acc, a, now, tz) is None]
     return PollPlan(new=new, edited=edited, deliveries=deliveries, reposts=reposts, held_back=tuple(held))
 
 
@@ -248,7 +258,8 @@ def _poll_leased(
         lambda known_articles, first: plan_poll(parsed_feed.articles, known_articles, accounts,
                                                 first_start=first, backfill=feed.backfill, now=now,
                                                 own_hosts=config.own_hosts(feed), newest_known=newest_known,
-                                                retention=config.retention, items=entries),
+                                                retention=config.retention, items=entries,
+                                                tz=config.site.tz),
         parsed_feed.item_hashes, present=present, catch_up_since=None if complete else (pending or now),
     )
     if not complete:

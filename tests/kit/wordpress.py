@@ -20,6 +20,8 @@ from urllib.parse import quote
 from .paths import DEMO_FEED
 
 SITE = "https://news.example"
+#: The demo's site: under example.com, which X's link rules take for a link (news.example would count in full).
+DEMO_SITE = "https://news.example.com"
 BASE_TIME = datetime(2026, 11, 29, 5, 0, 0, tzinfo=UTC)
 
 _TEXTURIZE = {"“": "&#8220;", "”": "&#8221;", "‘": "&#8216;", "’": "&#8217;", "–": "&#8211;",
@@ -220,6 +222,15 @@ SAMPLE_ITEMS: list[Item] = [
     Item(104, "هل تنجح خطة المياه الجديدة؟ خبراء يجيبون", ["تحليلات"]),
 ]
 
+
+def demo_items() -> list[Item]:
+    """``SAMPLE_ITEMS`` on the demo's site."""
+    from dataclasses import replace
+
+    return [replace(i, site=DEMO_SITE, image=i.image.replace(SITE, DEMO_SITE) if i.image else None)
+            for i in SAMPLE_ITEMS]
+
+
 if __name__ == "__main__":
-    DEMO_FEED.write_text(rss2(SAMPLE_ITEMS), encoding="utf-8")
+    DEMO_FEED.write_text(rss2(demo_items(), site=DEMO_SITE), encoding="utf-8")
     print(f"wrote {DEMO_FEED}")

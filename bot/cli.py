@@ -244,6 +244,7 @@ def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         results = bot.poll_all(force=args.force)
         outcomes = bot.dispatch()
         bot.prune()
+        bot.alert()  # what began or ended is told (alerts:), as the daemon would
     finally:
         bot.close()
     troubled = [r for r in results if r.status in ("error", "backoff")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import requests
 
@@ -23,6 +23,9 @@ from bot.feeds import FeedClient, new_session
 from bot.feeds.poll import PollResult, poll_feed
 from bot.platforms import Publisher, make_publisher
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.alerts import Alerter
 
 log = logging.getLogger("bot")
 
@@ -41,6 +44,7 @@ class Bot:
         self._sessions: dict[str, requests.Session] = {}
         self.feed_client = FeedClient()  #: every poll's HTTP, keep-alive per host
         self._publishers: dict[str, Publisher] | None = None
+        self._alerter: Alerter | None = None
         self._lock = threading.Lock()
         netguard.TRUSTED.set(config.trusted_hosts())  # what URLs found in content may reach besides the internet
         self.composer = Composer(config, store, self.clock, rule_for=lambda a: self.publisher_for(a).rule,
@@ -109,15 +113,28 @@ class Bot:
         return self.dispatcher().run(stop=stop)
 
     def dispatcher(self) -> Dispatcher:
-        unset = self.config.unset_secrets()
+        enabled = {a.id for a in self.config.accounts if a.enabled}
+        unset = [a for a in self.config.unset_secrets() if a in enabled]
         if unset:  # loaded for a command that reaches no platform (load_config(secrets=False))
             raise BotError(f"cannot send: the secrets of {', '.join(unset)} are not set in this environment")
         return Dispatcher(self.store, self.publishers, self.composer.compose, self.clock,
                           lease=self.config.dispatch_lease, policies={a.id: a for a in self.config.accounts},
                           tz=self.config.site.tz)
 
+    def alert(self, *, stop: threading.Event | None = None) -> int:
+        """Tell the operators what began or ended (``alerts:``); returns how many messages went out."""
+        if self.config.alerts is None:
+            return 0
+        with self._lock:
+            if self._alerter is None:
+                from bot.alerts import Alerter
+
+                self._alerter = Alerter(self.config, self.store, self.clock, self.publisher_for)
+        return self._alerter.run(stop)
+
     def prune(self) -> tuple[int, int]:
         """Apply ``retention``: returns (deliveries, articles) deleted."""
+        self.store.prune_alerts(self.clock.now() - self.config.retention)
         gone, dropped = self.store.prune(self.clock.now() - self.config.retention)
         if gone or dropped:
             log.info("retention %s: deleted %d finished deliveries and %d articles", self.config.retention,
@@ -130,4 +147,6 @@ class Bot:
         self.feed_client.close()
         for p in (self._publishers or {}).values():
             p.close()
+        if self._alerter is not None:
+            self._alerter.close()
         self.store.close()

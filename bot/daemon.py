@@ -137,6 +137,10 @@ class Daemon:
             finally:
                 self._dispatching.release()
 
+    def alert_job(self) -> None:
+        """Tell operators what began or ended since the last look (``alerts:``)."""
+        self.bot.alert(stop=self.stop)
+
     def _no_release(self) -> bool:
         """Whether this dispatch pass may go on: an account released since the last pass (``bot release``, from
         any process) is posted to only after a reload, with its credentials as they are now (the config and
@@ -186,7 +190,7 @@ class Daemon:
         except Exception as exc:  # the store is down: say so, whatever the driver raised
             store_ok = False
             problems.append(f"the store does not answer: {type(exc).__name__}")
-        after = bot.config.server.unhealthy_after if bot.config.server else 3
+        after = bot.config.unhealthy_after
         if store_ok:
             configured = {f.id for f in bot.config.feeds}
             for state in bot.store.feed_states():
@@ -254,6 +258,17 @@ class Daemon:
             self._scheduler.add_job(self._tracked(lambda: self.bot.prune() and None),
                                     IntervalTrigger(hours=6, timezone=UTC), id="prune", name="retention",
                                     next_run_time=now + timedelta(minutes=1))
+        # Alerts on their own job (their own thread): a slow or failing channel never holds up posting.
+        if config.alerts is None:
+            if self._scheduler.get_job("alerts") is not None:
+                self._scheduler.remove_job("alerts")
+        else:
+            every = IntervalTrigger(seconds=config.alerts.interval.total_seconds(), timezone=UTC)
+            if self._scheduler.get_job("alerts") is None:
+                self._scheduler.add_job(self._tracked(self.alert_job), every,
+                                        id="alerts", name="alerts", next_run_time=now + timedelta(seconds=5))
+            else:
+                self._scheduler.reschedule_job("alerts", trigger=every)
         dispatch = IntervalTrigger(seconds=config.dispatch_interval.total_seconds(), timezone=UTC)
         if self._scheduler.get_job("dispatch") is None:
             self._scheduler.add_job(self._tracked(self.dispatch_job), dispatch, id="dispatch", name="dispatch",
@@ -275,7 +290,7 @@ class Daemon:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         config = self.bot.config
-        workers = min(16, len(config.feeds) + 2)
+        workers = min(16, len(config.feeds) + 3)
         self._scheduler = BackgroundScheduler(
             timezone=UTC, executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},

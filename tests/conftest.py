@@ -13,6 +13,7 @@ from bot.clock import ManualClock
 
 from .kit.clock import manual_clock
 from .kit.databases import PG_URL, empty_postgres
+from .kit.fake_alerts import FakeSMTP, FakeWebhook
 from .kit.fake_bluesky import FakeBluesky
 from .kit.fake_facebook import FakeFacebook
 from .kit.fake_mastodon import FakeMastodon
@@ -69,6 +70,24 @@ def mastodon() -> Iterator[FakeMastodon]:
 @pytest.fixture
 def bluesky() -> Iterator[FakeBluesky]:
     yield from serving(FakeBluesky())
+
+
+@pytest.fixture
+def smtp() -> Iterator[FakeSMTP]:
+    server = FakeSMTP()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[FakeWebhook]:
+    yield from serving(FakeWebhook())
+
+
+@pytest.fixture
+def desk() -> Iterator[FakeTelegram]:
+    """A second Telegram: the newsroom's chat that alerts go to (its own bot and chat)."""
+    yield from serving(FakeTelegram(token="777000:AA-alerts-bot", channel="qurays_desk", chat_id=-1009876543210))
 
 
 # --- the sandbox ---------------------------------------------------------------------------------------------

@@ -94,6 +94,27 @@ def test_deployment_files_are_consistent() -> None:
     assert "Update Services" in readme and "--allow-sqlite-on-heroku" in readme
 
 
+def test_the_systemd_unit_is_hardened_to_ok(tmp_path: Path) -> None:
+    """`systemd-analyze security` scores the unit 3.0 or better ("OK"), offline (no running systemd needed)."""
+    import os
+    import re
+    import shutil
+
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        if os.environ.get("BOT_TEST_SYSTEMD") == "required":
+            pytest.fail("systemd-analyze is not installed, and BOT_TEST_SYSTEMD=required")
+        pytest.skip("systemd-analyze is not installed (Debian's systemd package): the unit's score is not checked")
+    proc = subprocess.run([tool, "security", "--offline=true", "--no-pager",
+                           str(ROOT / "deploy" / "wp-social-bot.service")],
+                          capture_output=True, text=True, timeout=60)
+    found = re.search(r"Overall exposure level for wp-social-bot\.service: (\d+\.\d+)", proc.stdout)
+    assert found, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert float(found.group(1)) <= 3.0, proc.stdout
+    unit = (ROOT / "deploy" / "wp-social-bot.service").read_text(encoding="utf-8")
+    assert "UMask=0077" in unit and "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" in unit
+
+
 def test_run_refuses_sqlite_on_heroku(tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     config = sample_site(tmp_path, feed_server)

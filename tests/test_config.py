@@ -249,6 +249,46 @@ def test_example_and_demo_configs_load() -> None:
     assert demo.feeds[0].url.startswith("file://") and Path(demo.feeds[0].url[7:]).exists()
 
 
+def test_the_example_config_runs_as_installed_with_the_empty_secrets_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The systemd unit's install steps as written: the example config and deploy/env.example (every value
+    empty) pass `bot config check`; the accounts are off until their secrets are set, and an enabled one
+    without them is named."""
+    import shutil
+
+    shutil.copy(ROOT / "config" / "bot.example.yaml", tmp_path / "bot.yaml")
+    shutil.copy(ROOT / "deploy" / "env.example", tmp_path / "env")
+    (tmp_path / "env").chmod(0o640)
+    monkeypatch.setenv("BOT_ENV_FILE", str(tmp_path / "env"))
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
+    assert main(["config", "check", "--config", str(tmp_path / "bot.yaml")]) == 0
+    assert "config ok: site قريش" in capsys.readouterr().out
+    config = load_config(tmp_path / "bot.yaml")
+    assert [a.id for a in config.accounts if a.enabled] == ["console"] and config.server is not None
+    assert config.server.ping_token is None  # no ping endpoint until BOT_PING_TOKEN is set
+    text = (tmp_path / "bot.yaml").read_text(encoding="utf-8")
+    (tmp_path / "bot.yaml").write_text(text.replace("  - id: telegram\n    platform: telegram\n    enabled: false",
+                                                    "  - id: telegram\n    platform: telegram\n    enabled: true"),
+                                       encoding="utf-8")
+    assert main(["config", "check", "--config", str(tmp_path / "bot.yaml")]) == 2
+    assert "accounts[2].bot_token: $TELEGRAM_BOT_TOKEN is set but empty" in capsys.readouterr().err
+
+
+def test_the_example_alerts_section_is_valid_once_uncommented(tmp_path: Path) -> None:
+    import re
+
+    text = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
+    block = re.search(r"^# alerts:\n(?:#.*\n)+", text, re.M)
+    assert block is not None
+    uncommented = "\n".join(line[2:] for line in block.group(0).splitlines()) + "\n"
+    path = write(tmp_path, GOOD + uncommented)
+    config = load_config(path, environ={"ALERT_TELEGRAM_TOKEN": "1:a", "SMTP_PASSWORD": "p",
+                                        "ALERT_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x"})
+    assert config.alerts is not None
+    assert [c.name for c in config.alerts.channels] == ["telegram", "email", "webhook"]
+
+
 def test_example_config_documents_every_option() -> None:
     """Every key of every model appears in bot.example.yaml."""
     from pydantic import BaseModel
@@ -273,10 +313,12 @@ def test_example_config_documents_every_option() -> None:
     )
 
     text = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
+    from bot.config.alerts import AlertsConfig, EmailChannel, TelegramChannel, WebhookChannel
+
     models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount, ShortLinkConfig,
                                      HashtagConfig, UtmConfig, XAccount, XCredentials, TelegramAccount,
                                      FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter,
-                                     ServerConfig]
+                                     ServerConfig, AlertsConfig, TelegramChannel, EmailChannel, WebhookChannel]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
 

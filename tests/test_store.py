@@ -93,11 +93,11 @@ def test_retention_prunes_only_what_is_finished_and_old(db_url: str, clock: Manu
     store.apply_poll("main", "u", clock.now(), Validators(), old,
                      lambda known, first: plan_poll(old, known, accounts, first_start=False, backfill=0,
                                                     now=clock.now()))
-    rows = store.deliveries()
-    store.record_sent(rows[0].id, clock.now(), "1", "https://x.com/i/web/status/1")
-    store.record_failed(rows[1].id, clock.now(), "refused")
-    store.record_in_doubt(rows[2].id, clock.now(), "interrupted")
-    # rows[3] stays queued
+    rows = {r.guid[-4:]: r for r in store.deliveries()}
+    store.record_sent(rows["?p=1"].id, clock.now(), "1", "https://x.com/i/web/status/1")
+    store.record_failed(rows["?p=2"].id, clock.now(), "refused")
+    store.record_in_doubt(rows["?p=3"].id, clock.now(), "interrupted")
+    # ?p=4 stays queued
     clock.advance(timedelta(days=91))
     fresh = [Article(feed_id="main", guid="https://news.example/?p=99", title="جديد", link="https://news.example/?p=99",
                      published=clock.now())]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator
@@ -50,6 +50,8 @@ class _AccountBase(_Model):
     short_link: ShortLink | None = None
     utm: UtmConfig | None = None
     feeds: list[str] | None = None
+    #: when the account's token expires, for a platform that does not say (Facebook does, and is asked)
+    token_expires: date | None = None
 
     def template_for(self, names: Sequence[str]) -> str:
         """The template for an article with these categories: the first of ``templates`` it has, else

@@ -34,8 +34,10 @@ def config_path(explicit: str | None, environ: Mapping[str, str] | None = None) 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None, *, secrets: bool = True) -> BotConfig:
     """Read, interpolate, validate and resolve a config file. Raises ConfigError.
 
-    ``secrets=False`` is for commands that never reach a platform (``bot status``, ``hold``, ``retry``…): an
-    account's secret whose variable is unset or empty is then no error, and holds ``UNSET_SECRET``."""
+    An account that is not enabled may leave its secrets unset. ``secrets=False`` is for commands that never
+    reach a platform (``bot status``, ``hold``, ``skip``…): any account's may then be. Such a secret, whose
+    variable is unset or empty, holds ``UNSET_SECRET`` (``BotConfig.unset_secrets``), and nothing sends with
+    it."""
     path = Path(path)
     name = str(path)
     try:
@@ -80,7 +82,11 @@ def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Pat
     problems: list[ConfigProblem] = []
     empty: dict[str, list[str]] = {}  # key path → the variables it was filled from that are set but empty
     raw = data
-    stand_in = None if secrets else (lambda at: _is_account_secret(at, raw))
+    # An account that is not enabled may leave its secrets unset (the example config's unused accounts), and
+    # so may every account for a command that reaches no platform.
+    def stand_in(at: tuple[str | int, ...]) -> bool:
+        return _is_account_secret(at, raw) and (not secrets or not _enabled(at, raw, environ))
+
     data = _interpolate(data, (), environ, problems, lines, empty, stand_in)
     if problems:
         raise ConfigError(name, problems)
@@ -147,6 +153,18 @@ def interpolate(value: str, environ: Mapping[str, str]) -> tuple[str, list[str]]
         return got
 
     return _VAR.sub(fill, value), missing
+
+
+def _enabled(path: tuple[str | int, ...], data: Any, environ: Mapping[str, str]) -> bool:
+    """Whether the account at ``path`` (``accounts[i]…``) is enabled, as its ``enabled`` key says."""
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    index = path[1] if len(path) > 1 else None
+    entry = accounts[index] if isinstance(accounts, list) and isinstance(index, int) and index < len(accounts) \
+        else None
+    value = entry.get("enabled", True) if isinstance(entry, dict) else True
+    if isinstance(value, str):
+        value = interpolate(value, environ)[0].strip().lower() not in ("false", "0", "no", "off", "n", "f")
+    return value is not False
 
 
 def _is_account_secret(path: tuple[str | int, ...], data: Any) -> bool:

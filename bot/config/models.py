@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic.functional_validators import AfterValidator
 
 from bot.config.accounts import AccountConfig
+from bot.config.alerts import AlertsConfig
 from bot.config.common import ShortLink, ShortLinkConfig
 from bot.config.database import normalize_url
 from bot.config.values import (
@@ -107,6 +108,11 @@ class ServerConfig(_Model):
     ping_token: Secret | None = None
     unhealthy_after: int = Field(default=3, ge=1)
 
+    @field_validator("ping_token", mode="before")
+    @classmethod
+    def _no_token(cls, v: object) -> object:
+        return None if v == "" else v  # ${BOT_PING_TOKEN:-}: no ping endpoint until the token is set
+
 
 class BotConfig(_Model):
     """The whole config file: the site, its feeds and accounts, the database and the daemon's settings; and
@@ -114,6 +120,7 @@ class BotConfig(_Model):
 
     site: SiteConfig
     server: ServerConfig | None = None
+    alerts: AlertsConfig | None = None
     feeds: list[FeedConfig] = Field(min_length=1)
     accounts: list[AccountConfig] = Field(default_factory=list)
     #: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/NAME (postgres:// too); default $DATABASE_URL,
@@ -152,6 +159,13 @@ class BotConfig(_Model):
     def _cross_checks(self) -> BotConfig:
         _unique([f.id for f in self.feeds], "feeds")
         _unique([a.id for a in self.accounts], "accounts")
+        if self.alerts:
+            seen: set[str] = set()
+            for i, channel in enumerate(self.alerts.channels):
+                if channel.name in seen:
+                    raise _PathError(("alerts", "channels", i, "id"), f"two channels are called {channel.name!r}: "
+                                     "give each of them an id of its own")
+                seen.add(channel.name)
         known = {f.id for f in self.feeds}
         for i, account in enumerate(self.accounts):
             for j, feed_id in enumerate(account.feeds or []):
@@ -210,6 +224,11 @@ class BotConfig(_Model):
             if password:
                 found.append(str(password))
         return found
+
+    @property
+    def unhealthy_after(self) -> int:
+        """Failed polls in a row after which a feed is unhealthy (``/healthz``) and its operators are told."""
+        return self.server.unhealthy_after if self.server else ServerConfig.model_fields["unhealthy_after"].default
 
     @property
     def agent(self) -> str:

@@ -121,6 +121,8 @@ class Operations:
             raise UsageError(f"delivery {delivery_id} is {row.state}"
                              + ("" if row.state != DeliveryState.SENT else " but its post's id is unknown")
                              + "; only posts the bot made and knows can be deleted")
+        if row.account_id in self.bot.config.unset_secrets():
+            raise UsageError(f"account {row.account_id}'s secrets are not set: set them to delete its posts")
         publisher = self.bot.publisher_for(self.bot.account(row.account_id))
         publisher.delete(row.remote_id)  # raises a PlatformError kind when the platform refuses
         where = row.remote_url or row.remote_id

@@ -20,7 +20,7 @@ from bot.config import (
     TelegramAccount,
     XAccount,
 )
-from bot.platforms.base import Post, Published, Publisher
+from bot.platforms.base import Post, Published, Publisher, TokenExpiry
 
 
 def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, clock: Clock | None = None,
@@ -52,4 +52,4 @@ def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, cloc
     raise ValueError(f"no publisher for platform {account.platform!r}")  # pragma: no cover - config forbids it
 
 
-__all__ = ["Post", "Published", "Publisher", "make_publisher"]
+__all__ = ["Post", "Published", "Publisher", "TokenExpiry", "make_publisher"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.compose.length import LengthRule
 
@@ -70,4 +70,13 @@ class Publisher(Protocol):
 
     def close(self) -> None:
         """Release the publisher's connections."""
+        ...
+
+
+@runtime_checkable
+class TokenExpiry(Protocol):
+    """A publisher whose platform says when the account's token expires (Facebook's ``debug_token``)."""
+
+    def token_expiry(self) -> datetime | None:
+        """When the token expires (None: never); raises a PlatformError kind when the platform cannot say."""
         ...

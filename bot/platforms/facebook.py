@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -84,6 +84,15 @@ class FacebookPublisher:
 
     def delete(self, remote_id: str) -> None:
         self._call("DELETE", f"/{remote_id}")
+
+    def token_expiry(self) -> datetime | None:
+        """When the Page token expires, as ``debug_token`` says (``expires_at`` 0: never). The token's access
+        to the Page's data lapses too (``data_access_expires_at``): the sooner of the two counts."""
+        token = self.account.page_token.get_secret_value()
+        data = self._call("GET", "/debug_token", params={"input_token": token}).get("data") or {}
+        ends = [int(v) for v in (data.get("expires_at"), data.get("data_access_expires_at"))
+                if isinstance(v, int | float) and v > 0]
+        return datetime.fromtimestamp(min(ends), UTC) if ends else None
 
     def close(self) -> None:
         self.session.close()

@@ -8,20 +8,23 @@ From the bottom up: ``tables`` (the tables and the time type; imports nothing of
 (the schema's revision and its ``migrations``), ``records`` (what crosses the store's edge), ``engine``
 (engines, URLs, advisory locks, :class:`StoreBase`), then one module per concern, each a part of
 :class:`Store`: ``feeds`` (feeds, poll leases, what a poll records), ``outbox`` (deliveries, claims,
-outcomes, operators' transitions, history), ``accounts`` (held and paused accounts), ``caches`` (short
-links, the REST API's answers, retention).
+outcomes, operators' transitions, history), ``accounts`` (held and paused accounts), ``alerts`` (what
+operators were told, the alerts' outbox, token expiry), ``caches`` (short links, the REST API's answers,
+retention).
 """
 
 from __future__ import annotations
 
 from bot.config.database import database_url, normalize_url, shown_url
 from bot.store.accounts import AccountsMixin
+from bot.store.alerts import AlertsMixin
 from bot.store.caches import CachesMixin
 from bot.store.engine import StoreBase, make_engine, sqlite_file
 from bot.store.feeds import FeedsMixin
 from bot.store.outbox import OutboxMixin
 from bot.store.records import (
     AccountState,
+    AlertMessage,
     DeliveryForDispatch,
     DeliveryRow,
     Event,
@@ -29,18 +32,20 @@ from bot.store.records import (
     KnownArticle,
     PlannedDelivery,
     PollPlan,
+    Problem,
 )
 from bot.store.tables import accounts, articles, deliveries, events, feeds, metadata, short_links
 
 
-class Store(FeedsMixin, OutboxMixin, AccountsMixin, CachesMixin, StoreBase):
+class Store(FeedsMixin, OutboxMixin, AccountsMixin, AlertsMixin, CachesMixin, StoreBase):
     """The bot's state, one object over one database: open it with :meth:`Store.open`. Safe to share between
     threads (each call takes its own connection); on PostgreSQL, several processes share one database
     (poll leases, claims with ``SKIP LOCKED``, advisory locks)."""
 
 
 __all__ = [
-    "AccountState", "DeliveryForDispatch", "DeliveryRow", "Event", "FeedState", "KnownArticle", "PlannedDelivery",
-    "PollPlan", "Store", "StoreBase", "accounts", "articles", "database_url", "deliveries", "events", "feeds",
-    "make_engine", "metadata", "normalize_url", "short_links", "shown_url", "sqlite_file",
+    "AccountState", "AlertMessage", "DeliveryForDispatch", "DeliveryRow", "Event", "FeedState", "KnownArticle",
+    "PlannedDelivery", "PollPlan", "Problem", "Store", "StoreBase", "accounts", "articles", "database_url",
+    "deliveries", "events", "feeds", "make_engine", "metadata", "normalize_url", "short_links", "shown_url",
+    "sqlite_file",
 ]

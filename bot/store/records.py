@@ -123,6 +123,34 @@ class AccountState:
     not_before: datetime | None  #: the platform asked for no request before this (a rate limit)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Something that needs a person (a held account, a failing feed, posts in doubt, a token near its end),
+    as alerts tell it: once when it begins, once when it ends."""
+
+    key: str  #: names the problem, the same at every look while it lasts: ``held:x``, ``feed:main``
+    kind: str  #: held | feed | in_doubt | token
+    subject: str  #: the account's or the feed's id
+    message: str  #: what operators are told when it begins
+    cleared: str  #: what they are told when it ends
+    since: datetime | None = None  #: when it was told (for a problem read back from the store)
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """One message of the alerts' outbox: a problem began or ended; which channels have taken it."""
+
+    id: int  #: its row
+    alert_key: str  #: the problem's key (``Problem.key``)
+    event: str  #: raised | cleared
+    text: str  #: what is said
+    created_at: datetime  #: when the problem began or ended
+    told: tuple[str, ...]  #: the channels that took it
+    attempts: int  #: tries so far
+    last_error: str | None = None  #: why the last try did not reach every channel
+    done_at: datetime | None = None  #: every channel took it, or it was given up
+
+
 def _article_values(a: Article) -> dict[str, Any]:
     return {"guid": a.guid, "title": a.title, "link": a.link, "summary": a.summary, "author": a.author,
             "labels": list(a.labels), "image_urls": list(a.image_urls),

@@ -139,4 +139,36 @@ accounts = sa.Table(
     sa.Column("held_at", UTCDateTime),
     sa.Column("not_before", UTCDateTime),  # the platform asked for no request before this time
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Migration 0005: when the account's token expires (as its platform said, or the config), and when the
+    # platform was last asked.
+    sa.Column("token_expires_at", UTCDateTime),
+    sa.Column("token_checked_at", UTCDateTime),
 )
+
+# Migration 0005: what operators have been told. One row a problem (its key names it: "held:x",
+# "feed:main"), open while the problem lasts; and the messages about it, an outbox the alert channels drain.
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(64), nullable=False),  # the account's or feed's id
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("cleared_message", sa.Text, nullable=False),  # what is said when it ends
+    sa.Column("raised_at", UTCDateTime, nullable=False),
+    sa.Column("cleared_at", UTCDateTime),  # NULL while the problem lasts
+)
+
+alert_messages = sa.Table(
+    "alert_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_key", sa.String(200), nullable=False),
+    sa.Column("event", sa.String(16), nullable=False),  # raised | cleared
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("told", sa.JSON, nullable=False),  # the channels that took it
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("not_before", UTCDateTime),  # claimed by a sender until, or not tried again before
+    sa.Column("done_at", UTCDateTime),  # every channel took it, or it was given up
+)
+sa.Index("ix_alert_messages_pending", alert_messages.c.done_at, alert_messages.c.not_before)

@@ -22,6 +22,9 @@ class FakeFacebook(FakeServer):
         self.token = token
         self.posts: list[dict[str, Any]] = []
         self._ids = itertools.count(900001)
+        #: what debug_token says of the token: when it expires, and when its data access does (0: never)
+        self.expires_at = 0
+        self.data_access_expires_at = 0
 
     def answer(self, request: Request) -> Answer:
         if not request.path.startswith("/v26.0/"):
@@ -31,6 +34,13 @@ class FakeFacebook(FakeServer):
             return graph_error(400, 190, "Error validating access token: Session has expired.",
                                error_subcode=463)
         path = request.path.removeprefix("/v26.0")
+        if request.method == "GET" and path == "/debug_token":
+            if params.get("input_token") != self.token:
+                return graph_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
+            return Answer(200, {"data": {"app_id": "1234567890", "type": "PAGE", "application": "wp-social-bot",
+                                         "expires_at": self.expires_at, "is_valid": True,
+                                         "data_access_expires_at": self.data_access_expires_at,
+                                         "profile_id": self.page_id, "scopes": ["pages_manage_posts"]}})
         if request.method == "GET" and path == f"/{self.page_id}":
             return Answer(200, {"id": self.page_id, "name": "قريش"})
         if request.method == "DELETE":

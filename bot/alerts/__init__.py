@@ -1,0 +1,201 @@
+"""Alerts: operators are told when something needs them, once when it begins and once when it ends.
+
+The problems (:func:`find_problems`): an account held (its credentials refused, or held by a person), a
+feed that failed ``unhealthy_after`` polls in a row, posts in doubt, a token that expires within
+``alerts.token_warning``. At each look (:meth:`Alerter.run`, every ``alerts.interval`` in the daemon, once
+per ``bot poll``) they are compared with the ones told (the store's ``alerts``), and each beginning and end
+becomes a message in the alerts' outbox; the channels then drain it. A channel that fails is tried again with
+a growing pause, the others are not told twice, and a message no channel could take within
+``alerts.give_up_after`` is given up and logged. Alerts run on their own, with short timeouts: a failing
+channel never stops or slows posting.
+
+:mod:`bot.alerts.channels` holds the channels (Telegram, email, webhook).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+from bot.alerts.channels import AlertError, Channel, Notice, make_channel
+from bot.models import DeliveryState
+from bot.platforms import TokenExpiry
+from bot.store import Problem
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.config import AccountConfig, BotConfig
+    from bot.platforms import Publisher
+    from bot.store import Store
+
+log = logging.getLogger("bot.alerts")
+
+#: How long a sender holds the messages it took (another replica passes them by meanwhile).
+CLAIM = timedelta(minutes=2)
+#: A channel that failed is tried again after 1, 2, 4 … minutes, at most this long apart.
+MAX_PAUSE = timedelta(minutes=30)
+#: How often a platform is asked when the account's token expires.
+TOKEN_CHECK_EVERY = timedelta(hours=24)
+#: … and after a failed ask.
+TOKEN_RETRY = timedelta(hours=1)
+
+
+def find_problems(config: BotConfig, store: Store, now: datetime) -> dict[str, Problem]:
+    """What needs a person now, by key. Reads the store only (a few small queries)."""
+    problems: dict[str, Problem] = {}
+    tz = config.site.tz
+    warning = config.alerts.token_warning if config.alerts else timedelta(days=7)
+    for account in config.accounts:
+        if not account.enabled:
+            continue
+        state = store.account_state(account.id)
+        if state.held:
+            key = f"held:{account.id}"
+            problems[key] = Problem(
+                key, "held", account.id,
+                f"account {account.id} ({account.platform}) is held: {state.held_reason}. Its posts wait; when "
+                f"it is fixed, release it (bot release {account.id})",
+                f"account {account.id} is released: its waiting posts go out")
+        expires = _token_expiry(account.token_expires, store.token_state(account.id)[0], tz)
+        if expires is not None and expires - now <= warning:
+            key = f"token:{account.id}"
+            gone = "expired" if expires <= now else "expires"
+            when = f"{expires.astimezone(tz):%Y-%m-%d %H:%M %z}"
+            problems[key] = Problem(
+                key, "token", account.id,
+                f"the token of account {account.id} ({account.platform}) {gone} {when}. Make a new one and put it "
+                "in the secrets file; the bot reads it at a reload",
+                f"the token of account {account.id} no longer expires soon")
+    configured = {f.id for f in config.feeds}
+    for feed in store.feed_states():
+        if feed.id in configured and feed.failures >= config.unhealthy_after:
+            key = f"feed:{feed.id}"
+            problems[key] = Problem(
+                key, "feed", feed.id,
+                f"feed {feed.id} failed {feed.failures} polls in a row: {feed.last_error}. Its new articles are "
+                "posted when it answers again",
+                f"feed {feed.id} answers again")
+    doubtful: dict[str, list[int]] = defaultdict(list)
+    for row in store.deliveries(state=DeliveryState.IN_DOUBT.value):
+        doubtful[row.account_id].append(row.id)
+    for account_id, ids in sorted(doubtful.items()):
+        key = f"in_doubt:{account_id}"
+        shown = ", ".join(f"#{i}" for i in ids[:10]) + (" …" if len(ids) > 10 else "")
+        problems[key] = Problem(
+            key, "in_doubt", account_id,
+            f"{len(ids)} post(s) on {account_id} may or may not have gone out ({shown}). Look on the account: "
+            "bot skip ID for one that is there, bot retry ID for one that is not",
+            f"no post on {account_id} is in doubt any more")
+    return problems
+
+
+def _token_expiry(configured: date | None, recorded: datetime | None, tz: tzinfo) -> datetime | None:
+    """The sooner of the config's ``token_expires`` (a date: its start in the site's timezone) and what the
+    platform said."""
+    found = [recorded] if recorded else []
+    if configured is not None:
+        found.append(datetime.combine(configured, time(0), tzinfo=tz))
+    return min(found) if found else None
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    """Alerts leave the machine: no secret of the config goes with them, whatever an error quoted."""
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+class Alerter:
+    """Looks for problems, records their beginnings and ends, and tells the channels. One per Bot, which gives
+    it its config, store, clock and publishers."""
+
+    def __init__(self, config: BotConfig, store: Store, clock: Clock,
+                 publisher_for: Callable[[AccountConfig], Publisher]) -> None:
+        self.config, self.store, self.clock, self.publisher_for = config, store, clock, publisher_for
+        alerts = config.alerts
+        self.channels: list[Channel] = [make_channel(c, config.agent) for c in alerts.channels] if alerts else []
+        self._lock = threading.Lock()
+        self._secrets = config.secrets()
+
+    def run(self, stop: threading.Event | None = None) -> int:
+        """One look: tokens asked where due, problems compared with what was told, the outbox drained.
+        Returns how many messages went out to every channel. Never raises for a channel's failure."""
+        config = self.config
+        if config.alerts is None:
+            return 0
+        with self._lock:  # the daemon's job and a reload's last look never overlap
+            now = self.clock.now()
+            self.check_tokens(now, stop)
+            for key, event in self.store.sync_alerts(find_problems(config, self.store, now), now):
+                log.info("alert %s: %s", key, event)
+            return self.deliver(stop)
+
+    def check_tokens(self, now: datetime, stop: threading.Event | None = None) -> None:
+        """Ask the platforms that say when a token expires (Facebook), once a day per account."""
+        for account in self.config.accounts:
+            if stop is not None and stop.is_set():
+                return
+            if not account.enabled:
+                continue
+            publisher = self.publisher_for(account)
+            if not isinstance(publisher, TokenExpiry):
+                continue
+            expires, checked = self.store.token_state(account.id)
+            if checked is not None and now - checked < TOKEN_CHECK_EVERY:
+                continue
+            try:
+                expires = publisher.token_expiry()
+            except Exception as exc:  # any failure to ask: asked again in an hour, the last answer kept
+                log.warning("account=%s: cannot learn when its token expires: %s", account.id, exc)
+                self.store.record_token(account.id, expires, now - TOKEN_CHECK_EVERY + TOKEN_RETRY)
+                continue
+            self.store.record_token(account.id, expires, now)
+
+    def deliver(self, stop: threading.Event | None = None) -> int:
+        """Send the outbox's due messages to every channel that has not taken them yet."""
+        config = self.config
+        assert config.alerts is not None
+        store, clock = self.store, self.clock
+        done = 0
+        for message in store.claim_alert_messages(clock.now(), CLAIM):
+            notice = Notice(config.site.name, message.event, message.alert_key, _redact(message.text, self._secrets),
+                            message.created_at.astimezone(config.site.tz))
+            told = list(message.told)
+            errors: list[str] = []
+            stale = clock.now() - message.created_at > config.alerts.give_up_after
+            for channel in self.channels:
+                if channel.name in told or stale or (stop is not None and stop.is_set()):
+                    continue
+                try:
+                    channel.send(notice)
+                    told.append(channel.name)
+                except AlertError as exc:
+                    errors.append(f"{channel.name}: {_redact(str(exc), self._secrets)}")
+                except Exception as exc:  # a channel's bug must not stop the others, nor posting
+                    errors.append(f"{channel.name}: {type(exc).__name__}: {_redact(str(exc), self._secrets)}")
+            left = [c.name for c in self.channels if c.name not in told]
+            error = "; ".join(errors) or None
+            now = clock.now()
+            if not left:
+                store.alert_message_tried(message.id, told, None, now, None)
+                done += 1
+            elif stale or now - message.created_at > config.alerts.give_up_after:
+                log.error("alert %s (%s) given up after %s: not told on %s%s", message.alert_key, message.event,
+                          config.alerts.give_up_after, ", ".join(left), f" ({error})" if error else "")
+                store.alert_message_tried(message.id, told, error or "given up", now, None)
+            else:
+                pause = min(MAX_PAUSE, timedelta(minutes=2 ** min(message.attempts, 10)))
+                if error:
+                    log.warning("alert %s (%s) not told on %s: %s; trying again at %s", message.alert_key,
+                                message.event, ", ".join(left), error,
+                                f"{(now + pause).astimezone(config.site.tz):%H:%M:%S}")
+                store.alert_message_tried(message.id, told, error, now, now + pause)
+        return done
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()

@@ -1,0 +1,78 @@
+"""The ``alerts:`` section: where operators are told that something needs them (a held account, a failing
+feed, posts in doubt, a token about to expire), on a Telegram chat, by email, or on a webhook."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, SecretStr, field_validator
+
+from bot.config.values import BaseURL, Identifier, PositiveDuration, Secret, _http_url, _Model
+
+
+class _ChannelBase(_Model):
+    """What every alert channel has: its id (default: its type) and how long one try may take."""
+
+    id: Identifier | None = None
+    timeout: PositiveDuration = timedelta(seconds=10)
+
+    @property
+    def name(self) -> str:
+        return self.id or str(getattr(self, "type"))  # noqa: B009 - every subclass has one
+
+
+class TelegramChannel(_ChannelBase):
+    """A Telegram chat (a person, a group, a channel) that a bot writes to; the bot may be the posting one."""
+
+    type: Literal["telegram"]
+    bot_token: Secret
+    chat_id: int | str
+    base_url: BaseURL = None
+
+
+class EmailChannel(_ChannelBase):
+    """Email through an SMTP server (STARTTLS on 587 by default; ``security: ssl`` for 465)."""
+
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: Secret | None = None
+    sender: str = Field(min_length=3, pattern=r"@")
+    to: list[Annotated[str, Field(pattern=r"@")]] = Field(min_length=1)
+
+
+class WebhookChannel(_ChannelBase):
+    """An HTTP POST of JSON: the bot's own shape (``json``), or what Slack or Discord incoming webhooks take.
+    The address is a secret (a Slack or Discord webhook URL holds its token)."""
+
+    type: Literal["webhook"]
+    url: Secret
+    format: Literal["json", "slack", "discord"] = "json"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: SecretStr) -> SecretStr:
+        try:
+            _http_url(v.get_secret_value())
+        except ValueError:
+            raise ValueError("must be an http:// or https:// address") from None  # without the secret
+        return v
+
+
+AlertChannel = Annotated[Union[TelegramChannel, EmailChannel, WebhookChannel],  # noqa: UP007
+                         Field(discriminator="type")]
+
+
+class AlertsConfig(_Model):
+    """Who is told, and when: a problem is told once when it begins and once when it ends."""
+
+    channels: list[AlertChannel] = Field(min_length=1)
+    #: how long before an account's token expires its operators are told
+    token_warning: PositiveDuration = timedelta(days=7)
+    #: how long a message a channel could not take is tried again before it is given up (and logged)
+    give_up_after: PositiveDuration = timedelta(days=1)
+    #: how often the daemon looks for problems (each look is a few small queries)
+    interval: PositiveDuration = timedelta(seconds=30)

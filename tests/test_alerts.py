@@ -1,0 +1,312 @@
+"""Alerts: operators are told once when a problem begins and once when it ends, on a Telegram chat, by email and
+on a webhook (local servers answering as the real ones do); a failing channel never stops posting."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.core import Bot
+
+from .kit.configs import account, sample_site
+from .kit.fake_alerts import FakeSMTP, FakeWebhook
+from .kit.fake_facebook import FakeFacebook
+from .kit.fake_telegram import FakeTelegram
+from .kit.runs import Run
+from .kit.servers import Answer, FeedServer
+
+
+def channels(desk: FakeTelegram, smtp: FakeSMTP, webhook: FakeWebhook) -> list[dict[str, Any]]:
+    return [{"type": "telegram", "bot_token": desk.token, "chat_id": str(desk.chat_id), "base_url": desk.base},
+            smtp.channel(), {"type": "webhook", "url": webhook.address}]
+
+
+def told(desk: FakeTelegram, smtp: FakeSMTP, webhook: FakeWebhook) -> list[tuple[str, str, str]]:
+    """What each channel has been told, as (telegram text, email subject, webhook event + problem)."""
+    n = len(desk.messages)
+    assert len(smtp.messages) == n and len(webhook.received) == n, (desk.messages, smtp.messages, webhook.received)
+    return [(d["text"], str(m["Subject"]), f"{w['event']} {w['problem']}")
+            for d, m, w in zip(desk.messages, smtp.messages, webhook.received, strict=True)]
+
+
+def test_a_held_account_is_told_once_on_every_channel_and_again_when_released(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, desk: FakeTelegram, smtp: FakeSMTP,
+    webhook: FakeWebhook, run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    tg = account(telegram, "tg", bot_token="123456:AA-revoked")  # the channel's bot token was revoked
+    path = sample_site(tmp_path, feed_server, accounts=[tg], feed={"backfill": 1},
+                       alerts={"channels": channels(desk, smtp, webhook)})
+    assert run_bot("poll", "--config", str(path)).code == 0  # the post waits: the account is held
+    [(text, subject, event)] = told(desk, smtp, webhook)
+    assert text.startswith("⚠️ قريش — account tg (telegram) is held: ") and "bot release tg" in text
+    assert "Unauthorized" in text and "123456:AA-revoked" not in text  # the platform's words; never the token
+    # The subject is the first sentence; the body says what to do and when it began, in the site's time.
+    assert subject == "⚠️ قريش: account tg (telegram) is held: Telegram refused the bot token (401: Unauthorized): " \
+                      "check bot_token"
+    assert text.endswith("release it (bot release tg)\n(2026-11-29 09:00 +0300; bot status says more)")
+    assert event == "raised held:tg"
+    assert webhook.received[0]["site"] == "قريش" and webhook.received[0]["at"].endswith("+03:00")
+    assert smtp.mailbox.envelopes == [("bot@news.example", ["desk@news.example"])]
+    for _ in range(3):  # every later look: still held, nothing told again
+        clock.advance(timedelta(minutes=1))
+        run_bot("poll", "--config", str(path))
+    assert len(told(desk, smtp, webhook)) == 1
+
+    # The token is fixed and the account released: told once that it is over, and the post goes out.
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg")], feed={"backfill": 1},
+                       alerts={"channels": channels(desk, smtp, webhook)})
+    assert run_bot("release", "tg", "--config", str(path)).code == 0
+    assert run_bot("poll", "--config", str(path)).code == 0
+    assert len(telegram.messages) == 1
+    [_, (text, subject, event)] = told(desk, smtp, webhook)
+    assert text.startswith("✅ قريش — account tg is released") and event == "cleared held:tg"
+    run_bot("poll", "--config", str(path))
+    assert len(told(desk, smtp, webhook)) == 2
+
+
+def test_a_failing_channel_never_stops_posting_and_only_it_is_tried_again(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, desk: FakeTelegram, smtp: FakeSMTP,
+    webhook: FakeWebhook, run_bot: Callable[..., Run], clock: ManualClock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg"), account(telegram, "tg2")],
+                       feed={"backfill": 2}, alerts={"channels": channels(desk, smtp, webhook)})
+    webhook.fail_next(FakeWebhook.PATH, Answer(500, {"error": "internal"}), n=5)
+    smtp.mailbox.refuse_with = "451 4.3.0 Mail server temporarily rejected message"
+    assert run_bot("migrate", "--config", str(path)).code == 0
+    assert run_bot("hold", "tg2", "--reason", "حملة", "--config", str(path)).code == 0
+    assert run_bot("poll", "--config", str(path)).code == 0
+    assert len(telegram.messages) == 2  # tg posted both articles, whatever the alerts did
+    assert len(desk.messages) == 1 and smtp.messages == [] and webhook.received == []
+    assert "not told on email, webhook: email: the SMTP server 127.0.0.1 said 451" in caplog.text
+    assert "webhook: the webhook answered HTTP 500" in caplog.text and "secret-path" not in caplog.text
+    run_bot("poll", "--config", str(path))  # not due again yet (a pause of a minute, then two, …)
+    assert len(webhook.calls_to(FakeWebhook.PATH)) == 1
+    smtp.mailbox.refuse_with = None
+    clock.advance(timedelta(minutes=1, seconds=1))
+    run_bot("poll", "--config", str(path))
+    assert len(desk.messages) == 1 and len(smtp.messages) == 1 and webhook.received == []  # the webhook fails on
+    webhook.faults.clear()
+    clock.advance(timedelta(minutes=2, seconds=1))
+    run_bot("poll", "--config", str(path))
+    assert [e for _, _, e in told(desk, smtp, webhook)] == ["raised held:tg2"]
+
+
+def test_an_unreachable_channel_is_given_up_after_a_day_and_said_in_the_log(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+    clock: ManualClock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from .kit.runs import free_port
+
+    hook = {"type": "webhook", "url": f"http://127.0.0.1:{free_port()}/hook", "timeout": "2s"}
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg")], feed={"backfill": 1},
+                       alerts={"channels": [hook]})
+    run_bot("migrate", "--config", str(path))
+    assert run_bot("hold", "tg", "--config", str(path)).code == 0
+    assert run_bot("poll", "--config", str(path)).code == 0
+    assert "cannot reach the webhook: 127.0.0.1" in caplog.text and "refused the connection" in caplog.text
+    clock.advance(timedelta(days=1, minutes=1))
+    run_bot("poll", "--config", str(path))
+    assert "alert held:tg (raised) given up after 1 day, 0:00:00: not told on webhook" in caplog.text
+    bot = Bot.open(load_config(path), clock=clock)
+    try:
+        [message] = bot.store.alert_messages()
+        assert message.done_at is not None and message.told == ()
+    finally:
+        bot.close()
+
+
+def test_a_feed_failing_unhealthy_after_polls_is_told_and_its_recovery_too(
+    tmp_path: Path, feed_server: FeedServer, webhook: FakeWebhook, run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    path = sample_site(tmp_path, feed_server, server={"unhealthy_after": 2, "port": 0},
+                       alerts={"channels": [{"type": "webhook", "url": webhook.address}]})
+    run_bot("poll", "--config", str(path))
+    feed_server.set("/feed", "down", status=503)
+    run_bot("poll", "--force", "--config", str(path))
+    assert webhook.received == []  # one failure is not yet a problem
+    run_bot("poll", "--force", "--config", str(path))
+    [raised] = webhook.received
+    assert raised["problem"] == "feed:main" and raised["kind"] == "feed" and raised["subject"] == "main"
+    assert raised["text"].startswith("feed main failed 2 polls in a row: ") and "503" in raised["text"]
+    run_bot("poll", "--force", "--config", str(path))
+    assert len(webhook.received) == 1
+    from .kit.wordpress import SAMPLE_ITEMS, rss2
+
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    run_bot("poll", "--force", "--config", str(path))
+    assert [(w["event"], w["problem"]) for w in webhook.received] == [("raised", "feed:main"), ("cleared", "feed:main")]
+    assert webhook.received[1]["text"] == "feed main answers again"
+
+
+def test_posts_in_doubt_are_told_with_their_numbers_and_cleared_when_settled(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, desk: FakeTelegram,
+    run_bot: Callable[..., Run],
+) -> None:
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg")], feed={"backfill": 1},
+                       alerts={"channels": [{"type": "telegram", "bot_token": desk.token, "chat_id": "@qurays_desk",
+                                             "base_url": desk.base}]})
+    telegram.fail_next(f"/bot{telegram.token}/sendMessage", Answer(502, {"ok": False, "error_code": 502,
+                                                                          "description": "Bad Gateway"}))
+    assert run_bot("poll", "--config", str(path)).code == 1  # in doubt: said, and the exit status says it
+    [alert] = desk.messages
+    assert "1 post(s) on tg may or may not have gone out (#1)" in alert["text"] and "bot skip ID" in alert["text"]
+    assert alert["link_preview_options"] == {"is_disabled": True}
+    assert run_bot("skip", "1", "--config", str(path)).code == 0
+    run_bot("poll", "--config", str(path))
+    assert desk.messages[1]["text"].startswith("✅ قريش — no post on tg is in doubt any more")
+
+
+def test_a_token_near_its_expiry_is_told_from_facebook_and_from_the_config(
+    tmp_path: Path, feed_server: FeedServer, facebook: FakeFacebook, webhook: FakeWebhook,
+    run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    facebook.expires_at = int((clock.now() + timedelta(days=30)).timestamp())
+    facebook.data_access_expires_at = int((clock.now() + timedelta(days=3)).timestamp())  # the sooner counts
+    soon = (clock.now() + timedelta(days=5)).date().isoformat()
+    accounts = [account(facebook, "fb"), {"id": "c", "platform": "console", "output": str(tmp_path / "c.jsonl"),
+                                          "token_expires": soon}]
+    path = sample_site(tmp_path, feed_server, accounts=accounts,
+                       alerts={"channels": [{"type": "webhook", "url": webhook.address}], "token_warning": "7d"})
+    run_bot("poll", "--config", str(path))
+    problems = {w["problem"]: w["text"] for w in webhook.received}
+    assert set(problems) == {"token:fb", "token:c"}
+    assert problems["token:fb"].startswith("the token of account fb (facebook) expires ")
+    assert f"expires {soon} 00:00 +0300" in problems["token:c"]
+    assert len(facebook.calls_to("/v26.0/debug_token")) == 1
+    run_bot("poll", "--config", str(path))
+    assert len(facebook.calls_to("/v26.0/debug_token")) == 1  # asked once a day, not at every look
+    facebook.data_access_expires_at = 0  # a new token, put in the secrets file: it no longer expires soon
+    clock.advance(timedelta(hours=25))
+    run_bot("poll", "--config", str(path))
+    assert len(facebook.calls_to("/v26.0/debug_token")) == 2
+    assert [(w["event"], w["problem"]) for w in webhook.received][2:] == [("cleared", "token:fb")]
+
+
+def test_email_goes_over_starttls_with_the_server_certificate_checked(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The default, STARTTLS: the login and the message only after TLS, the certificate checked against the
+    machine's trusted authorities (here a test authority, given by SSL_CERT_FILE)."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    smtp = FakeSMTP(tls=context)
+    try:
+        path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg")],
+                           alerts={"channels": [smtp.channel(security="starttls")]})
+        run_bot("migrate", "--config", str(path))
+        run_bot("hold", "tg", "--config", str(path))
+        run_bot("poll", "--config", str(path))  # this machine does not trust the test authority: refused
+        assert smtp.messages == [] and "CERTIFICATE_VERIFY_FAILED" in caplog.text
+        pem = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(pem))
+        monkeypatch.setenv("SSL_CERT_FILE", str(pem))
+        clock.advance(timedelta(minutes=1, seconds=1))
+        run_bot("poll", "--config", str(path))
+        [message] = smtp.messages
+        assert smtp.mailbox.over_tls == [True] and "account tg (telegram) is held" in str(message["Subject"])
+        body = message.get_body()
+        assert body is not None and "bot release tg" in body.get_content()
+    finally:
+        smtp.close()
+
+
+def test_alert_config_mistakes_are_said(tmp_path: Path, feed_server: FeedServer) -> None:
+    from bot.errors import ConfigError
+
+    for channels_, words in (
+        ([{"type": "webhook", "url": "ftp://hooks/secret-path"}], "must be an http:// or https:// address"),
+        ([{"type": "webhook", "url": "https://a.example/1"}, {"type": "webhook", "url": "https://a.example/2"}],
+         "two channels are called 'webhook'"),
+        ([{"type": "pager"}], "pager"),
+        ([], "at least 1"),
+    ):
+        path = sample_site(tmp_path, feed_server, alerts={"channels": channels_})
+        with pytest.raises(ConfigError) as info:
+            load_config(path)
+        assert words in info.value.render() and "secret-path" not in info.value.render()
+
+
+def test_two_bots_on_one_database_tell_each_problem_once(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, webhook: FakeWebhook, clock: ManualClock,
+    db_url: str,
+) -> None:
+    """A bot poll beside the daemon, or replicas: each beginning is told once, whoever looks first."""
+    import threading
+
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg")], database=db_url,
+                       alerts={"channels": [{"type": "webhook", "url": webhook.address}]})
+    bots = [Bot.open(load_config(path), clock=clock) for _ in range(2)]
+    try:
+        bots[0].store.hold_account("tg", "held by سارة", clock.now())
+        start = threading.Barrier(2)
+
+        def look(bot: Bot) -> None:
+            start.wait()
+            for _ in range(5):
+                bot.alert()
+
+        threads = [threading.Thread(target=look, args=(b,)) for b in bots]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert [w["problem"] for w in webhook.received] == ["held:tg"]
+        bots[1].store.release_account("tg", clock.now())
+        threads = [threading.Thread(target=look, args=(b,)) for b in bots]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert [(w["event"], w["problem"]) for w in webhook.received] == [("raised", "held:tg"), ("cleared", "held:tg")]
+    finally:
+        for b in bots:
+            b.close()
+
+
+@pytest.mark.slow
+def test_the_daemon_tells_operators_and_a_hanging_channel_never_holds_up_posting(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, webhook: FakeWebhook,
+) -> None:
+    import signal
+
+    from .kit.configs import posts
+    from .kit.runs import bot_process, wait_for
+    from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
+
+    webhook.fail_next(FakeWebhook.PATH, Answer(200, {"ok": True}), hang=14)  # the first alert hangs
+    accounts = [{"id": "console", "platform": "console", "output": str(tmp_path / "posts.jsonl")},
+                account(telegram, "tg", bot_token="123456:AA-revoked")]
+    path = sample_site(tmp_path, feed_server, accounts, feed={"interval": "10s"}, dispatch_interval="1s",
+                       alerts={"channels": [{"type": "webhook", "url": webhook.address, "timeout": "12s"}],
+                               "interval": "1s"})
+    log = tmp_path / "daemon.log"
+    with log.open("wb") as out:
+        proc = bot_process("run", "--config", str(path), stderr=out, PYTHONUNBUFFERED="1")
+        try:
+            wait_for(lambda: "first_start=yes" in log.read_text(errors="replace"), what="the first poll")
+            first = Item(960, "وزارة الصحة تطلق حملة تلقيح وطنية", ["صحة"])
+            feed_server.set("/feed", rss2([first, *SAMPLE_ITEMS]))
+            wait_for(lambda: webhook.arrived, timeout=40, what="the alert of the held account to reach the webhook")
+            # The webhook has not answered (it hangs): posting goes on all the same.
+            second = Item(961, "افتتاح معرض بغداد الدولي للكتاب", ["ثقافة"])
+            feed_server.set("/feed", rss2([second, first, *SAMPLE_ITEMS]))
+            wait_for(lambda: len(posts(tmp_path)) == 2, timeout=40, what="the second post while the webhook hangs")
+            assert webhook.calls_to(FakeWebhook.PATH) == []  # still hanging
+            assert "alert held:tg: raised" in log.read_text(errors="replace")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=40)

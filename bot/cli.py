@@ -244,7 +244,7 @@ def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         results = bot.poll_all(force=args.force)
         outcomes = bot.dispatch()
         bot.prune()
-        bot.alert()  # what began or ended is told (alerts:), as the daemon would
+        alerted = _alert(bot)  # what began or ended is told (alerts:), as the daemon would
     finally:
         bot.close()
     troubled = [r for r in results if r.status in ("error", "backoff")]
@@ -258,7 +258,19 @@ def cmd_poll(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
             print(f"bot: feed {r.feed_id}: {r.error}{when}", file=sys.stderr)
     for o in failed:
         print(f"bot: delivery {o.delivery_id} ({o.account_id}): {o.status}: {o.detail}", file=sys.stderr)
-    return EXIT_TROUBLE if troubled or failed else EXIT_OK
+    return EXIT_TROUBLE if troubled or failed or not alerted else EXIT_OK
+
+
+def _alert(bot: Bot) -> bool:
+    """Run the alerts once; False (said) when they could not run (a channel's failure is not that: it is
+    retried later)."""
+    try:
+        bot.alert()
+    except Exception as exc:
+        log.exception("alerts: the look for problems failed")
+        print(f"bot: alerts: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
@@ -306,9 +318,12 @@ def cmd_config(args: argparse.Namespace, clock: Clock | None, stream: TextIO | N
     config = _load(args)
     out = stream or sys.stdout
     feeds = ", ".join(f.id for f in config.feeds)
-    accounts = ", ".join(f"{a.id} ({a.platform})" for a in config.accounts)
+    on = [a for a in config.accounts if a.enabled]
+    accounts = ", ".join(f"{a.id} ({a.platform})" for a in on)
+    off = [a.id for a in config.accounts if not a.enabled]
     out.write(f"config ok: site {config.site.name}, {len(config.feeds)} feed(s) ({feeds}), "
-              f"{len(config.accounts)} account(s) ({accounts})\n")
+              f"{len(on)} account(s) ({accounts})" + (f"; not enabled: {', '.join(off)}" if off else "")
+              + (f"; alerts on {', '.join(c.name for c in config.alerts.channels)}" if config.alerts else "") + "\n")
     return EXIT_OK
 
 

@@ -125,6 +125,8 @@ class Bot:
         """Tell the operators what began or ended (``alerts:``); returns how many messages went out."""
         if self.config.alerts is None:
             return 0
+        if self.config.alerts_unset():  # loaded for a command that sends nothing (load_config(secrets=False))
+            raise BotError("cannot send alerts: an alert channel's secret is not set in this environment")
         with self._lock:
             if self._alerter is None:
                 from bot.alerts import Alerter

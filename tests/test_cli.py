@@ -288,3 +288,38 @@ def test_only_secrets_may_be_missing_for_reading_commands(
             bot.dispatch()  # nothing ever sends with a stand-in
     finally:
         bot.close()
+
+
+def test_reading_commands_need_no_alert_secret_either_and_an_empty_one_is_named(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("HOOK", raising=False)
+    path = sample_site(tmp_path, feed_server, alerts={"channels": [{"type": "webhook", "url": "${HOOK}"}]})
+    assert run_bot("migrate", "--config", str(path)).code == 0
+    assert run_bot("status", "--config", str(path)).code == 0 and run_bot("hold", "console", "--config",
+                                                                         str(path)).code == 0
+    capsys.readouterr()
+    assert run_bot("poll", "--config", str(path)).code == 2  # it would send alerts
+    assert "alerts.channels[0].url: environment variable HOOK is not set" in capsys.readouterr().err
+    monkeypatch.setenv("HOOK", "")
+    assert run_bot("config", "check", "--config", str(path)).code == 2
+    assert "alerts.channels[0].url: $HOOK is set but empty" in capsys.readouterr().err
+
+
+def test_an_account_enabled_0_is_off_and_may_leave_its_secrets_unset(tmp_path: Path, feed_server: FeedServer,
+                                                                      telegram: FakeTelegram) -> None:
+    from bot.config import load_config
+
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg", enabled=0, bot_token="${NOPE}")])
+    config = load_config(path, environ={})
+    assert not config.accounts[0].enabled and config.unset_secrets() == ["tg"]
+
+
+def test_a_feed_address_with_a_login_or_a_token_is_redacted_like_a_secret(tmp_path: Path) -> None:
+    from bot.config import load_config
+
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": "https://bot:s3cr3t-pw@news.example/feed?token=abc123"
+                                          "&feed=rss2"}])
+    secrets = load_config(path, environ={}).secrets()
+    assert "s3cr3t-pw" in secrets and "abc123" in secrets and "rss2" not in secrets

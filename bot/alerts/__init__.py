@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from bot.alerts.channels import AlertError, Channel, Notice, make_channel
 from bot.models import DeliveryState
 from bot.platforms import TokenExpiry
-from bot.store import Problem
+from bot.store import AlertMessage, Problem
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.alerts")
 
-#: How long a sender holds the messages it took (another replica passes them by meanwhile).
-CLAIM = timedelta(minutes=2)
+#: A claim on a message lasts its channels' timeouts and this much more (another process passes it by).
+CLAIM_MARGIN = timedelta(seconds=30)
 #: A channel that failed is tried again after 1, 2, 4 … minutes, at most this long apart.
 MAX_PAUSE = timedelta(minutes=30)
 #: How often a platform is asked when the account's token expires.
@@ -102,6 +102,13 @@ def _token_expiry(configured: date | None, recorded: datetime | None, tz: tzinfo
     return min(found) if found else None
 
 
+def span(d: timedelta) -> str:
+    """A duration as a person writes it: ``1d``, ``2h30m``, ``45s``."""
+    seconds = int(d.total_seconds())
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m"), (seconds % 60, "s")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+
+
 def _redact(text: str, secrets: list[str]) -> str:
     """Alerts leave the machine: no secret of the config goes with them, whatever an error quoted."""
     for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
@@ -127,12 +134,23 @@ class Alerter:
         config = self.config
         if config.alerts is None:
             return 0
-        with self._lock:  # the daemon's job and a reload's last look never overlap
+        with self._lock:  # two looks of one Alerter never overlap
             now = self.clock.now()
             self.check_tokens(now, stop)
-            for key, event in self.store.sync_alerts(find_problems(config, self.store, now), now):
+            for key, event in self.store.sync_alerts(lambda: find_problems(config, self.store, now), now,
+                                                     [c.name for c in self.channels], self._watched):
                 log.info("alert %s: %s", key, event)
             return self.deliver(stop)
+
+    def _watched(self, key: str) -> bool:
+        """Whether the problem's account or feed is still looked at (an account disabled or removed, a feed
+        removed: its problem's end is not news)."""
+        kind, _, subject = key.partition(":")
+        if kind == "feed":
+            return any(f.id == subject for f in self.config.feeds)
+        if kind == "in_doubt":
+            return True
+        return any(a.id == subject and a.enabled for a in self.config.accounts)
 
     def check_tokens(self, now: datetime, stop: threading.Event | None = None) -> None:
         """Ask the platforms that say when a token expires (Facebook), once a day per account."""
@@ -156,45 +174,67 @@ class Alerter:
             self.store.record_token(account.id, expires, now)
 
     def deliver(self, stop: threading.Event | None = None) -> int:
-        """Send the outbox's due messages to every channel that has not taken them yet."""
-        config = self.config
-        assert config.alerts is not None
-        store, clock = self.store, self.clock
+        """Send the outbox's due messages, one at a time, to every channel that has not taken them yet.
+        Returns how many went out to every channel."""
+        assert self.config.alerts is not None
+        # A claim outlasts one message's every try: SMTP's timeout bounds each of its steps (connect, EHLO,
+        # STARTTLS, login, MAIL, RCPT, DATA, QUIT), the others' one request.
+        lease = CLAIM_MARGIN + sum((c.timeout * (8 if c.type == "email" else 2) for c in self.config.alerts.channels),
+                                   timedelta())
         done = 0
-        for message in store.claim_alert_messages(clock.now(), CLAIM):
-            notice = Notice(config.site.name, message.event, message.alert_key, _redact(message.text, self._secrets),
-                            message.created_at.astimezone(config.site.tz))
-            told = list(message.told)
-            errors: list[str] = []
-            stale = clock.now() - message.created_at > config.alerts.give_up_after
-            for channel in self.channels:
-                if channel.name in told or stale or (stop is not None and stop.is_set()):
-                    continue
-                try:
-                    channel.send(notice)
-                    told.append(channel.name)
-                except AlertError as exc:
-                    errors.append(f"{channel.name}: {_redact(str(exc), self._secrets)}")
-                except Exception as exc:  # a channel's bug must not stop the others, nor posting
-                    errors.append(f"{channel.name}: {type(exc).__name__}: {_redact(str(exc), self._secrets)}")
-            left = [c.name for c in self.channels if c.name not in told]
-            error = "; ".join(errors) or None
-            now = clock.now()
-            if not left:
-                store.alert_message_tried(message.id, told, None, now, None)
-                done += 1
-            elif stale or now - message.created_at > config.alerts.give_up_after:
-                log.error("alert %s (%s) given up after %s: not told on %s%s", message.alert_key, message.event,
-                          config.alerts.give_up_after, ", ".join(left), f" ({error})" if error else "")
-                store.alert_message_tried(message.id, told, error or "given up", now, None)
-            else:
-                pause = min(MAX_PAUSE, timedelta(minutes=2 ** min(message.attempts, 10)))
-                if error:
-                    log.warning("alert %s (%s) not told on %s: %s; trying again at %s", message.alert_key,
-                                message.event, ", ".join(left), error,
-                                f"{(now + pause).astimezone(config.site.tz):%H:%M:%S}")
-                store.alert_message_tried(message.id, told, error, now, now + pause)
+        while not (stop is not None and stop.is_set()):
+            message = self.store.claim_alert_message(self.clock.now(), lease)
+            if message is None:
+                break
+            done += self._deliver(message, stop)
         return done
+
+    def _deliver(self, message: AlertMessage, stop: threading.Event | None) -> int:
+        config, store, clock = self.config, self.store, self.clock
+        assert config.alerts is not None
+        give_up = config.alerts.give_up_after
+        left = [c.name for c in self.channels if c.name not in message.told]
+        if clock.now() - message.created_at > give_up:  # too old to be news (alerts were off, or down)
+            log.error("alert %s (%s) given up: it is older than give_up_after (%s); not told on %s",
+                      message.alert_key, message.event, span(give_up), ", ".join(left))
+            store.alert_message_tried(message, "given up: too old", clock.now(), None)
+            return 0
+        notice = Notice(config.site.name, message.event, message.alert_key, _redact(message.text, self._secrets),
+                        message.created_at.astimezone(config.site.tz))
+        errors: list[str] = []
+        for channel in self.channels:
+            if channel.name in message.told:
+                continue
+            if stop is not None and stop.is_set():  # stopping: not a try; the claim goes back
+                store.release_alert_message(message)
+                return 0
+            try:
+                channel.send(notice)
+            except AlertError as exc:
+                errors.append(f"{channel.name}: {_redact(str(exc), self._secrets)}")
+                continue
+            except Exception as exc:  # a channel's bug must not stop the others, nor posting
+                errors.append(f"{channel.name}: {type(exc).__name__}: {_redact(str(exc), self._secrets)}")
+                continue
+            left.remove(channel.name)
+            if not store.alert_message_told(message, channel.name):  # recorded at once: a crash tells no one twice
+                log.warning("alert %s (%s): its claim was lost while it was sent", message.alert_key, message.event)
+                return 0
+        error = "; ".join(errors) or None
+        now = clock.now()
+        if not left:
+            store.alert_message_tried(message, None, now, None)
+            return 1
+        if now - message.created_at > give_up:
+            log.error("alert %s (%s) given up after %s: not told on %s%s", message.alert_key, message.event,
+                      span(give_up), ", ".join(left), f" ({error})" if error else "")
+            store.alert_message_tried(message, error or "given up", now, None)
+            return 0
+        pause = min(MAX_PAUSE, timedelta(minutes=2 ** min(message.attempts, 10)))
+        log.warning("alert %s (%s) not told on %s: %s; trying again at %s", message.alert_key, message.event,
+                    ", ".join(left), error, f"{(now + pause).astimezone(config.site.tz):%Y-%m-%d %H:%M:%S%z}")
+        store.alert_message_tried(message, error, now, now + pause)
+        return 0
 
     def close(self) -> None:
         for channel in self.channels:

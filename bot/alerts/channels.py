@@ -1,12 +1,13 @@
 """The alert channels: a Telegram chat, email over SMTP, a webhook (the bot's JSON, or Slack's or Discord's).
 
 Each takes a :class:`Notice` and either delivers it or raises :class:`AlertError` with the reason in words
-(never the token or the webhook's address, which are secrets). Every call is bounded by the channel's
-``timeout``; nothing here retries: the alerts' outbox tries again later.
+(never the token or the webhook's address, which are secrets). The channel's ``timeout`` bounds each step
+(a request; each step of an SMTP session); nothing here retries: the alerts' outbox tries again later.
 """
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import socket
 import ssl
@@ -21,6 +22,8 @@ import requests
 from bot.config.alerts import AlertChannel, EmailChannel, TelegramChannel, WebhookChannel
 from bot.errors import BotError
 from bot.platforms.http import send
+
+log = logging.getLogger("bot.alerts")
 
 #: Telegram takes 4096 characters a message; alerts stay well under it (a long platform error is cut).
 MAX_TEXT = 3000
@@ -51,7 +54,7 @@ class Notice:
     @property
     def headline(self) -> str:
         """One line: the site, whether it began or ended, and the first sentence of the text."""
-        first = self.text.split(". ", 1)[0].rstrip(".")
+        first = " ".join(self.text.split(". ", 1)[0].split()).rstrip(".")  # one line: a mail header
         mark = "⚠️" if self.event == "raised" else "✅"
         return f"{mark} {self.site}: {first}"
 
@@ -124,34 +127,46 @@ class EmailAlerts:
         message["X-Mailer"] = self.user_agent
         message.set_content(notice.body)
         timeout = c.timeout.total_seconds()
+        smtp: smtplib.SMTP | None = None
         try:
-            smtp: smtplib.SMTP
             if c.security == "ssl":
                 smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=timeout, context=ssl.create_default_context())
             else:
                 smtp = smtplib.SMTP(c.host, c.port, timeout=timeout)
-            with smtp:
-                if c.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if c.username and c.password:
-                    smtp.login(c.username, c.password.get_secret_value())
-                refused = smtp.send_message(message)
+            if c.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if c.username and c.password:
+                smtp.login(c.username, c.password.get_secret_value())
+            refused = smtp.send_message(message)
         except smtplib.SMTPAuthenticationError as exc:
             raise AlertError(f"the SMTP server {c.host} refused the login of {c.username}: {_smtp_said(exc)}") from None
         except smtplib.SMTPNotSupportedError:
             raise AlertError(f"the SMTP server {c.host}:{c.port} does not offer STARTTLS (security: ssl for port "
-                             "465, or none)") from None
+                             "465, or none for a relay on this machine)") from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise AlertError(f"the SMTP server {c.host} refused every address: {', '.join(exc.recipients)}") from None
         except smtplib.SMTPResponseException as exc:
             raise AlertError(f"the SMTP server {c.host} said {exc.smtp_code}: {_smtp_said(exc)}") from None
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
             raise AlertError(f"cannot send email through {c.host}:{c.port}: {_os_said(exc)}") from None
-        if refused:
-            raise AlertError(f"the SMTP server {c.host} refused {', '.join(refused)}")
+        finally:
+            _quit(smtp)
+        if refused:  # the others took it: sent (again, they would get it twice); the refused ones are said
+            log.warning("alerts: the SMTP server %s refused %s (the others were sent the alert)", c.host,
+                        ", ".join(refused))
 
     def close(self) -> None:
         pass
+
+
+def _quit(smtp: smtplib.SMTP | None) -> None:
+    """End the session; what the server says to QUIT does not matter once the message was taken."""
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def _smtp_said(exc: smtplib.SMTPResponseException) -> str:
@@ -180,10 +195,12 @@ class WebhookAlerts:
         self.session = requests.Session()
 
     def payload(self, notice: Notice) -> dict[str, Any]:
+        # What alerts quote (a platform's or a feed server's words) never pings the room: no mentions.
         if self.config.format == "slack":
-            return {"text": notice.body}
+            escaped = notice.body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return {"text": escaped}
         if self.config.format == "discord":
-            return {"content": notice.body[:2000]}
+            return {"content": notice.body[:2000], "allowed_mentions": {"parse": []}}
         return {"site": notice.site, "event": notice.event, "problem": notice.key, "kind": notice.kind,
                 "subject": notice.subject, "text": notice.text, "at": notice.at.isoformat(timespec="seconds")}
 

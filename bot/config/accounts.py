@@ -24,6 +24,7 @@ from bot.config.values import (
     _Model,
     _quiet_hours,
     _regex,
+    telegram_chat,
 )
 
 
@@ -108,11 +109,7 @@ class TelegramAccount(_AccountBase):
     @field_validator("chat_id")
     @classmethod
     def _chat_id(cls, v: int | str) -> int | str:
-        if isinstance(v, int) or (isinstance(v, str) and v.startswith("@") and len(v) > 1):
-            return v
-        if isinstance(v, str) and v.lstrip("-").isdigit():
-            return int(v)
-        raise ValueError("must be @channelname or a numeric chat id such as -1001234567890")
+        return telegram_chat(v)
 
 
 class FacebookAccount(_AccountBase):

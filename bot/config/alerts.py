@@ -3,19 +3,42 @@ feed, posts in doubt, a token about to expire), on a Telegram chat, by email, or
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.functional_validators import AfterValidator
 
-from bot.config.values import BaseURL, Identifier, PositiveDuration, Secret, _http_url, _Model
+from bot.config.values import (
+    UNSET_SECRET,
+    BaseURL,
+    Identifier,
+    PositiveDuration,
+    Secret,
+    _at_least,
+    _at_most,
+    _http_url,
+    _Model,
+    telegram_chat,
+)
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _address(v: str) -> str:
+    if not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", v):
+        raise ValueError(f"must be an email address such as desk@example.com, got {v!r}")
+    return v
 
 
 class _ChannelBase(_Model):
     """What every alert channel has: its id (default: its type) and how long one try may take."""
 
     id: Identifier | None = None
-    timeout: PositiveDuration = timedelta(seconds=10)
+    #: each try's bound (each step of an SMTP session); short, so a stop is never held up for long
+    timeout: Annotated[PositiveDuration, AfterValidator(_at_most(timedelta(seconds=30), "30s"))] = \
+        timedelta(seconds=5)
 
     @property
     def name(self) -> str:
@@ -30,6 +53,11 @@ class TelegramChannel(_ChannelBase):
     chat_id: int | str
     base_url: BaseURL = None
 
+    @field_validator("chat_id")
+    @classmethod
+    def _chat_id(cls, v: int | str) -> int | str:
+        return telegram_chat(v)
+
 
 class EmailChannel(_ChannelBase):
     """Email through an SMTP server (STARTTLS on 587 by default; ``security: ssl`` for 465)."""
@@ -40,8 +68,17 @@ class EmailChannel(_ChannelBase):
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
     password: Secret | None = None
-    sender: str = Field(min_length=3, pattern=r"@")
-    to: list[Annotated[str, Field(pattern=r"@")]] = Field(min_length=1)
+    sender: Annotated[str, AfterValidator(_address)]
+    to: list[Annotated[str, AfterValidator(_address)]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _login(self) -> EmailChannel:
+        if bool(self.username) != bool(self.password):
+            raise ValueError("username and password go together (a login needs both; a relay neither)")
+        if self.password and self.security == "none" and self.host not in LOOPBACK:
+            raise ValueError(f"security: none would send the password to {self.host} unencrypted: use starttls or "
+                             "ssl (none is for a relay on this machine)")
+        return self
 
 
 class WebhookChannel(_ChannelBase):
@@ -55,6 +92,8 @@ class WebhookChannel(_ChannelBase):
     @field_validator("url")
     @classmethod
     def _url(cls, v: SecretStr) -> SecretStr:
+        if v.get_secret_value() == UNSET_SECRET:  # a command that sends nothing, without the secret set
+            return v
         try:
             _http_url(v.get_secret_value())
         except ValueError:
@@ -75,4 +114,5 @@ class AlertsConfig(_Model):
     #: how long a message a channel could not take is tried again before it is given up (and logged)
     give_up_after: PositiveDuration = timedelta(days=1)
     #: how often the daemon looks for problems (each look is a few small queries)
-    interval: PositiveDuration = timedelta(seconds=30)
+    interval: Annotated[PositiveDuration, AfterValidator(_at_least(timedelta(seconds=5), "5s"))] = \
+        timedelta(seconds=30)

@@ -43,14 +43,21 @@ def duplicate_keys(node: yaml.Node | None) -> list[tuple[str, int]]:
     """Keys written twice in one mapping (YAML would keep only the last): each with the line of its repeat."""
     found: list[tuple[str, int]] = []
 
+    constructor = yaml.constructor.SafeConstructor()
+
     def walk(n: yaml.Node) -> None:
         if isinstance(n, yaml.MappingNode):
-            seen: set[str] = set()
+            seen: set[tuple[type, object]] = set()
             for k, v in n.value:
-                if isinstance(k, yaml.ScalarNode):
-                    if k.value in seen:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    try:  # as YAML reads the key: 1 and "1" differ, yes and true are one
+                        value = constructor.construct_object(k)
+                    except yaml.YAMLError:
+                        value = k.value
+                    same = (type(value), value)
+                    if same in seen:
                         found.append((k.value, k.start_mark.line + 1))
-                    seen.add(k.value)
+                    seen.add(same)
                 walk(v)
         elif isinstance(n, yaml.SequenceNode):
             for v in n.value:
@@ -73,6 +80,10 @@ def yaml_words(exc: yaml.MarkedYAMLError) -> str:
     elif problem.startswith("mapping values are not allowed"):
         said = ("a ':' that YAML cannot place: a value holding ': ' must be in quotes, or this line is indented "
                 "more than the key above it")
+    elif exc.problem_mark is not None and re.search(r":\s*\{", _line_at(exc)) and (
+            "expected <block end>" in problem or "expected ',' or '}'" in problem or "mapping values" in problem):
+        said = ("a value that starts with { is read by YAML as a mapping: put it in quotes, "
+                "e.g. \"{title} {short_link}\"")
     elif "expected <block end>" in problem:
         said = "this line's indentation does not line up with the lines above it (indent with spaces, evenly)"
     elif "could not find expected ':'" in problem:
@@ -88,6 +99,16 @@ def yaml_words(exc: yaml.MarkedYAMLError) -> str:
     else:
         said = problem
     return f"not valid YAML{col}: {said}"
+
+
+def _line_at(exc: yaml.MarkedYAMLError) -> str:
+    """The text of the lines where YAML found the problem, and the line before (where a flow value began)."""
+    marks = [m for m in (exc.context_mark, exc.problem_mark) if m is not None and m.buffer]
+    if not marks:
+        return ""
+    text = str(marks[-1].buffer).split("\n")
+    rows = {r for m in marks for r in (m.line - 1, m.line)}
+    return "\n".join(text[r] for r in sorted(rows) if 0 <= r < len(text))
 
 
 def _line(lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int | None:
@@ -109,7 +130,8 @@ def _data_path(loc: Sequence[str | int], data: Any) -> tuple[str | int, ...]:
     path: list[str | int] = []
     cur = data
     for seg in loc:
-        if isinstance(cur, dict) and isinstance(seg, str) and seg not in cur and cur.get("platform") == seg:
+        if isinstance(cur, dict) and isinstance(seg, str) and seg not in cur and seg in (cur.get("platform"),
+                                                                                         cur.get("type")):
             continue  # the discriminator's tag, not a key in the file
         path.append(seg)
         cur = _child(cur, seg)
@@ -137,9 +159,8 @@ def _model_at(path: Sequence[str | int], data: Any) -> type[BaseModel] | None:
     cur = data
     for seg in path:
         tp = _strip(tp)
-        if isinstance(tp, tuple):  # a union of account models: pick by platform
-            platform = cur.get("platform") if isinstance(cur, dict) else None
-            tp = next((m for m in tp if _platform_of(m) == platform), None)
+        if isinstance(tp, tuple):  # a union of account (or alert channel) models: pick by platform (or type)
+            tp = _member(tp, cur)
             if tp is None:
                 return None
         if isinstance(seg, int):
@@ -153,9 +174,29 @@ def _model_at(path: Sequence[str | int], data: Any) -> type[BaseModel] | None:
         cur = _child(cur, seg)
     tp = _strip(tp)
     if isinstance(tp, tuple):
-        platform = cur.get("platform") if isinstance(cur, dict) else None
-        tp = next((m for m in tp if _platform_of(m) == platform), None)
+        tp = _member(tp, cur)
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _member(members: tuple[Any, ...], data: Any) -> Any:
+    """The member of a discriminated union that validates ``data``: by its ``platform`` or its ``type``."""
+    if not isinstance(data, dict):
+        return None
+    for field in ("platform", "type"):
+        if field not in data:
+            continue
+        found = next((m for m in members if _tag_of(m, field) == data.get(field)), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _tag_of(model: Any, field_name: str) -> str | None:
+    field = getattr(model, "model_fields", {}).get(field_name)
+    if field is None:
+        return None
+    args = typing.get_args(field.annotation)
+    return args[0] if args else None
 
 
 def _child(container: Any, seg: str | int) -> Any:
@@ -168,11 +209,7 @@ def _child(container: Any, seg: str | int) -> Any:
 
 
 def _platform_of(model: Any) -> str | None:
-    field = getattr(model, "model_fields", {}).get("platform")
-    if field is None:
-        return None
-    args = typing.get_args(field.annotation)
-    return args[0] if args else None
+    return _tag_of(model, "platform")
 
 
 def platforms() -> list[str]:
@@ -202,12 +239,16 @@ def _explain(exc: ValidationError, data: Any, lines: dict[tuple[str | int, ...],
             msg = f"unknown key {path[-1]!r}{meant}; allowed here: {allowed}"
         elif kind == "missing":
             msg = "required, but missing"
-        elif kind == "union_tag_invalid":
-            got = (err.get("ctx") or {}).get("tag")
-            msg = f"unknown platform {got!r}; allowed: {', '.join(platforms())}"
-            path = (*path, "platform")
-        elif kind == "union_tag_not_found":
-            msg = f"missing 'platform'; allowed: {', '.join(platforms())}"
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            ctx = err.get("ctx") or {}
+            tag = str(ctx.get("discriminator", "'platform'")).strip("'")  # platform (accounts), type (channels)
+            tags = str(ctx.get("expected_tags", "")).replace("'", "")
+            allowed = ", ".join(platforms()) if tag == "platform" else tags
+            if kind == "union_tag_invalid":
+                msg = f"unknown {tag} {ctx.get('tag')!r}; allowed: {allowed}"
+                path = (*path, tag)
+            else:
+                msg = f"missing {tag!r}; allowed: {allowed}"
         elif kind == "value_error":
             msg = str(ctx_error) if ctx_error else err["msg"]
         else:

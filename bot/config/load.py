@@ -85,7 +85,9 @@ def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Pat
     # An account that is not enabled may leave its secrets unset (the example config's unused accounts), and
     # so may every account for a command that reaches no platform.
     def stand_in(at: tuple[str | int, ...]) -> bool:
-        return _is_account_secret(at, raw) and (not secrets or not _enabled(at, raw, environ))
+        if at[:2] == ("alerts", "channels"):
+            return not secrets and _is_secret(at, raw)  # no alert is sent by what reaches no platform
+        return at[:1] == ("accounts",) and _is_secret(at, raw) and (not secrets or not _enabled(at, raw, environ))
 
     data = _interpolate(data, (), environ, problems, lines, empty, stand_in)
     if problems:
@@ -162,14 +164,14 @@ def _enabled(path: tuple[str | int, ...], data: Any, environ: Mapping[str, str])
     entry = accounts[index] if isinstance(accounts, list) and isinstance(index, int) and index < len(accounts) \
         else None
     value = entry.get("enabled", True) if isinstance(entry, dict) else True
-    if isinstance(value, str):
-        value = interpolate(value, environ)[0].strip().lower() not in ("false", "0", "no", "off", "n", "f")
-    return value is not False
+    if isinstance(value, str):  # as pydantic reads it
+        return interpolate(value, environ)[0].strip().lower() not in ("false", "0", "no", "off", "n", "f")
+    return bool(value)
 
 
-def _is_account_secret(path: tuple[str | int, ...], data: Any) -> bool:
-    """Whether the value at ``path`` is an account's secret (a token, a password: a ``Secret`` field)."""
-    if path[:1] != ("accounts",) or not path or not isinstance(path[-1], str):
+def _is_secret(path: tuple[str | int, ...], data: Any) -> bool:
+    """Whether the value at ``path`` is a secret (a token, a password: a ``Secret`` field)."""
+    if not path or not isinstance(path[-1], str):
         return False
     model = _model_at(path[:-1], data)
     field = model.model_fields.get(path[-1]) if model else None

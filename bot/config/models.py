@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -211,6 +212,10 @@ class BotConfig(_Model):
         return [a.id for a in self.accounts
                 if any(v == UNSET_SECRET for v in _secret_values(a))]
 
+    def alerts_unset(self) -> bool:
+        """Whether an alert channel's secret was not set when a command that sends nothing loaded the config."""
+        return self.alerts is not None and UNSET_SECRET in _secret_values(self.alerts)
+
     def secrets(self) -> list[str]:
         """Every secret value in the config (tokens, passwords, keys): never to appear in a log."""
         found = [v for v in _secret_values(self) if v != UNSET_SECRET]
@@ -223,6 +228,11 @@ class BotConfig(_Model):
             password = make_url(self.database).password
             if password:
                 found.append(str(password))
+        for feed in self.feeds:  # a feed's address may carry a login or a token (its error messages quote it)
+            parts = urlsplit(feed.url)
+            if parts.password:
+                found.append(parts.password)
+            found += [v for k, v in parse_qsl(parts.query) if _SECRET_PARAM.search(k) and v]
         return found
 
     @property
@@ -235,6 +245,10 @@ class BotConfig(_Model):
         from bot import __version__
 
         return self.user_agent or f"wp-social-bot/{__version__} (+{self.site.url})"
+
+
+#: Query parameters of a feed's address that hold a secret.
+_SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig", re.IGNORECASE)
 
 
 def _secret_values(model: BaseModel) -> list[str]:

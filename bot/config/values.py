@@ -75,6 +75,15 @@ PATTERN_WORDS = {
 Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
 
 
+def telegram_chat(v: int | str) -> int | str:
+    """A Telegram chat: ``@channelname``, or a numeric id (a string of digits becomes a number)."""
+    if isinstance(v, int) or (isinstance(v, str) and v.startswith("@") and len(v) > 1):
+        return v
+    if isinstance(v, str) and v.lstrip("-").isdigit():
+        return int(v)
+    raise ValueError("must be @channelname or a numeric chat id such as -1001234567890")
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -92,6 +101,14 @@ def _at_least(limit: timedelta, shown: str) -> Callable[[timedelta], timedelta]:
     def check(v: timedelta) -> timedelta:
         if v < limit:
             raise ValueError(f"must be at least {shown}")
+        return v
+    return check
+
+
+def _at_most(limit: timedelta, shown: str) -> Callable[[timedelta], timedelta]:
+    def check(v: timedelta) -> timedelta:
+        if v > limit:
+            raise ValueError(f"must be at most {shown}")
         return v
     return check
 

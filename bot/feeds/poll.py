@@ -96,7 +96,7 @@ FLOOD = 3
 
 
 def held_back(new: Sequence[Article], newest_known: datetime | None, now: datetime,
-              retention: timedelta | None, items: int = 0) -> dict[str, str]:
+              retention: timedelta | None, items: int = 0, tz: tzinfo | None = None) -> dict[str, str]:
     """Articles that look new but are not news, by guid, with why: published before the retention period
     (their record may have been pruned), or — ``FLOOD`` or more, and half the feed's ``items`` or more, in
     one poll — before the newest known article (their guid changed). Genuinely new articles, newer than
@@ -105,7 +105,8 @@ def held_back(new: Sequence[Article], newest_known: datetime | None, now: dateti
     if retention is not None:
         for a in new:
             if a.published and a.published < now - retention:
-                why[a.guid] = (f"older than the retention period ({a.published:%Y-%m-%d}): it may have been "
+                shown = a.published.astimezone(tz) if tz else a.published
+                why[a.guid] = (f"older than the retention period (published {shown:%Y-%m-%d}): it may have been "
                                "posted before its record was pruned, so it is not posted (bot retry ID posts it)")
     older = [a for a in new if a.guid not in why and a.published and newest_known and a.published < newest_known]
     if len(older) >= max(FLOOD, items / 2):
@@ -130,7 +131,7 @@ def plan_poll(
     edited = [a for a in in_feed if a.guid in known and _differs(known[a.guid].article, a)]
     chosen = oldest_first(newest(new, backfill) if first_start else new)
     held = {} if first_start else held_back(chosen, newest_known, now, retention,
-                                                        max(items or 0, len(in_feed)))
+                                                        max(items or 0, len(in_feed)), tz)
     deliveries = [PlannedDelivery(a.guid, acc.id, priority_of(acc, a),
                                   held.get(a.guid)
                                   or (foreign_link(a.link, own_hosts) if own_hosts is not None else None)

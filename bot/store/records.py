@@ -148,7 +148,8 @@ class AlertMessage:
     told: tuple[str, ...]  #: the channels that took it
     attempts: int  #: tries so far
     last_error: str | None = None  #: why the last try did not reach every channel
-    done_at: datetime | None = None  #: every channel took it, or it was given up
+    done_at: datetime | None = None  #: every channel took it, or it was given up or superseded
+    claimed_until: datetime | None = None  #: the claim it was taken with (its fence)
 
 
 def _article_values(a: Article) -> dict[str, Any]:

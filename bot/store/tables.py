@@ -168,7 +168,8 @@ alert_messages = sa.Table(
     sa.Column("told", sa.JSON, nullable=False),  # the channels that took it
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text),
-    sa.Column("not_before", UTCDateTime),  # claimed by a sender until, or not tried again before
-    sa.Column("done_at", UTCDateTime),  # every channel took it, or it was given up
+    sa.Column("not_before", UTCDateTime),  # not tried again before (after a channel failed)
+    sa.Column("claimed_until", UTCDateTime),  # a sender has it until then (by the database's clock)
+    sa.Column("done_at", UTCDateTime),  # every channel took it, or it was given up or superseded
 )
-sa.Index("ix_alert_messages_pending", alert_messages.c.done_at, alert_messages.c.not_before)
+sa.Index("ix_alert_messages_pending", alert_messages.c.done_at, alert_messages.c.alert_key)

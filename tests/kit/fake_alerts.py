@@ -35,7 +35,9 @@ class _Mailbox:
         assert isinstance(message, EmailMessage)
         with self.lock:
             self.messages.append(message)
-            self.over_tls.append(session.ssl is not None)
+            transport = getattr(server, "transport", None)  # implicit TLS (port 465), or STARTTLS
+            implicit = transport is not None and transport.get_extra_info("ssl_object") is not None
+            self.over_tls.append(session.ssl is not None or implicit)
             self.envelopes.append((str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos]))
         return "250 OK"
 
@@ -45,7 +47,8 @@ class FakeSMTP:
     ``password``: over the plain connection (as a local relay), or, given ``tls``, only after STARTTLS."""
 
     def __init__(self, username: str = "alerts@news.example", password: str = "smtp-secret-1",
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, implicit_tls: ssl.SSLContext | None = None,
+                 quit_reply: str | None = None) -> None:
         self.username, self.password = username, password
         self.mailbox = _Mailbox()
 
@@ -56,9 +59,14 @@ class FakeSMTP:
             return AuthResult(success=ok, handled=False)
 
         self.port = free_port()
+        quit_with = quit_reply
+        if quit_with:
+            async def handle_QUIT(server: Any, session: Session, envelope: Envelope) -> str:
+                return quit_with  # an odd answer to QUIT (the message was already taken)
+            self.mailbox.handle_QUIT = handle_QUIT  # type: ignore[attr-defined]
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, authenticator=authenticate,
                                      auth_required=True, auth_require_tls=tls is not None, tls_context=tls,
-                                     require_starttls=tls is not None, ready_timeout=10)
+                                     require_starttls=tls is not None, ssl_context=implicit_tls, ready_timeout=10)
         self.controller.start()
 
     @property

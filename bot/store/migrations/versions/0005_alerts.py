@@ -41,9 +41,10 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("last_error", sa.Text),
         sa.Column("not_before", sa.DateTime),
+        sa.Column("claimed_until", sa.DateTime),
         sa.Column("done_at", sa.DateTime),
     )
-    op.create_index("ix_alert_messages_pending", "alert_messages", ["done_at", "not_before"])
+    op.create_index("ix_alert_messages_pending", "alert_messages", ["done_at", "alert_key"])
 
 
 def downgrade() -> None:

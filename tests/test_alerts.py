@@ -14,6 +14,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
+from bot.store import Problem
 
 from .kit.configs import account, sample_site
 from .kit.fake_alerts import FakeSMTP, FakeWebhook
@@ -85,8 +86,8 @@ def test_a_failing_channel_is_tried_again_alone_with_a_growing_pause(
     assert run_bot("poll", "--config", str(path)).code == 0
     assert len(telegram.messages) == 2  # tg posted both articles, whatever the alerts did
     assert len(desk.messages) == 1 and smtp.messages == [] and webhook.received == []
-    assert "not told on email, webhook: email: the SMTP server 127.0.0.1 said 451" in caplog.text
-    assert "webhook: the webhook answered HTTP 500" in caplog.text and "secret-path" not in caplog.text
+    assert "not told on email: the SMTP server 127.0.0.1 said 451" in caplog.text
+    assert "not told on webhook: the webhook answered HTTP 500" in caplog.text and "secret-path" not in caplog.text
     run_bot("poll", "--config", str(path))  # not due again yet (a pause of a minute, then two, …)
     assert len(webhook.calls_to(FakeWebhook.PATH)) == 1
     smtp.mailbox.refuse_with = None
@@ -99,26 +100,35 @@ def test_a_failing_channel_is_tried_again_alone_with_a_growing_pause(
     assert [e for _, _, e in told(desk, smtp, webhook)] == ["raised held:tg2"]
 
 
-def test_an_unreachable_channel_is_given_up_after_a_day_and_said_in_the_log(
+def test_an_unreachable_channel_is_given_up_and_said_in_the_log(
     tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
     clock: ManualClock, caplog: pytest.LogCaptureFixture,
 ) -> None:
     from .kit.runs import free_port
 
     hook = {"type": "webhook", "url": f"http://127.0.0.1:{free_port()}/hook", "timeout": "2s"}
-    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg")], feed={"backfill": 1},
-                       alerts={"channels": [hook]})
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg"), account(telegram, "tg2")],
+                       feed={"backfill": 1}, alerts={"channels": [hook], "give_up_after": "2m"})
     run_bot("migrate", "--config", str(path))
     assert run_bot("hold", "tg", "--config", str(path)).code == 0
     assert run_bot("poll", "--config", str(path)).code == 0
     assert "cannot reach the webhook: 127.0.0.1" in caplog.text and "refused the connection" in caplog.text
-    clock.advance(timedelta(days=1, minutes=1))
+    clock.advance(timedelta(minutes=1, seconds=1))  # the next try (after a minute) fails too; the one after
+    run_bot("poll", "--config", str(path))  # would be past give_up_after: given up now
+    assert "alert held:tg (raised) given up on webhook after 2m: cannot reach the webhook" in caplog.text
+    tries = len(caplog.records)
+    clock.advance(timedelta(hours=1))
     run_bot("poll", "--config", str(path))
-    assert "alert held:tg (raised) given up: it is older than give_up_after (1d); not told on webhook" in caplog.text
+    assert "webhook" not in " ".join(r.getMessage() for r in caplog.records[tries:])  # given up: not tried again
+    # News that is already older than give_up_after when first tried (the alerts were off) is not sent.
     bot = Bot.open(load_config(path), clock=clock)
     try:
-        [message] = bot.store.alert_messages()
-        assert message.done_at is not None and message.told == ()
+        bot.store.hold_account("tg2", "held by سارة", clock.now() - timedelta(hours=1))
+        bot.store.sync_alerts(lambda: {"held:tg2": Problem("held:tg2", "held", "tg2", "held", "released")},
+                              clock.now() - timedelta(hours=1), ["webhook"], lambda key: True)
+        bot.alert()
+        assert "alert held:tg2 (raised) given up on webhook: it is older than give_up_after (2m)" in caplog.text
+        assert bot.store.told_channels() == {}  # never told
     finally:
         bot.close()
 
@@ -466,3 +476,63 @@ def test_no_secret_leaves_in_an_alert_and_unpost_never_uses_a_stand_in(
     assert run_bot("unpost", "1", "--config", str(path)).code == 2
     assert "account tg's secrets are not set" in capsys.readouterr().err
     assert len(telegram.messages) == 1 and telegram.calls_to(f"/bot{telegram.token}/deleteMessage") == []
+
+
+def test_what_slack_and_discord_are_sent_pings_no_one() -> None:
+    from datetime import UTC, datetime
+
+    from bot.alerts.channels import Notice, WebhookAlerts
+    from bot.config.alerts import WebhookChannel
+
+    notice = Notice("قريش", "raised", "feed:main", "feed main failed 3 polls in a row: HTTP 503 <!channel> "
+                    "@everyone & <https://evil.example|click>", datetime(2026, 11, 29, 9, tzinfo=UTC))
+    slack = WebhookAlerts(WebhookChannel(type="webhook", url="https://hooks.slack.com/x", format="slack"), "bot")
+    discord = WebhookAlerts(WebhookChannel(type="webhook", url="https://discord.com/api/webhooks/x",
+                                           format="discord"), "bot")
+    try:
+        said = slack.payload(notice)["text"]
+        assert "<!channel>" not in said and "&lt;!channel&gt;" in said and "&amp;" in said and "<https" not in said
+        sent = discord.payload(notice)
+        assert sent["allowed_mentions"] == {"parse": []} and len(sent["content"]) <= 2000
+    finally:
+        slack.close()
+        discord.close()
+
+
+def test_a_channel_added_later_hears_of_open_problems_only(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, desk: FakeTelegram, webhook: FakeWebhook,
+    run_bot: Callable[..., Run],
+) -> None:
+    chat = {"type": "telegram", "bot_token": desk.token, "chat_id": str(desk.chat_id), "base_url": desk.base}
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg"), account(telegram, "tg2")],
+                       alerts={"channels": [chat]})
+    run_bot("migrate", "--config", str(path))
+    run_bot("hold", "tg", "--config", str(path))
+    run_bot("hold", "tg2", "--config", str(path))
+    run_bot("poll", "--config", str(path))
+    run_bot("release", "tg2", "--config", str(path))
+    run_bot("poll", "--config", str(path))
+    assert len(desk.messages) == 3  # tg held, tg2 held, tg2 released
+    path = sample_site(tmp_path, feed_server, accounts=[account(telegram, "tg"), account(telegram, "tg2")],
+                       alerts={"channels": [chat, {"type": "webhook", "url": webhook.address}]})
+    run_bot("poll", "--config", str(path))
+    assert [(w["event"], w["problem"]) for w in webhook.received] == [("raised", "held:tg")]  # open now; tg2's
+    assert len(desk.messages) == 3  # story is over, and the chat is not told anything again
+
+
+def test_bot_poll_says_when_the_look_for_problems_itself_failed(
+    tmp_path: Path, feed_server: FeedServer, webhook: FakeWebhook, run_bot: Callable[..., Run],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sqlalchemy as sa
+
+    path = sample_site(tmp_path, feed_server, alerts={"channels": [{"type": "webhook", "url": webhook.address}]})
+    assert run_bot("poll", "--config", str(path)).code == 0
+    run_bot("hold", "console", "--config", str(path))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    with engine.begin() as c:  # the database refuses to record a problem
+        c.execute(sa.text("CREATE TRIGGER broken BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'disk'); END"))
+    engine.dispose()
+    capsys.readouterr()
+    assert run_bot("poll", "--config", str(path)).code == 1
+    assert "bot: alerts: " in capsys.readouterr().err

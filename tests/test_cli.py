@@ -319,7 +319,7 @@ def test_an_account_enabled_0_is_off_and_may_leave_its_secrets_unset(tmp_path: P
 def test_a_feed_address_with_a_login_or_a_token_is_redacted_like_a_secret(tmp_path: Path) -> None:
     from bot.config import load_config
 
-    path = write_config(tmp_path, feeds=[{"id": "main", "url": "https://bot:s3cr3t-pw@news.example/feed?token=abc123"
+    path = write_config(tmp_path, feeds=[{"id": "main", "url": "https://bot:s3cr3t-pw@news.example/feed?token=ab%2Bcd"
                                           "&feed=rss2"}])
     secrets = load_config(path, environ={}).secrets()
-    assert "s3cr3t-pw" in secrets and "abc123" in secrets and "rss2" not in secrets
+    assert "s3cr3t-pw" in secrets and "ab%2Bcd" in secrets and "ab+cd" in secrets and "rss2" not in secrets

@@ -2,12 +2,12 @@
 
 The problems (:func:`find_problems`): an account held (its credentials refused, or held by a person), a
 feed that failed ``unhealthy_after`` polls in a row, posts in doubt, a token that expires within
-``alerts.token_warning``. At each look (:meth:`Alerter.run`, every ``alerts.interval`` in the daemon, once
-per ``bot poll``) they are compared with the ones told (the store's ``alerts``), and each beginning and end
-becomes a message in the alerts' outbox; the channels then drain it. A channel that fails is tried again with
-a growing pause, the others are not told twice, and a message no channel could take within
-``alerts.give_up_after`` is given up and logged. Alerts run on their own, with short timeouts: a failing
-channel never stops or slows posting.
+``alerts.token_warning``, an X account's budget (80 % spent, or no room for its next post). At each look
+(:meth:`Alerter.run`, every ``alerts.interval`` in the daemon, once per ``bot poll``) they are compared with
+the open ones (the store's ``alerts``); then each channel is told what it is owed: the truth now, where its
+last word differs (``bot.store.alerts``). A channel that fails is tried again with a growing pause, the others
+are not held up, and news no channel took within ``alerts.give_up_after`` is given up and logged. Alerts run
+on their own job, with short timeouts: a failing channel never stops or slows posting.
 
 :mod:`bot.alerts.channels` holds the channels (Telegram, email, webhook).
 """
@@ -22,9 +22,10 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from bot.alerts.channels import AlertError, Channel, Notice, make_channel
+from bot.config.alerts import EmailChannel
 from bot.models import DeliveryState
 from bot.platforms import TokenExpiry
-from bot.store import AlertMessage, Problem
+from bot.store import Owed, Problem
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -139,7 +140,7 @@ class Alerter:
             self.check_tokens(now, stop)
             for key, event in self.store.sync_alerts(lambda: find_problems(config, self.store, now), now,
                                                      [c.name for c in self.channels], self._watched):
-                log.info("alert %s: %s", key, event)
+                log.info("alert %s: %s", key, event)  # (closed: its account or feed left the config)
             return self.deliver(stop)
 
     def _watched(self, key: str) -> bool:
@@ -174,67 +175,77 @@ class Alerter:
             self.store.record_token(account.id, expires, now)
 
     def deliver(self, stop: threading.Event | None = None) -> int:
-        """Send the outbox's due messages, one at a time, to every channel that has not taken them yet.
-        Returns how many went out to every channel."""
+        """Tell every channel what it is owed (one problem at a time, claimed). Returns how many problems' news
+        went out to every channel owed it."""
         assert self.config.alerts is not None
-        # A claim outlasts one message's every try: SMTP's timeout bounds each of its steps (connect, EHLO,
-        # STARTTLS, login, MAIL, RCPT, DATA, QUIT), the others' one request.
-        lease = CLAIM_MARGIN + sum((c.timeout * (8 if c.type == "email" else 2) for c in self.config.alerts.channels),
-                                   timedelta())
-        done = 0
+        names = [c.name for c in self.channels]
+        done, seen = 0, list[str]()
         while not (stop is not None and stop.is_set()):
-            message = self.store.claim_alert_message(self.clock.now(), lease)
-            if message is None:
+            owed = self.store.claim_owed(self.clock.now(), names, self._lease, skip=seen)
+            if owed is None:
                 break
-            done += self._deliver(message, stop)
+            seen.append(owed.key)
+            holder = [owed]  # the claim as last renewed: what is released
+            try:
+                done += self._tell(holder, stop)
+            finally:
+                self.store.release_owed(holder[-1])
         return done
 
-    def _deliver(self, message: AlertMessage, stop: threading.Event | None) -> int:
+    @property
+    def _lease(self) -> timedelta:
+        """A claim outlasts one channel's try: SMTP's timeout bounds each step (connect, greeting, EHLO,
+        STARTTLS, EHLO, login, MAIL, a RCPT per address, DATA, its end, QUIT); the others', a request. It is
+        renewed before each channel."""
+        assert self.config.alerts is not None
+        return CLAIM_MARGIN + max((c.timeout * ((11 + len(c.to)) if isinstance(c, EmailChannel) else 2)
+                                   for c in self.config.alerts.channels), default=timedelta())
+
+    def _tell(self, holder: list[Owed], stop: threading.Event | None) -> int:
+        """Tell the channels owed ``holder[0]``'s news; each renewal of the claim is appended to ``holder``."""
         config, store, clock = self.config, self.store, self.clock
+        owed = holder[0]
         assert config.alerts is not None
         give_up = config.alerts.give_up_after
-        left = [c.name for c in self.channels if c.name not in message.told]
-        if clock.now() - message.created_at > give_up:  # too old to be news (alerts were off, or down)
-            log.error("alert %s (%s) given up: it is older than give_up_after (%s); not told on %s",
-                      message.alert_key, message.event, span(give_up), ", ".join(left))
-            store.alert_message_tried(message, "given up: too old", clock.now(), None)
-            return 0
-        notice = Notice(config.site.name, message.event, message.alert_key, _redact(message.text, self._secrets),
-                        message.created_at.astimezone(config.site.tz))
-        errors: list[str] = []
+        notice = Notice(config.site.name, owed.event, owed.key, _redact(owed.text, self._secrets),
+                        owed.changed_at.astimezone(config.site.tz))
+        told = 0
         for channel in self.channels:
-            if channel.name in message.told:
+            if channel.name not in owed.channels or (stop is not None and stop.is_set()):
                 continue
-            if stop is not None and stop.is_set():  # stopping: not a try; the claim goes back
-                store.release_alert_message(message)
+            now = clock.now()
+            if now - owed.changed_at > give_up:  # too old to be news (alerts were off, or the bot down)
+                log.error("alert %s (%s) given up on %s: it is older than give_up_after (%s)", owed.key, owed.event,
+                          channel.name, span(give_up))
+                store.channel_failed(owed, channel.name, "given up: too old", None, now)
+                continue
+            renewed = store.renew_owed(owed, self._lease)
+            if renewed is None:
+                log.warning("alert %s: its claim was lost while it was sent", owed.key)
                 return 0
+            owed = renewed
+            holder.append(owed)
             try:
                 channel.send(notice)
-            except AlertError as exc:
-                errors.append(f"{channel.name}: {_redact(str(exc), self._secrets)}")
+            except Exception as exc:  # AlertError, or a channel's bug: it must not stop the others, nor posting
+                said = str(exc) if isinstance(exc, AlertError) else f"{type(exc).__name__}: {exc}"
+                error = _redact(said, self._secrets)
+                now = clock.now()
+                attempts = owed.attempts.get(channel.name, 0)
+                pause = min(MAX_PAUSE, timedelta(minutes=2 ** min(attempts, 10)))
+                if now + pause - owed.changed_at > give_up:
+                    log.error("alert %s (%s) given up on %s after %s: %s", owed.key, owed.event, channel.name,
+                              span(give_up), error)
+                    store.channel_failed(owed, channel.name, error, None, now)
+                else:
+                    log.warning("alert %s (%s) not told on %s: %s; trying again at %s", owed.key, owed.event,
+                                channel.name, error,
+                                f"{(now + pause).astimezone(config.site.tz):%Y-%m-%d %H:%M:%S%z}")
+                    store.channel_failed(owed, channel.name, error, now + pause, now)
                 continue
-            except Exception as exc:  # a channel's bug must not stop the others, nor posting
-                errors.append(f"{channel.name}: {type(exc).__name__}: {_redact(str(exc), self._secrets)}")
-                continue
-            left.remove(channel.name)
-            if not store.alert_message_told(message, channel.name):  # recorded at once: a crash tells no one twice
-                log.warning("alert %s (%s): its claim was lost while it was sent", message.alert_key, message.event)
-                return 0
-        error = "; ".join(errors) or None
-        now = clock.now()
-        if not left:
-            store.alert_message_tried(message, None, now, None)
-            return 1
-        if now - message.created_at > give_up:
-            log.error("alert %s (%s) given up after %s: not told on %s%s", message.alert_key, message.event,
-                      span(give_up), ", ".join(left), f" ({error})" if error else "")
-            store.alert_message_tried(message, error or "given up", now, None)
-            return 0
-        pause = min(MAX_PAUSE, timedelta(minutes=2 ** min(message.attempts, 10)))
-        log.warning("alert %s (%s) not told on %s: %s; trying again at %s", message.alert_key, message.event,
-                    ", ".join(left), error, f"{(now + pause).astimezone(config.site.tz):%Y-%m-%d %H:%M:%S%z}")
-        store.alert_message_tried(message, error, now, now + pause)
-        return 0
+            store.channel_told(owed, channel.name, clock.now())
+            told += 1
+        return int(told == len(owed.channels))
 
     def close(self) -> None:
         for channel in self.channels:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -232,7 +232,10 @@ class BotConfig(_Model):
             parts = urlsplit(feed.url)
             if parts.password:
                 found.append(parts.password)
-            found += [v for k, v in parse_qsl(parts.query) if _SECRET_PARAM.search(k) and v]
+            for raw in parts.query.split("&"):  # as written (percent-encoded) and as meant
+                name, _, value = raw.partition("=")
+                if _SECRET_PARAM.search(unquote_plus(name)) and value:
+                    found += [value, unquote_plus(value)]
         return found
 
     @property

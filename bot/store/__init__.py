@@ -8,8 +8,8 @@ From the bottom up: ``tables`` (the tables and the time type; imports nothing of
 (the schema's revision and its ``migrations``), ``records`` (what crosses the store's edge), ``engine``
 (engines, URLs, advisory locks, :class:`StoreBase`), then one module per concern, each a part of
 :class:`Store`: ``feeds`` (feeds, poll leases, what a poll records), ``outbox`` (deliveries, claims,
-outcomes, operators' transitions, history), ``accounts`` (held and paused accounts), ``alerts`` (what
-operators were told, the alerts' outbox, token expiry), ``caches`` (short links, the REST API's answers,
+outcomes, operators' transitions, history), ``accounts`` (held and paused accounts), ``alerts`` (the
+problems, what each alert channel was last told, token expiry), ``caches`` (short links, the REST API's answers,
 retention).
 """
 
@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from bot.config.database import database_url, normalize_url, shown_url
 from bot.store.accounts import AccountsMixin
-from bot.store.alerts import AlertsMixin
+from bot.store.alerts import AlertsMixin, Owed
 from bot.store.caches import CachesMixin
 from bot.store.engine import StoreBase, make_engine, sqlite_file
 from bot.store.feeds import FeedsMixin
 from bot.store.outbox import OutboxMixin
 from bot.store.records import (
     AccountState,
-    AlertMessage,
     DeliveryForDispatch,
     DeliveryRow,
     Event,
@@ -44,8 +43,8 @@ class Store(FeedsMixin, OutboxMixin, AccountsMixin, AlertsMixin, CachesMixin, St
 
 
 __all__ = [
-    "AccountState", "AlertMessage", "DeliveryForDispatch", "DeliveryRow", "Event", "FeedState", "KnownArticle",
-    "PlannedDelivery", "PollPlan", "Problem", "Store", "StoreBase", "accounts", "articles", "database_url",
+    "AccountState", "DeliveryForDispatch", "DeliveryRow", "Event", "FeedState", "KnownArticle",
+    "Owed", "PlannedDelivery", "PollPlan", "Problem", "Store", "StoreBase", "accounts", "articles", "database_url",
     "deliveries", "events", "feeds", "make_engine", "metadata", "normalize_url", "short_links", "shown_url",
     "sqlite_file",
 ]

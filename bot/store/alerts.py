@@ -1,15 +1,18 @@
-"""Alerts' state: which problems operators have been told of (open while they last), the outbox of messages
-the alert channels drain, and accounts' token expiry.
+"""Alerts' state: the problems (open while they last) and, per problem and channel, the last word that channel
+was told; and accounts' token expiry.
 
-Each channel hears a problem's news in order, and its last word is the truth: a message is not sent while an
-older one about the same problem is still owed, and when a problem begins or ends while its previous news is
-still owed to some channels, that news is dropped for them, and so is the new one (they still believe what
-is again true). Messages are claimed one at a time, by the database's clock."""
+A channel is owed a problem's news when what it was last told differs from what is true now: "raised" while
+the problem lasts, "cleared" once it ended (a channel never told anything counts as told "cleared"). So each
+channel hears a problem's beginnings and ends in order and its last word converges on the truth: a channel
+that missed a beginning (it failed, then the problem ended) is told nothing; a channel added later hears of the
+problems open now, not of old ones. A problem is claimed (by the database's clock) while its news is sent, so
+two processes do not send it at once."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -17,9 +20,9 @@ import sqlalchemy.exc
 from sqlalchemy.engine import Connection
 
 from bot.store.accounts import _upsert_account
-from bot.store.engine import StoreBase, db_now
-from bot.store.records import AlertMessage, Problem
-from bot.store.tables import accounts, alert_messages, alerts
+from bot.store.engine import StoreBase, _insert, db_now
+from bot.store.records import Problem
+from bot.store.tables import accounts, alert_channels, alerts
 
 log = logging.getLogger("bot.alerts")
 
@@ -27,128 +30,151 @@ log = logging.getLogger("bot.alerts")
 _ALERTS_LOCK = 7_413_092_005
 
 
+@dataclass(frozen=True)
+class Owed:
+    """A problem whose news some channels are owed, claimed for sending."""
+
+    key: str  #: the problem's key (``held:x``)
+    event: str  #: raised | cleared: what is true now
+    text: str  #: what to say
+    changed_at: datetime  #: when it began or ended
+    channels: tuple[str, ...]  #: the channels owed it, and due now
+    attempts: dict[str, int]  #: each one's tries so far
+    claimed_until: datetime  #: the claim (its fence)
+
+
 class AlertsMixin(StoreBase):
-    """The :class:`~bot.store.Store`'s part for alerts: problems begun and ended, messages to send, tokens."""
+    """The :class:`~bot.store.Store`'s part for alerts: problems begun and ended, what each channel was told."""
 
     def sync_alerts(self, find: Callable[[], Mapping[str, Problem]], now: datetime, channels: Sequence[str],
                     watched: Callable[[str], bool]) -> list[tuple[str, str]]:
-        """Compare the problems now (``find()``, asked under the lock) with the ones told: each new one is
-        opened and a message queued for it, each that is gone is closed with its ending's message. A problem
-        whose account or feed is no longer ``watched`` (disabled, removed) is closed without a word. One
-        transaction (one replica at a time on PostgreSQL), so each beginning and end is told once. Returns
-        the (key, event) pairs queued (event ``closed`` for a quiet close)."""
-        queued: list[tuple[str, str]] = []
+        """Compare the problems now (``find()``, looked at under the write lock) with the open ones: each new one
+        is opened, each that is gone is closed. A problem whose account or feed is no longer ``watched``
+        (disabled, removed) is closed without a word (every channel is counted as told). One transaction, one
+        process at a time. Returns the (key, event) changes (event ``closed`` for a quiet close)."""
+        changed: list[tuple[str, str]] = []
         try:
             with self.engine.begin() as c:
                 if self.postgres:
                     c.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ALERTS_LOCK})
+                else:  # take SQLite's write lock first: the problems are looked at under it
+                    c.execute(alerts.update().where(sa.false()).values(key=alerts.c.key))
                 problems = find()
-                told = {r.key: r for r in c.execute(sa.select(alerts).where(alerts.c.cleared_at.is_(None)))}
+                open_ = {r.key: r for r in c.execute(sa.select(alerts).where(alerts.c.cleared_at.is_(None))).all()}
                 for key, p in problems.items():
-                    if key in told:
+                    if key in open_:
                         continue
-                    c.execute(alerts.delete().where(alerts.c.key == key, alerts.c.cleared_at.is_not(None)))
-                    c.execute(alerts.insert().values(key=key, kind=p.kind, subject=p.subject, message=p.message,
-                                                     cleared_message=p.cleared, raised_at=now))
-                    _queue(c, key, "raised", p.message, now, channels)
-                    queued.append((key, "raised"))
-                for key, row in told.items():
+                    if c.execute(sa.select(alerts.c.key).where(alerts.c.key == key)).first() is None:
+                        c.execute(alerts.insert().values(key=key, kind=p.kind, subject=p.subject, message=p.message,
+                                                         cleared_message=p.cleared, raised_at=now, changed_at=now,
+                                                         claims=0))
+                    else:  # it happened before: opened again, in today's words
+                        c.execute(alerts.update().where(alerts.c.key == key).values(
+                            kind=p.kind, subject=p.subject, message=p.message, cleared_message=p.cleared,
+                            raised_at=now, changed_at=now, cleared_at=None))
+                    changed.append((key, "raised"))
+                for key in open_:
                     if key in problems:
                         continue
-                    ended = c.execute(alerts.update().where(alerts.c.key == key, alerts.c.cleared_at.is_(None))
-                                      .values(cleared_at=now)).rowcount
-                    if not ended:
-                        continue
+                    c.execute(alerts.update().where(alerts.c.key == key).values(cleared_at=now, changed_at=now))
                     if watched(key):
-                        _queue(c, key, "cleared", row.cleared_message, now, channels)
-                        queued.append((key, "cleared"))
+                        changed.append((key, "cleared"))
                     else:  # its account or feed left the config: its end is not news
-                        _supersede(c, key, now, channels)
-                        queued.append((key, "closed"))
-        except sa.exc.IntegrityError as exc:
-            # Another process (a bot poll beside the daemon on SQLite) opened the same problem at the same
-            # moment and wrote first. Nothing was written here; the next look compares again.
-            log.debug("alerts: another process wrote first (%s); comparing again at the next look", exc)
-            return []
+                        for channel in channels:
+                            _told(c, key, channel, "cleared", now)
+                        changed.append((key, "closed"))
         except sa.exc.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            log.debug("alerts: the SQLite database was busy (%s); comparing again at the next look", exc)
+            log.warning("alerts: the SQLite database stayed busy (%s); comparing again at the next look", exc)
             return []
-        return queued
+        return changed
 
     def open_alerts(self) -> list[Problem]:
-        """The problems told and not yet over, oldest first."""
+        """The problems open now, oldest first."""
         with self.engine.connect() as c:
             rows = c.execute(sa.select(alerts).where(alerts.c.cleared_at.is_(None)).order_by(alerts.c.raised_at))
             return [Problem(r.key, r.kind, r.subject, r.message, r.cleared_message, r.raised_at) for r in rows]
 
-    def claim_alert_message(self, now: datetime, lease: timedelta) -> AlertMessage | None:
-        """The oldest message due (none older about its problem still owed), claimed for ``lease`` by the
-        database's clock: another process passes it by meanwhile. None when nothing is due."""
-        older = alert_messages.alias("older")
+    def claim_owed(self, now: datetime, channels: Sequence[str], lease: timedelta,
+                   skip: Sequence[str] = ()) -> Owed | None:
+        """A problem some channel is owed news of (and due to be tried: not pausing after a failure, not given
+        up), claimed for ``lease`` by the database's clock; None when there is none. ``skip``: keys already
+        handled in this pass."""
+        if not channels:
+            return None
         with self.engine.begin() as c:
             clock = db_now(c)
-            free = sa.or_(alert_messages.c.claimed_until.is_(None), alert_messages.c.claimed_until < clock)
-            due = sa.and_(alert_messages.c.done_at.is_(None), free,
-                          sa.or_(alert_messages.c.not_before.is_(None), alert_messages.c.not_before <= now),
-                          ~sa.exists().where(older.c.alert_key == alert_messages.c.alert_key,
-                                             older.c.id < alert_messages.c.id, older.c.done_at.is_(None)))
-            # Read whole before writing: an open SQLite read would keep a snapshot the write could not upgrade.
-            for r in c.execute(sa.select(alert_messages).where(due).order_by(alert_messages.c.id).limit(5)).all():
-                until = clock + lease  # taken only if no one took it meanwhile (the same condition, in the write)
-                if c.execute(alert_messages.update().where(alert_messages.c.id == r.id, due)
-                             .values(claimed_until=until)).rowcount:
-                    return AlertMessage(r.id, r.alert_key, r.event, r.text, r.created_at, tuple(r.told or ()),
-                                        r.attempts, claimed_until=until)
+            free = sa.or_(alerts.c.claimed_until.is_(None), alerts.c.claimed_until < clock)
+            rows = c.execute(sa.select(alerts).where(free, alerts.c.key.not_in(list(skip)) if skip else sa.true())
+                             .order_by(alerts.c.changed_at)).all()
+            told = _told_rows(c, [r.key for r in rows])
+            for r in rows:
+                event = "raised" if r.cleared_at is None else "cleared"
+                due, attempts = [], {}
+                for channel in channels:
+                    t = told.get((r.key, channel))
+                    last = t.told_event if t is not None and t.told_event else "cleared"
+                    if last == event:
+                        continue
+                    if t is not None and t.given_up_at is not None and t.given_up_at >= r.changed_at:
+                        continue  # given up on this news
+                    if t is not None and t.not_before is not None and t.not_before > now:
+                        continue  # pausing after a failure
+                    due.append(channel)
+                    attempts[channel] = t.attempts if t is not None else 0
+                if not due:
+                    continue
+                until = clock + lease
+                # Taken only if no one claimed it since it was read (a claim that came and went since, and told
+                # the channels, would leave it free again: its count tells).
+                taken = c.execute(alerts.update().where(alerts.c.key == r.key, free, alerts.c.claims == r.claims)
+                                  .values(claimed_until=until, claims=alerts.c.claims + 1)).rowcount
+                if taken:
+                    return Owed(r.key, event, r.message if event == "raised" else r.cleared_message, r.changed_at,
+                                tuple(due), attempts, until)
         return None
 
-    def alert_message_told(self, message: AlertMessage, channel: str) -> bool:
-        """Record that ``channel`` took the message (at once, so a crash does not tell it again). False when
-        the claim was lost (the message was superseded or taken over)."""
+    def renew_owed(self, owed: Owed, lease: timedelta) -> Owed | None:
+        """Renew the claim before the next channel (a slow one must not let it lapse); None when it was lost."""
         with self.engine.begin() as c:
-            row = c.execute(sa.select(alert_messages.c.told).where(
-                alert_messages.c.id == message.id, alert_messages.c.claimed_until == message.claimed_until)).first()
-            if row is None:
-                return False
-            told = [*(row.told or []), channel]
-            return bool(c.execute(alert_messages.update().where(
-                alert_messages.c.id == message.id, alert_messages.c.claimed_until == message.claimed_until)
-                .values(told=told)).rowcount)
+            until = db_now(c) + lease
+            if not c.execute(alerts.update().where(alerts.c.key == owed.key, alerts.c.claimed_until ==
+                                                   owed.claimed_until).values(claimed_until=until)).rowcount:
+                return None
+        return Owed(owed.key, owed.event, owed.text, owed.changed_at, owed.channels, owed.attempts, until)
 
-    def alert_message_tried(self, message: AlertMessage, error: str | None, now: datetime,
-                            retry_at: datetime | None, *, count: bool = True) -> None:
-        """End a try: either when to try the channels left again (``retry_at``) or, with None, that the message
-        is done (every channel took it, or it was given up). ``count=False``: not a try (the bot is stopping)."""
-        values: dict[str, object] = {"claimed_until": None, "not_before": retry_at,
-                                     "done_at": None if retry_at else now}
-        if count:
-            values.update(last_error=error, attempts=alert_messages.c.attempts + 1)
+    def channel_told(self, owed: Owed, channel: str, now: datetime) -> None:
+        """The channel took the news (what it now believes is ``owed.event``)."""
         with self.engine.begin() as c:
-            c.execute(alert_messages.update().where(alert_messages.c.id == message.id,
-                                                    alert_messages.c.claimed_until == message.claimed_until,
-                                                    alert_messages.c.done_at.is_(None)).values(**values))
+            _told(c, owed.key, channel, owed.event, now)
 
-    def release_alert_message(self, message: AlertMessage) -> None:
-        """Give the claim back untried (the bot is stopping)."""
+    def channel_failed(self, owed: Owed, channel: str, error: str, retry_at: datetime | None, now: datetime) -> None:
+        """The channel did not take it: tried again from ``retry_at``, or (None) given up on this news."""
         with self.engine.begin() as c:
-            c.execute(alert_messages.update().where(alert_messages.c.id == message.id,
-                                                    alert_messages.c.claimed_until == message.claimed_until)
+            _ensure(c, owed.key, channel)
+            c.execute(alert_channels.update().where(alert_channels.c.key == owed.key,
+                                                    alert_channels.c.channel == channel).values(
+                attempts=alert_channels.c.attempts + 1, last_error=error, not_before=retry_at,
+                given_up_at=None if retry_at is not None else now))
+
+    def release_owed(self, owed: Owed) -> None:
+        """End the claim."""
+        with self.engine.begin() as c:
+            c.execute(alerts.update().where(alerts.c.key == owed.key, alerts.c.claimed_until == owed.claimed_until)
                       .values(claimed_until=None))
 
-    def alert_messages(self) -> list[AlertMessage]:
-        """Every message kept, oldest first (for status and tests)."""
+    def told_channels(self) -> dict[tuple[str, str], str]:
+        """What each channel was last told of each problem (for tests and status)."""
         with self.engine.connect() as c:
-            rows = c.execute(sa.select(alert_messages).order_by(alert_messages.c.id))
-            return [AlertMessage(r.id, r.alert_key, r.event, r.text, r.created_at, tuple(r.told or ()),
-                                 r.attempts, r.last_error, r.done_at) for r in rows]
+            return {(r.key, r.channel): r.told_event for r in c.execute(sa.select(alert_channels))
+                    if r.told_event}
 
     def prune_alerts(self, cutoff: datetime) -> None:
-        """Forget messages done, or made, before ``cutoff`` (one never finished: alerts turned off) and problems
-        that ended before it."""
+        """Forget problems that ended before ``cutoff``, with what their channels were told."""
         with self.engine.begin() as c:
-            c.execute(alert_messages.delete().where(sa.or_(alert_messages.c.done_at < cutoff,
-                                                           alert_messages.c.created_at < cutoff)))
+            old = sa.select(alerts.c.key).where(alerts.c.cleared_at < cutoff)
+            c.execute(alert_channels.delete().where(alert_channels.c.key.in_(old)))
             c.execute(alerts.delete().where(alerts.c.cleared_at < cutoff))
 
     # Tokens.
@@ -166,24 +192,18 @@ class AlertsMixin(StoreBase):
         return (row.token_expires_at, row.token_checked_at) if row else (None, None)
 
 
-def _supersede(c: Connection, key: str, now: datetime, channels: Sequence[str]) -> list[str]:
-    """The problem's news changed again: its message still owed (if not being sent right now) is done, for
-    the channels that took it; returns the channels that did not (they never heard it, so their last word is
-    what is true again)."""
-    clock = db_now(c)
-    pending = c.execute(sa.select(alert_messages).where(
-        alert_messages.c.alert_key == key, alert_messages.c.done_at.is_(None),
-        sa.or_(alert_messages.c.claimed_until.is_(None), alert_messages.c.claimed_until < clock))
-        .order_by(alert_messages.c.id.desc())).first()
-    if pending is None:
-        return []
-    c.execute(alert_messages.update().where(alert_messages.c.id == pending.id).values(
-        done_at=now, last_error="superseded: the problem changed again before every channel was told"))
-    return [ch for ch in channels if ch not in (pending.told or [])]
+def _told_rows(c: Connection, keys: Sequence[str]) -> dict[tuple[str, str], sa.Row[tuple[object, ...]]]:
+    if not keys:
+        return {}
+    return {(r.key, r.channel): r for r in c.execute(sa.select(alert_channels)
+                                                    .where(alert_channels.c.key.in_(list(keys)))).all()}
 
 
-def _queue(c: Connection, key: str, event: str, text: str, now: datetime, channels: Sequence[str]) -> None:
-    skip = _supersede(c, key, now, channels)
-    done = now if channels and set(skip) >= set(channels) else None  # no channel needs it
-    c.execute(alert_messages.insert().values(alert_key=key, event=event, text=text, created_at=now, told=skip,
-                                             attempts=0, done_at=done))
+def _ensure(c: Connection, key: str, channel: str) -> None:
+    c.execute(_insert(c, alert_channels).values(key=key, channel=channel, attempts=0).on_conflict_do_nothing())
+
+
+def _told(c: Connection, key: str, channel: str, event: str, now: datetime) -> None:
+    _ensure(c, key, channel)
+    c.execute(alert_channels.update().where(alert_channels.c.key == key, alert_channels.c.channel == channel)
+              .values(told_event=event, told_at=now, attempts=0, not_before=None, last_error=None, given_up_at=None))

@@ -136,22 +136,6 @@ class Problem:
     since: datetime | None = None  #: when it was told (for a problem read back from the store)
 
 
-@dataclass(frozen=True)
-class AlertMessage:
-    """One message of the alerts' outbox: a problem began or ended; which channels have taken it."""
-
-    id: int  #: its row
-    alert_key: str  #: the problem's key (``Problem.key``)
-    event: str  #: raised | cleared
-    text: str  #: what is said
-    created_at: datetime  #: when the problem began or ended
-    told: tuple[str, ...]  #: the channels that took it
-    attempts: int  #: tries so far
-    last_error: str | None = None  #: why the last try did not reach every channel
-    done_at: datetime | None = None  #: every channel took it, or it was given up or superseded
-    claimed_until: datetime | None = None  #: the claim it was taken with (its fence)
-
-
 def _article_values(a: Article) -> dict[str, Any]:
     return {"guid": a.guid, "title": a.title, "link": a.link, "summary": a.summary, "author": a.author,
             "labels": list(a.labels), "image_urls": list(a.image_urls),

@@ -146,7 +146,7 @@ accounts = sa.Table(
 )
 
 # Migration 0005: what operators have been told. One row a problem (its key names it: "held:x",
-# "feed:main"), open while the problem lasts; and the messages about it, an outbox the alert channels drain.
+# "feed:main"), open while the problem lasts; and per problem and channel, the last word that channel heard.
 alerts = sa.Table(
     "alerts", metadata,
     sa.Column("key", sa.String(200), primary_key=True),
@@ -156,20 +156,19 @@ alerts = sa.Table(
     sa.Column("cleared_message", sa.Text, nullable=False),  # what is said when it ends
     sa.Column("raised_at", UTCDateTime, nullable=False),
     sa.Column("cleared_at", UTCDateTime),  # NULL while the problem lasts
+    sa.Column("changed_at", UTCDateTime, nullable=False),  # when it last began or ended
+    sa.Column("claimed_until", UTCDateTime),  # a sender has it until then (by the database's clock)
+    sa.Column("claims", sa.Integer, nullable=False, default=0),  # how many times it was claimed (a fence)
 )
 
-alert_messages = sa.Table(
-    "alert_messages", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("alert_key", sa.String(200), nullable=False),
-    sa.Column("event", sa.String(16), nullable=False),  # raised | cleared
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("told", sa.JSON, nullable=False),  # the channels that took it
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+alert_channels = sa.Table(
+    "alert_channels", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("channel", sa.String(64), primary_key=True),
+    sa.Column("told_event", sa.String(16)),  # raised | cleared: what the channel was last told (NULL: nothing)
+    sa.Column("told_at", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),  # tries of the news it is owed
+    sa.Column("not_before", UTCDateTime),  # not tried again before (after a failure)
     sa.Column("last_error", sa.Text),
-    sa.Column("not_before", UTCDateTime),  # not tried again before (after a channel failed)
-    sa.Column("claimed_until", UTCDateTime),  # a sender has it until then (by the database's clock)
-    sa.Column("done_at", UTCDateTime),  # every channel took it, or it was given up or superseded
+    sa.Column("given_up_at", UTCDateTime),  # gave up on the news of that time
 )
-sa.Index("ix_alert_messages_pending", alert_messages.c.done_at, alert_messages.c.alert_key)

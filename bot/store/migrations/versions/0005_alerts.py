@@ -1,4 +1,4 @@
-"""Alerts: what operators were told (one row a problem, and an outbox of messages), and accounts' token expiry.
+"""Alerts: what operators were told (one row a problem, and what each channel last heard), and token expiry.
 
 Revision ID: 0005
 Revises: 0004
@@ -29,27 +29,25 @@ def upgrade() -> None:
         sa.Column("cleared_message", sa.Text, nullable=False),
         sa.Column("raised_at", sa.DateTime, nullable=False),
         sa.Column("cleared_at", sa.DateTime),
+        sa.Column("changed_at", sa.DateTime, nullable=False),
+        sa.Column("claimed_until", sa.DateTime),
+        sa.Column("claims", sa.Integer, nullable=False),
     )
     op.create_table(
-        "alert_messages",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("alert_key", sa.String(200), nullable=False),
-        sa.Column("event", sa.String(16), nullable=False),
-        sa.Column("text", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("told", sa.JSON, nullable=False),
+        "alert_channels",
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("channel", sa.String(64), primary_key=True),
+        sa.Column("told_event", sa.String(16)),
+        sa.Column("told_at", sa.DateTime),
         sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("last_error", sa.Text),
         sa.Column("not_before", sa.DateTime),
-        sa.Column("claimed_until", sa.DateTime),
-        sa.Column("done_at", sa.DateTime),
+        sa.Column("last_error", sa.Text),
+        sa.Column("given_up_at", sa.DateTime),
     )
-    op.create_index("ix_alert_messages_pending", "alert_messages", ["done_at", "alert_key"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_alert_messages_pending", "alert_messages")
-    op.drop_table("alert_messages")
+    op.drop_table("alert_channels")
     op.drop_table("alerts")
     with op.batch_alter_table("accounts") as batch:
         batch.drop_column("token_checked_at")

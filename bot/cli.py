@@ -288,10 +288,13 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
             record = asdict(p)
             if record["error"] is None:
                 del record["error"]
+            if record["cost_usd"] is None:
+                del record["cost_usd"]
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             verdict = f"{p.length}/{p.limit}" if p.limit else f"{p.length}"
             verdict += " fits" if p.fits else " DOES NOT FIT"
+            verdict += f" · ${p.cost_usd:.3f}" if p.cost_usd is not None else ""
             out.write(f"── {p.feed} → {p.account} ({p.platform}) · {verdict} · {p.guid}\n")
             out.write((p.text or f"(no post: {p.error})") + "\n\n")
     for e in errors:
@@ -349,7 +352,8 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         if r.status == "dry run":
             limit = f"/{r.limit}" if r.limit else ""
             cut = " · CUT to fit (the text is longer than the platform takes)" if r.cut else ""
-            out.write(f"── {r.account} · {r.length}{limit}{cut}\n{r.detail}\n\n")
+            cost = f" · ${r.cost_usd:.3f}" if r.cost_usd is not None else ""
+            out.write(f"── {r.account} · {r.length}{limit}{cost}{cut}\n{r.detail}\n\n")
             continue
         out.write(f"{r.account}: {r.status}{': ' + r.detail if r.detail else ''}\n")
         if r.cut:

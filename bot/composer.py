@@ -24,6 +24,7 @@ from bot.errors import WordPressError
 from bot.feeds.wordpress import WordPressPost, fetch_post
 from bot.links import Shortener, add_utm
 from bot.models import Article
+from bot.pricing import carries_link
 from bot.store import Store
 
 log = logging.getLogger("bot")
@@ -43,13 +44,15 @@ class Composer:
         self.session = session  #: a kept-alive HTTP session by use ("links", "wordpress")
         self.account = account  #: an account of the config by id (a UsageError names the others)
 
-    def compose(self, account_id: str, article: Article, article_id: int | None = None) -> str:
+    def compose(self, account_id: str, article: Article, article_id: int | None = None, priority: int = 0) -> str:
         """The text an account posts for an article (raises ComposeError when nothing fits). May ask the
-        WordPress REST API (once per article) and a shortener (once per link): both fall back quietly."""
+        WordPress REST API (once per article) and a shortener (once per link): both fall back quietly. A post
+        the account's link policy sends without its link (``carries_link``) has its link fields empty."""
         account = self.account(account_id)
         site = self.config.site
+        with_link = carries_link(account, priority)
         link = add_utm(article.link, account.utm.model_dump(exclude_none=True) if account.utm else {}) \
-            if article.link else ""
+            if article.link and with_link else ""
         short = self.shortener(account).short_link(link, article.guid, self.site_url(article)) if link else ""
         article = self.enrich(article, article_id)
         rules = account.hashtags
@@ -62,7 +65,7 @@ class Composer:
         return compose_post(
             article, account.template_for(article.category_names), site.name, self.rule_for(account),
             direction=site.text_direction, hashtags=tags, link=link, short_link=short, tz=site.tz,
-            date_format=account.date_format,
+            date_format=account.date_format, with_link=with_link,
         )
 
     def site_url(self, article: Article) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.backoff import backoff
 from bot.clock import Clock
-from bot.config import AccountConfig
+from bot.config import AccountConfig, XAccount
 from bot.errors import (
     AuthFailed,
     ComposeError,
@@ -30,6 +30,7 @@ from bot.errors import (
 from bot.models import Article
 from bot.platforms.base import Post, Publisher
 from bot.policy import next_send
+from bot.pricing import Spend, budget_wait, cheapest, cycle_start, day_start, has_url, post_cost, usd
 from bot.store import DeliveryForDispatch, Store
 
 log = logging.getLogger("bot.dispatch")
@@ -48,7 +49,7 @@ class Outcome:
 
     delivery_id: int
     account_id: str
-    status: str  #: sent | duplicate | retry | rate_limited | held | failed | in_doubt
+    status: str  #: sent | duplicate | retry | rate_limited | budget | held | failed | in_doubt
     detail: str | None = None
     url: str | None = None
 
@@ -59,7 +60,7 @@ class Dispatcher:
     delivery states say. ``run`` is one pass; a crash mid-pass loses nothing (claims expire)."""
 
     def __init__(
-        self, store: Store, publishers: Mapping[str, Publisher], compose: Callable[[str, Article, int], str],
+        self, store: Store, publishers: Mapping[str, Publisher], compose: Callable[[str, Article, int, int], str],
         clock: Clock, *, lease: timedelta = LEASE, draw: Callable[[], float] = random.random,
         policies: Mapping[str, AccountConfig] | None = None, tz: tzinfo = UTC,
     ) -> None:
@@ -141,6 +142,8 @@ class Dispatcher:
 
     def _ready(self, account_id: str) -> bool:
         policy = self.policies.get(account_id)
+        if policy is not None and self._budget_full(policy):
+            return False
         limits = policy.limits if policy else None
         if policy is None or limits is None or not (limits.per_day or limits.per_hour or limits.min_interval
                                                     or policy.quiet_hours):
@@ -148,11 +151,39 @@ class Dispatcher:
         now = self.clock.now()
         return next_send(policy, now, self.tz, self.store.sent_times(account_id, now - timedelta(days=1))) is None
 
+    def spend(self, account: AccountConfig) -> Spend:
+        """The account's spending today and this billing cycle (site time)."""
+        now = self.clock.now()
+        cycle_day = account.budget.cycle_day if isinstance(account, XAccount) else 1
+        return self.store.spend_of(account.id, day_start(now, self.tz), cycle_start(now, self.tz, cycle_day))
+
+    def _budget_full(self, account: AccountConfig) -> bool:
+        """Whether not even the cheapest post fits the account's budget now (its posts wait, like a quota's)."""
+        if not isinstance(account, XAccount) or not (account.budget.per_day or account.budget.per_month):
+            return False
+        least = cheapest(account)
+        return least is not None and budget_wait(account, self.spend(account), least, self.clock.now(),
+                                                 self.tz) is not None
+
+    def _over_budget(self, d: DeliveryForDispatch, text: str) -> Outcome | None:
+        """A post that would take its account over its budget waits (priority first: the claim order) until
+        the day or the billing cycle begins again; its frozen text is kept."""
+        account = self.policies.get(d.account_id)
+        if not isinstance(account, XAccount) or not (account.budget.per_day or account.budget.per_month):
+            return None
+        cost = post_cost(account, text)
+        now = self.clock.now()
+        wait = budget_wait(account, self.spend(account), cost or 0, now, self.tz)
+        if wait is None:
+            return None
+        self.store.record_retry(d, now, wait.until, None, count_attempt=False, waits=wait.why)
+        return self._log(Outcome(d.id, d.account_id, "budget", wait.why))
+
     def _compose(self, d: DeliveryForDispatch) -> str | Outcome:
         """Compose a delivery's text from the latest article data (outside any transaction: short links and
         the WordPress API may be asked) and freeze it; or the outcome when no post can be made."""
         try:
-            text = self.compose(d.account_id, d.article, d.article_id)
+            text = self.compose(d.account_id, d.article, d.article_id, d.priority)
         except ComposeError as exc:
             self.store.record_failed(d, self.clock.now(), str(exc))
             return self._log(Outcome(d.id, d.account_id, "failed", str(exc)))
@@ -172,6 +203,8 @@ class Dispatcher:
 
     def _send(self, d: DeliveryForDispatch, text: str) -> Outcome:
         publisher = self.publishers[d.account_id]
+        if (waiting := self._over_budget(d, text)) is not None:
+            return waiting
         images = tuple(dict.fromkeys(u for u in (d.article.featured_image, *d.article.image_urls) if u))
         post = Post(d.id, text, d.article.link, d.article.title, images,
                     d.article.excerpt or d.article.summary, d.created_at, d.revision)
@@ -238,8 +271,13 @@ class Dispatcher:
                 return Outcome(d.id, acc, "retry", message)
             store.record_in_doubt(d, now, message)
             return Outcome(d.id, acc, "in_doubt", message)
-        store.record_sent(d, self.clock.now(), published.remote_id, published.url, published.note)
-        return self._log(Outcome(d.id, acc, "sent", f"id={published.remote_id or 'unknown'}", published.url))
+        account = self.policies.get(acc)
+        cost = post_cost(account, text) if account is not None else None
+        store.record_sent(d, self.clock.now(), published.remote_id, published.url, published.note, cost=cost,
+                          charged=("Content: Create (with URL)" if has_url(text) else "Content: Create")
+                          if cost is not None else None)
+        spent = f" cost={usd(cost)}" if cost is not None else ""
+        return self._log(Outcome(d.id, acc, "sent", f"id={published.remote_id or 'unknown'}{spent}", published.url))
 
     def _local(self, when: datetime) -> str:
         """A time as a person reads it: in the site's timezone, with its offset."""

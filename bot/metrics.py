@@ -7,6 +7,9 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.config import XAccount
+from bot.pricing import MICRO, cycle_start, day_start
+
 if TYPE_CHECKING:
     from bot.core import Bot
 
@@ -94,3 +97,14 @@ class _StoreGauges:
             if account.id in last:
                 since_post.add_metric([account.id], (now - last[account.id]).total_seconds())
         yield since_post
+        spend = GaugeMetricFamily("bot_x_spend_usd", "What X charged an account (its pay-per-use prices, as "
+                                  "configured): today and this billing cycle, in the site's timezone",
+                                  labels=["account", "period"])
+        tz = bot.config.site.tz
+        for account in bot.config.accounts:
+            if isinstance(account, XAccount):
+                got = bot.store.spend_of(account.id, day_start(now, tz),
+                                         cycle_start(now, tz, account.budget.cycle_day))
+                spend.add_metric([account.id, "day"], got.today / MICRO)
+                spend.add_metric([account.id, "cycle"], got.cycle / MICRO)
+        yield spend

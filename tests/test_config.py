@@ -313,12 +313,14 @@ def test_example_config_documents_every_option() -> None:
     )
 
     text = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
+    from bot.config.accounts import XBudget, XPrices
     from bot.config.alerts import AlertsConfig, EmailChannel, TelegramChannel, WebhookChannel
 
     models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount, ShortLinkConfig,
                                      HashtagConfig, UtmConfig, XAccount, XCredentials, TelegramAccount,
                                      FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter,
-                                     ServerConfig, AlertsConfig, TelegramChannel, EmailChannel, WebhookChannel]
+                                     ServerConfig, AlertsConfig, TelegramChannel, EmailChannel, WebhookChannel,
+                                     XPrices, XBudget]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
 

@@ -69,7 +69,7 @@ def queue(store: Store, clock: ManualClock, *articles: Article, accounts: tuple[
 def dispatcher(store: Store, clock: ManualClock, *pubs: FakePublisher) -> Dispatcher:
     publishers = {p.account_id: p for p in pubs}
 
-    def compose(account_id: str, a: Article, article_id: int = 0) -> str:
+    def compose(account_id: str, a: Article, article_id: int = 0, priority: int = 0) -> str:
         return compose_post(a, "{title}\n\n{link}", "قريش", publishers[account_id].rule)
 
     return Dispatcher(store, publishers, compose, clock, draw=lambda: 0.5)

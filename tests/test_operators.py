@@ -135,7 +135,8 @@ def test_post_by_hand_dry_run_then_for_real(
     text = "تنويه: تأجيل مؤتمر الاستثمار إلى الأسبوع المقبل"
     dry = run_bot("post", text, "--link", "https://news.example/?p=77", "--dry-run", "--config", str(path))
     composed = f"{text}\n\nhttps://news.example/?p=77"
-    assert dry.code == 0 and f"── x · {count_x(composed)}/280\n{composed}" in dry.out
+    # news.example is no domain X knows: by X's rules the post has no URL, and costs Content: Create's $0.015.
+    assert dry.code == 0 and f"── x · {count_x(composed)}/280 · $0.015\n{composed}" in dry.out
     assert fake_x.tweets == [] and posts(tmp_path) == []
     real = run_bot("post", text, "--link", "https://news.example/?p=77", "--account", "x", "--by", "هدى",
                    "--config", str(path))

@@ -255,8 +255,9 @@ def test_check_names_each_account_or_says_why_not(
     result = run_bot("check", "--config", str(config))
     assert result.code == 1
     lines = result.out.splitlines()
-    assert lines[0] == "x-main (x): ok, @qurays_news"
+    assert lines[0] == "x-main (x): ok, @qurays_news (this check cost $0.01)"  # X's User: Read
     assert lines[1].startswith("x-old (x): FAILED: X refused the credentials (401")
+    assert fake_x.charges == [("User: Read", 10_000)]  # the refused one was not charged
     assert lines[2] == "console (console): ok, prints to the console"
     assert "revoked" not in result.out and "ats-012" not in result.out  # no secret in the output
 

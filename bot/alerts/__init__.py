@@ -22,9 +22,11 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from bot.alerts.channels import AlertError, Channel, Notice, make_channel
+from bot.config import XAccount
 from bot.config.alerts import EmailChannel
 from bot.models import DeliveryState
 from bot.platforms import TokenExpiry
+from bot.pricing import budget_wait, cheapest, cycle_start, day_start, micro, next_cost, usd
 from bot.store import Owed, Problem
 
 if TYPE_CHECKING:
@@ -71,6 +73,8 @@ def find_problems(config: BotConfig, store: Store, now: datetime) -> dict[str, P
                 f"the token of account {account.id} ({account.platform}) {gone} {when}. Make a new one and put it "
                 "in the secrets file; the bot reads it at a reload",
                 f"the token of account {account.id} no longer expires soon")
+        if isinstance(account, XAccount):
+            problems.update(_budget_problems(account, store, now, tz))
     configured = {f.id for f in config.feeds}
     for feed in store.feed_states():
         if feed.id in configured and feed.failures >= config.unhealthy_after:
@@ -92,6 +96,35 @@ def find_problems(config: BotConfig, store: Store, now: datetime) -> dict[str, P
             "bot skip ID for one that is there, bot retry ID for one that is not",
             f"no post on {account_id} is in doubt any more")
     return problems
+
+
+def _budget_problems(account: XAccount, store: Store, now: datetime, tz: tzinfo) -> dict[str, Problem]:
+    """An X account's budget 80 % spent, and spent (no post fits any more), this day or billing cycle."""
+    budget = account.budget
+    spend = store.spend_of(account.id, day_start(now, tz), cycle_start(now, tz, budget.cycle_day))
+    found: dict[str, Problem] = {}
+    for limit, spent, period in ((budget.per_month, spend.cycle, "this billing cycle"), (budget.per_day, spend.today,
+                                                                                        "today")):
+        if not limit:
+            continue
+        least = next_cost(account, store.next_waiting(account.id)) or cheapest(account) or 0
+        if spent + least > micro(limit):
+            key = f"budget100:{account.id}"
+            wait = budget_wait(account, spend, least, now, tz)
+            until = f"{wait.until.astimezone(tz):%Y-%m-%d %H:%M %z}" if wait else "its reset"
+            found.setdefault(key, Problem(
+                key, "budget100", account.id,
+                f"X account {account.id}'s budget has no room for its next post ({usd(least)}): {usd(spent)} of "
+                f"{usd(micro(limit))} spent {period}. Its posts wait until {until}; to post sooner, raise its "
+                "budget in the config",
+                f"X account {account.id}'s budget has room again: its posts go out"))
+        elif spent >= micro(limit) * 0.8:
+            key = f"budget80:{account.id}"
+            found.setdefault(key, Problem(
+                key, "budget80", account.id,
+                f"X account {account.id} has spent 80 % of its budget: {usd(spent)} of {usd(micro(limit))} {period}",
+                f"X account {account.id} is under 80 % of its budget again"))
+    return found
 
 
 def _token_expiry(configured: date | None, recorded: datetime | None, tz: tzinfo) -> datetime | None:

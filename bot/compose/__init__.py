@@ -20,14 +20,15 @@ UTC = ZoneInfo("UTC")
 
 def post_values(
     article: Article, site_name: str, *, link: str | None = None, short_link: str | None = None,
-    tz: tzinfo = UTC, date_format: str = DEFAULT_DATE_FORMAT, post_id: int | None = None,
+    tz: tzinfo = UTC, date_format: str = DEFAULT_DATE_FORMAT, post_id: int | None = None, with_link: bool = True,
 ) -> dict[str, str]:
-    """The template fields of an article (``{hashtags}`` is filled while fitting)."""
+    """The template fields of an article (``{hashtags}`` is filled while fitting). ``with_link=False``: the
+    link fields are empty (a line of only them is dropped), for a post that goes without its link."""
     pid = post_id if post_id is not None else id_from(article.guid, article.link)
     return {
         "title": article.title,
-        "link": link or article.link,
-        "short_link": short_link or link or article.link,
+        "link": (link or article.link) if with_link else "",
+        "short_link": (short_link or link or article.link) if with_link else "",
         "excerpt": article.excerpt or article.summary,
         "site_name": site_name,
         "author": article.author,
@@ -40,11 +41,13 @@ def post_values(
 def compose_post(
     article: Article, template: str, site_name: str, rule: LengthRule, *, direction: str = "ltr",
     hashtags: Sequence[str] = (), link: str | None = None, short_link: str | None = None, tz: tzinfo = UTC,
-    date_format: str = DEFAULT_DATE_FORMAT,
+    date_format: str = DEFAULT_DATE_FORMAT, with_link: bool = True,
 ) -> str:
     """The post for one account: the template filled and fitted to the platform's length rule; on a
-    right-to-left site a post that starts with a left-to-right word gets a RIGHT-TO-LEFT MARK."""
-    values = post_values(article, site_name, link=link, short_link=short_link, tz=tz, date_format=date_format)
+    right-to-left site a post that starts with a left-to-right word gets a RIGHT-TO-LEFT MARK. Without its
+    link (``with_link=False``) the headline may use the room the link took."""
+    values = post_values(article, site_name, link=link, short_link=short_link, tz=tz, date_format=date_format,
+                         with_link=with_link)
     values = without_repeats(template, values)
     return fit(template, values, rule, hashtags=hashtags, finish=lambda text: mark_direction(text, direction))
 

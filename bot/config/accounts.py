@@ -84,6 +84,26 @@ class XCredentials(_Model):
     access_token_secret: Secret
 
 
+class XPrices(_Model):
+    """What X charges, in US dollars (its pay-per-use table, docs.x.com, read 2026-12; "subject to change":
+    set them as X's Developer Console shows them)."""
+
+    post: float = Field(default=0.015, ge=0)  #: Content: Create, per request
+    post_with_url: float = Field(default=0.200, ge=0)  #: Content: Create (with URL), per request
+    user_read: float = Field(default=0.010, ge=0)  #: User: Read, per resource (bot check's GET /2/users/me)
+    delete: float = Field(default=0.010, ge=0)  #: Interaction: Delete, per request (bot unpost)
+
+
+class XBudget(_Model):
+    """How much an X account may spend: a post that would go over waits, like a quota, until the day or the
+    billing cycle begins again (in the site's timezone)."""
+
+    per_day: float | None = Field(default=None, gt=0)
+    per_month: float | None = Field(default=None, gt=0)
+    #: the day of the month the billing cycle begins (X's Developer Console says it)
+    cycle_day: int = Field(default=1, ge=1, le=28)
+
+
 class XAccount(_AccountBase):
     """An X (Twitter) account, posting through X API v2."""
 
@@ -92,6 +112,12 @@ class XAccount(_AccountBase):
     base_url: BaseURL = None
     image: bool = False
     timeout: PositiveDuration = timedelta(seconds=20)
+    prices: XPrices = XPrices()
+    budget: XBudget = XBudget()
+    #: always: every post carries its link ($0.200 at X's prices); never: none does ($0.015); priority:
+    #: only posts of ``link_priority`` or more (``priority: {عاجل: 10}``) do
+    link: Literal["always", "priority", "never"] = "always"
+    link_priority: int = 1
 
 
 class TelegramAccount(_AccountBase):

@@ -19,7 +19,7 @@ from typing import Any
 from bot.compose.fit import ELLIPSIS
 from bot.compose.ids import wordpress_short_link
 from bot.compose.text import clean_title
-from bot.config import BotConfig
+from bot.config import AccountConfig, BotConfig
 from bot.config.database import database_url
 from bot.core import Bot
 from bot.errors import ComposeError, FeedError, PlatformError, UsageError
@@ -29,7 +29,10 @@ from bot.feeds.poll import newest
 from bot.lifecycle import RETRY, SKIP, UNPOST, Transition
 from bot.models import Article, DeliveryState, Validators
 from bot.operations import report
+from bot.policy import priority_of
+from bot.pricing import MICRO, post_cost, request_cost, usd
 from bot.store import DeliveryRow, Store
+from bot.store.records import MANUAL_PRIORITY
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Preview:
     limit: int | None  #: the platform's maximum
     fits: bool
     error: str | None = None  #: why no post can be made
+    cost_usd: float | None = None  #: what the post would cost (X's pay-per-use); None: not charged
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class ManualResult:
     length: int | None = None  #: dry run: the text's length as the platform counts it
     limit: int | None = None  #: dry run: the platform's maximum
     cut: bool = False  #: the editor's own text was cut to fit the platform
+    cost_usd: float | None = None  #: dry run: what the post would cost (X's pay-per-use)
 
 
 @dataclass(frozen=True)
@@ -123,11 +128,21 @@ class Operations:
                              + "; only posts the bot made and knows can be deleted")
         if row.account_id in self.bot.config.unset_secrets():
             raise UsageError(f"account {row.account_id}'s secrets are not set: set them to delete its posts")
-        publisher = self.bot.publisher_for(self.bot.account(row.account_id))
+        account = self.bot.account(row.account_id)
+        publisher = self.bot.publisher_for(account)
         publisher.delete(row.remote_id)  # raises a PlatformError kind when the platform refuses
+        self._charge(account, "delete", delivery_id)
         where = row.remote_url or row.remote_id
         self.bot.store.unposted(delivery_id, self.bot.clock.now(), by, where)
         return f"deleted {where} ({row.account_id})"
+
+    def _charge(self, account: AccountConfig, request: str, delivery_id: int | None = None) -> int | None:
+        """Record what a request the platform charges for cost (X: a check's read, a delete)."""
+        price = request_cost(account, request)
+        if price is None:
+            return None
+        self.bot.store.record_charge(account.id, self.bot.clock.now(), price[0], price[1], delivery_id)
+        return price[0]
 
     def _row(self, delivery_id: int) -> DeliveryRow:
         row = self.bot.store.delivery(delivery_id)
@@ -169,7 +184,9 @@ class Operations:
             except PlatformError as exc:
                 yield CheckResult(account.id, account.platform, "failed", exc.message)
             else:
-                yield CheckResult(account.id, account.platform, "ok", who)
+                cost = self._charge(account, "check")
+                yield CheckResult(account.id, account.platform, "ok", who + (f" (this check cost {usd(cost)})"
+                                                                           if cost is not None else ""))
 
     # What waits, and why.
 
@@ -223,13 +240,15 @@ class Operations:
                 for account in accounts:
                     rule = bot.publisher_for(account).rule
                     try:
-                        text = bot.composer.compose(account.id, article)
+                        text = bot.composer.compose(account.id, article, priority=priority_of(account, article))
                     except ComposeError as exc:
                         previews.append(Preview(feed.id, article.guid, account.id, account.platform, "", None,
                                                 rule.max_length, False, str(exc)))
                         continue
+                    cost = post_cost(account, text)
                     previews.append(Preview(feed.id, article.guid, account.id, account.platform, text,
-                                            rule.count(text), rule.max_length, rule.fits(text)))
+                                            rule.count(text), rule.max_length, rule.fits(text),
+                                            cost_usd=None if cost is None else cost / MICRO))
         return previews, errors
 
     def manual_post(self, *, text: str | None, url: str | None, account_ids: Sequence[str], link: str | None,
@@ -261,12 +280,14 @@ class Operations:
             for account in accounts:
                 rule = bot.publisher_for(account).rule
                 try:
-                    composed = bot.composer.compose(account.id, base)
+                    composed = bot.composer.compose(account.id, base, priority=MANUAL_PRIORITY)
                 except ComposeError as exc:
                     results.append(ManualResult(account.id, "does not fit", str(exc)))
                     continue
+                cost = post_cost(account, composed)
                 results.append(ManualResult(account.id, "dry run", composed, rule.count(composed), rule.max_length,
-                                            cut=_cut(text, base.title, composed)))
+                                            cut=_cut(text, base.title, composed),
+                                            cost_usd=None if cost is None else cost / MICRO))
             return results
         made, had = bot.store.add_manual(copies, [a.id for a in accounts], now, by)
         outcomes = {o.account_id: o for o in bot.dispatcher().run(only=made, force=force)}

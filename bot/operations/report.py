@@ -10,10 +10,21 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.clock import Clock
-from bot.config import AccountConfig, BotConfig
+from bot.config import AccountConfig, BotConfig, XAccount
 from bot.models import DeliveryState
 from bot.policy import next_send
-from bot.store import AccountState, Store
+from bot.pricing import (
+    MICRO,
+    budget_wait,
+    cheapest,
+    cycle_start,
+    day_start,
+    micro,
+    next_cost,
+    next_cycle,
+    usd,
+)
+from bot.store import AccountState, DeliveryRow, Store
 
 
 @dataclass(frozen=True)
@@ -74,10 +85,16 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
             "next_send": "held" if state.held else _t(wait.until, tz) if wait else "now",
             "waits_for": None if wait is None or wait.held else wait.why,
         })
+    queued_rows = store.deliveries(state=DeliveryState.QUEUED.value)
+    for a, account in zip(accounts, config.accounts, strict=True):
+        if isinstance(account, XAccount):
+            a["spend"] = x_spend(account, store, now, tz, queued_rows)
+            if a["spend"]["wait"] and not a["held"] and a["next_send"] == "now":
+                a["next_send"], a["waits_for"] = a["spend"]["resets"], a["spend"]["wait"]
     queue: list[dict[str, Any]] = []
     retries: dict[str, list[tuple[datetime, str]]] = {}  # per account: its posts retrying after an error
     ready: set[str] = set()  # accounts with a waiting post that is not retrying after an error
-    for row in store.deliveries(state=DeliveryState.QUEUED.value):
+    for row in queued_rows:
         wait = waits.get(row.account_id)
         retrying = False
         if row.account_id not in waits:
@@ -85,7 +102,8 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
         elif wait is not None and wait.held:
             why, due = wait.why, None
         elif row.not_before and row.not_before > now:
-            why, due = f"retrying after: {row.last_error}" if row.last_error else "not before", row.not_before
+            why = f"retrying after: {row.last_error}" if row.last_error else (row.note or "not before")
+            due = row.not_before
             retrying = bool(row.last_error)
         elif wait:
             why, due = wait.why, wait.until
@@ -127,6 +145,31 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
             "queue": queue, "recent": recent, "problems": problems}
 
 
+def x_spend(account: XAccount, store: Store, now: datetime, tz: tzinfo,
+            queued: Sequence[DeliveryRow]) -> dict[str, Any]:
+    """What an X account spent (today, this billing cycle), its budget, and what its next post would cost."""
+    spend = store.spend_of(account.id, day_start(now, tz), cycle_start(now, tz, account.budget.cycle_day))
+    mine = [r for r in queued if r.account_id == account.id]
+    following = min(mine, key=lambda r: (-r.priority, r.id), default=None)
+    cost = next_cost(account, None if following is None else (following.text, following.priority))
+    budget = account.budget
+    line = None
+    if budget.per_month:
+        line = (f"X budget: {usd(spend.cycle)} of {usd(micro(budget.per_month))} this month"
+                + (f", next post {usd(cost)}" if cost is not None else "")
+                + f", resets {next_cycle(now, tz, budget.cycle_day):%Y-%m-%d}")
+    elif budget.per_day:
+        line = (f"X budget: {usd(spend.today)} of {usd(micro(budget.per_day))} today"
+                + (f", next post {usd(cost)}" if cost is not None else "")
+                + f", resets {(now.astimezone(tz) + timedelta(days=1)):%Y-%m-%d}")
+    wait = budget_wait(account, spend, cost if cost is not None else (cheapest(account) or 0), now, tz)
+    return {"today_usd": spend.today / MICRO, "cycle_usd": spend.cycle / MICRO,
+            "cycle_start": _t(cycle_start(now, tz, budget.cycle_day), tz),
+            "per_day_usd": budget.per_day, "per_month_usd": budget.per_month,
+            "next_post_usd": None if cost is None else cost / MICRO, "budget": line,
+            "wait": wait.why if wait else None, "resets": _t(wait.until, tz) if wait else None}
+
+
 def render(data: dict[str, Any]) -> str:
     """A terminal report. Arabic headlines are isolated (FSI … PDI) so each line keeps its own layout."""
     def iso(text: str | None) -> str:
@@ -146,6 +189,10 @@ def render(data: dict[str, Any]) -> str:
         off = "" if a["enabled"] else ", disabled"
         when = a["next_send"] if a["next_send"] in ("now", "held") else _shown(a["next_send"])
         lines.append(f"  {a['id']} ({a['platform']}): {quota} posts in 24 h, next send {when}{waits}{held}{off}")
+        if "spend" in a:
+            spend = a["spend"]
+            lines.append(f"    spent ${spend['today_usd']:.2f} today, ${spend['cycle_usd']:.2f} this billing cycle"
+                         + (f"; {spend['budget']}" if spend["budget"] else ""))
     lines += ["", f"Queue ({len(data['queue'])})"]
     for q in data["queue"]:
         by = f", by {q['by']}" if q["by"] else ""

@@ -10,6 +10,7 @@ rate limit here; X's answers map onto the shared outcome kinds:
 | network error, timeout, 5xx                 | Unavailable: retried with backoff                        |
 | 429 (+ x-rate-limit-reset, 24-hour resets)  | RateLimited until the reset: no request before it        |
 | 401; 403 about the app's permissions; 402   | AuthFailed: the account is held, the operator told once  |
+| 402 CreditsDepleted, 403 SpendCapReached     | AuthFailed, in words: add credits / raise the limit      |
 | 403 "duplicate content"                     | Duplicate: counted as posted                              |
 | other 400 / 403 / 404                       | Rejected, with X's own message                            |
 
@@ -170,6 +171,9 @@ class XPublisher:
             return Unavailable(f"X answered {status}: {message}")
         if isinstance(exc, tweepy.Unauthorized):
             return AuthFailed(f"X refused the credentials (401: {message}); check the account's four keys")
+        money = self._money(exc.response)
+        if money is not None:
+            return money
         if status == 402:
             return AuthFailed(f"X wants a paid API plan for this (402: {message})")
         if isinstance(exc, tweepy.Forbidden):
@@ -183,6 +187,29 @@ class XPublisher:
         if 400 <= status < 500:
             return Rejected(f"X refused the post ({status}: {message})")
         return Unavailable(f"X answered {status}: {message}")
+
+    def _money(self, response: requests.Response) -> AuthFailed | None:
+        """X refusing for money (pay-per-use): the prepaid credits are used up (402 ``CreditsDepleted``), or the
+        spending limit set in the Developer Console is reached (403 ``SpendCapReached``, with its
+        ``reset_date``). The account is held: a retry cannot succeed until a person acts."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        title, kind = str(body.get("title", "")), str(body.get("type", ""))
+        if title == "CreditsDepleted" or kind.endswith("/problems/credits"):
+            return AuthFailed(f"X refused the post for money: the account's prepaid credits are used up "
+                              f"({response.status_code} CreditsDepleted). Add credits in X's Developer Console "
+                              f"(console.x.com), then run bot release {self.account_id}")
+        if title == "SpendCapReached" or kind.endswith("/problems/spend-cap"):
+            reset = body.get("reset_date")
+            until = f" until {reset}" if isinstance(reset, str) and reset else ""
+            return AuthFailed(f"X refused the post for money: the spending limit set in X's Developer Console is "
+                              f"reached{until} ({response.status_code} SpendCapReached). Raise it there (or wait for "
+                              f"its reset), then run bot release {self.account_id}")
+        return None
 
     def _reset(self, response: requests.Response) -> datetime:
         """When X will take requests again: the latest reset among the limits that are used up."""

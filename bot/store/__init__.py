@@ -9,8 +9,8 @@ From the bottom up: ``tables`` (the tables and the time type; imports nothing of
 (engines, URLs, advisory locks, :class:`StoreBase`), then one module per concern, each a part of
 :class:`Store`: ``feeds`` (feeds, poll leases, what a poll records), ``outbox`` (deliveries, claims,
 outcomes, operators' transitions, history), ``accounts`` (held and paused accounts), ``alerts`` (the
-problems, what each alert channel was last told, token expiry), ``caches`` (short links, the REST API's answers,
-retention).
+problems, what each alert channel was last told, token expiry), ``spend`` (what X charged), ``caches``
+(short links, the REST API's answers, retention).
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from bot.store.records import (
     PollPlan,
     Problem,
 )
+from bot.store.spend import SpendMixin
 from bot.store.tables import accounts, articles, deliveries, events, feeds, metadata, short_links
 
 
-class Store(FeedsMixin, OutboxMixin, AccountsMixin, AlertsMixin, CachesMixin, StoreBase):
+class Store(FeedsMixin, OutboxMixin, AccountsMixin, AlertsMixin, SpendMixin, CachesMixin, StoreBase):
     """The bot's state, one object over one database: open it with :meth:`Store.open`. Safe to share between
     threads (each call takes its own connection); on PostgreSQL, several processes share one database
     (poll leases, claims with ``SKIP LOCKED``, advisory locks)."""

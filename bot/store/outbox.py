@@ -33,13 +33,14 @@ from bot.store.engine import (
     db_now,
 )
 from bot.store.records import (
+    MANUAL_PRIORITY,
     DeliveryForDispatch,
     DeliveryRow,
     Event,
     _article,
     _article_values,
 )
-from bot.store.tables import accounts, articles, deliveries, events
+from bot.store.tables import accounts, articles, charges, deliveries, events
 
 log = logging.getLogger("bot.store")
 
@@ -132,7 +133,8 @@ class OutboxMixin(StoreBase):
                     return DeliveryForDispatch(
                         d_id, m[deliveries.c.account_id], attempts, m[deliveries.c.text],
                         _article({k.name: m[k] for k in articles.c}), m[articles.c.id],
-                        m[deliveries.c.created_at], m[deliveries.c.revision], m[deliveries.c.first_tried_at])
+                        m[deliveries.c.created_at], m[deliveries.c.revision], m[deliveries.c.first_tried_at],
+                        m[deliveries.c.priority])
 
     def freeze_text(self, delivery: int | DeliveryForDispatch, text: str, now: datetime) -> str | None:
         """Freeze a claimed delivery's text (only the first time, noting when); returns the frozen text. Every
@@ -193,9 +195,17 @@ class OutboxMixin(StoreBase):
     # logged. Each returns whether it was written.
 
     def record_sent(self, delivery: int | DeliveryForDispatch, now: datetime, remote_id: str | None,
-                    remote_url: str | None, note: str | None = None) -> bool:
+                    remote_url: str | None, note: str | None = None, *, cost: int | None = None,
+                    charged: str | None = None) -> bool:
+        """A post went out; ``cost`` (micro-dollars) is what the platform charged for it, kept on the delivery
+        and in the account's spending (``charged`` names X's price: "Content: Create (with URL)")."""
+        def charge(c: Connection) -> None:  # in the same transaction: a sent post is never left uncounted
+            if cost is not None and isinstance(delivery, DeliveryForDispatch):
+                c.execute(charges.insert().values(account_id=delivery.account_id, at=now, micro_usd=cost,
+                                                  what=charged or "post", delivery_id=delivery.id))
+
         return self._finish(SEND_OK, delivery, now, remote_id=remote_id, remote_url=remote_url, note=note,
-                            sent_at=now, last_error=None)
+                            sent_at=now, last_error=None, cost_micro_usd=cost, _then=charge)
 
     def record_failed(self, delivery: int | DeliveryForDispatch, now: datetime, error: str) -> bool:
         return self._finish(FAIL, delivery, now, last_error=error)
@@ -205,20 +215,28 @@ class OutboxMixin(StoreBase):
                             note="the send failed in a way that may or may not have posted: check, then retry or skip")
 
     def record_retry(self, delivery: int | DeliveryForDispatch, now: datetime, not_before: datetime | None,
-                     error: str, count_attempt: bool = True) -> bool:
+                     error: str | None, count_attempt: bool = True, *, waits: str | None = None) -> bool:
+        """Back to the queue until ``not_before``: after an ``error``, or (``waits``, no error) for a reason
+        that is not one (the account's budget)."""
         values: dict[str, Any] = {"not_before": not_before, "last_error": error}
+        if waits is not None:
+            values["note"] = waits
         if not count_attempt:
             values["attempts"] = deliveries.c.attempts - 1
         return self._finish(RETRY_LATER, delivery, now, **values)
 
-    def _finish(self, outcome: Transition, delivery: int | DeliveryForDispatch, now: datetime, **values: Any) -> bool:
-        """Record a send's outcome on the delivery (its claim ends)."""
+    def _finish(self, outcome: Transition, delivery: int | DeliveryForDispatch, now: datetime,
+                _then: Callable[[Connection], None] | None = None, **values: Any) -> bool:
+        """Record a send's outcome on the delivery (its claim ends); ``_then`` writes more in the same
+        transaction when the outcome was recorded."""
         delivery_id, fence = _claim(delivery)
         where = [deliveries.c.id == delivery_id]
         if fence is not None:
             where += [deliveries.c.attempts == fence, deliveries.c.state != DeliveryState.DELETED.value]
         with self.engine.begin() as c:
             written = bool(move(c, outcome, *where, claimed_until=None, updated_at=now, **values))
+            if written and _then is not None:
+                _then(c)
         if not written and fence is not None:
             log.error("delivery=%d: its outcome (%s) came after another claim took it over: not recorded; check the "
                       "account", delivery_id, outcome.name)
@@ -278,8 +296,9 @@ class OutboxMixin(StoreBase):
                     had.append(account_id)
                     continue
                 inserted = c.execute(deliveries.insert().values(
-                    article_id=ids[0], account_id=account_id, state=DeliveryState.QUEUED.value, priority=100,
-                    created_at=now, updated_at=now, created_by=by, note=f"posted by hand by {by}",
+                    article_id=ids[0], account_id=account_id, state=DeliveryState.QUEUED.value,
+                    priority=MANUAL_PRIORITY, created_at=now, updated_at=now, created_by=by,
+                    note=f"posted by hand by {by}",
                 )).inserted_primary_key
                 assert inserted is not None
                 made.append(int(inserted[0]))

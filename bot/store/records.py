@@ -63,6 +63,10 @@ class PollPlan:
     held_back: Sequence[str] = ()  #: guids that look new but are not news (recorded as skipped, not posted)
 
 
+#: A post made by hand goes before the feed's (and carries its link under an X account's link policy).
+MANUAL_PRIORITY = 100
+
+
 @dataclass(frozen=True)
 class DeliveryForDispatch:
     """A delivery the dispatcher has claimed, with what it needs to send it."""
@@ -76,6 +80,7 @@ class DeliveryForDispatch:
     created_at: datetime | None = None  #: when the delivery (or its repost) was queued
     revision: int = 0  #: which post of the delivery this is (a repost of an edited headline is a new one)
     first_tried_at: datetime | None = None  #: when its text was frozen (its first attempt)
+    priority: int = 0  #: its priority (an X account's link policy reads it)
 
 
 @dataclass(frozen=True)

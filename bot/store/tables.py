@@ -105,6 +105,7 @@ deliveries = sa.Table(
     # the delivery this is (a repost after an edited headline is a new post, with keys of its own).
     sa.Column("first_tried_at", UTCDateTime),
     sa.Column("revision", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("cost_micro_usd", sa.Integer),  # migration 0006: what the platform charged for it (X)
     sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
 )
 
@@ -172,3 +173,15 @@ alert_channels = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("given_up_at", UTCDateTime),  # gave up on the news of that time
 )
+
+# Migration 0006: what the platforms charged (X's pay-per-use): one row a charged request, in micro-dollars.
+charges = sa.Table(
+    "charges", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("micro_usd", sa.Integer, nullable=False),
+    sa.Column("what", sa.String(64), nullable=False),  # X's name of the price: "Content: Create (with URL)"
+    sa.Column("delivery_id", sa.Integer),
+)
+sa.Index("ix_charges_account_at", charges.c.account_id, charges.c.at)

@@ -35,6 +35,9 @@ SPEC = CONTRACTS / "x-api-v2-openapi.json"
 CANONICAL = ("https://api.twitter.com", "https://api.x.com", "https://upload.twitter.com")
 DUPLICATE = {"detail": "You are not allowed to create a Tweet with duplicate content.", "type": "about:blank",
              "title": "Forbidden", "status": 403}
+#: X's pay-per-use prices in micro-dollars (docs.x.com, "X API pay-per-usage pricing and credits", 2026-12).
+PRICES = {"Content: Create": 15_000, "Content: Create (with URL)": 200_000, "User: Read": 10_000,
+          "Interaction: Delete": 10_000}
 _validator: Any = None
 _validator_lock = threading.Lock()
 
@@ -94,6 +97,12 @@ class FakeX(FakeServer):
         self.revoked = False
         self.validation_errors: list[str] = []
         self._ids = itertools.count(1_861_000_000_000_000_000)
+        #: X's pay-per-use: what each charged request cost (X's name of the price, micro-dollars), the prepaid
+        #: credits left (None: plenty) and the spending limit of the Developer Console (None: none)
+        self.charges: list[tuple[str, int]] = []
+        self.credits: int | None = None
+        self.spend_cap: int | None = None
+        self.spend_cap_reset = "2027-01-01"
 
     def credentials(self, **override: str) -> dict[str, str]:
         keys = {"consumer_key": self.keys["consumer_key"], "consumer_secret": self.keys["consumer_secret"],
@@ -146,15 +155,26 @@ class FakeX(FakeServer):
             else:
                 return fault.status, fault.body, fault.headers
         if request.method == "POST" and path == "/2/tweets":
+            price = self._price_of(body)
+            if price is not None and (refused := self._refuse_for_money(price[1])) is not None:
+                return refused
             answer = self._create(body)
+            if answer[0] == 201 and price is not None:
+                self._charge(*price)
             if fault and fault.store_first:
                 time.sleep(fault.hang)
             return answer
         if request.method == "POST" and path == "/2/media/upload":
             return self._upload(request)
         if request.method == "GET" and path == "/2/users/me":
+            if (refused := self._refuse_for_money(PRICES["User: Read"])) is not None:
+                return refused
+            self._charge("User: Read", PRICES["User: Read"])
             return 200, {"data": {"id": "1711000000000000000", "name": "قريش", "username": self.username}}, {}
         if request.method == "DELETE" and path.startswith("/2/tweets/"):
+            if (refused := self._refuse_for_money(PRICES["Interaction: Delete"])) is not None:
+                return refused
+            self._charge("Interaction: Delete", PRICES["Interaction: Delete"])
             tweet_id = path.rsplit("/", 1)[-1]
             with self._lock:
                 found = [t for t in self.tweets if t["id"] == tweet_id]
@@ -163,6 +183,42 @@ class FakeX(FakeServer):
             return 200, {"data": {"deleted": bool(found)}}, {}
         return 404, {"title": "Not Found Error", "status": 404, "type": "about:blank",
                      "detail": f"Sorry, that page does not exist: {path}"}, {}
+
+    # Money (X's pay-per-use: CONTRACTS.md, X section).
+
+    @property
+    def spent(self) -> int:
+        with self._lock:
+            return sum(c for _, c in self.charges)
+
+    def _price_of(self, body: bytes) -> tuple[str, int] | None:
+        """X's price for this POST /2/tweets: with a URL (twitter-text finds one in the text) or without."""
+        from twitter_text import extract_urls
+
+        try:
+            text = json.loads(body)["text"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        name = "Content: Create (with URL)" if extract_urls(text) else "Content: Create"
+        return name, PRICES[name]
+
+    def _refuse_for_money(self, price: int) -> tuple[int, Any, dict[str, str]] | None:
+        """X's answers when it will not do a charged request: the credits are used up (402), the spending limit
+        is reached (403) (as reported by X API users, 2026)."""
+        spent = self.spent
+        if self.credits is not None and self.credits - spent < price:
+            return 402, {"title": "CreditsDepleted", "type": "https://api.twitter.com/2/problems/credits",
+                         "detail": "Your enrolled account [1711000000000000000] does not have any credits to "
+                                   "fulfill this request."}, {}
+        if self.spend_cap is not None and spent + price > self.spend_cap:
+            return 403, {"title": "SpendCapReached", "type": "https://api.twitter.com/2/problems/spend-cap",
+                         "detail": "Your account has reached its spending limit for this billing cycle.",
+                         "reset_date": self.spend_cap_reset}, {}
+        return None
+
+    def _charge(self, name: str, price: int) -> None:
+        with self._lock:
+            self.charges.append((name, price))
 
     def _create(self, body: bytes) -> tuple[int, Any, dict[str, str]]:
         problem = tweet_body_problem(body)

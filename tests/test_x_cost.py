@@ -1,0 +1,206 @@
+"""X on pay-per-use: what each post costs (as X decides "with URL"), budgets that make posts wait (priority
+first), the link policy, and X refusing for money; against a fake X that charges per its price table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.core import Bot
+
+from .kit.configs import account, sample_site
+from .kit.fake_x import PRICES, FakeX
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import DEMO_SITE, LONG_TITLE, Item, demo_items, rss2
+
+SITE = {"name": "قريش", "url": DEMO_SITE, "timezone": "Asia/Baghdad"}
+
+
+def item(post_id: int, title: str, labels: list[str]) -> Item:
+    """An article on the demo's site (news.example.com: X counts its links as links)."""
+    return Item(post_id, title, labels, site=DEMO_SITE)
+
+
+def site(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, items: list[Item] | None = None,
+         **x: Any) -> Path:
+    """A site on news.example.com (X takes its links for links) with one X account."""
+    path = sample_site(tmp_path, feed_server, accounts=[account(fake_x, "x", **x)], site=SITE,
+                       feed={"backfill": 10})
+    feed_server.set("/feed", rss2(items if items is not None else demo_items(), site=DEMO_SITE))
+    return path
+
+
+def store_charges(path: Path, clock: ManualClock) -> list[tuple[str, int]]:
+    bot = Bot.open(load_config(path), clock=clock)
+    try:
+        return [(what, micro) for _, _, micro, what in bot.store.charges()]
+    finally:
+        bot.close()
+
+
+def test_each_post_costs_what_x_charges_and_the_bot_records_the_same(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    items = demo_items()[:2]
+    path = site(tmp_path, feed_server, fake_x, items)
+    assert run_bot("poll", "--config", str(path)).code == 0
+    assert [name for name, _ in fake_x.charges] == ["Content: Create (with URL)"] * 2
+    assert store_charges(path, clock) == fake_x.charges  # the bot's figures are X's
+    assert run_bot("check", "--config", str(path)).code == 0  # GET /2/users/me: User: Read
+    assert run_bot("unpost", "1", "--config", str(path)).code == 0  # Interaction: Delete
+    assert store_charges(path, clock) == fake_x.charges
+    assert sum(c for _, c in fake_x.charges) == 2 * 200_000 + 10_000 + 10_000
+    status = json.loads(run_bot("status", "--json", "--config", str(path)).out)
+    [x] = [a for a in status["accounts"] if a["id"] == "x"]
+    assert x["spend"]["today_usd"] == pytest.approx(0.42) and x["spend"]["cycle_usd"] == pytest.approx(0.42)
+    text = run_bot("status", "--config", str(path)).out
+    assert "spent $0.42 today, $0.42 this billing cycle" in text
+
+
+def test_x_decides_what_has_a_url_a_headline_naming_a_domain_too(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    """Without its link (link: never) a post is $0.015, unless its headline itself names a domain: X counts
+    that as a URL ($0.20), and so does the bot."""
+    items = [item(300, "إطلاق منصة حكومية جديدة على gov.iq للخدمات", ["محليات"]),
+             item(299, "الأمطار تغمر شوارع البصرة", ["محليات"])]
+    path = site(tmp_path, feed_server, fake_x, [*(i for i in items)], link="never")
+    preview = [json.loads(line) for line in run_bot("preview", "--json", "--config", str(path)).out.splitlines()]
+    costs = {p["text"].split()[0]: p["cost_usd"] for p in preview}
+    assert costs == {"إطلاق": 0.2, "الأمطار": 0.015}
+    assert all("news.example.com" not in p["text"] for p in preview)  # no link at all
+    run_bot("poll", "--config", str(path))
+    assert sorted(fake_x.charges) == sorted([("Content: Create (with URL)", 200_000), ("Content: Create", 15_000)])
+    assert sorted(store_charges(path, clock)) == sorted(fake_x.charges)
+
+
+def test_a_link_policy_by_priority_leaves_the_link_off_ordinary_posts_and_gives_the_headline_its_room(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+) -> None:
+    items = [item(310, "عاجل | زلزال بقوة 5 درجات يضرب شمال البلاد", ["عاجل"]), item(309, LONG_TITLE, ["اقتصاد"])]
+    path = site(tmp_path, feed_server, fake_x, items, link="priority", link_priority=10, priority={"عاجل": 10},
+                template="{title}\n\n{short_link}")
+    assert run_bot("poll", "--config", str(path)).code == 0
+    by_title = {t["text"].split()[0]: t["text"] for t in fake_x.tweets}
+    assert "news.example.com/?p=310" in by_title["عاجل"]
+    assert "news.example.com" not in by_title["مجلس"] and "\n" not in by_title["مجلس"]  # the link's line dropped
+    assert len(by_title["مجلس"]) > 280 - 23  # the headline used the room the link took (cut at a word near 280)
+    assert sorted(name for name, _ in fake_x.charges) == ["Content: Create", "Content: Create (with URL)"]
+
+
+def test_a_budget_makes_posts_wait_priority_first_until_the_next_billing_cycle(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    items = [item(320, "الحكومة تعلن عطلة رسمية", ["محليات"]), item(321, "عاجل | انفجار في مستودع", ["عاجل"]),
+             item(322, "افتتاح معرض الكتاب", ["ثقافة"])]
+    path = site(tmp_path, feed_server, fake_x, items, budget={"per_month": 0.30}, priority={"عاجل": 10})
+    assert run_bot("poll", "--config", str(path)).code == 0
+    [first] = fake_x.tweets  # room for one $0.20 post: the breaking one goes
+    assert first["text"].startswith("عاجل | انفجار")
+    out = run_bot("status", "--config", str(path)).out
+    assert "X budget: $0.20 of $0.30 this month, next post $0.20, resets 2026-12-01" in out
+    assert "Problems (0)" in out  # waiting for the budget is no failure of the account
+    queue = json.loads(run_bot("status", "--json", "--config", str(path)).out)["queue"]
+    assert {q["why"] for q in queue} == {"X budget: $0.20 of $0.30 this month, next post $0.20, resets 2026-12-01"}
+    assert {q["due"] for q in queue} == {"2026-12-01T00:00:00+03:00"}
+    clock.advance(timedelta(hours=2))
+    run_bot("poll", "--config", str(path))
+    assert len(fake_x.tweets) == 1  # still waiting, not retried in a loop
+    clock.set(clock.now().replace(month=11, day=30, hour=21, minute=0, second=1))  # 2026-12-01 00:00:01 +03:00
+    run_bot("poll", "--config", str(path))
+    assert len(fake_x.tweets) == 2  # a new cycle: room for one more
+    assert sum(c for _, c in fake_x.charges) == 400_000
+
+
+def test_a_day_budget_and_its_alerts_at_80_and_100_percent(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run], clock: ManualClock,
+    webhook: Any,
+) -> None:
+    items = [item(330 + i, f"خبر رقم {i} عن الاقتصاد المحلي", ["اقتصاد"]) for i in range(3)]
+    path = sample_site(tmp_path, feed_server, accounts=[account(fake_x, "x", budget={"per_day": 0.50})], site=SITE,
+                       feed={"backfill": 10}, alerts={"channels": [{"type": "webhook", "url": webhook.address}]})
+    feed_server.set("/feed", rss2(items, site=DEMO_SITE))
+    run_bot("poll", "--config", str(path))
+    assert len(fake_x.tweets) == 2  # $0.40 of $0.50: a third does not fit today
+    problems = [(w["event"], w["problem"]) for w in webhook.received]
+    assert ("raised", "budget100:x") in problems
+    assert any("budget has no room for its next post ($0.20): $0.40 of $0.50 spent today" in w["text"]
+               for w in webhook.received)
+    clock.advance(timedelta(days=1))
+    run_bot("poll", "--config", str(path))
+    assert len(fake_x.tweets) == 3
+    assert ("cleared", "budget100:x") in [(w["event"], w["problem"]) for w in webhook.received]
+
+
+def test_an_80_percent_alert(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+                             webhook: Any) -> None:
+    items = [item(340 + i, f"تقرير رقم {i} عن الطقس", ["طقس"]) for i in range(4)]
+    path = sample_site(tmp_path, feed_server, accounts=[account(fake_x, "x", budget={"per_month": 1.00})], site=SITE,
+                       feed={"backfill": 10}, alerts={"channels": [{"type": "webhook", "url": webhook.address}]})
+    feed_server.set("/feed", rss2(items, site=DEMO_SITE))
+    run_bot("poll", "--config", str(path))
+    assert len(fake_x.tweets) == 4  # $0.80 of $1.00
+    [alert] = webhook.received
+    assert alert["problem"] == "budget80:x"
+    assert alert["text"] == "X account x has spent 80 % of its budget: $0.80 of $1.00 this billing cycle"
+
+
+@pytest.mark.parametrize(("steer", "words"), [
+    ("credits", "prepaid credits are used up (402 CreditsDepleted). Add credits in X's Developer Console"),
+    ("cap", "spending limit set in X's Developer Console is reached until 2027-01-01 (403 SpendCapReached)"),
+])
+def test_x_refusing_for_money_holds_the_account_with_what_to_do(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run], steer: str, words: str,
+) -> None:
+    if steer == "credits":
+        fake_x.credits = 300_000  # one post with a link, then no more
+    else:
+        fake_x.spend_cap = 300_000
+    path = site(tmp_path, feed_server, fake_x, demo_items()[:3])
+    assert run_bot("poll", "--config", str(path)).code == 0
+    assert len(fake_x.tweets) == 1 and len(fake_x.calls_to("/2/tweets")) == 2  # refused once: not post by post
+    status = run_bot("status", "--config", str(path)).out
+    assert words in status and "bot release x" in status
+    run_bot("poll", "--config", str(path))
+    assert len(fake_x.calls_to("/2/tweets")) == 2  # held: not retried in a loop
+    assert [name for name, _ in fake_x.charges] == ["Content: Create (with URL)"]
+
+
+def test_the_metrics_export_what_x_was_charged(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    from types import SimpleNamespace
+
+    from bot.metrics import Metrics
+
+    path = site(tmp_path, feed_server, fake_x, demo_items()[:1])
+    run_bot("poll", "--config", str(path))
+    bot = Bot.open(load_config(path), clock=clock)
+    try:
+        text = Metrics(SimpleNamespace(bot=bot)).render().decode()  # type: ignore[arg-type]
+    finally:
+        bot.close()
+    assert 'bot_x_spend_usd{account="x",period="day"} 0.2' in text
+    assert 'bot_x_spend_usd{account="x",period="cycle"} 0.2' in text
+
+
+def test_prices_are_the_config_s_and_post_dry_run_shows_the_cost(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+) -> None:
+    path = site(tmp_path, feed_server, fake_x, demo_items()[:1], prices={"post_with_url": 0.25})
+    out = run_bot("post", "--dry-run", "اجتماع طارئ لمجلس المحافظة", "--link", f"{DEMO_SITE}/?p=120",
+                  "--config", str(path))
+    assert out.code == 0 and "── x · " in out.out and " · $0.250\n" in out.out
+    short = run_bot("post", "--dry-run", "اجتماع طارئ لمجلس المحافظة", "--config", str(path))
+    assert " · $0.015\n" in short.out
+    preview = [json.loads(line) for line in run_bot("preview", "--json", "--config", str(path)).out.splitlines()]
+    assert preview[0]["cost_usd"] == 0.25
+    assert PRICES["Content: Create"] == 15_000  # the fake's table is X's

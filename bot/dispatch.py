@@ -218,10 +218,11 @@ class Dispatcher:
                 return self._log(Outcome(d.id, acc, "in_doubt", said))
         try:
             published = publisher.publish(post)
-        except Duplicate as exc:
+        except Duplicate as exc:  # the post went out at an earlier try, which was charged for it (X)
+            cost, charged = self._cost(acc, text)
             store.record_sent(d, self.clock.now(), exc.remote_id, None,
                               note=f"the platform already had this post ({exc.message})"
-                              + ("" if exc.remote_id else "; its id is unknown"))
+                              + ("" if exc.remote_id else "; its id is unknown"), cost=cost, charged=charged)
             return self._log(Outcome(d.id, acc, "duplicate", exc.message))
         except RateLimited as exc:
             now = self.clock.now()
@@ -271,13 +272,19 @@ class Dispatcher:
                 return Outcome(d.id, acc, "retry", message)
             store.record_in_doubt(d, now, message)
             return Outcome(d.id, acc, "in_doubt", message)
-        account = self.policies.get(acc)
-        cost = post_cost(account, text) if account is not None else None
+        cost, charged = self._cost(acc, text)
         store.record_sent(d, self.clock.now(), published.remote_id, published.url, published.note, cost=cost,
-                          charged=("Content: Create (with URL)" if has_url(text) else "Content: Create")
-                          if cost is not None else None)
+                          charged=charged)
         spent = f" cost={usd(cost)}" if cost is not None else ""
         return self._log(Outcome(d.id, acc, "sent", f"id={published.remote_id or 'unknown'}{spent}", published.url))
+
+    def _cost(self, account_id: str, text: str) -> tuple[int | None, str | None]:
+        """What posting ``text`` cost the account (micro-dollars) and X's name of that price; (None, None): free."""
+        account = self.policies.get(account_id)
+        cost = post_cost(account, text) if account is not None else None
+        if cost is None:
+            return None, None
+        return cost, "Content: Create (with URL)" if has_url(text) else "Content: Create"
 
     def _local(self, when: datetime) -> str:
         """A time as a person reads it: in the site's timezone, with its offset."""

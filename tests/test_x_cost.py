@@ -204,3 +204,22 @@ def test_prices_are_the_config_s_and_post_dry_run_shows_the_cost(
     preview = [json.loads(line) for line in run_bot("preview", "--json", "--config", str(path)).out.splitlines()]
     assert preview[0]["cost_usd"] == 0.25
     assert PRICES["Content: Create"] == 15_000  # the fake's table is X's
+
+
+def test_a_post_whose_answer_was_lost_is_counted_once_when_x_calls_the_resend_a_duplicate(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    from .kit.databases import expire_claims
+    from .kit.runs import kill_poll_when
+
+    path = site(tmp_path, feed_server, fake_x, demo_items()[:1])
+    fake_x.hang_next(30, store_first=True)  # X posts (and charges), its answer never reaches the bot
+    kill_poll_when(path, lambda: fake_x.tweets)
+    assert fake_x.charges == [("Content: Create (with URL)", 200_000)]
+    bot = Bot.open(load_config(path), clock=clock)
+    try:
+        expire_claims(bot.store)  # the dead process's claim has passed
+    finally:
+        bot.close()
+    assert run_bot("poll", "--config", str(path)).code == 0  # the resend: X says duplicate content
+    assert len(fake_x.tweets) == 1 and store_charges(path, clock) == fake_x.charges

@@ -30,7 +30,7 @@ from bot.errors import (
 from bot.models import Article
 from bot.platforms.base import Post, Publisher
 from bot.policy import next_send
-from bot.pricing import Spend, budget_wait, cheapest, cycle_start, day_start, has_url, post_cost, usd
+from bot.pricing import budget_wait, has_url, next_cost, post_cost, usd
 from bot.store import DeliveryForDispatch, Store
 
 log = logging.getLogger("bot.dispatch")
@@ -72,6 +72,7 @@ class Dispatcher:
         self.clock = clock
         self.lease = lease
         self.draw = draw
+        self._force = False
 
     def run(self, stop: threading.Event | None = None, *, only: Iterable[int] | None = None,
             force: bool = False) -> list[Outcome]:
@@ -79,6 +80,7 @@ class Dispatcher:
         ``force`` ignores holds, limits and quiet hours (a post made by hand with --force)."""
         if not self.store.anything_to_send():  # the usual idle pass: one cheap query
             return []
+        self._force = force
         requeued, doubtful = self.store.recover_expired(self.clock.now(), self._resend_safe)
         if requeued or doubtful:
             log.warning("recovered interrupted sends: %d queued again with their frozen text, %d in doubt "
@@ -151,32 +153,32 @@ class Dispatcher:
         now = self.clock.now()
         return next_send(policy, now, self.tz, self.store.sent_times(account_id, now - timedelta(days=1))) is None
 
-    def spend(self, account: AccountConfig) -> Spend:
-        """The account's spending today and this billing cycle (site time)."""
-        now = self.clock.now()
-        cycle_day = account.budget.cycle_day if isinstance(account, XAccount) else 1
-        return self.store.spend_of(account.id, day_start(now, self.tz), cycle_start(now, self.tz, cycle_day))
-
     def _budget_full(self, account: AccountConfig) -> bool:
-        """Whether not even the cheapest post fits the account's budget now (its posts wait, like a quota's)."""
+        """Whether the account's next post (in claim order) does not fit its budget now: then nothing of it is
+        claimed (priority first: a cheaper, lesser post never overtakes it) until the day or the billing cycle
+        begins again, or the budget is raised (the config is read at each check). Checked before composing."""
         if not isinstance(account, XAccount) or not (account.budget.per_day or account.budget.per_month):
             return False
-        least = cheapest(account)
-        return least is not None and budget_wait(account, self.spend(account), least, self.clock.now(),
-                                                 self.tz) is not None
+        now = self.clock.now()
+        cost = next_cost(account, self.store.next_waiting(account.id, now))
+        if not cost:
+            return False  # nothing waits, or a resend (counted already)
+        return budget_wait(account, self.store.x_spend(account, now, self.tz), cost, now, self.tz) is not None
 
     def _over_budget(self, d: DeliveryForDispatch, text: str) -> Outcome | None:
-        """A post that would take its account over its budget waits (priority first: the claim order) until
-        the day or the billing cycle begins again; its frozen text is kept."""
+        """A post just composed whose text costs more than its link policy implied (a headline naming a domain)
+        and so no longer fits: back to the queue, its text kept; its account then waits (``_budget_full``).
+        A resend is never held back: its cost is counted since its first send. ``--force`` goes over."""
         account = self.policies.get(d.account_id)
-        if not isinstance(account, XAccount) or not (account.budget.per_day or account.budget.per_month):
+        if self._force or d.attempts > 1 or not isinstance(account, XAccount) \
+                or not (account.budget.per_day or account.budget.per_month):
             return None
-        cost = post_cost(account, text)
         now = self.clock.now()
-        wait = budget_wait(account, self.spend(account), cost or 0, now, self.tz)
+        wait = budget_wait(account, self.store.x_spend(account, now, self.tz, exclude=d.id),
+                           post_cost(account, text) or 0, now, self.tz)
         if wait is None:
             return None
-        self.store.record_retry(d, now, wait.until, None, count_attempt=False, waits=wait.why)
+        self.store.record_retry(d, now, None, None, count_attempt=False, waits=wait.why)
         return self._log(Outcome(d.id, d.account_id, "budget", wait.why))
 
     def _compose(self, d: DeliveryForDispatch) -> str | Outcome:
@@ -218,8 +220,8 @@ class Dispatcher:
                 return self._log(Outcome(d.id, acc, "in_doubt", said))
         try:
             published = publisher.publish(post)
-        except Duplicate as exc:  # the post went out at an earlier try, which was charged for it (X)
-            cost, charged = self._cost(acc, text)
+        except Duplicate as exc:  # an earlier try's post: that try was charged (X); a first try's is not
+            cost, charged = self._cost(acc, text) if d.attempts > 1 else (None, None)
             store.record_sent(d, self.clock.now(), exc.remote_id, None,
                               note=f"the platform already had this post ({exc.message})"
                               + ("" if exc.remote_id else "; its id is unknown"), cost=cost, charged=charged)

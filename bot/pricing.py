@@ -7,7 +7,8 @@ Money is counted in micro-dollars (integers) so that sums are exact; ``usd`` sho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 
 from bot.config import AccountConfig, XAccount
 
@@ -65,19 +66,27 @@ def day_start(now: datetime, tz: tzinfo) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=tz)
 
 
+def _cycle_day_in(year: int, month: int, cycle_day: int, tz: tzinfo) -> datetime:
+    """The cycle's first day in that month: ``cycle_day``, or the month's last day when it has fewer days."""
+    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    return datetime(year, month, min(cycle_day, last), tzinfo=tz)
+
+
 def cycle_start(now: datetime, tz: tzinfo, cycle_day: int) -> datetime:
-    """The start of the billing cycle ``now`` is in: the last ``cycle_day`` of a month at midnight, site time."""
+    """The start of the billing cycle ``now`` is in: the latest ``cycle_day`` (or a short month's last day) at
+    midnight, site time."""
     local = now.astimezone(tz)
-    year, month = local.year, local.month
-    if local.day < cycle_day:
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return datetime(year, month, cycle_day, tzinfo=tz)
+    start = _cycle_day_in(local.year, local.month, cycle_day, tz)
+    if local < start:
+        year, month = (local.year - 1, 12) if local.month == 1 else (local.year, local.month - 1)
+        start = _cycle_day_in(year, month, cycle_day, tz)
+    return start
 
 
 def next_cycle(now: datetime, tz: tzinfo, cycle_day: int) -> datetime:
     start = cycle_start(now, tz, cycle_day)
     year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-    return datetime(year, month, cycle_day, tzinfo=tz)
+    return _cycle_day_in(year, month, cycle_day, tz)
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ class BudgetWait:
 
 def budget_wait(account: AccountConfig, spend: Spend, cost: int, now: datetime, tz: tzinfo) -> BudgetWait | None:
     """Whether a post costing ``cost`` would take the account over its budget: until when it waits (the next
-    day, or the next billing cycle, whichever it is over), or None when it may go."""
+    billing cycle, or the next day, whichever it is over; the later when both), or None when it may go."""
     if not isinstance(account, XAccount):
         return None
     budget = account.budget
@@ -106,8 +115,8 @@ def budget_wait(account: AccountConfig, spend: Spend, cost: int, now: datetime, 
     day = micro(budget.per_day) if budget.per_day else None
     if month is not None and spend.cycle + cost > month:
         until = next_cycle(now, tz, budget.cycle_day)
-        return BudgetWait(f"X budget: {usd(spend.cycle)} of {usd(month)} this month, next post {usd(cost)}, "
-                          f"resets {until:%Y-%m-%d}", until)
+        return BudgetWait(f"X budget: {usd(spend.cycle)} of {usd(month)} {cycle_words(budget.cycle_day)}, next "
+                          f"post {usd(cost)}, resets {until:%Y-%m-%d}", until)
     if day is not None and spend.today + cost > day:
         until = datetime.combine(now.astimezone(tz).date() + timedelta(days=1), time(0), tzinfo=tz)
         return BudgetWait(f"X budget: {usd(spend.today)} of {usd(day)} today, next post {usd(cost)}, "
@@ -115,15 +124,33 @@ def budget_wait(account: AccountConfig, spend: Spend, cost: int, now: datetime, 
     return None
 
 
-def next_cost(account: AccountConfig, waiting: tuple[str | None, int] | None) -> int | None:
-    """What the account's next waiting post will cost: by its frozen text, else as its link policy will compose
-    it (a headline naming a domain is found only once composed); None when nothing waits or X is not asked."""
+def cycle_words(cycle_day: int) -> str:
+    """The billing cycle as a person says it: "this month" when it is the calendar month."""
+    return "this month" if cycle_day == 1 else "this billing cycle"
+
+
+def next_cost(account: AccountConfig, waiting: WaitingPost | None) -> int | None:
+    """What the account's next waiting post will add to its spending: nothing when it was sent before (its cost
+    is counted while its answer is awaited), else by its frozen text, else as its link policy will compose it
+    (a headline naming a domain is found only once composed); None when nothing waits or X is not asked."""
     if not isinstance(account, XAccount) or waiting is None:
         return None
-    text, priority = waiting
-    if text is not None:
-        return post_cost(account, text)
-    return micro(account.prices.post_with_url if carries_link(account, priority) else account.prices.post)
+    if waiting.tried:
+        return 0
+    if waiting.text is not None:
+        return post_cost(account, waiting.text)
+    return micro(account.prices.post_with_url if carries_link(account, waiting.priority) else account.prices.post)
+
+
+class WaitingPost(Protocol):
+    """What :func:`next_cost` reads of a waiting post (``bot.store.spend.Waiting``)."""
+
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def tried(self) -> bool: ...
 
 
 def cheapest(account: AccountConfig) -> int | None:

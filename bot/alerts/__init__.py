@@ -26,7 +26,7 @@ from bot.config import XAccount
 from bot.config.alerts import EmailChannel
 from bot.models import DeliveryState
 from bot.platforms import TokenExpiry
-from bot.pricing import budget_wait, cheapest, cycle_start, day_start, micro, next_cost, usd
+from bot.pricing import budget_wait, cheapest, cycle_words, micro, next_cost, usd
 from bot.store import Owed, Problem
 
 if TYPE_CHECKING:
@@ -101,13 +101,13 @@ def find_problems(config: BotConfig, store: Store, now: datetime) -> dict[str, P
 def _budget_problems(account: XAccount, store: Store, now: datetime, tz: tzinfo) -> dict[str, Problem]:
     """An X account's budget 80 % spent, and spent (no post fits any more), this day or billing cycle."""
     budget = account.budget
-    spend = store.spend_of(account.id, day_start(now, tz), cycle_start(now, tz, budget.cycle_day))
+    spend = store.x_spend(account, now, tz)
     found: dict[str, Problem] = {}
-    for limit, spent, period in ((budget.per_month, spend.cycle, "this billing cycle"), (budget.per_day, spend.today,
-                                                                                        "today")):
+    periods = ((budget.per_month, spend.cycle, cycle_words(budget.cycle_day)), (budget.per_day, spend.today, "today"))
+    for limit, spent, period in periods:
         if not limit:
             continue
-        least = next_cost(account, store.next_waiting(account.id)) or cheapest(account) or 0
+        least = next_cost(account, store.next_waiting(account.id, now)) or cheapest(account) or 0
         if spent + least > micro(limit):
             key = f"budget100:{account.id}"
             wait = budget_wait(account, spend, least, now, tz)

@@ -48,8 +48,30 @@ def compose_post(
     link (``with_link=False``) the headline may use the room the link took."""
     values = post_values(article, site_name, link=link, short_link=short_link, tz=tz, date_format=date_format,
                          with_link=with_link)
+    if not with_link:
+        template = without_link_lines(template)
     values = without_repeats(template, values)
     return fit(template, values, rule, hashtags=hashtags, finish=lambda text: mark_direction(text, direction))
+
+
+#: A template field that shows the article's link (``{link}``, ``{short_link}``, WP Twitter Auto Publish's
+#: ``{PERMALINK}``, with or without a format).
+_LINK_FIELD = re.compile(r"\{(?:link|short_link|PERMALINK)(?:[!:][^}]*)?\}")
+
+_FIELD = re.compile(r"\{[A-Za-z_]+(?:[!:][^}]*)?\}")
+
+
+def without_link_lines(template: str) -> str:
+    """The template for a post that goes without its link: a line that only shows the link goes, whatever it
+    says around it ("🔗 {short_link}", "اقرأ المزيد: {link}"); in a line with other fields, only the link field
+    goes ("{title} {short_link}")."""
+    kept = []
+    for line in template.split("\n"):
+        if not _LINK_FIELD.search(line):
+            kept.append(line)
+        elif any(not _LINK_FIELD.fullmatch(f) for f in _FIELD.findall(line)):
+            kept.append(_LINK_FIELD.sub("", line).rstrip())
+    return "\n".join(kept)
 
 
 #: What separates a label from the headline it opens: ``عاجل | …``, ``عاجل: …``, ``مباشر - …``.
@@ -103,4 +125,4 @@ def without_repeats(template: str, values: dict[str, str]) -> dict[str, str]:
     return {**values, "title": title, "excerpt": excerpt}
 
 
-__all__ = ["LengthRule", "compose_post", "fit", "post_values", "without_repeats"]
+__all__ = ["LengthRule", "compose_post", "fit", "post_values", "without_link_lines", "without_repeats"]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator
 
 from bot.compose.template import DEFAULT_TEMPLATE
@@ -100,8 +100,9 @@ class XBudget(_Model):
 
     per_day: float | None = Field(default=None, gt=0)
     per_month: float | None = Field(default=None, gt=0)
-    #: the day of the month the billing cycle begins (X's Developer Console says it)
-    cycle_day: int = Field(default=1, ge=1, le=28)
+    #: the day of the month the billing cycle begins (X's Developer Console says it; a short month's last day
+    #: when it has fewer days)
+    cycle_day: int = Field(default=1, ge=1, le=31)
 
 
 class XAccount(_AccountBase):
@@ -118,6 +119,16 @@ class XAccount(_AccountBase):
     #: only posts of ``link_priority`` or more (``priority: {عاجل: 10}``) do
     link: Literal["always", "priority", "never"] = "always"
     link_priority: int = 1
+
+    @model_validator(mode="after")
+    def _budget_fits_a_post(self) -> XAccount:
+        """A budget smaller than the post its link policy makes would hold every post back for ever."""
+        dearest = self.prices.post if self.link == "never" else self.prices.post_with_url
+        for name, limit in (("per_day", self.budget.per_day), ("per_month", self.budget.per_month)):
+            if limit is not None and limit < dearest:
+                raise ValueError(f"budget.{name} ${limit:.3f} is less than one post costs (${dearest:.3f} with "
+                                 f"link: {self.link}): no post would ever go")
+        return self
 
 
 class TelegramAccount(_AccountBase):

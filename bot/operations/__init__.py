@@ -19,7 +19,7 @@ from typing import Any
 from bot.compose.fit import ELLIPSIS
 from bot.compose.ids import wordpress_short_link
 from bot.compose.text import clean_title
-from bot.config import AccountConfig, BotConfig
+from bot.config import AccountConfig, BotConfig, XAccount
 from bot.config.database import database_url
 from bot.core import Bot
 from bot.errors import ComposeError, FeedError, PlatformError, UsageError
@@ -194,8 +194,13 @@ class Operations:
         """Why the account's next post waits now, in words (with what ``--force`` would do)."""
         bot = self.bot
         now = bot.clock.now()
-        wait = report.account_wait(bot.account(account_id), bot.store.account_state(account_id),
+        account = bot.account(account_id)
+        wait = report.account_wait(account, bot.store.account_state(account_id),
                                    bot.store.sent_times(account_id, now - timedelta(days=1)), now, bot.config.site.tz)
+        if wait is None and isinstance(account, XAccount):
+            spend = report.x_spend(account, bot.store, now, bot.config.site.tz)
+            if spend["wait"]:
+                wait = report.Wait(spend["wait"], spend["until"])
         if wait is None:
             return "queued"
         force = " (--force sends anyway)" if wait.forceable else ""

@@ -16,15 +16,14 @@ from bot.policy import next_send
 from bot.pricing import (
     MICRO,
     budget_wait,
-    cheapest,
     cycle_start,
-    day_start,
+    cycle_words,
     micro,
     next_cost,
     next_cycle,
     usd,
 )
-from bot.store import AccountState, DeliveryRow, Store
+from bot.store import AccountState, Store
 
 
 @dataclass(frozen=True)
@@ -88,9 +87,11 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
     queued_rows = store.deliveries(state=DeliveryState.QUEUED.value)
     for a, account in zip(accounts, config.accounts, strict=True):
         if isinstance(account, XAccount):
-            a["spend"] = x_spend(account, store, now, tz, queued_rows)
+            a["spend"] = x_spend(account, store, now, tz)
+            until = a["spend"].pop("until")
             if a["spend"]["wait"] and not a["held"] and a["next_send"] == "now":
                 a["next_send"], a["waits_for"] = a["spend"]["resets"], a["spend"]["wait"]
+                waits[account.id] = Wait(a["spend"]["wait"], until)  # its waiting posts wait for the budget
     queue: list[dict[str, Any]] = []
     retries: dict[str, list[tuple[datetime, str]]] = {}  # per account: its posts retrying after an error
     ready: set[str] = set()  # accounts with a waiting post that is not retrying after an error
@@ -145,29 +146,29 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
             "queue": queue, "recent": recent, "problems": problems}
 
 
-def x_spend(account: XAccount, store: Store, now: datetime, tz: tzinfo,
-            queued: Sequence[DeliveryRow]) -> dict[str, Any]:
-    """What an X account spent (today, this billing cycle), its budget, and what its next post would cost."""
-    spend = store.spend_of(account.id, day_start(now, tz), cycle_start(now, tz, account.budget.cycle_day))
-    mine = [r for r in queued if r.account_id == account.id]
-    following = min(mine, key=lambda r: (-r.priority, r.id), default=None)
-    cost = next_cost(account, None if following is None else (following.text, following.priority))
+def x_spend(account: XAccount, store: Store, now: datetime, tz: tzinfo) -> dict[str, Any]:
+    """What an X account spent (today, this billing cycle; posts sent whose answer is awaited counted), its
+    budgets, what its next post would cost, and whether the budget makes it wait."""
+    spend = store.x_spend(account, now, tz)
+    cost = next_cost(account, store.next_waiting(account.id, now))
     budget = account.budget
-    line = None
+    lines = []
     if budget.per_month:
-        line = (f"X budget: {usd(spend.cycle)} of {usd(micro(budget.per_month))} this month"
-                + (f", next post {usd(cost)}" if cost is not None else "")
-                + f", resets {next_cycle(now, tz, budget.cycle_day):%Y-%m-%d}")
-    elif budget.per_day:
-        line = (f"X budget: {usd(spend.today)} of {usd(micro(budget.per_day))} today"
-                + (f", next post {usd(cost)}" if cost is not None else "")
-                + f", resets {(now.astimezone(tz) + timedelta(days=1)):%Y-%m-%d}")
-    wait = budget_wait(account, spend, cost if cost is not None else (cheapest(account) or 0), now, tz)
+        lines.append(f"X budget: {usd(spend.cycle)} of {usd(micro(budget.per_month))} {cycle_words(budget.cycle_day)}"
+                     + (f", next post {usd(cost)}" if cost else "")
+                     + f", resets {next_cycle(now, tz, budget.cycle_day):%Y-%m-%d}")
+    if budget.per_day:
+        tomorrow = now.astimezone(tz).date() + timedelta(days=1)
+        lines.append(f"X budget: {usd(spend.today)} of {usd(micro(budget.per_day))} today"
+                     + (f", next post {usd(cost)}" if cost else "") + f", resets {tomorrow:%Y-%m-%d}")
+    wait = budget_wait(account, spend, cost, now, tz) if cost else None
     return {"today_usd": spend.today / MICRO, "cycle_usd": spend.cycle / MICRO,
+            "today": usd(spend.today), "cycle": usd(spend.cycle),
             "cycle_start": _t(cycle_start(now, tz, budget.cycle_day), tz),
             "per_day_usd": budget.per_day, "per_month_usd": budget.per_month,
-            "next_post_usd": None if cost is None else cost / MICRO, "budget": line,
-            "wait": wait.why if wait else None, "resets": _t(wait.until, tz) if wait else None}
+            "next_post_usd": None if cost is None else cost / MICRO, "budget": "; ".join(lines) or None,
+            "wait": wait.why if wait else None, "resets": _t(wait.until, tz) if wait else None,
+            "until": wait.until if wait else None}
 
 
 def render(data: dict[str, Any]) -> str:
@@ -191,7 +192,7 @@ def render(data: dict[str, Any]) -> str:
         lines.append(f"  {a['id']} ({a['platform']}): {quota} posts in 24 h, next send {when}{waits}{held}{off}")
         if "spend" in a:
             spend = a["spend"]
-            lines.append(f"    spent ${spend['today_usd']:.2f} today, ${spend['cycle_usd']:.2f} this billing cycle"
+            lines.append(f"    spent {spend['today']} today, {spend['cycle']} this billing cycle"
                          + (f"; {spend['budget']}" if spend["budget"] else ""))
     lines += ["", f"Queue ({len(data['queue'])})"]
     for q in data["queue"]:

@@ -200,13 +200,13 @@ class XPublisher:
             return None
         title, kind = str(body.get("title", "")), str(body.get("type", ""))
         if title == "CreditsDepleted" or kind.endswith("/problems/credits"):
-            return AuthFailed(f"X refused the post for money: the account's prepaid credits are used up "
+            return AuthFailed(f"X refused for money: the account's prepaid credits are used up "
                               f"({response.status_code} CreditsDepleted). Add credits in X's Developer Console "
                               f"(console.x.com), then run bot release {self.account_id}")
         if title == "SpendCapReached" or kind.endswith("/problems/spend-cap"):
             reset = body.get("reset_date")
             until = f" until {reset}" if isinstance(reset, str) and reset else ""
-            return AuthFailed(f"X refused the post for money: the spending limit set in X's Developer Console is "
+            return AuthFailed(f"X refused for money: the spending limit set in X's Developer Console is "
                               f"reached{until} ({response.status_code} SpendCapReached). Raise it there (or wait for "
                               f"its reset), then run bot release {self.account_id}")
         return None

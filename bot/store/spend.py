@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
 import sqlalchemy as sa
 
+from bot.config import XAccount
 from bot.models import DeliveryState
-from bot.pricing import Spend
+from bot.pricing import Spend, cycle_start, day_start, post_cost
 from bot.store.engine import StoreBase
-from bot.store.tables import charges, deliveries
+from bot.store.tables import articles, charges, deliveries
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An account's next post to go, as far as its cost goes."""
+
+    id: int
+    text: str | None  #: its frozen text (None: not composed yet)
+    priority: int
+    tried: bool  #: sent at least once (its answer lost, or being sent): its cost is counted already
 
 
 class SpendMixin(StoreBase):
@@ -41,14 +54,33 @@ class SpendMixin(StoreBase):
             since_cycle = self.spent(account_id, cycle)
         return Spend(today, since_cycle)
 
-    def next_waiting(self, account_id: str) -> tuple[str | None, int] | None:
-        """The account's next post to go (priority, then age): its frozen text (None: not composed yet) and
-        its priority; None when nothing waits. What the next post will cost is read from it."""
+    def next_waiting(self, account_id: str, now: datetime | None = None) -> Waiting | None:
+        """The account's next post to go, in the dispatcher's order (priority, then publish order), among those
+        due at ``now`` (all waiting ones without it); None when nothing waits. What it will cost is read
+        from it."""
+        q = (sa.select(deliveries.c.id, deliveries.c.text, deliveries.c.priority, deliveries.c.attempts)
+             .join(articles, articles.c.id == deliveries.c.article_id)
+             .where(deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.QUEUED.value)
+             .order_by(deliveries.c.priority.desc(), articles.c.published_at, deliveries.c.id).limit(1))
+        if now is not None:
+            q = q.where(sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
         with self.light.connect() as c:
-            row = c.execute(sa.select(deliveries.c.text, deliveries.c.priority).where(
-                deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.QUEUED.value)
-                .order_by(deliveries.c.priority.desc(), deliveries.c.id).limit(1)).first()
-        return None if row is None else (row.text, row.priority)
+            row = c.execute(q).first()
+        return None if row is None else Waiting(row.id, row.text, row.priority, row.attempts > 0)
+
+    def x_spend(self, account: XAccount, now: datetime, tz: tzinfo, exclude: int | None = None) -> Spend:
+        """An X account's spending today and this billing cycle (site time): what was charged, and what its
+        posts whose send may have reached X are sure to cost (tried, not yet recorded: their answer was lost,
+        or they are being sent), so a resend never takes the budget over and others are checked against it.
+        ``exclude``: the delivery being checked."""
+        got = self.spend_of(account.id, day_start(now, tz), cycle_start(now, tz, account.budget.cycle_day))
+        with self.light.connect() as c:
+            texts: Sequence[str] = c.execute(sa.select(deliveries.c.text).where(
+                deliveries.c.account_id == account.id, deliveries.c.text.is_not(None), deliveries.c.attempts > 0,
+                deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value]),
+                deliveries.c.id != (exclude if exclude is not None else -1))).scalars().all()
+        pending = sum(post_cost(account, t) or 0 for t in texts)
+        return Spend(got.today + pending, got.cycle + pending)
 
     def charges(self, account_id: str | None = None) -> list[tuple[str, datetime, int, str]]:
         """Every charge kept (account, when, micro-dollars, what), oldest first."""

@@ -30,7 +30,7 @@ from bot.errors import (
 from bot.models import Article
 from bot.platforms.base import Post, Publisher
 from bot.policy import next_send
-from bot.pricing import budget_wait, has_url, next_cost, post_cost, usd
+from bot.pricing import budget_wait, has_url, micro, next_cost, post_cost, usd
 from bot.store import DeliveryForDispatch, Store
 
 log = logging.getLogger("bot.dispatch")
@@ -170,12 +170,18 @@ class Dispatcher:
         and so no longer fits: back to the queue, its text kept; its account then waits (``_budget_full``).
         A resend is never held back: its cost is counted since its first send. ``--force`` goes over."""
         account = self.policies.get(d.account_id)
-        if self._force or d.attempts > 1 or not isinstance(account, XAccount) \
+        if self._force or _resend(d) or not isinstance(account, XAccount) \
                 or not (account.budget.per_day or account.budget.per_month):
             return None
         now = self.clock.now()
-        wait = budget_wait(account, self.store.x_spend(account, now, self.tz, exclude=d.id),
-                           post_cost(account, text) or 0, now, self.tz)
+        cost = post_cost(account, text) or 0
+        whole = [micro(v) for v in (account.budget.per_day, account.budget.per_month) if v]
+        if cost > min(whole):  # it would never fit: it must not hold the account's other posts back for ever
+            why = (f"this post costs {usd(cost)} (X counts a URL in it), more than the account's whole budget "
+                   f"({usd(min(whole))}): not posted; raise the budget, then bot retry {d.id}")
+            self.store.record_failed(d, now, why)
+            return self._log(Outcome(d.id, d.account_id, "failed", why))
+        wait = budget_wait(account, self.store.x_spend(account, now, self.tz, exclude=d.id), cost, now, self.tz)
         if wait is None:
             return None
         self.store.record_retry(d, now, None, None, count_attempt=False, waits=wait.why)
@@ -221,7 +227,7 @@ class Dispatcher:
         try:
             published = publisher.publish(post)
         except Duplicate as exc:  # an earlier try's post: that try was charged (X); a first try's is not
-            cost, charged = self._cost(acc, text) if d.attempts > 1 else (None, None)
+            cost, charged = self._cost(acc, text) if _resend(d) else (None, None)
             store.record_sent(d, self.clock.now(), exc.remote_id, None,
                               note=f"the platform already had this post ({exc.message})"
                               + ("" if exc.remote_id else "; its id is unknown"), cost=cost, charged=charged)
@@ -301,3 +307,9 @@ class Dispatcher:
                 f" {o.detail}" if o.status == "sent" else f" detail={o.detail}" if o.detail else "",
                 f" url={o.url}" if o.url else "")
         return o
+
+
+def _resend(d: DeliveryForDispatch) -> bool:
+    """Whether this claim resends a text an earlier claim froze and tried (its answer lost): that try may have
+    posted, and been charged."""
+    return d.text is not None and d.attempts > 1

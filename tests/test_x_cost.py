@@ -282,7 +282,7 @@ def test_a_budget_smaller_than_one_post_is_refused(tmp_path: Path, feed_server: 
     with pytest.raises(ConfigError, match=r"budget.per_day \$0.100 is less than one post costs \(\$0.200 with link: "
                                           r"always\)"):
         load_config(path)
-    assert load_config(site(tmp_path, feed_server, fake_x, budget={"per_day": 0.10}, link="never"))
+    assert load_config(site(tmp_path, feed_server, fake_x, budget={"per_day": 0.10}, link="never"))  # six posts
 
 
 def test_a_real_duplicate_is_not_charged_and_force_goes_over_the_budget(
@@ -342,3 +342,31 @@ def test_what_has_a_url_is_what_twitter_text_finds(text: str, with_url: bool) ->
     from bot.pricing import has_url
 
     assert has_url(text) is with_url
+
+
+def test_a_post_dearer_than_the_whole_budget_fails_instead_of_holding_the_account_for_ever(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    """link: never and $0.10 a day (six posts at $0.015); a headline naming a domain costs $0.20, more than the
+    whole budget: it fails, with what to do, and the other posts go on."""
+    items = [item(420, "إطلاق منصة حكومية جديدة على gov.iq للخدمات", ["محليات"]),
+             item(421, "الأمطار تغمر شوارع البصرة", ["محليات"])]
+    path = site(tmp_path, feed_server, fake_x, items, budget={"per_day": 0.10}, link="never")
+    run_bot("poll", "--config", str(path))
+    assert [t["text"] for t in fake_x.tweets] == ["الأمطار تغمر شوارع البصرة"]
+    out = run_bot("status", "--config", str(path)).out
+    assert "this post costs $0.20 (X counts a URL in it), more than the account's whole budget ($0.10)" in out
+
+
+def test_a_post_retried_by_an_operator_is_checked_against_the_budget_like_a_new_one(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+) -> None:
+    from .kit.fake_x import Fault
+
+    path = site(tmp_path, feed_server, fake_x, demo_items()[:2], budget={"per_day": 0.20})
+    fake_x.faults.append(Fault("/2/tweets", 400, {"title": "Invalid Request", "type": "about:blank",
+                                                  "detail": "One or more parameters to your request was invalid."}))
+    run_bot("poll", "--config", str(path))  # the first is refused (failed), the second goes: $0.20 of $0.20
+    assert len(fake_x.tweets) == 1
+    assert run_bot("retry", "1", "--config", str(path)).code == 0
+    assert len(fake_x.tweets) == 1 and sum(c for _, c in fake_x.charges) == 200_000  # it waits for tomorrow

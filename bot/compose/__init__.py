@@ -56,9 +56,9 @@ def compose_post(
 
 #: A template field that shows the article's link (``{link}``, ``{short_link}``, WP Twitter Auto Publish's
 #: ``{PERMALINK}``, with or without a format).
-_LINK_FIELD = re.compile(r"\{(?:link|short_link|PERMALINK)(?:[!:][^}]*)?\}")
+_LINK_FIELD = re.compile(r"(?<!\{)\{(?:link|short_link|PERMALINK)(?:[!:][^}]*)?\}(?!\})")
 
-_FIELD = re.compile(r"\{[A-Za-z_]+(?:[!:][^}]*)?\}")
+_FIELD = re.compile(r"(?<!\{)\{[A-Za-z_]+(?:[!:][^}]*)?\}(?!\})")
 
 
 def without_link_lines(template: str) -> str:

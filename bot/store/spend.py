@@ -66,7 +66,9 @@ class SpendMixin(StoreBase):
             q = q.where(sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
         with self.light.connect() as c:
             row = c.execute(q).first()
-        return None if row is None else Waiting(row.id, row.text, row.priority, row.attempts > 0)
+        if row is None:
+            return None
+        return Waiting(row.id, row.text, row.priority, tried=row.attempts > 0 and row.text is not None)
 
     def x_spend(self, account: XAccount, now: datetime, tz: tzinfo, exclude: int | None = None) -> Spend:
         """An X account's spending today and this billing cycle (site time): what was charged, and what its

@@ -131,7 +131,7 @@ class Bot:
             if self._alerter is None:
                 from bot.alerts import Alerter
 
-                self._alerter = Alerter(self.config, self.store, self.clock, self.publisher_for)
+                self._alerter = Alerter(self.config, self.store, self.clock, self._make_publisher)
         return self._alerter.run(stop)
 
     def prune(self) -> tuple[int, int]:

@@ -41,6 +41,8 @@ log = logging.getLogger("bot.alerts")
 CLAIM_MARGIN = timedelta(seconds=30)
 #: A channel that failed is tried again after 1, 2, 4 … minutes, at most this long apart.
 MAX_PAUSE = timedelta(minutes=30)
+#: The platforms whose publisher says when the account's token expires (``TokenExpiry``).
+ASKS_TOKEN_EXPIRY = ("facebook",)
 #: How often a platform is asked when the account's token expires.
 TOKEN_CHECK_EVERY = timedelta(hours=24)
 #: … and after a failed ask.
@@ -152,7 +154,7 @@ def _redact(text: str, secrets: list[str]) -> str:
 
 class Alerter:
     """Looks for problems, records their beginnings and ends, and tells the channels. One per Bot, which gives
-    it its config, store, clock and publishers."""
+    it its config, store, clock and a maker of publishers (a new one each time: used from the alerts' thread)."""
 
     def __init__(self, config: BotConfig, store: Store, clock: Clock,
                  publisher_for: Callable[[AccountConfig], Publisher]) -> None:
@@ -163,8 +165,9 @@ class Alerter:
         self._secrets = config.secrets()
 
     def run(self, stop: threading.Event | None = None) -> int:
-        """One look: tokens asked where due, problems compared with what was told, the outbox drained.
-        Returns how many messages went out to every channel. Never raises for a channel's failure."""
+        """One look: tokens asked where due, problems compared with the open ones, each channel told what it is
+        owed. Returns how many problems' news went out to every channel owed it. Never raises for a channel's
+        failure."""
         config = self.config
         if config.alerts is None:
             return 0
@@ -191,20 +194,22 @@ class Alerter:
         for account in self.config.accounts:
             if stop is not None and stop.is_set():
                 return
-            if not account.enabled:
-                continue
-            publisher = self.publisher_for(account)
-            if not isinstance(publisher, TokenExpiry):
+            if not account.enabled or account.platform not in ASKS_TOKEN_EXPIRY:
                 continue
             expires, checked = self.store.token_state(account.id)
             if checked is not None and now - checked < TOKEN_CHECK_EVERY:
                 continue
+            publisher = self.publisher_for(account)  # its own (the dispatcher's sessions are the dispatcher's)
             try:
+                if not isinstance(publisher, TokenExpiry):
+                    continue
                 expires = publisher.token_expiry()
             except Exception as exc:  # any failure to ask: asked again in an hour, the last answer kept
                 log.warning("account=%s: cannot learn when its token expires: %s", account.id, exc)
                 self.store.record_token(account.id, expires, now - TOKEN_CHECK_EVERY + TOKEN_RETRY)
                 continue
+            finally:
+                publisher.close()
             self.store.record_token(account.id, expires, now)
 
     def deliver(self, stop: threading.Event | None = None) -> int:

@@ -51,14 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         # The same words head the command's own --help (argparse shows help= only in the list of commands).
         return subs.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
 
-
     p = sub_parser("run", "run the daemon: poll every feed at its interval and post what is new")
     _common(p, defaults=False)
     p.add_argument("--allow-sqlite-on-heroku", action="store_true",
                    help="run on Heroku with SQLite anyway (its disk is wiped on every restart)")
 
     p = sub_parser("migrate", "bring the database's schema up to this version of the bot "
-                                         "(back it up first); creates it when empty")
+                              "(back it up first); creates it when empty")
     _common(p, defaults=False)
 
     p = sub_parser("poll", "poll every feed once, send what is due, and exit (for cron and tests)")
@@ -67,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="poll feeds that are backing off after errors too")
 
     p = sub_parser("preview", "show the post each account would get for the newest articles "
-                                         "(reads the feeds now; changes nothing)")
+                              "(reads the feeds now; changes nothing)")
     _common(p, defaults=False)
     p.add_argument("--feed", action="append", default=[], metavar="ID", help="only this feed (repeatable)")
     p.add_argument("--account", action="append", default=[], metavar="ID",
@@ -273,6 +272,11 @@ def _alert(bot: Bot) -> bool:
     return True
 
 
+def _cost(usd: float | None) -> str:
+    """What a post would cost (X), as ``preview`` and ``post --dry-run`` show it: `` · $0.200``."""
+    return f" · ${usd:.3f}" if usd is not None else ""
+
+
 def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     import json
     from dataclasses import asdict
@@ -294,7 +298,7 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
         else:
             verdict = f"{p.length}/{p.limit}" if p.limit else f"{p.length}"
             verdict += " fits" if p.fits else " DOES NOT FIT"
-            verdict += f" · ${p.cost_usd:.3f}" if p.cost_usd is not None else ""
+            verdict += _cost(p.cost_usd)
             out.write(f"── {p.feed} → {p.account} ({p.platform}) · {verdict} · {p.guid}\n")
             out.write((p.text or f"(no post: {p.error})") + "\n\n")
     for e in errors:
@@ -352,8 +356,7 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         if r.status == "dry run":
             limit = f"/{r.limit}" if r.limit else ""
             cut = " · CUT to fit (the text is longer than the platform takes)" if r.cut else ""
-            cost = f" · ${r.cost_usd:.3f}" if r.cost_usd is not None else ""
-            out.write(f"── {r.account} · {r.length}{limit}{cost}{cut}\n{r.detail}\n\n")
+            out.write(f"── {r.account} · {r.length}{limit}{_cost(r.cost_usd)}{cut}\n{r.detail}\n\n")
             continue
         out.write(f"{r.account}: {r.status}{': ' + r.detail if r.detail else ''}\n")
         if r.cut:

@@ -30,7 +30,7 @@ from bot.errors import (
 from bot.models import Article
 from bot.platforms.base import Post, Publisher
 from bot.policy import next_send
-from bot.pricing import budget_wait, has_url, micro, next_cost, post_cost, usd
+from bot.pricing import budget_wait, has_budget, micro, next_cost, post_charge, post_cost, usd
 from bot.store import DeliveryForDispatch, Store
 
 log = logging.getLogger("bot.dispatch")
@@ -157,7 +157,7 @@ class Dispatcher:
         """Whether the account's next post (in claim order) does not fit its budget now: then nothing of it is
         claimed (priority first: a cheaper, lesser post never overtakes it) until the day or the billing cycle
         begins again, or the budget is raised (the config is read at each check). Checked before composing."""
-        if not isinstance(account, XAccount) or not (account.budget.per_day or account.budget.per_month):
+        if not isinstance(account, XAccount) or not has_budget(account):
             return False
         now = self.clock.now()
         cost = next_cost(account, self.store.next_waiting(account.id, now))
@@ -170,8 +170,7 @@ class Dispatcher:
         and so no longer fits: back to the queue, its text kept; its account then waits (``_budget_full``).
         A resend is never held back: its cost is counted since its first send. ``--force`` goes over."""
         account = self.policies.get(d.account_id)
-        if self._force or _resend(d) or not isinstance(account, XAccount) \
-                or not (account.budget.per_day or account.budget.per_month):
+        if self._force or _resend(d) or not isinstance(account, XAccount) or not has_budget(account):
             return None
         now = self.clock.now()
         cost = post_cost(account, text) or 0
@@ -289,10 +288,8 @@ class Dispatcher:
     def _cost(self, account_id: str, text: str) -> tuple[int | None, str | None]:
         """What posting ``text`` cost the account (micro-dollars) and X's name of that price; (None, None): free."""
         account = self.policies.get(account_id)
-        cost = post_cost(account, text) if account is not None else None
-        if cost is None:
-            return None, None
-        return cost, "Content: Create (with URL)" if has_url(text) else "Content: Create"
+        charge = post_charge(account, text) if account is not None else None
+        return (None, None) if charge is None else charge
 
     def _local(self, when: datetime) -> str:
         """A time as a person reads it: in the site's timezone, with its offset."""

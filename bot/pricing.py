@@ -34,11 +34,20 @@ def has_url(text: str) -> bool:
     return bool(extract_urls(text))
 
 
-def post_cost(account: AccountConfig, text: str) -> int | None:
-    """What posting ``text`` costs the account, in micro-dollars (None: a platform that does not charge)."""
+def post_charge(account: AccountConfig, text: str) -> tuple[int, str] | None:
+    """What posting ``text`` costs the account, in micro-dollars, with X's name of that price ("Content: Create
+    (with URL)"); None: a platform that does not charge."""
     if not isinstance(account, XAccount):
         return None
-    return micro(account.prices.post_with_url if has_url(text) else account.prices.post)
+    if has_url(text):
+        return micro(account.prices.post_with_url), "Content: Create (with URL)"
+    return micro(account.prices.post), "Content: Create"
+
+
+def post_cost(account: AccountConfig, text: str) -> int | None:
+    """What posting ``text`` costs the account, in micro-dollars (None: a platform that does not charge)."""
+    charge = post_charge(account, text)
+    return None if charge is None else charge[0]
 
 
 def request_cost(account: AccountConfig, request: str) -> tuple[int, str] | None:
@@ -115,13 +124,24 @@ def budget_wait(account: AccountConfig, spend: Spend, cost: int, now: datetime, 
     day = micro(budget.per_day) if budget.per_day else None
     if month is not None and spend.cycle + cost > month:
         until = next_cycle(now, tz, budget.cycle_day)
-        return BudgetWait(f"X budget: {usd(spend.cycle)} of {usd(month)} {cycle_words(budget.cycle_day)}, next "
-                          f"post {usd(cost)}, resets {until:%Y-%m-%d}", until)
+        return BudgetWait(budget_line(spend.cycle, month, cycle_words(budget.cycle_day), cost, f"{until:%Y-%m-%d}"),
+                          until)
     if day is not None and spend.today + cost > day:
-        until = datetime.combine(now.astimezone(tz).date() + timedelta(days=1), time(0), tzinfo=tz)
-        return BudgetWait(f"X budget: {usd(spend.today)} of {usd(day)} today, next post {usd(cost)}, "
-                          f"resets {until:%Y-%m-%d %H:%M}", until)
+        until = next_day(now, tz)
+        return BudgetWait(budget_line(spend.today, day, "today", cost, f"{until:%Y-%m-%d %H:%M}"), until)
     return None
+
+
+def budget_line(spent: int, limit: int, period: str, cost: int | None, resets: str) -> str:
+    """A budget as ``bot status`` and a waiting post say it: ``X budget: $39.80 of $40.00 this month, next post
+    $0.20, resets 2027-01-01``."""
+    return (f"X budget: {usd(spent)} of {usd(limit)} {period}" + (f", next post {usd(cost)}" if cost else "")
+            + f", resets {resets}")
+
+
+def next_day(now: datetime, tz: tzinfo) -> datetime:
+    """The start of the next day in the site's timezone."""
+    return datetime.combine(now.astimezone(tz).date() + timedelta(days=1), time(0), tzinfo=tz)
 
 
 def cycle_words(cycle_day: int) -> str:
@@ -151,6 +171,11 @@ class WaitingPost(Protocol):
     def priority(self) -> int: ...
     @property
     def tried(self) -> bool: ...
+
+
+def has_budget(account: AccountConfig) -> bool:
+    """Whether the account is an X account with a budget (a day's or a billing cycle's)."""
+    return isinstance(account, XAccount) and bool(account.budget.per_day or account.budget.per_month)
 
 
 def cheapest(account: AccountConfig) -> int | None:

@@ -52,17 +52,20 @@ class Notice:
         return self.key.partition(":")[2]
 
     @property
+    def mark(self) -> str:
+        """⚠️ for a beginning, ✅ for an end."""
+        return "⚠️" if self.event == "raised" else "✅"
+
+    @property
     def headline(self) -> str:
         """One line: the site, whether it began or ended, and the first sentence of the text."""
         first = " ".join(self.text.split(". ", 1)[0].split()).rstrip(".")  # one line: a mail header
-        mark = "⚠️" if self.event == "raised" else "✅"
-        return f"{mark} {self.site}: {first}"
+        return f"{self.mark} {self.site}: {first}"
 
     @property
     def body(self) -> str:
         text = self.text if len(self.text) <= MAX_TEXT else self.text[:MAX_TEXT].rsplit(" ", 1)[0] + " …"
-        mark = "⚠️" if self.event == "raised" else "✅"
-        return f"{mark} {self.site} — {text}\n({self.at:%Y-%m-%d %H:%M %z}; bot status says more)"
+        return f"{self.mark} {self.site} — {text}\n({self.at:%Y-%m-%d %H:%M %z}; bot status says more)"
 
 
 class Channel(Protocol):

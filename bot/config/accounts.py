@@ -19,12 +19,12 @@ from bot.config.values import (
     Identifier,
     PositiveDuration,
     Secret,
+    TelegramChat,
     Template,
     _http_url,
     _Model,
     _quiet_hours,
     _regex,
-    telegram_chat,
 )
 
 
@@ -136,17 +136,12 @@ class TelegramAccount(_AccountBase):
 
     platform: Literal["telegram"]
     bot_token: Secret
-    chat_id: int | str
+    chat_id: TelegramChat
     image: bool = False
     parse_mode: Literal["none", "HTML"] = "none"
     link_preview: bool = True
     base_url: BaseURL = None
     timeout: PositiveDuration = timedelta(seconds=20)
-
-    @field_validator("chat_id")
-    @classmethod
-    def _chat_id(cls, v: int | str) -> int | str:
-        return telegram_chat(v)
 
 
 class FacebookAccount(_AccountBase):

@@ -16,11 +16,11 @@ from bot.config.values import (
     Identifier,
     PositiveDuration,
     Secret,
+    TelegramChat,
     _at_least,
     _at_most,
     _http_url,
     _Model,
-    telegram_chat,
 )
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -50,13 +50,8 @@ class TelegramChannel(_ChannelBase):
 
     type: Literal["telegram"]
     bot_token: Secret
-    chat_id: int | str
+    chat_id: TelegramChat
     base_url: BaseURL = None
-
-    @field_validator("chat_id")
-    @classmethod
-    def _chat_id(cls, v: int | str) -> int | str:
-        return telegram_chat(v)
 
 
 class EmailChannel(_ChannelBase):

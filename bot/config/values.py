@@ -84,6 +84,10 @@ def telegram_chat(v: int | str) -> int | str:
     raise ValueError("must be @channelname or a numeric chat id such as -1001234567890")
 
 
+#: A Telegram chat: ``@channelname`` or a numeric id (accounts and alert channels alike).
+TelegramChat = Annotated[int | str, AfterValidator(telegram_chat)]
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:

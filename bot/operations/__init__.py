@@ -198,9 +198,9 @@ class Operations:
         wait = report.account_wait(account, bot.store.account_state(account_id),
                                    bot.store.sent_times(account_id, now - timedelta(days=1)), now, bot.config.site.tz)
         if wait is None and isinstance(account, XAccount):
-            spend = report.x_spend(account, bot.store, now, bot.config.site.tz)
-            if spend["wait"]:
-                wait = report.Wait(spend["wait"], spend["until"])
+            budget = report.x_spend(account, bot.store, now, bot.config.site.tz)[1]
+            if budget is not None:
+                wait = report.Wait(budget.why, budget.until)
         if wait is None:
             return "queued"
         force = " (--force sends anyway)" if wait.forceable else ""

@@ -15,12 +15,15 @@ from bot.models import DeliveryState
 from bot.policy import next_send
 from bot.pricing import (
     MICRO,
+    BudgetWait,
+    budget_line,
     budget_wait,
     cycle_start,
     cycle_words,
     micro,
     next_cost,
     next_cycle,
+    next_day,
     usd,
 )
 from bot.store import AccountState, Store
@@ -84,18 +87,16 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
             "next_send": "held" if state.held else _t(wait.until, tz) if wait else "now",
             "waits_for": None if wait is None or wait.held else wait.why,
         })
-    queued_rows = store.deliveries(state=DeliveryState.QUEUED.value)
     for a, account in zip(accounts, config.accounts, strict=True):
         if isinstance(account, XAccount):
-            a["spend"] = x_spend(account, store, now, tz)
-            until = a["spend"].pop("until")
-            if a["spend"]["wait"] and not a["held"] and a["next_send"] == "now":
-                a["next_send"], a["waits_for"] = a["spend"]["resets"], a["spend"]["wait"]
-                waits[account.id] = Wait(a["spend"]["wait"], until)  # its waiting posts wait for the budget
+            a["spend"], budget = x_spend(account, store, now, tz)
+            if budget and not a["held"] and a["next_send"] == "now":
+                a["next_send"], a["waits_for"] = _t(budget.until, tz), budget.why
+                waits[account.id] = Wait(budget.why, budget.until)  # its waiting posts wait for the budget
     queue: list[dict[str, Any]] = []
     retries: dict[str, list[tuple[datetime, str]]] = {}  # per account: its posts retrying after an error
     ready: set[str] = set()  # accounts with a waiting post that is not retrying after an error
-    for row in queued_rows:
+    for row in store.deliveries(state=DeliveryState.QUEUED.value):
         wait = waits.get(row.account_id)
         retrying = False
         if row.account_id not in waits:
@@ -146,29 +147,25 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
             "queue": queue, "recent": recent, "problems": problems}
 
 
-def x_spend(account: XAccount, store: Store, now: datetime, tz: tzinfo) -> dict[str, Any]:
+def x_spend(account: XAccount, store: Store, now: datetime, tz: tzinfo) -> tuple[dict[str, Any], BudgetWait | None]:
     """What an X account spent (today, this billing cycle; posts sent whose answer is awaited counted), its
-    budgets, what its next post would cost, and whether the budget makes it wait."""
+    budgets and what its next post would cost; and whether the budget makes it wait."""
     spend = store.x_spend(account, now, tz)
     cost = next_cost(account, store.next_waiting(account.id, now))
     budget = account.budget
     lines = []
     if budget.per_month:
-        lines.append(f"X budget: {usd(spend.cycle)} of {usd(micro(budget.per_month))} {cycle_words(budget.cycle_day)}"
-                     + (f", next post {usd(cost)}" if cost else "")
-                     + f", resets {next_cycle(now, tz, budget.cycle_day):%Y-%m-%d}")
+        lines.append(budget_line(spend.cycle, micro(budget.per_month), cycle_words(budget.cycle_day), cost,
+                                 f"{next_cycle(now, tz, budget.cycle_day):%Y-%m-%d}"))
     if budget.per_day:
-        tomorrow = now.astimezone(tz).date() + timedelta(days=1)
-        lines.append(f"X budget: {usd(spend.today)} of {usd(micro(budget.per_day))} today"
-                     + (f", next post {usd(cost)}" if cost else "") + f", resets {tomorrow:%Y-%m-%d}")
+        lines.append(budget_line(spend.today, micro(budget.per_day), "today", cost, f"{next_day(now, tz):%Y-%m-%d}"))
     wait = budget_wait(account, spend, cost, now, tz) if cost else None
     return {"today_usd": spend.today / MICRO, "cycle_usd": spend.cycle / MICRO,
             "today": usd(spend.today), "cycle": usd(spend.cycle),
             "cycle_start": _t(cycle_start(now, tz, budget.cycle_day), tz),
             "per_day_usd": budget.per_day, "per_month_usd": budget.per_month,
             "next_post_usd": None if cost is None else cost / MICRO, "budget": "; ".join(lines) or None,
-            "wait": wait.why if wait else None, "resets": _t(wait.until, tz) if wait else None,
-            "until": wait.until if wait else None}
+            "wait": wait.why if wait else None, "resets": _t(wait.until, tz) if wait else None}, wait
 
 
 def render(data: dict[str, Any]) -> str:

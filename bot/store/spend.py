@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,24 +36,15 @@ class SpendMixin(StoreBase):
             c.execute(charges.insert().values(account_id=account_id, at=now, micro_usd=micro_usd, what=what,
                                               delivery_id=delivery_id))
 
-    def spent(self, account_id: str, since: datetime) -> int:
-        """What the account was charged since ``since``, in micro-dollars."""
-        with self.light.connect() as c:
-            total: int = c.execute(sa.select(sa.func.coalesce(sa.func.sum(charges.c.micro_usd), 0)).where(
-                charges.c.account_id == account_id, charges.c.at >= since)).scalar_one()
-        return int(total)
-
     def spend_of(self, account_id: str, day: datetime, cycle: datetime) -> Spend:
-        """The account's spending since the start of its ``day`` and of its billing ``cycle``."""
+        """The account's spending since the start of its ``day`` and of its billing ``cycle`` (one query)."""
+        def since(start: datetime) -> Any:
+            return sa.func.coalesce(sa.func.sum(sa.case((charges.c.at >= start, charges.c.micro_usd), else_=0)), 0)
+
         with self.light.connect() as c:
-            row = c.execute(sa.select(
-                sa.func.coalesce(sa.func.sum(sa.case((charges.c.at >= day, charges.c.micro_usd), else_=0)), 0),
-                sa.func.coalesce(sa.func.sum(charges.c.micro_usd), 0),
-            ).where(charges.c.account_id == account_id, charges.c.at >= min(day, cycle))).one()
-        today, since_cycle = int(row[0]), int(row[1])
-        if cycle > day:  # (a cycle that began today: its sum is the smaller one)
-            since_cycle = self.spent(account_id, cycle)
-        return Spend(today, since_cycle)
+            row = c.execute(sa.select(since(day), since(cycle)).where(
+                charges.c.account_id == account_id, charges.c.at >= min(day, cycle))).one()
+        return Spend(int(row[0]), int(row[1]))
 
     def next_waiting(self, account_id: str, now: datetime | None = None) -> Waiting | None:
         """The account's next post to go, in the dispatcher's order (priority, then publish order), among those

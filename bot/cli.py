@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p, defaults=False)
         p.add_argument("delivery", type=int, metavar="ID", help="the delivery's number (bot status shows it)")
         _by(p)
+    from bot import cli_console
+
+    cli_console.add_parsers(sub_parser, _common)
     return parser
 
 
@@ -420,3 +423,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], 
     "skip": _operate("skip"),
     "unpost": _operate("unpost"),
 }
+
+
+def _console_commands() -> None:
+    from bot.cli_console import COMMANDS as CONSOLE
+
+    COMMANDS.update(CONSOLE)
+
+
+_console_commands()

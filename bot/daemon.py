@@ -285,6 +285,15 @@ class Daemon:
         count_x("warm-up https://example.com")
         self.bot.publishers  # noqa: B018
 
+    def _console(self) -> Any:
+        """The newsroom console over this daemon's bot (it follows reloads), or None when not configured."""
+        if self.bot.config.console is None:
+            return None
+        from bot.operations import Operations
+        from bot.web.console import Console
+
+        return Console(lambda: Operations(self.bot), health=self.health)
+
     def start(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -301,14 +310,19 @@ class Daemon:
         token: str | None = None
         if server is not None or port:
             from bot.web import WebSide
+            from bot.web.app import Hooks, build_app
 
             self.metrics = Metrics(self)  # before the first poll, which it counts
             host = server.host if server else "0.0.0.0"
             listen = _port(port) if port else (server.port if server else 8080)  # $PORT wins (Heroku's web dyno)
             token = server.ping_token.get_secret_value() if server and server.ping_token else \
                 os.environ.get("BOT_PING_TOKEN")
+            metrics_token = server.metrics_token.get_secret_value() if server and server.metrics_token else None
+            app = build_app(Hooks(self.health, self.metrics.render, self.ping, lambda: metrics_token),
+                            self._console())
             try:  # before anything starts: a port that cannot be had is a person's mistake, said in one line
-                self.web = WebSide(host, listen, token, self.ping, self.health, self.metrics.render)
+                self.web = WebSide(host, listen, app, lambda: token,
+                                   forwarded_allow_ips=server.trusted_proxies if server else "127.0.0.1")
             except OSError as exc:
                 setting = "$PORT" if port else "server.port"
                 raise UsageError(f"cannot listen on {host}:{listen} ({setting}): {exc.strerror or exc}") from exc
@@ -318,8 +332,9 @@ class Daemon:
         self._scheduler.resume()
         if self.web is not None:
             self.web.start()
-            log.info("listening on %s:%d (ping %s, /healthz, /metrics)", self.web.server.sockets[0].getsockname()[0],
-                     self.web.port, "on" if token else "off: set server.ping_token")
+            log.info("listening on %s:%d (ping %s, /healthz, /metrics, console %s)", self.web.address, self.web.port,
+                     "on" if token else "off: set server.ping_token",
+                     "on" if self.bot.config.console else "off: set console.secret_key")
 
     def shutdown(self, grace: float = STOP_GRACE) -> bool:
         """Stop scheduling, let running jobs finish for up to ``grace`` seconds. True if they all did."""

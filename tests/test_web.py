@@ -169,11 +169,13 @@ def test_polls_of_a_feed_are_coalesced_never_concurrent(
 
 
 def _raw(port: int, data: bytes, timeout: float = 5.0) -> bytes:
-    """Send bytes as they are; the answer's status line (b"" when the server closed without one)."""
+    """Send bytes as they are (with a Host header after the request line, as every HTTP/1.1 client sends); the
+    answer's status line (b"" when the server closed without one)."""
     import socket
 
+    line, sep, rest = data.partition(b"\r\n")
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
+        s.sendall(line + sep + b"Host: 127.0.0.1\r\n" + rest if sep else data)
         got = b""
         while b"\r\n" not in got:
             chunk = s.recv(4096)
@@ -208,7 +210,7 @@ def test_the_ping_endpoint_cannot_be_knocked_over_without_the_token(running: Run
         assert _raw(running.port, f"POST /ping/{TOKEN} HTTP/1.1\r\nContent-Length: -1\r\n\r\n".encode()) \
             == b"HTTP/1.1 400 Bad Request"
         assert _raw(running.port, f"POST /ping/{TOKEN} HTTP/1.1\r\nContent-Length: 300000000\r\n\r\n".encode()) \
-            == b"HTTP/1.1 413 Content Too Large"
+            .startswith(b"HTTP/1.1 413")
         assert _raw(running.port, f"POST /ping/{TOKEN} HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".encode()) \
             == b"HTTP/1.1 411 Length Required"
         assert _raw(running.port, b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\n\r\n") \
@@ -221,7 +223,7 @@ def test_the_ping_endpoint_cannot_be_knocked_over_without_the_token(running: Run
             == b"HTTP/1.1 400 Bad Request"
         # A body pushed at a wrong token is not read: the answer comes while the sender still sends.
         with socket.create_connection(("127.0.0.1", running.port), timeout=10) as s:
-            s.sendall(b"POST /ping/wrong HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n")
+            s.sendall(b"POST /ping/wrong HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n")
             assert s.recv(100).startswith(b"HTTP/1.1 404")
     finally:
         for s in idle:
@@ -248,7 +250,8 @@ def test_a_ping_that_expects_100_continue_gets_it(running: Running) -> None:
     import socket
 
     with socket.create_connection(("127.0.0.1", running.port), timeout=5) as s:
-        s.sendall(f"POST /ping/{TOKEN} HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n".encode())
+        s.sendall(f"POST /ping/{TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                  "Expect: 100-continue\r\n\r\n".encode())
         assert s.recv(100).startswith(b"HTTP/1.1 100 Continue")
         s.sendall(b"{}")
         assert b"HTTP/1.1 202 Accepted" in s.recv(1000)
@@ -260,8 +263,10 @@ def test_connections_are_bounded_and_a_kept_alive_one_is_closed_when_idle() -> N
     import socket
 
     from bot.web import WebSide
+    from bot.web.app import Hooks, build_app
 
-    web = WebSide("127.0.0.1", 0, TOKEN, lambda: None, lambda: (True, {"ok": True}), lambda: b"")
+    web = WebSide("127.0.0.1", 0, build_app(Hooks(lambda: (True, {"ok": True}), lambda: b"", lambda: None)),
+                  lambda: TOKEN)
     web.max_connections, web.idle_timeout = 3, 0.5
     web.start()
     try:
@@ -273,7 +278,7 @@ def test_connections_are_bounded_and_a_kept_alive_one_is_closed_when_idle() -> N
             s.close()
         wait_for(lambda: web.open == 0, what="the connections to close")
         with socket.create_connection(("127.0.0.1", web.port), timeout=5) as s:
-            s.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             assert s.recv(1000).startswith(b"HTTP/1.1 200 OK")
             started = time.monotonic()
             assert s.recv(100) == b""  # no second request: closed after the idle timeout

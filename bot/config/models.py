@@ -15,6 +15,7 @@ from pydantic.functional_validators import AfterValidator
 from bot.config.accounts import AccountConfig
 from bot.config.alerts import AlertsConfig
 from bot.config.common import ShortLink, ShortLinkConfig
+from bot.config.console import ConsoleConfig
 from bot.config.database import normalize_url
 from bot.config.values import (
     RTL_LANGUAGES,
@@ -102,14 +103,18 @@ class FeedConfig(_Model):
 
 
 class ServerConfig(_Model):
-    """The daemon's small HTTP side: WordPress's ping, health and metrics."""
+    """The daemon's HTTP side: WordPress's ping, health, metrics (and the console, ``console:``)."""
 
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)
     ping_token: Secret | None = None
     unhealthy_after: int = Field(default=3, ge=1)
+    #: /metrics wants ``Authorization: Bearer <token>`` when set.
+    metrics_token: Secret | None = None
+    #: Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses, or "*").
+    trusted_proxies: str = "127.0.0.1"
 
-    @field_validator("ping_token", mode="before")
+    @field_validator("ping_token", "metrics_token", mode="before")
     @classmethod
     def _no_token(cls, v: object) -> object:
         return None if v == "" else v  # ${BOT_PING_TOKEN:-}: no ping endpoint until the token is set
@@ -121,6 +126,7 @@ class BotConfig(_Model):
 
     site: SiteConfig
     server: ServerConfig | None = None
+    console: ConsoleConfig | None = None
     alerts: AlertsConfig | None = None
     feeds: list[FeedConfig] = Field(min_length=1)
     accounts: list[AccountConfig] = Field(default_factory=list)

@@ -29,6 +29,7 @@ from bot.feeds.poll import newest
 from bot.lifecycle import RETRY, SKIP, UNPOST, Transition
 from bot.models import Article, DeliveryState, Validators
 from bot.operations import report
+from bot.operations.users import UsersOperations
 from bot.policy import priority_of
 from bot.pricing import MICRO, post_cost, request_cost, usd
 from bot.store import DeliveryRow, Store
@@ -95,7 +96,7 @@ def migrate(config: BotConfig) -> tuple[str | None, str]:
 log = logging.getLogger("bot")
 
 
-class Operations:
+class Operations(UsersOperations):
     """The operator actions over one :class:`~bot.core.Bot`."""
 
     def __init__(self, bot: Bot) -> None:

@@ -10,7 +10,7 @@ From the bottom up: ``tables`` (the tables and the time type; imports nothing of
 :class:`Store`: ``feeds`` (feeds, poll leases, what a poll records), ``outbox`` (deliveries, claims,
 outcomes, operators' transitions, history), ``accounts`` (held and paused accounts), ``alerts`` (the
 problems, what each alert channel was last told, token expiry), ``spend`` (what X charged), ``caches``
-(short links, the REST API's answers, retention).
+(short links, the REST API's answers, retention), ``users`` (the console's users, sessions, failed sign-ins).
 """
 
 from __future__ import annotations
@@ -35,17 +35,39 @@ from bot.store.records import (
 )
 from bot.store.spend import SpendMixin
 from bot.store.tables import accounts, articles, deliveries, events, feeds, metadata, short_links
+from bot.store.users import User, UsersMixin
 
 
-class Store(FeedsMixin, OutboxMixin, AccountsMixin, AlertsMixin, SpendMixin, CachesMixin, StoreBase):
+class Store(FeedsMixin, OutboxMixin, AccountsMixin, AlertsMixin, SpendMixin, CachesMixin, UsersMixin, StoreBase):
     """The bot's state, one object over one database: open it with :meth:`Store.open`. Safe to share between
     threads (each call takes its own connection); on PostgreSQL, several processes share one database
     (poll leases, claims with ``SKIP LOCKED``, advisory locks)."""
 
 
 __all__ = [
-    "AccountState", "DeliveryForDispatch", "DeliveryRow", "Event", "FeedState", "KnownArticle",
-    "Owed", "PlannedDelivery", "PollPlan", "Problem", "Store", "StoreBase", "accounts", "articles", "database_url",
-    "deliveries", "events", "feeds", "make_engine", "metadata", "normalize_url", "short_links", "shown_url",
+    "AccountState",
+    "DeliveryForDispatch",
+    "DeliveryRow",
+    "Event",
+    "FeedState",
+    "KnownArticle",
+    "Owed",
+    "PlannedDelivery",
+    "PollPlan",
+    "Problem",
+    "Store",
+    "StoreBase",
+    "User",
+    "accounts",
+    "articles",
+    "database_url",
+    "deliveries",
+    "events",
+    "feeds",
+    "make_engine",
+    "metadata",
+    "normalize_url",
+    "short_links",
+    "shown_url",
     "sqlite_file",
 ]

@@ -185,3 +185,33 @@ charges = sa.Table(
     sa.Column("delivery_id", sa.Integer),
 )
 sa.Index("ix_charges_account_at", charges.c.account_id, charges.c.at)
+
+# Migration 0008: the console's people, their sign-ins, and failed sign-ins (for throttling).
+users = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),  # viewer | editor | admin
+    sa.Column("password_hash", sa.Text),  # argon2id; NULL for a WordPress sign-in (its password stays there)
+    sa.Column("source", sa.String(16), nullable=False, default="local"),  # local | wordpress
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+console_sessions = sa.Table(
+    "console_sessions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # SHA-256 of the cookie's random token, never the token
+    sa.Column("user_name", sa.String(64), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("seen_at", UTCDateTime, nullable=False),  # last use: it ends console.session_idle after
+)
+sa.Index("ix_console_sessions_user", console_sessions.c.user_name)
+
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_login_failures_address_at", login_failures.c.address, login_failures.c.at)

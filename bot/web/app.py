@@ -1,0 +1,123 @@
+"""The Starlette application of the daemon's HTTP side: ping, ``/healthz``, ``/metrics`` and, when configured,
+the newsroom console at ``/``.
+
+- ``POST /ping/<token>``: a plain POST, or WordPress's XML-RPC ``weblogUpdates.ping`` /
+  ``weblogUpdates.extendedPing`` (Settings → Writing → Update Services): poll the site's feeds now, then
+  dispatch. The body is never trusted: it only triggers a poll. A wrong token gets 404 (``server.BodyGuard``
+  says so before a byte of the body is read).
+- ``GET /healthz``: 200 when the scheduler runs and the store answers; 503 with what is wrong.
+- ``GET /metrics``: Prometheus text format; behind ``Authorization: Bearer <server.metrics_token>`` when set.
+
+Every answer carries a strict Content-Security-Policy (no inline script or style), ``X-Frame-Options: DENY``,
+``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from bot.web.console import Console
+
+log = logging.getLogger("bot.web")
+
+XMLRPC_OK = (b"<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+             b"<member><name>flerror</name><value><boolean>0</boolean></value></member>"
+             b"<member><name>message</name><value><string>Thanks for the ping.</string></value></member>"
+             b"</struct></value></param></params></methodResponse>")
+#: No inline script or style anywhere; images may come from the site's own pages (article images, https).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the HTTP side asks of the daemon (or of ``bot console``, which has no scheduler)."""
+
+    health: Callable[[], tuple[bool, dict[str, Any]]]  #: (ok, report)
+    metrics: Callable[[], bytes] | None = None  #: Prometheus text; None: no /metrics
+    ping: Callable[[], None] | None = None  #: poll now; None: no ping endpoint
+    metrics_token: Callable[[], str | None] = lambda: None  #: /metrics wants this bearer token when set
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in have]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
+    """The whole HTTP side as one ASGI app (wrap it in ``server.BodyGuard``: :class:`~bot.web.WebSide` does)."""
+
+    async def healthz(request: Request) -> Response:
+        ok, report = await run_in_threadpool(hooks.health)
+        return JSONResponse(report, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        assert hooks.metrics is not None
+        token = hooks.metrics_token()
+        if token:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return PlainTextResponse("metrics need the bearer token (server.metrics_token)\n", status_code=401,
+                                         headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        body = await run_in_threadpool(hooks.metrics)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def ping(request: Request) -> Response:
+        assert hooks.ping is not None
+        body = await request.body()  # read whole and bounded by BodyGuard, which also checked the token
+        xmlrpc = b"<methodCall" in body[:1000]
+        peer = request.client.host if request.client else "?"
+        log.info("ping received (%s) from %s: polling now", "XML-RPC" if xmlrpc else "POST", peer)
+        await run_in_threadpool(hooks.ping)
+        if xmlrpc:
+            return Response(XMLRPC_OK, media_type="text/xml")
+        return JSONResponse({"ok": True, "polling": True}, status_code=202)
+
+    async def not_found(request: Request) -> Response:
+        return PlainTextResponse("not found\n", status_code=404)
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    if hooks.metrics is not None:
+        routes.append(Route("/metrics", metrics, methods=["GET"]))
+    if hooks.ping is not None:
+        routes.append(Route("/ping/{token}", ping, methods=["POST"]))
+    if console is not None:
+        routes += console.routes()
+    else:
+        routes.append(Route("/", not_found))
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    return SecurityHeaders(app)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse("not found\n", status_code=404)

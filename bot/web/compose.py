@@ -1,0 +1,128 @@
+"""The console's writing views: compose a post by hand (a live preview per platform, exactly as each will get
+it; send now or schedule), and edit a waiting post's text with a live counter as its platform counts. Both use
+the daemon's own composition, length and cost code, through the operations layer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.errors import BotError, UsageError
+from bot.models import DeliveryState
+
+if TYPE_CHECKING:
+    from bot.web.console import Console, Page
+
+#: The most a text field may hold (a platform's own limit is checked as it counts).
+MAX_TEXT = 5000
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    def compose(page: Page) -> Response:
+        config = page.ops.bot.config
+        return console.render(page, "compose.html", accounts=[a for a in config.accounts if a.enabled], form={},
+                              chosen=None)
+
+    def preview(page: Page) -> Response:
+        try:
+            text, url, chosen = _fields(page)
+            results = page.ops.manual_post(text=text, url=url, account_ids=chosen, link=page.form.get("link") or None,
+                                           image=page.form.get("image") or None, dry_run=True, force=False,
+                                           by=_by(page))
+        except BotError as exc:
+            return console.render(page, "_previews.html", results=[], error=str(exc))
+        return console.render(page, "_previews.html", results=results, error=None,
+                              platforms={a.id: a.platform for a in page.ops.bot.config.accounts},
+                              image=page.form.get("image") or None)
+
+    def send(page: Page) -> Response:
+        try:
+            text, url, chosen = _fields(page)
+            at = _when(page) if page.form.get("action") == "schedule" else None
+            results = page.ops.manual_post(text=text, url=url, account_ids=chosen, link=page.form.get("link") or None,
+                                           image=page.form.get("image") or None, dry_run=False, force=False,
+                                           by=_by(page), at=at)
+        except BotError as exc:
+            config = page.ops.bot.config
+            return console.render(page, "compose.html", 400, accounts=[a for a in config.accounts if a.enabled],
+                                  form=page.form, chosen=page.lists.get("account", []), error=str(exc))
+        return console.render(page, "compose_done.html", results=results, at=at)
+
+    def edit_form(page: Page) -> Response:
+        row = _waiting(page)
+        if row is None:
+            return PlainTextResponse(page.speak.gettext("This post no longer waits."), 404)
+        text = row.text or page.ops.composed_text(row.id)
+        return console.render(page, "edit.html", row=row, text=text, measure=page.ops.measure(row.account_id, text))
+
+    def measure(page: Page) -> Response:
+        row = page.ops.bot.store.delivery(_id(page))
+        if row is None:
+            return PlainTextResponse("", 404)
+        text = page.form.get("text", "")[:MAX_TEXT]
+        return console.render(page, "_counter.html", measure=page.ops.measure(row.account_id, text))
+
+    def save(page: Page) -> Response:
+        delivery_id = _id(page)
+        text = page.form.get("text", "")[:MAX_TEXT]
+        try:
+            if page.form.get("action") == "approve":
+                page.ops.approve(delivery_id, _by(page), text)
+            else:
+                page.ops.edit_text(delivery_id, text, _by(page))
+        except BotError as exc:
+            row = page.ops.bot.store.delivery(delivery_id)
+            if row is None:
+                return console.done(page, "/queue", str(exc), "error")
+            return console.render(page, "edit.html", 400, row=row, text=text, error=str(exc),
+                                  measure=page.ops.measure(row.account_id, text))
+        return console.done(page, "/queue", page.speak.gettext("Saved."))
+
+    v = console.view
+    return [
+        Route("/compose", v("editor", compose), methods=["GET"]),
+        Route("/compose/preview", v("editor", preview, write=True), methods=["POST"]),
+        Route("/compose", v("editor", send, write=True), methods=["POST"]),
+        Route("/posts/{id}/edit", v("editor", edit_form), methods=["GET"]),
+        Route("/posts/{id}/measure", v("editor", measure, write=True), methods=["POST"]),
+        Route("/posts/{id}/edit", v("editor", save, write=True), methods=["POST"]),
+    ]
+
+
+def _by(page: Page) -> str:
+    assert page.user is not None
+    return page.user.name
+
+
+def _id(page: Page) -> int:
+    value = page.request.path_params["id"]
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
+
+
+def _waiting(page: Page) -> object:
+    row = page.ops.bot.store.delivery(_id(page))
+    waiting = (DeliveryState.QUEUED.value, DeliveryState.AWAITING_APPROVAL.value)
+    return row if row is not None and row.state in waiting else None
+
+
+def _fields(page: Page) -> tuple[str | None, str | None, list[str]]:
+    text = page.form.get("text", "").strip()[:MAX_TEXT] or None
+    url = page.form.get("url", "").strip()[:2000] or None
+    chosen = [a for a in page.lists.get("account", []) if a]
+    if not chosen:
+        raise UsageError(page.speak.gettext("Choose at least one account."))
+    return text, url, chosen
+
+
+def _when(page: Page) -> datetime:
+    """The form's ``at`` (a ``datetime-local`` value) as a time in the site's timezone."""
+    value = page.form.get("at", "")
+    try:
+        naive = datetime.strptime(value, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        raise UsageError(page.speak.gettext("Give the time to post at, as the site's calendar and clock say."),
+                         ) from None
+    return naive.replace(tzinfo=page.ops.bot.config.site.tz)

@@ -1,0 +1,180 @@
+"""The console's reading pages and the actions on them: the overview (problems first), the queue, approvals,
+history and a post's own page, accounts and feeds. Every action is the operations layer's, with the signed-in
+person as ``by``; the overview and the queue refresh themselves (htmx polling ``/live/...``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.config import AccountConfig, BotConfig
+from bot.errors import BotError
+from bot.models import DeliveryState
+from bot.web.views import account_view, feed_view, profile_url
+
+if TYPE_CHECKING:
+    from bot.web.console import Console, Page
+
+#: History rows a page.
+PAGE_SIZE = 50
+#: Seconds between a live page's refreshes.
+LIVE_EVERY = 5
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    def overview_data(page: Page) -> dict[str, Any]:
+        status = page.ops.status(limit=10)
+        config = page.ops.bot.config
+        awaiting = page.ops.bot.store.deliveries(state=DeliveryState.AWAITING_APPROVAL.value, limit=100)
+        for p in status["problems"]:
+            if p["kind"] == "delivery":
+                p["check"] = _profile(config, p["account"])
+            p["held"] = p["kind"] == "account" and any(a["id"] == p.get("account") and a["held"]
+                                                       for a in status["accounts"])
+        return {"status": status, "awaiting": awaiting, "live_every": LIVE_EVERY}
+
+    def overview(page: Page) -> Response:
+        return console.render(page, "overview.html", **overview_data(page))
+
+    def live_overview(page: Page) -> Response:
+        return console.render(page, "_overview.html", **overview_data(page))
+
+    def queue_data(page: Page) -> dict[str, Any]:
+        status = page.ops.status(limit=1)
+        accounts = {a["id"]: a for a in status["accounts"]}
+        return {"queue": status["queue"], "accounts": accounts, "live_every": LIVE_EVERY}
+
+    def queue(page: Page) -> Response:
+        return console.render(page, "queue.html", **queue_data(page))
+
+    def live_queue(page: Page) -> Response:
+        return console.render(page, "_queue.html", **queue_data(page))
+
+    def approvals(page: Page) -> Response:
+        rows = page.ops.bot.store.deliveries(state=DeliveryState.AWAITING_APPROVAL.value)
+        return console.render(page, "approvals.html", rows=rows)
+
+    def history(page: Page) -> Response:
+        q = page.request.query_params
+        config = page.ops.bot.config
+        number = _int(q.get("page"), 1)
+        since, until = _day(q.get("since"), config), _day(q.get("until"), config, end=True)
+        state = q.get("state") or None
+        if state not in {s.value for s in DeliveryState}:
+            state = None
+        account = q.get("account") or None
+        rows, total = page.ops.history(q.get("q") or None, account, state, since, until,
+                                       offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        pages = max(1, -(-total // PAGE_SIZE))
+        keep = {k: v for k, v in q.items() if k != "page" and v}
+        return console.render(page, "history.html", rows=rows, total=total, number=min(number, pages), pages=pages,
+                              query=q, keep=keep, states=[s.value for s in DeliveryState],
+                              account_ids=[a.id for a in config.accounts])
+
+    def post(page: Page) -> Response:
+        delivery_id = _int(page.request.path_params["id"], 0)
+        row = page.ops.bot.store.delivery(delivery_id)
+        if row is None:
+            return PlainTextResponse(page.speak.gettext("There is no such post."), 404)
+        config = page.ops.bot.config
+        return console.render(page, "post.html", row=row, events=page.ops.post_history(delivery_id),
+                              check=_profile(config, row.account_id))
+
+    def accounts(page: Page) -> Response:
+        config = page.ops.bot.config
+        status = page.ops.status(limit=1)
+        states = {a["id"]: a for a in status["accounts"]}
+        feeds = {f["id"]: f for f in status["feeds"]}
+        secrets = config.secrets()
+        return console.render(page, "accounts.html",
+                              accounts=[(account_view(a, secrets), states.get(a.id, {})) for a in config.accounts],
+                              feeds=[(feed_view(f, secrets), feeds.get(f.id, {})) for f in config.feeds])
+
+    def act(action: Callable[[Page, int], str], back: str = "/queue") -> Callable[[Page], Response]:
+        def run(page: Page) -> Response:
+            delivery_id = _int(page.request.path_params["id"], 0)
+            to = _back(page, back)
+            try:
+                action(page, delivery_id)
+            except BotError as exc:
+                return console.done(page, to, str(exc), "error")
+            return console.done(page, to, page.speak.gettext("Done."))
+        return run
+
+    def account_act(hold: bool) -> Callable[[Page], Response]:
+        def run(page: Page) -> Response:
+            account_id = page.request.path_params["id"]
+            by = _by(page)
+            try:
+                if hold:
+                    page.ops.hold(account_id, by, page.form.get("reason") or None)
+                else:
+                    page.ops.release(account_id, by, page.form.get("reason") or None)
+            except BotError as exc:
+                return console.done(page, _back(page, "/"), str(exc), "error")
+            return console.done(page, _back(page, "/"), page.speak.gettext("Held.") if hold
+                                else page.speak.gettext("Released."))
+        return run
+
+    v = console.view
+    return [
+        Route("/", v("viewer", overview), methods=["GET"]),
+        Route("/live/overview", v("viewer", live_overview), methods=["GET"]),
+        Route("/queue", v("viewer", queue), methods=["GET"]),
+        Route("/live/queue", v("viewer", live_queue), methods=["GET"]),
+        Route("/approvals", v("viewer", approvals), methods=["GET"]),
+        Route("/history", v("viewer", history), methods=["GET"]),
+        Route("/posts/{id}", v("viewer", post), methods=["GET"]),
+        Route("/accounts", v("viewer", accounts), methods=["GET"]),
+        Route("/posts/{id}/send", v("editor", act(lambda p, i: p.ops.send_now(i, _by(p))), write=True),
+              methods=["POST"]),
+        Route("/posts/{id}/skip", v("editor", act(lambda p, i: p.ops.skip(i, _by(p))), write=True), methods=["POST"]),
+        Route("/posts/{id}/retry", v("editor", act(lambda p, i: p.ops.retry(i, _by(p))), write=True),
+              methods=["POST"]),
+        Route("/posts/{id}/approve", v("editor", act(lambda p, i: p.ops.approve(i, _by(p), p.form.get("text") or None),
+                                                      "/approvals"), write=True), methods=["POST"]),
+        Route("/posts/{id}/reject", v("editor", act(lambda p, i: p.ops.reject(i, _by(p), p.form.get("reason") or None),
+                                                     "/approvals"), write=True), methods=["POST"]),
+        Route("/posts/{id}/unpost", v("admin", act(lambda p, i: p.ops.unpost(i, _by(p))), write=True),
+              methods=["POST"]),
+        Route("/accounts/{id}/hold", v("admin", account_act(True), write=True), methods=["POST"]),
+        Route("/accounts/{id}/release", v("admin", account_act(False), write=True), methods=["POST"]),
+    ]
+
+
+def _by(page: Page) -> str:
+    assert page.user is not None
+    return page.user.name
+
+
+def _back(page: Page, default: str) -> str:
+    to = page.form.get("back") or default
+    return to if to.startswith("/") and not to.startswith("//") and "\\" not in to else default
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return max(1, int(value)) if value and value.isascii() and value.isdigit() and len(value) < 10 else default
+    except ValueError:
+        return default
+
+
+def _day(value: str | None, config: BotConfig, *, end: bool = False) -> datetime | None:
+    """A ``YYYY-MM-DD`` of the site's calendar as UTC: its start, or (``end``) the next day's start."""
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    start = datetime.combine(day, time(), tzinfo=config.site.tz)
+    return start + timedelta(days=1) if end else start
+
+
+def _profile(config: BotConfig, account_id: str) -> str | None:
+    account: AccountConfig | None = next((a for a in config.accounts if a.id == account_id), None)
+    return None if account is None else profile_url(account)

@@ -1,0 +1,256 @@
+"""uvicorn on a thread of its own, serving the Starlette app of ``bot.web.app``, with the limits the bot keeps.
+
+uvicorn serves from one asyncio loop, so a connection that sends nothing costs no thread. On top of uvicorn's
+own keep-alive timeout and its 16 KiB bound on a request head (h11), :class:`_Guarded` (uvicorn's h11 protocol)
+adds what a public port needs:
+
+- each connection has ``HEAD_TIMEOUT`` to send a whole request head, and after an answer ``IDLE_TIMEOUT`` +
+  ``HEAD_TIMEOUT`` to send the next one, however slowly it drips bytes (uvicorn's keep-alive timer restarts
+  at every byte);
+- a request head over ``MAX_HEAD`` is answered 431, however it arrives;
+- at most ``max_connections`` are open at once: one more is closed at once, without an answer.
+
+:class:`BodyGuard`, the outermost ASGI layer, looks at a request before any of its body is read: a request
+that takes no body and has one, 400 (it is never read as the next request); a chunked body, 411; a declared
+length over ``MAX_BODY``, 413; a ping to a wrong token, 404. Then it reads the body, in at most
+``HEAD_TIMEOUT``, and hands the app the whole of it: no handler ever waits on a slow sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import resource
+import socket
+import threading
+from collections.abc import Callable
+from typing import ClassVar
+
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("bot.web")
+
+#: A request's body, at most (a ping's, a console form's).
+MAX_BODY = 64 * 1024
+#: The request line and headers, at most (h11's bound on an incomplete event).
+MAX_HEAD = 16 * 1024
+#: Seconds a new connection has to send its request head, and a request to send its body.
+HEAD_TIMEOUT = 10.0
+#: Seconds a kept-alive connection may wait for its next request.
+IDLE_TIMEOUT = 15.0
+#: Connections open at once; a further one is closed straight away.
+MAX_CONNECTIONS = 1024
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
+
+
+class _Guarded(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request head and a bound on open connections."""
+
+    side: ClassVar[WebSide]  #: the limits, set on a subclass per :class:`WebSide`
+
+    _deadline: asyncio.TimerHandle | None = None
+    _seen: object = None  #: the request cycle under way when the deadline was last armed
+    _head = 0  #: bytes of the awaited head received so far
+    _tail = b""  #: the last bytes received, to find a head's end split across reads
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.side.max_connections:
+            transport.close()  # over the bound: no answer, no buffer
+            return
+        self._arm(self.side.head_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is not None and self._head_too_long(data):
+            self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+            self.transport.close()
+            return
+        super().data_received(data)
+        if self.cycle is not self._seen and self._deadline is not None:  # a whole head came: the app has it
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _head_too_long(self, data: bytes) -> bool:
+        """Whether the head being waited for passes ``MAX_HEAD`` (h11 bounds only a head that arrives in parts)."""
+        seen = self._tail + data
+        end = seen.find(b"\r\n\r\n")
+        self._head += len(data) if end < 0 else end + 4 - len(self._tail)
+        self._tail = b"" if end >= 0 else seen[-3:]
+        return self._head > MAX_HEAD
+
+    def on_response_complete(self) -> None:
+        done = self.cycle
+        super().on_response_complete()
+        if self.cycle is done and not self.transport.is_closing():  # no pipelined request began meanwhile
+            self._arm(self.side.idle_timeout + self.side.head_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self, seconds: float) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._seen = self.cycle
+        self._head, self._tail = 0, b""
+        self._deadline = self.loop.call_later(seconds, self._expire)
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if self.cycle is not None and self.cycle is not self._seen and not self.cycle.response_complete:
+            return  # a request is being answered
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class BodyGuard:
+    """The outermost ASGI layer: a request's body is checked by its head, then read whole, in bounded time."""
+
+    def __init__(self, app: ASGIApp, ping_token: Callable[[], str | None], max_body: int = MAX_BODY,
+                 timeout: float = HEAD_TIMEOUT) -> None:
+        self.app = app
+        self.ping_token = ping_token
+        self.max_body = max_body
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        method, path = scope["method"], scope["path"]
+        declared = headers.get("content-length", "")
+        if method in _NO_BODY and (declared not in ("", "0") or "transfer-encoding" in headers):
+            return await _refuse(send, 400, "this request takes no body")
+        if path.startswith("/ping/") and method == "POST":
+            token = self.ping_token()
+            given = path.removeprefix("/ping/")
+            if not token or not hmac.compare_digest(given.encode(), token.encode()):
+                peer = (scope.get("client") or ("?",))[0]
+                log.warning("a POST to /ping/… with no or a wrong ping token, from %s: refused", peer)
+                return await _refuse(send, 404, "not found")
+        if "transfer-encoding" in headers:
+            return await _refuse(send, 411, "send the body with a Content-Length")
+        if declared and not (declared.isascii() and declared.isdigit()):
+            return await _refuse(send, 400, "bad Content-Length")
+        if int(declared or 0) > self.max_body:
+            return await _refuse(send, 413, f"a request's body is at most {self.max_body} bytes")
+        body = b""
+        if method not in _NO_BODY:
+            try:
+                body = await asyncio.wait_for(_read(receive, self.max_body), self.timeout)
+            except (TimeoutError, _Disconnected, _TooLarge):
+                return await _refuse(send, 400, "the body did not arrive whole")
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: only a disconnect comes
+
+        await self.app(scope, replay, send)
+
+
+class _Disconnected(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _refuse(send: Send, status: int, text: str) -> None:
+    body = f"{text}\n".encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class WebSide:
+    """The daemon's HTTP side: uvicorn on its own thread, serving ``app`` (wrapped in :class:`BodyGuard`).
+    The socket is bound here, so a port that cannot be had is known before anything starts (OSError)."""
+
+    def __init__(self, host: str, port: int, app: ASGIApp, ping_token: Callable[[], str | None] = lambda: None,
+                 *, forwarded_allow_ips: str = "127.0.0.1") -> None:
+        self.head_timeout = HEAD_TIMEOUT
+        #: at most this many at once: MAX_CONNECTIONS, or a quarter of the process's file descriptors
+        self.max_connections = min(MAX_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4)
+        protocol = type("GuardedH11", (_Guarded,), {"side": self})
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind((host, port))
+            self.socket.listen(128)
+        except OSError:
+            self.socket.close()
+            raise
+        self.config = uvicorn.Config(
+            BodyGuard(app, ping_token), http=protocol, lifespan="off", log_config=None, access_log=False,
+            timeout_keep_alive=int(IDLE_TIMEOUT), h11_max_incomplete_event_size=MAX_HEAD, server_header=False,
+            timeout_graceful_shutdown=2, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
+
+    @property
+    def idle_timeout(self) -> float:
+        """Seconds a kept-alive connection may wait for its next request (uvicorn's keep-alive timeout)."""
+        return float(self.config.timeout_keep_alive)
+
+    @idle_timeout.setter
+    def idle_timeout(self, seconds: float) -> None:
+        self.config.timeout_keep_alive = seconds  # type: ignore[assignment]
+
+    @property
+    def port(self) -> int:
+        return int(self.socket.getsockname()[1])
+
+    @property
+    def address(self) -> str:
+        return str(self.socket.getsockname()[0])
+
+    @property
+    def open(self) -> int:
+        """Connections open now."""
+        return len(self.server.server_state.connections)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _serve(self) -> None:
+        asyncio.run(self.server.serve(sockets=[self.socket]))
+
+    def serve_here(self) -> None:
+        """Serve on this thread until SIGINT or SIGTERM (uvicorn's own handlers): ``bot console``."""
+        self.server.run(sockets=[self.socket])
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self.thread.is_alive():
+            self.thread.join(10)
+        self.socket.close()
+

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,6 +109,15 @@ class Console:
 
     def _serve(self, request: Request, fn: View, role: str | None, write: bool, form: dict[str, str],
                lists: dict[str, list[str]]) -> Response:
+        started = time.perf_counter()
+        response = self._answer(request, fn, role, write, form, lists)
+        # The server's own time for the page (the session, the store, rendering), for the benchmark and a
+        # browser's developer tools.
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
+
+    def _answer(self, request: Request, fn: View, role: str | None, write: bool, form: dict[str, str],
+                lists: dict[str, list[str]]) -> Response:
         ops = self.ops()
         config = ops.bot.config.console
         assert config is not None

@@ -78,6 +78,10 @@ def test_a_post_in_an_approval_category_waits_for_a_person(
     assert waiting.state == DeliveryState.AWAITING_APPROVAL and waiting.note == "awaiting approval (category عاجل)"
     clock.advance(timedelta(hours=3))
     assert bot.dispatch() == [] and titles(fake_x) == [BOOKS.title]  # the dispatcher never takes it
+    from bot.daemon import Daemon
+    from bot.metrics import Metrics
+
+    assert "bot_awaiting_approval 1.0" in Metrics(Daemon(bot)).render().decode()
     bot.close()
     out = run_bot("status", "--config", str(path)).out
     assert f"awaiting approval (category عاجل): bot approve {waiting.id} or bot reject {waiting.id}" in out

@@ -178,11 +178,11 @@ class OutboxMixin(StoreBase):
                 deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.SENT.value,
                 deliveries.c.sent_at >= since).order_by(deliveries.c.sent_at))]
 
-    def queue_depth(self) -> int:
-        """How many deliveries wait to be sent (a COUNT, for /metrics)."""
+    def queue_depth(self, state: str = DeliveryState.QUEUED.value) -> int:
+        """How many deliveries wait to be sent (or are in another state: awaiting approval), a COUNT for /metrics."""
         with self.light.connect() as c:
             return int(c.execute(sa.select(sa.func.count()).select_from(deliveries).where(
-                deliveries.c.state == DeliveryState.QUEUED.value)).scalar_one())
+                deliveries.c.state == state)).scalar_one())
 
     def last_sent(self) -> dict[str, datetime]:
         """Each account's latest post (a MAX per account, for /metrics)."""

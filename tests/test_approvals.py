@@ -82,6 +82,9 @@ def test_a_post_in_an_approval_category_waits_for_a_person(
     from bot.metrics import Metrics
 
     assert "bot_awaiting_approval 1.0" in Metrics(Daemon(bot)).render().decode()
+    # What it would go with (for an editor's form), composed as the dispatcher will; nothing frozen by asking.
+    assert Operations(bot).composed_text(waiting.id) == f"{URGENT.title}\n\nhttps://news.example/?p=400"
+    assert row_of(bot, "x", URGENT).text is None
     bot.close()
     out = run_bot("status", "--config", str(path)).out
     assert f"awaiting approval (category عاجل): bot approve {waiting.id} or bot reject {waiting.id}" in out

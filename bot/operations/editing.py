@@ -81,6 +81,16 @@ class EditingMixin:
         counted = f"{m.length}/{m.limit}" if m.limit else str(m.length)
         return f"delivery {delivery_id} ({row.account_id}): its text is now yours ({counted}), sent as it is"
 
+    def composed_text(self, delivery_id: int) -> str:
+        """The text a waiting post would go with now: its own (frozen, or an editor's) if it has one, else composed
+        from the latest article data as the dispatcher would at its first attempt (nothing is written; raises
+        ComposeError when no post fits)."""
+        row = self._row(delivery_id)
+        if row.text is not None:
+            return row.text
+        article = self.bot.store.article_by_id(row.article_id)
+        return self.bot.composer.compose(row.account_id, article, row.article_id, row.priority)
+
     def measure(self, account_id: str, text: str) -> TextMeasure:
         """How the account's platform counts ``text`` (as an editor's text is kept: without the white space
         around it), whether it fits, what it would cost; the same rule and prices as the daemon's."""

@@ -379,7 +379,7 @@ def delivery_row(r: Any) -> DeliveryRow:
         remote_id=r["remote_id"], remote_url=r["remote_url"], note=r["note"],
         last_error=r["last_error"], sent_at=r["sent_at"], created_at=r["created_at"],
         created_by=r["created_by"], priority=r["priority"], published=r["published_at"],
-        updated_at=r["updated_at"], maybe_posted=bool(r["maybe_posted"]),
+        updated_at=r["updated_at"], maybe_posted=bool(r["maybe_posted"]), article_id=r["article_id"],
     )
 
 

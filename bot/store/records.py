@@ -107,6 +107,7 @@ class DeliveryRow:
     priority: int = 0  #: higher goes first
     published: datetime | None = None  #: its article's publication
     updated_at: datetime | None = None  #: its last change (the history is ordered and filtered by it)
+    article_id: int = 0  #: its article's row (``Store.article_by_id``)
     maybe_posted: bool = False  #: a send of its text may have reached the platform: the text never changes
 
 

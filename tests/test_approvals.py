@@ -333,6 +333,29 @@ def test_a_scheduled_post_waits_for_its_time(
     assert [t["text"] for t in fake_x.tweets] == [text]  # once, at its time
 
 
+def test_send_now_ends_a_posts_own_wait_not_its_accounts(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
+) -> None:
+    from bot.errors import UsageError
+
+    path = site(tmp_path, feed_server, fake_x)
+    bot = polled(path, clock, feed_server, [URGENT])
+    ops = Operations(bot)
+    [scheduled] = ops.manual_post(text="تنويه: مؤتمر صحفي عند الظهر", url=None, account_ids=["x"], link=None,
+                                  image=None, dry_run=False, force=False, by="هدى", at=T0 + timedelta(hours=3))
+    assert scheduled.status == "scheduled" and fake_x.tweets == []
+    [row] = [r for r in bot.store.deliveries(account_id="x") if r.created_by]
+    ops.hold("x", "مدير")
+    assert "is due now; it waits for its account" in ops.send_now(row.id, "هدى")  # the hold still holds
+    ops.release("x")
+    bot.dispatch()
+    assert [t["text"] for t in fake_x.tweets] == ["تنويه: مؤتمر صحفي عند الظهر"]  # no longer waiting for 12:00
+    assert [e.event for e in ops.post_history(row.id)] == ["schedule", "send now"]
+    with pytest.raises(UsageError, match=r"is awaiting_approval; only queued .* \(approve it: bot approve "):
+        ops.send_now(row_of(bot, "x", URGENT).id, "هدى")
+    bot.close()
+
+
 def test_a_time_past_or_not_a_time_is_one_line_and_exit_2(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
     capsys: pytest.CaptureFixture[str],

@@ -1,6 +1,7 @@
 """What editors do to posts that wait, and what they read back: approve or reject a post that awaits approval,
-put their own text on a waiting post (checked against the platform's length rule, as the daemon counts it),
-measure a text for a live counter, and search the history. A part of :class:`~bot.operations.Operations`.
+send a queued one now, put their own text on a waiting post (checked against the platform's length rule, as the
+daemon counts it), see the text it would go with, measure a text for a live counter, and search the history. A
+part of :class:`~bot.operations.Operations`.
 
 An editor's text is frozen on the delivery and sent exactly as it is. It may replace a text only where no send
 may have taken the old one to the platform: never on a post being sent, sent, or in doubt, nor on one queued
@@ -66,6 +67,21 @@ class EditingMixin:
         if not self.bot.store.reject(delivery_id, self.bot.clock.now(), by, reason):
             raise self._not_allowed(self._row(delivery_id) if REJECT.allows(row.state) else row, REJECT, "rejected")
         return f"delivery {delivery_id} ({row.account_id}) is rejected: it is never sent"
+
+    def send_now(self, delivery_id: int, by: str) -> str:
+        """A queued post goes now: its own wait ends (a schedule, a retry's backoff), kept in its history, and it is
+        dispatched at once, within its account's rules (a hold, a rate limit, limits, quiet hours and the budget
+        still make it wait)."""
+        row = self._row(delivery_id)
+        if row.state != DeliveryState.QUEUED or not self.bot.store.send_now(delivery_id, self.bot.clock.now(), by):
+            state = self._row(delivery_id).state
+            approve = f" (approve it: bot approve {delivery_id})" if state == DeliveryState.AWAITING_APPROVAL else ""
+            raise UsageError(f"delivery {delivery_id} is {state}; only queued deliveries can be sent now{approve}")
+        for o in self.bot.dispatcher().run(only=[delivery_id]):
+            if o.delivery_id == delivery_id:
+                return f"delivery {delivery_id} ({row.account_id}): {o.status}" + \
+                    (f": {o.url or o.detail}" if o.url or o.detail else "")
+        return f"delivery {delivery_id} ({row.account_id}) is due now; it waits for its account (bot status says why)"
 
     def edit_text(self, delivery_id: int, text: str, by: str) -> str:
         """The editor's own text for a waiting post (queued or awaiting approval), sent exactly as it is. Refused

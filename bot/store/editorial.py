@@ -1,5 +1,6 @@
 """The newsroom's hand on the outbox: approving and rejecting posts that wait for approval, an editor's own text
-for a waiting post, and the history searched (by headline, account, state and time, paged)."""
+for a waiting post, a waiting post made due now, and the history searched (by headline, account, state and time,
+paged)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.lifecycle import APPROVE, EDITABLE, REJECT
+from bot.models import DeliveryState
 from bot.store.engine import StoreBase
 from bot.store.outbox import ROWS, delivery_row, move
 from bot.store.records import DeliveryRow
@@ -60,6 +62,19 @@ class EditorialMixin(StoreBase):
             if not done.rowcount:
                 return False
             c.execute(events.insert().values(delivery_id=delivery_id, at=now, event="edit", by=by, detail=text))
+            return True
+
+    def send_now(self, delivery_id: int, now: datetime, by: str) -> bool:
+        """A queued delivery is due now: its wait (a person's schedule, a retry's backoff) ends, kept in the history
+        (``send now``). Its account's own waits (held, a rate limit, limits) still hold. False when it is not queued."""
+        with self.engine.begin() as c:
+            done = c.execute(deliveries.update().where(
+                deliveries.c.id == delivery_id, deliveries.c.state == DeliveryState.QUEUED.value,
+            ).values(not_before=None, updated_at=now))
+            if not done.rowcount:
+                return False
+            c.execute(events.insert().values(delivery_id=delivery_id, at=now, event="send now", by=by,
+                                             detail=f"sent now by {by}"))
             return True
 
     def search(self, query: str | None = None, account_id: str | None = None, state: str | None = None,

@@ -317,8 +317,8 @@ class OutboxMixin(StoreBase):
                 assert inserted is not None
                 made.append(int(inserted[0]))
                 c.execute(events.insert().values(
-                    delivery_id=made[-1], at=now, event="post", by=by,
-                    detail=f"scheduled for {not_before.isoformat(timespec='minutes')}" if not_before else None))
+                    delivery_id=made[-1], at=now, event="schedule" if not_before else "post", by=by,
+                    detail=f"for {not_before.isoformat(timespec='minutes')}" if not_before else None))
         return made, had
 
     # What an operator does to a delivery, each kept in its history.

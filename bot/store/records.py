@@ -116,7 +116,7 @@ class Event:
     """One line of a delivery's history (what an operator did, or a post made by hand)."""
 
     at: datetime
-    event: str  #: the transition's name (post, retry, skip, unpost, approve, reject), or edit
+    event: str  #: post, schedule, retry, skip, unpost, approve, reject, edit, send now
     detail: str | None  #: in words
     by: str | None  #: who
 

@@ -45,7 +45,8 @@ def seed(server: ConsoleServer, posts: int, now: datetime) -> None:
         dels.append({"id": n, "article_id": n, "account_id": accounts[n % len(accounts)], "state": state,
                      "priority": 0, "attempts": 1 if state in ("sent", "failed") else 0, "created_at": at,
                      "updated_at": at, "sent_at": at if state == "sent" else None,
-                     "text": f"{HEADLINES[n % len(HEADLINES)]} https://news.example/?p={n}" if state == "sent" else None,
+                     "text": f"{HEADLINES[n % len(HEADLINES)]} https://news.example/?p={n}" if state == "sent"
+                     else None,
                      "remote_url": f"https://x.com/i/web/status/{10**15 + n}" if state == "sent" else None,
                      "remote_id": str(10**15 + n) if state == "sent" else None,
                      "last_error": "403 Forbidden" if state == "failed" else None, "revision": 0})

@@ -6,17 +6,19 @@ Person-made mistakes (bad config, bad arguments) print one clear message and exi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot import __version__
+from bot import __version__, cli_console
 from bot.clock import Clock
 from bot.errors import BotError, ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.config import BotConfig
     from bot.core import Bot
     from bot.operations import Operations
@@ -83,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", metavar="PATH|URL", help="an image to attach")
     p.add_argument("--dry-run", action="store_true", help="show each account's text and length; send nothing")
     p.add_argument("--force", action="store_true", help="send even if the account is held or over its limits")
+    p.add_argument("--at", metavar="TIME", help="schedule it instead of sending it now: a time such as "
+                                                "'2026-12-02 09:00', in the site's timezone")
     _by(p)
 
     p = sub_parser("check", "check each account's credentials: who it is, whether it can post")
@@ -108,13 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, text in (("retry", "send a failed, skipped or in-doubt delivery again"),
                        ("skip", "skip a waiting, failed or in-doubt delivery"),
-                       ("unpost", "delete a post the bot made, on its platform")):
+                       ("unpost", "delete a post the bot made, on its platform"),
+                       ("approve", "approve a post that awaits approval (as it is, or with your text): it goes now"),
+                       ("reject", "reject a post that awaits approval: it is never sent"),
+                       ("edit", "put your own text on a waiting post (queued or awaiting approval): sent as it is")):
         p = sub_parser(name, text)
         _common(p, defaults=False)
         p.add_argument("delivery", type=int, metavar="ID", help="the delivery's number (bot status shows it)")
+        if name == "edit":
+            p.add_argument("text", help="the whole post as it should go, link included")
+        elif name in ("approve", "reject"):
+            p.add_argument("--text" if name == "approve" else "--reason", metavar="TEXT",
+                           help="post this text instead (it must fit the platform)" if name == "approve"
+                           else "why (kept with the post; bot status shows it)")
         _by(p)
-    from bot import cli_console
-
     cli_console.add_parsers(sub_parser, _common)
     return parser
 
@@ -163,35 +174,15 @@ def _load(args: argparse.Namespace, *, secrets: bool = True) -> BotConfig:
     """The config the arguments name, with logging set up for it. ``secrets=False``: a command that never
     reaches a platform, which runs without the accounts' secrets set."""
     from bot.config import config_path, load_config
+    from bot.config.load import database_not_moved
     from bot.logs import setup_logging
 
     path = config_path(args.config)
     config = load_config(path, secrets=secrets)
     level = "debug" if args.verbose else "warning" if args.quiet else config.log_level
     setup_logging(level, config.site.tz, args.log_format, config.secrets())
-    _database_not_moved(config, path)
+    database_not_moved(config, path)
     return config
-
-
-def _database_not_moved(config: BotConfig, path: Path) -> None:
-    """Before, a relative ``data_dir`` was relative to the working directory; now to the config's folder. A
-    bot upgraded in place would start on a new, empty database beside the config while its own waits where it
-    was: say so (a UsageError) rather than lose the queue."""
-    import os
-
-    if config.database is not None:
-        return
-    folder = path.resolve().parent
-    new = Path(config.data_dir) / "bot.sqlite3"
-    try:
-        relative = Path(config.data_dir).relative_to(folder)
-    except ValueError:
-        return  # an absolute data_dir: as it always was
-    old = Path(os.getcwd()) / relative / "bot.sqlite3"
-    if old != new and old.exists() and not new.exists():
-        raise UsageError(f"the database is now kept beside the config, at {new}, but this bot's database is {old} "
-                         f"(relative paths used to be relative to the working directory): move it there, or set "
-                         f"data_dir: {old.parent} in {path}")
 
 
 def _open(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, *, secrets: bool = True,
@@ -337,10 +328,21 @@ def cmd_config(args: argparse.Namespace, clock: Clock | None, stream: TextIO | N
     return EXIT_OK
 
 
+def _time(text: str) -> datetime:
+    """``--at``'s time as written (ISO 8601; without an offset, the site's timezone is put on it later)."""
+    from datetime import datetime
+
+    with contextlib.suppress(ValueError):
+        if len(text.strip()) > 10:  # a date alone is no time
+            return datetime.fromisoformat(text.strip())
+    raise UsageError(f"--at {text!r}: expected a time such as 2026-12-02 09:00 (the site's timezone)")
+
+
 def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     from bot.operations import check_manual_post
 
     check_manual_post(args.text, args.url)
+    at = None if args.at is None else _time(args.at)  # before anything opens
     image = args.image
     if image and "://" not in image:
         from pathlib import Path
@@ -351,7 +353,8 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
     ops = _operations(args, clock, stream)
     try:
         results = ops.manual_post(text=args.text, url=args.url, account_ids=args.account, link=args.link,
-                                  image=image, dry_run=args.dry_run, force=args.force, by=args.by)
+                                  image=image, dry_run=args.dry_run, force=args.force, by=args.by,
+                                  at=at and (at if at.tzinfo else at.replace(tzinfo=ops.bot.config.site.tz)))
     finally:
         ops.bot.close()
     out = stream or sys.stdout
@@ -368,7 +371,7 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         if r.status in ("retry", "rate_limited", "held", "waiting"):
             print(f"bot: {r.account}: not posted yet; it waits in the queue, and the daemon (bot run) or the next "
                   "bot poll sends it", file=sys.stderr)
-    gone = ("sent", "duplicate", "dry run", "already posted")
+    gone = ("sent", "duplicate", "dry run", "already posted", "scheduled")
     return EXIT_OK if all(r.status in gone for r in results) else EXIT_TROUBLE
 
 
@@ -389,9 +392,11 @@ def cmd_status(args: argparse.Namespace, clock: Clock | None, stream: TextIO | N
 
 def _operate(action: str) -> Callable[[argparse.Namespace, Clock | None, TextIO | None], int]:
     def run(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-        # They act on state that must already be there; hold, release and skip on nothing beyond the database
-        # (retry sends what is due at once, unpost deletes on the platform: they need the secrets).
-        ops = _operations(args, clock, stream, secrets=action not in ("hold", "release", "skip"), create=False)
+        # They act on state that must already be there; hold, release, skip, reject and edit on nothing beyond the
+        # database (retry and approve send what is due at once, unpost deletes on the platform: they need the
+        # secrets).
+        ops = _operations(args, clock, stream, create=False,
+                          secrets=action not in ("hold", "release", "skip", "reject", "edit"))
         try:
             if action == "hold":
                 done = ops.hold(args.account, args.by, args.reason)
@@ -400,7 +405,11 @@ def _operate(action: str) -> Callable[[argparse.Namespace, Clock | None, TextIO 
                 done = ops.release(args.account, args.by, args.reason)
                 message = f"{args.account}: released" if done else f"{args.account}: was not held"
             else:
-                message = {"retry": ops.retry, "skip": ops.skip, "unpost": ops.unpost}[action](args.delivery, args.by)
+                acts: dict[str, Callable[..., str]] = {"retry": ops.retry, "skip": ops.skip, "unpost": ops.unpost,
+                                                       "approve": ops.approve, "reject": ops.reject,
+                                                       "edit": ops.edit_text}
+                more = {k: getattr(args, k) for k in ("text", "reason") if k in args}  # approve, edit; reject
+                message = acts[action](args.delivery, by=args.by, **more)
         finally:
             ops.bot.close()
         (stream or sys.stdout).write(message + "\n")
@@ -415,20 +424,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], 
     "check": cmd_check,
     "config": cmd_config,
     "preview": cmd_preview,
-    "release": _operate("release"),
-    "hold": _operate("hold"),
     "status": cmd_status,
     "post": cmd_post,
-    "retry": _operate("retry"),
-    "skip": _operate("skip"),
-    "unpost": _operate("unpost"),
+    **{name: _operate(name) for name in ("release", "hold", "retry", "skip", "unpost", "approve", "reject", "edit")},
 }
 
-
-def _console_commands() -> None:
-    from bot.cli_console import COMMANDS as CONSOLE
-
-    COMMANDS.update(CONSOLE)
-
-
-_console_commands()
+COMMANDS.update(cli_console.commands(_operations))  # bot user, bot console

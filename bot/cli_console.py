@@ -11,10 +11,14 @@ from typing import TYPE_CHECKING, TextIO
 from bot.clock import Clock
 from bot.errors import UsageError
 
+EXIT_OK = 0
+
 if TYPE_CHECKING:
     from bot.operations import Operations
 
 Command = Callable[[argparse.Namespace, Clock | None, TextIO | None], int]
+#: How ``bot.cli`` opens the operations a command acts through (its ``_operations``).
+OpenOperations = Callable[..., "Operations"]
 
 
 def add_parsers(sub_parser: Callable[[str, str], argparse.ArgumentParser],
@@ -53,9 +57,8 @@ def _password(stream: TextIO | None, confirm: bool = True) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def cmd_user(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
-    from bot.cli import EXIT_OK, _operations
-
+def cmd_user(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, _operations: OpenOperations,
+             ) -> int:
     ops: Operations = _operations(args, clock, stream, secrets=False, create=args.user_action == "add")
     out = stream or sys.stdout
     try:
@@ -76,10 +79,10 @@ def cmd_user(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
     return EXIT_OK
 
 
-def cmd_console(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+def cmd_console(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None, _operations: OpenOperations,
+                ) -> int:
     import logging
 
-    from bot.cli import EXIT_OK, _operations
     from bot.web import WebSide
     from bot.web.app import Hooks, build_app
     from bot.web.console import Console
@@ -115,4 +118,9 @@ def cmd_console(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
     return EXIT_OK
 
 
-COMMANDS: dict[str, Command] = {"user": cmd_user, "console": cmd_console}
+def commands(operations: OpenOperations) -> dict[str, Command]:
+    """The commands, each opening its operations as ``bot.cli`` does."""
+    def bound(fn: Callable[[argparse.Namespace, Clock | None, TextIO | None, OpenOperations], int]) -> Command:
+        return lambda args, clock, stream: fn(args, clock, stream, operations)
+
+    return {"user": bound(cmd_user), "console": bound(cmd_console)}

@@ -1,7 +1,8 @@
 """The outbox: claim due deliveries, send them, and record what the platform said.
 
-Each claim freezes the delivery's text (composed from the latest article data at its first attempt);
-every later attempt sends exactly that text. Outcomes map onto delivery states as DESIGN.md says.
+Each claim freezes the delivery's text (composed from the latest article data at its first attempt, or an
+editor's own text, sent as it is); every later attempt sends exactly that text. Outcomes map onto delivery
+states as DESIGN.md says; each that may have reached the platform marks the row so (its text never changes).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.backoff import backoff
@@ -78,7 +79,9 @@ class Dispatcher:
             force: bool = False) -> list[Outcome]:
         """Send every due delivery (or just ``only`` these); stop between sends when ``stop`` is set.
         ``force`` ignores holds, limits and quiet hours (a post made by hand with --force)."""
-        if not self.store.anything_to_send():  # the usual idle pass: one cheap query
+        # The usual idle pass: one cheap query (posts awaiting approval count where they may go stale).
+        if not self.store.anything_to_send(awaiting=any(p.stale_after and p.approval.enabled
+                                                         for p in self.policies.values())):
             return []
         self._force = force
         requeued, doubtful = self.store.recover_expired(self.clock.now(), self._resend_safe)
@@ -100,7 +103,12 @@ class Dispatcher:
             if claimed is None:
                 break
             with self._renewing(claimed):  # the claim lasts as long as its compose and send take
-                text = claimed.text if claimed.text is not None else self._compose(claimed)
+                if claimed.text is not None and claimed.first_tried_at is None:
+                    # An editor's own text, never tried: sent as it is, as a first attempt (not a resend).
+                    text = self._freeze(claimed, claimed.text)
+                    claimed = replace(claimed, text=None)
+                else:
+                    text = claimed.text if claimed.text is not None else self._compose(claimed)
                 if isinstance(text, Outcome):
                     outcomes.append(text)
                 else:
@@ -200,6 +208,11 @@ class Dispatcher:
             self.store.record_retry(d, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
                                     f"internal error while composing: {type(exc).__name__}: {exc}")
             return Outcome(d.id, d.account_id, "retry", str(exc))
+        return self._freeze(d, text)
+
+    def _freeze(self, d: DeliveryForDispatch, text: str) -> str | Outcome:
+        """Freeze the text of a first attempt on the claim's row; the text to send, or the outcome when the claim
+        was lost meanwhile."""
         frozen = self.store.freeze_text(d, text, self.clock.now())
         if frozen is None:  # the claim lapsed while composing and another took the row: it sends, not this one
             log.warning("delivery=%d account=%s: its claim was taken over while composing; not sent here",
@@ -252,7 +265,10 @@ class Dispatcher:
                     store.record_in_doubt(d, now, said)
                     return self._log(Outcome(d.id, acc, "in_doubt", said))
                 at = min(at, deadline)
-            store.record_retry(d, now, at, exc.message)
+            # Where a resend is safe, the publishers do not tell a request that never left from an answer lost: the
+            # platform may have it, and its text must not change.
+            maybe = isinstance(exc, MaybeSent) or publisher.resend_is_safe
+            store.record_retry(d, now, at, exc.message, maybe_posted=maybe)
             return self._log(Outcome(d.id, acc, "retry", f"{exc.message}; next try {self._local(at)}"))
         except AuthFailed as exc:
             now = self.clock.now()
@@ -267,7 +283,7 @@ class Dispatcher:
         except PlatformError as exc:  # a kind the publisher should not raise: treat as "try again"
             now = self.clock.now()
             store.record_retry(d, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
-                               exc.message)
+                               exc.message, maybe_posted=True)
             return self._log(Outcome(d.id, acc, "retry", exc.message))
         except Exception as exc:  # a bug: never guess whether it posted
             log.exception("delivery=%d account=%s: the publisher failed unexpectedly", d.id, acc)
@@ -275,7 +291,7 @@ class Dispatcher:
             message = f"internal error: {type(exc).__name__}: {exc}"
             if publisher.resend_is_safe:
                 store.record_retry(d, now, now + backoff(d.attempts, RETRY_BASE, RETRY_CAP, self.draw()),
-                                   message)
+                                   message, maybe_posted=True)
                 return Outcome(d.id, acc, "retry", message)
             store.record_in_doubt(d, now, message)
             return Outcome(d.id, acc, "in_doubt", message)

@@ -1,12 +1,19 @@
 """The delivery state machine: every change of a delivery's state, named once, with the states it may start
 from. The store applies them (``bot/store/outbox.py``); nothing else writes a delivery's state.
 
-- a poll: new → ``queued`` (or ``skipped`` by the account's filters); ``repost``: ``sent`` → ``queued``
+- a poll: new → ``queued`` (or ``skipped`` by the account's filters, or ``awaiting_approval`` where the account's
+  ``approval:`` asks for it); ``repost``: ``sent`` → ``queued`` (``repost for approval``: → ``awaiting_approval``)
+- a post by hand: new → ``queued`` (an editor's post needs no approval; ``not_before`` its time when scheduled)
 - the dispatcher: ``claim``: ``queued`` → ``sending``; then one outcome: ``sent``, ``retry later`` (→ ``queued``),
   ``fail`` (→ ``failed``) or ``doubt`` (→ ``in_doubt``); a claim found expired: ``resend`` (→ ``queued``) or
-  ``expired in doubt`` (→ ``in_doubt``); ``stale``: ``queued`` → ``skipped``
-- operators: ``retry`` (``failed`` | ``in_doubt`` | ``skipped`` → ``queued``), ``skip`` (``queued`` | ``failed`` |
-  ``in_doubt`` → ``skipped``), ``unpost`` (``sent`` → ``deleted``)
+  ``expired in doubt`` (→ ``in_doubt``); ``stale``: ``queued`` | ``awaiting_approval`` → ``skipped``
+- operators: ``approve`` (``awaiting_approval`` → ``queued``), ``reject`` (``awaiting_approval`` → ``skipped``),
+  ``retry`` (``failed`` | ``in_doubt`` | ``skipped`` → ``queued``), ``skip`` (``queued`` | ``in_doubt`` | ``failed`` |
+  ``awaiting_approval`` → ``skipped``), ``unpost`` (``sent`` → ``deleted``)
+
+An editor's own text (``edit``, kept in the history) changes no state: it replaces the text of a delivery in one
+of ``EDITABLE`` whose text no send may have taken to the platform (the row's ``maybe_posted``, set by every outcome
+that could have posted it and cleared only where its text is dropped: ``retry`` of one not in doubt, ``repost``).
 
 A send's outcomes (``sent``, ``retry_later``, ``fail``, ``doubt``) are recorded by the dispatcher on the row
 it claimed; they name no from-states yet (the row is not re-checked against its claim when the outcome is
@@ -19,9 +26,9 @@ from dataclasses import dataclass
 
 from bot.models import DeliveryState
 
-Q, SENDING, SENT, FAILED, SKIPPED, IN_DOUBT, DELETED = (
+Q, SENDING, SENT, FAILED, SKIPPED, IN_DOUBT, DELETED, AWAITING = (
     DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED,
-    DeliveryState.IN_DOUBT, DeliveryState.DELETED)
+    DeliveryState.IN_DOUBT, DeliveryState.DELETED, DeliveryState.AWAITING_APPROVAL)
 
 
 @dataclass(frozen=True)
@@ -53,10 +60,16 @@ FAIL = _t("fail", FAILED)  #: the platform refused this post, or no post could f
 DOUBT = _t("doubt", IN_DOUBT)  #: it may or may not have posted, and a resend could post twice
 RESEND = _t("resend", Q, SENDING)  #: a claim expired mid-send where a resend is safe: again, same text
 EXPIRED_DOUBT = _t("expired in doubt", IN_DOUBT, SENDING)  #: a claim expired mid-send where a resend is not safe
-STALE = _t("stale", SKIPPED, Q)  #: it could not go out within the account's ``stale_after``
+STALE = _t("stale", SKIPPED, Q, AWAITING)  #: not gone out (nor approved) within the account's ``stale_after``
 # The poll's.
 REPOST = _t("repost", Q, SENT)  #: ``repost_on_edit``: the headline was edited after the post went out
+REPOST_FOR_APPROVAL = _t("repost for approval", AWAITING, SENT)  #: the same, where the account's approval applies
 # The operators'.
+APPROVE = _t("approve", Q, AWAITING)  #: a person lets it go (with their own text, maybe)
+REJECT = _t("reject", SKIPPED, AWAITING)  #: a person says it never goes
 RETRY = _t("retry", Q, FAILED, IN_DOUBT, SKIPPED)  #: send again (an in-doubt one with its frozen text)
-SKIP = _t("skip", SKIPPED, Q, IN_DOUBT, FAILED)  #: never send it
+SKIP = _t("skip", SKIPPED, Q, IN_DOUBT, FAILED, AWAITING)  #: never send it
 UNPOST = _t("unpost", DELETED, SENT)  #: the post was deleted on its platform
+
+#: The states whose text an editor may replace (``edit``), when no send may have taken it to the platform yet.
+EDITABLE = (Q, AWAITING)

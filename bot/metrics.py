@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import XAccount
+from bot.models import DeliveryState
 from bot.pricing import MICRO, cycle_start, day_start
 
 if TYPE_CHECKING:
@@ -85,6 +86,9 @@ class _StoreGauges:
         queue = GaugeMetricFamily("bot_queue_depth", "Deliveries waiting to be sent")
         queue.add_metric([], bot.store.queue_depth())
         yield queue
+        awaiting = GaugeMetricFamily("bot_awaiting_approval", "Deliveries waiting for a person's approval")
+        awaiting.add_metric([], bot.store.queue_depth(DeliveryState.AWAITING_APPROVAL.value))
+        yield awaiting
         since_poll = GaugeMetricFamily("bot_seconds_since_last_successful_poll", "Per feed", labels=["feed"])
         configured = {f.id for f in bot.config.feeds}
         for feed_id, at in bot.store.last_successes().items():

@@ -46,6 +46,7 @@ class Validators:
 class DeliveryState(StrEnum):
     """Where a delivery (one article × one account) stands. See DESIGN.md, "Delivery states"."""
 
+    AWAITING_APPROVAL = "awaiting_approval"  #: waits for a person to approve it (the account's ``approval:``)
     QUEUED = "queued"  #: waits to be sent (maybe not before ``not_before``)
     SENDING = "sending"  #: claimed; its text is frozen; a publisher call may be under way
     SENT = "sent"

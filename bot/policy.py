@@ -1,5 +1,6 @@
-"""Posting policy, pure: which account takes which article (filters), how urgent it is (priority), and
-when an account may send next (limits, quiet hours). No I/O; ``now`` is always passed in."""
+"""Posting policy, pure: which account takes which article (filters), which of its posts wait for a person's
+approval, how urgent it is (priority), and when an account may send next (limits, quiet hours). No I/O; ``now``
+is always passed in."""
 
 from __future__ import annotations
 
@@ -33,6 +34,26 @@ def skip_reason(account: AccountConfig, article: Article, now: datetime, tz: tzi
         published = article.published.astimezone(tz) if tz else article.published
         return f"older than max_article_age when first seen (published {published:%Y-%m-%d %H:%M%z})"
     return None
+
+
+def approval_reason(account: AccountConfig, article: Article) -> str | None:
+    """Why the account's post of this article waits for a person's approval (``approval:``), or None when it
+    does not: every post of the account does, or the article has one of the categories or tags named (as a
+    WordPress feed gives them: labels, both at once)."""
+    rule = account.approval
+    if rule.all:
+        return "every post of this account"
+    for kind, names, wanted in (("category", article.category_names, rule.categories),
+                                ("tag", article.tag_names, rule.tags)):
+        hits = [n for n in names if _has_any([n], wanted)]
+        if hits:
+            return f"{kind} {', '.join(hits)}"
+    return None
+
+
+def needs_approval(account: AccountConfig, article: Article) -> bool:
+    """Whether the account's post of this article waits for a person's approval before it goes."""
+    return approval_reason(account, article) is not None
 
 
 def priority_of(account: AccountConfig, article: Article) -> int:

@@ -315,14 +315,28 @@ def test_example_config_documents_every_option() -> None:
     text = (ROOT / "config" / "bot.example.yaml").read_text(encoding="utf-8")
     from bot.config.accounts import XBudget, XPrices
     from bot.config.alerts import AlertsConfig, EmailChannel, TelegramChannel, WebhookChannel
+    from bot.config.common import ApprovalConfig
 
     models: list[type[BaseModel]] = [BotConfig, SiteConfig, FeedConfig, ConsoleAccount, ShortLinkConfig,
                                      HashtagConfig, UtmConfig, XAccount, XCredentials, TelegramAccount,
                                      FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter,
                                      ServerConfig, AlertsConfig, TelegramChannel, EmailChannel, WebhookChannel,
-                                     XPrices, XBudget]
+                                     XPrices, XBudget, ApprovalConfig]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
+
+
+def test_approval_is_none_all_or_categories_and_tags(tmp_path: Path) -> None:
+    ok = load_config(write(tmp_path, GOOD + "    approval: {categories: [عاجل], tags: [سياسة]}\n"), environ={})
+    assert ok.accounts[0].approval.categories == ["عاجل"] and ok.accounts[0].approval.tags == ["سياسة"]
+    assert load_config(write(tmp_path, GOOD + "    approval: all\n"), environ={}).accounts[0].approval.all
+    assert not load_config(write(tmp_path, GOOD + "    approval:\n"), environ={}).accounts[0].approval.enabled
+    err = problem(tmp_path, GOOD + "    approval: some\n")
+    assert err.problems[0].path == "accounts[0].approval" and err.problems[0].line == GOOD.count("\n") + 1
+    assert "expected none, all, or {categories: [...], tags: [...]}, got 'some'" in err.problems[0].message
+    assert "give categories" in problem(tmp_path, GOOD + "    approval: {categories: []}\n").problems[0].message
+    unknown = problem(tmp_path, GOOD + "    approval: {labels: [عاجل]}\n").problems[0]
+    assert unknown.path == "accounts[0].approval.labels"
 
 
 def test_database_url_is_checked(tmp_path: Path) -> None:

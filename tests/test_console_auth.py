@@ -25,7 +25,7 @@ PAGES = ["/", "/queue", "/approvals", "/compose", "/history", "/accounts", "/use
 
 @pytest.fixture
 def console(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock) -> Iterator[ConsoleServer]:
-    config = with_console(sample_site(tmp_path, feed_server, [account(fake_x, "x")]))
+    config = with_console(sample_site(tmp_path, feed_server, [account(fake_x, "x")], feed={"backfill": 10}))
     server = ConsoleServer(config, clock)
     server.bot.poll_all()  # the sample feed's articles wait in the queue (nothing was dispatched)
     yield server

@@ -41,7 +41,7 @@ class Daemon:
         self.feed_server = feed_server
         self.config = sample_site(
             tmp_path, feed_server, [account(fake_x, "x", approval="all", template="{title}\n\n{short_link}")],
-            feed={"interval": "1h"}, dispatch_interval="1s",
+            feed={"interval": "1h", "backfill": 10}, dispatch_interval="1s",
             server={"host": "127.0.0.1", "port": self.port, "ping_token": TOKEN})
         data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
         data["console"] = {"secret_key": "${BOT_CONSOLE_SECRET}"}
@@ -169,13 +169,17 @@ def test_a_manual_post_shows_each_platforms_preview(daemon: Daemon, driver: Any,
     text = "تنبيه: انقطاع الكهرباء عن أحياء الكرخ مساء اليوم لأعمال صيانة"
     driver.find_element(By.NAME, "text").send_keys(text)
     driver.find_element(By.NAME, "link").send_keys("https://news.example.com/?p=77")
-    preview = until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".preview[data-account=x] .post-text"),
-                    "X's preview")[0]
-    until(driver, lambda d: "news.example.com" in preview.text, "the link in the preview")
-    assert text in preview.text
-    shown = driver.find_element(By.CSS_SELECTOR, ".preview[data-account=x] .count").text
-    assert int(shown) == count_x(preview.text)
-    assert "$" in driver.find_element(By.CSS_SELECTOR, ".preview[data-account=x] .counter").text  # X's cost
+    read = ("const p = document.querySelector('.preview[data-account=x]');"
+            "return p && [p.querySelector('.post-text').textContent, p.querySelector('.count').textContent,"
+            " p.querySelector('.counter').textContent];")  # read at once: htmx replaces the preview as one types
+
+    def shown(d: Any) -> Any:
+        got = d.execute_script(read)
+        return got if got and text in got[0] and "?p=77" in got[0] else None  # the link, as the site's short link
+
+    post, count, counter = until(driver, shown, "X's preview with the text and its link")
+    assert int(count) == count_x(post)  # counted as X counts
+    assert "$" in counter  # and what it costs on X
     screenshot(driver, tmp_path, "compose")
     assert console_errors(driver) == []
 

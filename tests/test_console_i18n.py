@@ -89,7 +89,7 @@ def test_times_are_in_the_sites_timezone_in_the_readers_language() -> None:
 
 @pytest.fixture
 def console(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock) -> Iterator[ConsoleServer]:
-    config = with_console(sample_site(tmp_path, feed_server, [account(fake_x, "x")]))
+    config = with_console(sample_site(tmp_path, feed_server, [account(fake_x, "x")], feed={"backfill": 10}))
     server = ConsoleServer(config, clock)
     server.bot.poll_all()
     yield server

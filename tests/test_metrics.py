@@ -86,7 +86,7 @@ def test_a_scrape_asks_aggregates_only_and_says_what_the_rows_say(filled: Bot, c
     finally:
         for e in engines:
             sa.event.remove(e, "before_cursor_execute", seen)
-    assert "bot_queue_depth 49.0" in text
+    assert "bot_queue_depth 49.0" in text and "bot_awaiting_approval 0.0" in text
     assert 'bot_seconds_since_last_post{account="b"} 300.0' in text  # the last post: row 30, by b
     assert 'bot_seconds_since_last_post{account="a"} 360.0' in text
     assert 'account="quiet"' not in text

@@ -228,7 +228,8 @@ def test_refusals_say_which_states_allow_the_action(
     assert f"delivery {sent.id} is sent; only failed, in_doubt, skipped deliveries can be retried" \
         in capsys.readouterr().err
     assert run_bot("skip", str(sent.id), "--config", str(path)).code == 2
-    assert f"delivery {sent.id} is sent; only queued, in_doubt, failed deliveries can be skipped" \
+    assert f"delivery {sent.id} is sent; only queued, in_doubt, failed, awaiting_approval deliveries can be " \
+        "skipped" \
         in capsys.readouterr().err
 
 

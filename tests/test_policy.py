@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.config import ConsoleAccount, load_config
 from bot.core import Bot
 from bot.models import Article, DeliveryState
-from bot.policy import next_send, priority_of, quiet_until, skip_reason
+from bot.policy import approval_reason, needs_approval, next_send, priority_of, quiet_until, skip_reason
 
 from .kit.clock import T0
 from .kit.configs import posts, sample_site
@@ -51,6 +51,22 @@ def test_filters() -> None:
     assert old.endswith(f"(published {published.astimezone(baghdad):%Y-%m-%d %H:%M}+0300)")  # the site's time
     with pytest.raises(ValueError, match="regular expression"):
         account(title_matches="(unclosed")
+
+
+def test_which_posts_need_approval() -> None:
+    """From a plain feed categories and tags are both labels; with the REST API, each list is its own. Names
+    compare as hashtags do (without diacritics or tatweel)."""
+    assert not needs_approval(account(), article()) and not needs_approval(account(approval="none"), article())
+    assert approval_reason(account(approval="all"), article()) == "every post of this account"
+    on_politics = account(approval={"categories": ["سِياسة"]})
+    assert approval_reason(on_politics, article()) == "category سياسة"
+    assert not needs_approval(on_politics, article(labels=("رياضة",)))
+    assert approval_reason(account(approval={"tags": ["عـاجل"]}), article(labels=("عاجل", "أمن"))) == "tag عاجل"
+    from dataclasses import replace
+
+    from_api = replace(article(), categories=("رياضة",), tags=("سياسة",))  # the REST API tells them apart
+    assert not needs_approval(on_politics, from_api)
+    assert needs_approval(account(approval={"tags": ["سياسة"]}), from_api)
 
 
 def test_priority() -> None:

@@ -160,3 +160,40 @@ def test_a_postgres_password_never_shows_in_the_error(tmp_path: Path) -> None:
         Store.open("postgres://bot:s3cret-pw@127.0.0.1:1/news")
     assert "s3cret-pw" not in str(caught.value) and "cannot open the database" in str(caught.value)
     assert "postgresql+psycopg://bot:***@127.0.0.1:1/news" in str(caught.value)
+
+
+def test_migration_0007_widens_the_state_and_keeps_every_row_and_its_history(db_url: str) -> None:
+    """From 0006 with data: the deliveries table is copied on SQLite (to widen ``state``), and its history rows,
+    which cascade from it, must survive that; a text frozen before is marked as maybe on the platform."""
+    alembic(db_url, "0006")
+    engine = make_engine(db_url)
+    naive = T0.replace(tzinfo=None)
+    with engine.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO articles (feed_id, guid, title, link, summary, author, labels, image_urls, first_seen_at,"
+            " updated_at) VALUES ('main', 'g1', 'خبر قديم', 'https://news.example/?p=1', '', '', '[]', '[]', :t, :t)"),
+            {"t": naive})
+        for account, text in (("x", "نص مجمد"), ("tg", None)):
+            c.execute(sa.text(
+                "INSERT INTO deliveries (article_id, account_id, state, priority, attempts, text, created_at,"
+                " updated_at, revision) SELECT id, :a, 'queued', 0, 1, :text, :t, :t, 0 FROM articles"),
+                {"a": account, "text": text, "t": naive})
+        c.execute(sa.text("INSERT INTO delivery_events (delivery_id, at, event, detail, by) "
+                          "SELECT id, :t, 'retry', 'retry asked by هدى', 'هدى' FROM deliveries"), {"t": naive})
+    engine.dispose()
+    store = Store.open(db_url, migrate=True)
+    x, tg = store.deliveries()
+    assert [e.by for e in store.history(x.id)] == ["هدى"] and [e.event for e in store.history(tg.id)] == ["retry"]
+    assert (x.text, x.maybe_posted, tg.maybe_posted) == ("نص مجمد", True, False)
+    with store.engine.begin() as c:
+        tried = c.execute(sa.text("SELECT first_tried_at FROM deliveries WHERE text IS NOT NULL")).scalar()
+        c.execute(sa.text("UPDATE deliveries SET state = 'awaiting_approval' WHERE account_id = 'tg'"))
+    assert tried is not None  # a frozen text is not taken for an editor's text never tried
+    assert [r.account_id for r in store.deliveries(state="awaiting_approval")] == ["tg"]
+    store.close()
+    alembic(db_url, "0006", down=True)  # and back: what waits for an approval the older bot knows nothing of is
+    engine = make_engine(db_url)        # not posted unapproved
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT state FROM deliveries WHERE account_id = 'tg'")).scalar() == "skipped"
+        assert c.execute(sa.text("SELECT count(*) FROM delivery_events")).scalar() == 2
+    engine.dispose()

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator
 
 from bot.compose.template import DEFAULT_TEMPLATE
-from bot.config.common import HashtagConfig, Limits, NameFilter, ShortLink, UtmConfig
+from bot.config.common import Approval, ApprovalConfig, HashtagConfig, Limits, NameFilter, ShortLink, UtmConfig
 from bot.config.values import (
     DIGITS,
     HOSTNAME,
@@ -29,8 +29,9 @@ from bot.config.values import (
 
 
 class _AccountBase(_Model):
-    """What every account has, whatever its platform: which articles it takes (feeds, filters, age),
-    when and how often it posts (limits, quiet hours, priority), and how a post is written."""
+    """What every account has, whatever its platform: which articles it takes (feeds, filters, age), which of
+    them wait for a person's approval, when and how often it posts (limits, quiet hours, priority), and how a
+    post is written."""
 
     id: Identifier
     enabled: bool = True
@@ -44,6 +45,7 @@ class _AccountBase(_Model):
     stale_after: Duration | None = None
     priority: dict[str, int] = Field(default_factory=dict)
     repost_on_edit: bool = False
+    approval: Approval = ApprovalConfig()
     template: Template = DEFAULT_TEMPLATE
     templates: dict[str, Template] = Field(default_factory=dict)
     date_format: str = "%Y-%m-%d %H:%M"

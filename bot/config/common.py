@@ -1,4 +1,5 @@
-"""Config models that both the site and the accounts use: short links, hashtags, UTM tags, filters, limits."""
+"""Config models that both the site and the accounts use: short links, hashtags, UTM tags, filters, limits,
+approvals."""
 
 from __future__ import annotations
 
@@ -81,3 +82,34 @@ class Limits(_Model):
     per_day: int | None = Field(default=None, ge=1)
     per_hour: int | None = Field(default=None, ge=1)
     min_interval: Duration | None = None
+
+
+def _approval_shorthand(value: object) -> object:
+    """``approval:`` as written: absent or ``none`` (nothing waits), ``all``, or a mapping of categories and tags."""
+    if value is None or value == "none":
+        return {}
+    if value == "all":
+        return {"all": True}
+    if isinstance(value, dict):
+        if set(value) <= {"all", "categories", "tags"} and not any(value.values()):
+            raise ValueError("give categories: [...] and/or tags: [...] (or approval: all, or none)")
+        return value
+    raise ValueError(f"expected none, all, or {{categories: [...], tags: [...]}}, got {value!r}")
+
+
+class ApprovalConfig(_Model):
+    """Which of an account's feed posts wait for a person to approve them (``bot approve``): all of them, or those
+    whose article has one of these categories or tags (a WordPress feed gives both as labels). A post made by
+    hand never waits: an editor made it."""
+
+    all: bool = False
+    categories: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any post of the account can wait for approval."""
+        return self.all or bool(self.categories or self.tags)
+
+
+Approval = Annotated[ApprovalConfig, BeforeValidator(_approval_shorthand)]

@@ -20,7 +20,7 @@ from bot.config.accounts import ConsoleAccount
 from bot.config.explain import _explain, _key_lines, _line, _model_at, _show, duplicate_keys, yaml_words
 from bot.config.models import BotConfig
 from bot.config.values import UNSET_SECRET, _PathError
-from bot.errors import ConfigError, ConfigProblem
+from bot.errors import ConfigError, ConfigProblem, UsageError
 
 DEFAULT_CONFIG = "config/bot.yaml"
 
@@ -235,3 +235,22 @@ def _read_dotenv(path: Path, config_name: str) -> dict[str, str]:
             value = value.split(" #", 1)[0].rstrip()
         values[key] = value
     return values
+
+
+def database_not_moved(config: BotConfig, path: Path) -> None:
+    """Before, a relative ``data_dir`` was relative to the working directory; now to the config's folder. A
+    bot upgraded in place would start on a new, empty database beside the config while its own waits where it
+    was: say so (a UsageError) rather than lose the queue."""
+    if config.database is not None:
+        return
+    folder = path.resolve().parent
+    new = Path(config.data_dir) / "bot.sqlite3"
+    try:
+        relative = Path(config.data_dir).relative_to(folder)
+    except ValueError:
+        return  # an absolute data_dir: as it always was
+    old = Path(os.getcwd()) / relative / "bot.sqlite3"
+    if old != new and old.exists() and not new.exists():
+        raise UsageError(f"the database is now kept beside the config, at {new}, but this bot's database is {old} "
+                         f"(relative paths used to be relative to the working directory): move it there, or set "
+                         f"data_dir: {old.parent} in {path}")

@@ -1,10 +1,11 @@
 """Every operator action, once: what the CLI (and the console) call, and nothing below it.
 
 Retry, skip and unpost are named transitions of a delivery (``bot.lifecycle``), each kept in the delivery's
-history with who did it; hold and release act on an account; a manual post is composed and fitted per
-account like a feed post and recorded under the key the feed will use; a preview and a check only read;
-why a post waits and the status report come from one place (``report``). Person-made mistakes raise
-:class:`~bot.errors.UsageError` with what is allowed.
+history with who did it; so are approve and reject, and an editor's own text (``editing``, with the measure of
+a text and the history searched); hold and release act on an account; a manual post is composed and fitted per
+account like a feed post, recorded under the key the feed will use, and sent now or at its time; a preview and
+a check only read; why a post waits and the status report come from one place (``report``). Person-made
+mistakes raise :class:`~bot.errors.UsageError` with what is allowed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.compose.fit import ELLIPSIS
@@ -26,13 +27,14 @@ from bot.errors import ComposeError, FeedError, PlatformError, UsageError
 from bot.feeds import fetch, parse
 from bot.feeds.pages import read_page
 from bot.feeds.poll import newest
-from bot.lifecycle import RETRY, SKIP, UNPOST, Transition
+from bot.lifecycle import RETRY, SKIP, UNPOST
 from bot.models import Article, DeliveryState, Validators
 from bot.operations import report
+from bot.operations.editing import EditingMixin, TextMeasure
 from bot.operations.users import UsersOperations
 from bot.policy import priority_of
 from bot.pricing import MICRO, post_cost, request_cost, usd
-from bot.store import DeliveryRow, Store
+from bot.store import Store
 from bot.store.records import MANUAL_PRIORITY
 
 
@@ -57,8 +59,8 @@ class ManualResult:
     """What became of a post made by hand, per account."""
 
     account: str  #: the account's id
-    status: str  #: dry run | does not fit | already posted | waiting | a dispatch outcome (sent, failed, …)
-    detail: str | None  #: the text (dry run), the post's URL, or why
+    status: str  #: dry run | does not fit | already posted | scheduled | waiting | a dispatch outcome (sent, …)
+    detail: str | None  #: the text (dry run), the post's URL, when it is scheduled for, or why
     length: int | None = None  #: dry run: the text's length as the platform counts it
     limit: int | None = None  #: dry run: the platform's maximum
     cut: bool = False  #: the editor's own text was cut to fit the platform
@@ -96,8 +98,10 @@ def migrate(config: BotConfig) -> tuple[str | None, str]:
 log = logging.getLogger("bot")
 
 
-class Operations(UsersOperations):
-    """The operator actions over one :class:`~bot.core.Bot`."""
+class Operations(EditingMixin, UsersOperations):
+    """The operator actions over one :class:`~bot.core.Bot` (those on waiting posts' approval and text, and the
+    history, from :class:`~bot.operations.editing.EditingMixin`; the console's users and sign-in from
+    :class:`~bot.operations.users.UsersOperations`)."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -144,16 +148,6 @@ class Operations(UsersOperations):
             return None
         self.bot.store.record_charge(account.id, self.bot.clock.now(), price[0], price[1], delivery_id)
         return price[0]
-
-    def _row(self, delivery_id: int) -> DeliveryRow:
-        row = self.bot.store.delivery(delivery_id)
-        if row is None:
-            raise UsageError(f"there is no delivery {delivery_id} (bot status lists them)")
-        return row
-
-    @staticmethod
-    def _not_allowed(row: DeliveryRow, t: Transition, done: str) -> UsageError:
-        return UsageError(f"delivery {row.id} is {row.state}; only {', '.join(t.allowed)} deliveries can be {done}")
 
     # Accounts.
 
@@ -258,19 +252,32 @@ class Operations(UsersOperations):
         return previews, errors
 
     def manual_post(self, *, text: str | None, url: str | None, account_ids: Sequence[str], link: str | None,
-                    image: str | None, dry_run: bool, force: bool, by: str) -> list[ManualResult]:
-        """A post made by hand, composed and fitted per account like a feed post. With ``url``, the article
-        is read from its page and recorded under the key the feed will use, so the feed does not post it
-        again. Sent now, unless ``dry_run``; holds, limits and quiet hours apply unless ``force``."""
+                    image: str | None, dry_run: bool, force: bool, by: str,
+                    at: datetime | None = None) -> list[ManualResult]:
+        """A post made by hand, composed and fitted per account like a feed post (it needs no approval: an
+        editor made it). With ``url``, the article is read from its page and recorded under the key the feed
+        will use, so the feed does not post it again. Sent now, unless ``dry_run``, or ``at`` (UTC-aware, in the
+        future): then it is scheduled, and the dispatcher sends it from that time on (``stale_after`` counts from
+        then). Holds, limits and quiet hours apply unless ``force`` (only
+        for a post sent now)."""
         bot = self.bot
         check_manual_post(text, url)
+        now = bot.clock.now()
+        if at is not None:
+            if at.tzinfo is None:
+                raise UsageError("a post's time needs a timezone")
+            if at <= now:
+                raise UsageError(f"{at.astimezone(bot.config.site.tz):%Y-%m-%d %H:%M%z} is in the past (it is now "
+                                 f"{now.astimezone(bot.config.site.tz):%Y-%m-%d %H:%M%z}): give a time to come")
+            if force:
+                raise UsageError("--force is for a post sent now; a scheduled post goes at its time like any other")
         accounts = [bot.account(a) for a in account_ids] if account_ids else \
             [a for a in bot.config.accounts if a.enabled]
-        now = bot.clock.now()
         if url:
             page = read_page(url, session=bot.session("pages"), timeout=10.0, user_agent=bot.config.agent,
                              site_name=bot.config.site.name)
             short = page.shortlink and wordpress_short_link(page.shortlink, bot.config.site.url)
+            # Published now, even when scheduled: a date to come would make the feeds' new articles look old.
             base = Article(feed_id="manual", guid=short or page.canonical, title=page.title,
                            link=page.canonical, summary=page.description, published=now,
                            image_urls=tuple(u for u in (image, page.image) if u))
@@ -279,7 +286,7 @@ class Operations(UsersOperations):
             if not text or not text.strip():
                 raise UsageError("give the text to post, or --url ARTICLE_URL")
             base = Article(feed_id="manual", guid=f"manual:{uuid.uuid4()}", title=clean_title(text),
-                           link=link or "", published=now, image_urls=(image,) if image else ())
+                           link=link or "", published=at or now, image_urls=(image,) if image else ())
             copies = [base]
         if dry_run:
             results = []
@@ -295,9 +302,13 @@ class Operations(UsersOperations):
                                             cut=_cut(text, base.title, composed),
                                             cost_usd=None if cost is None else cost / MICRO))
             return results
-        made, had = bot.store.add_manual(copies, [a.id for a in accounts], now, by)
-        outcomes = {o.account_id: o for o in bot.dispatcher().run(only=made, force=force)}
+        made, had = bot.store.add_manual(copies, [a.id for a in accounts], now, by, not_before=at)
         results = [ManualResult(a, "already posted", "this article was posted there before") for a in had]
+        if at is not None:
+            when = f"for {at.astimezone(bot.config.site.tz):%Y-%m-%d %H:%M%z}"
+            return results + [ManualResult(row.account_id, "scheduled", when)
+                              for row in (bot.store.deliveries(ids=made) if made else [])]
+        outcomes = {o.account_id: o for o in bot.dispatcher().run(only=made, force=force)}
         for row in bot.store.deliveries(ids=made) if made else []:  # (no ids would mean every delivery)
             o = outcomes.get(row.account_id)
             cut = _cut(text, base.title, row.text)
@@ -308,4 +319,5 @@ class Operations(UsersOperations):
         return results
 
 
-__all__ = ["CheckResult", "ManualResult", "Operations", "Preview", "check_manual_post", "migrate", "report"]
+__all__ = ["CheckResult", "ManualResult", "Operations", "Preview", "TextMeasure", "check_manual_post", "migrate",
+           "report"]

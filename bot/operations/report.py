@@ -1,6 +1,7 @@
-"""What `bot status` shows: per feed, per account, the queue (and why each post waits), recent posts and
-problems. ``account_wait`` is the one answer to "why does this account's post wait"; ``collect`` gathers
-plain data (for --json and the console); ``render`` lays it out for a terminal."""
+"""What `bot status` shows: per feed, per account, the queue (and why each post waits: awaiting approval,
+scheduled, held, a limit …), recent posts and problems. ``account_wait`` is the one answer to "why does this
+account's post wait"; ``collect`` gathers plain data (for --json and the console); ``render`` lays it out for a
+terminal."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from bot.pricing import (
     next_day,
     usd,
 )
-from bot.store import AccountState, Store
+from bot.store import AccountState, DeliveryRow, Store
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,15 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
     queue: list[dict[str, Any]] = []
     retries: dict[str, list[tuple[datetime, str]]] = {}  # per account: its posts retrying after an error
     ready: set[str] = set()  # accounts with a waiting post that is not retrying after an error
-    for row in store.deliveries(state=DeliveryState.QUEUED.value):
+    awaiting: dict[str, list[int]] = {}  # per account: its posts awaiting approval
+    for row in store.deliveries(state=(DeliveryState.AWAITING_APPROVAL.value, DeliveryState.QUEUED.value)):
+        if row.state == DeliveryState.AWAITING_APPROVAL:
+            awaiting.setdefault(row.account_id, []).append(row.id)
+            queue.append({"id": row.id, "account": row.account_id, "title": row.title, "priority": row.priority,
+                          "state": row.state, "why": f"{row.note or 'awaiting approval'}: bot approve {row.id} or "
+                                                     f"bot reject {row.id}", "due": None, "attempts": row.attempts,
+                          "by": row.created_by})
+            continue
         wait = waits.get(row.account_id)
         retrying = False
         if row.account_id not in waits:
@@ -104,7 +113,9 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
         elif wait is not None and wait.held:
             why, due = wait.why, None
         elif row.not_before and row.not_before > now:
-            why = f"retrying after: {row.last_error}" if row.last_error else (row.note or "not before")
+            why = f"retrying after: {row.last_error}" if row.last_error else \
+                f"scheduled for {_shown(_t(row.not_before, tz))} by {row.created_by}" if _scheduled(row) else \
+                (row.note or "not before")
             due = row.not_before
             retrying = bool(row.last_error)
         elif wait:
@@ -116,7 +127,8 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
         else:
             ready.add(row.account_id)
         queue.append({"id": row.id, "account": row.account_id, "title": row.title, "priority": row.priority,
-                      "why": why, "due": _t(due, tz), "attempts": row.attempts, "by": row.created_by})
+                      "state": row.state, "why": why, "due": _t(due, tz), "attempts": row.attempts,
+                      "by": row.created_by})
     # An account whose every waiting post is retrying after an error cannot send now, whatever its limits say.
     failing: set[str] = set()
     for a in accounts:
@@ -138,6 +150,9 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
     problems += [{"kind": "account", "account": a["id"], "error": f"cannot send: {a['waits_for']}; next try "
                                                                   f"{_shown(a['next_send'])}"}
                  for a in accounts if a["id"] in failing]
+    problems += [{"kind": "approval", "account": account_id, "ids": ids,
+                  "error": f"{len(ids)} post(s) await approval ({', '.join(f'#{i}' for i in ids)}): bot approve ID "
+                           "or bot reject ID"} for account_id, ids in awaiting.items()]
     problems += [{"kind": "delivery", "id": r.id, "account": r.account_id, "state": r.state, "title": r.title,
                   "error": r.last_error or r.note}
                  for state in (DeliveryState.IN_DOUBT, DeliveryState.FAILED)
@@ -145,6 +160,12 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
     return {"now": _t(now, tz), "timezone": config.site.timezone, "database": store.shown, "feeds": feeds,
             "accounts": accounts,
             "queue": queue, "recent": recent, "problems": problems}
+
+
+def _scheduled(row: DeliveryRow) -> bool:
+    """Whether a waiting post's ``not_before`` is a person's schedule (a post made by hand for a time, not tried
+    yet), not a retry's or a rate limit's."""
+    return bool(row.created_by) and row.attempts == 0 and not row.last_error
 
 
 def x_spend(account: XAccount, store: Store, now: datetime, tz: tzinfo) -> tuple[dict[str, Any], BudgetWait | None]:

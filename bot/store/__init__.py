@@ -8,7 +8,8 @@ From the bottom up: ``tables`` (the tables and the time type; imports nothing of
 (the schema's revision and its ``migrations``), ``records`` (what crosses the store's edge), ``engine``
 (engines, URLs, advisory locks, :class:`StoreBase`), then one module per concern, each a part of
 :class:`Store`: ``feeds`` (feeds, poll leases, what a poll records), ``outbox`` (deliveries, claims,
-outcomes, operators' transitions, history), ``accounts`` (held and paused accounts), ``alerts`` (the
+outcomes, operators' transitions, history), ``editorial`` (approvals, editors' texts, the history searched),
+``accounts`` (held and paused accounts), ``alerts`` (the
 problems, what each alert channel was last told, token expiry), ``spend`` (what X charged), ``caches``
 (short links, the REST API's answers, retention), ``users`` (the console's users, sessions, failed sign-ins).
 """
@@ -19,6 +20,7 @@ from bot.config.database import database_url, normalize_url, shown_url
 from bot.store.accounts import AccountsMixin
 from bot.store.alerts import AlertsMixin, Owed
 from bot.store.caches import CachesMixin
+from bot.store.editorial import EditorialMixin
 from bot.store.engine import StoreBase, make_engine, sqlite_file
 from bot.store.feeds import FeedsMixin
 from bot.store.outbox import OutboxMixin
@@ -38,7 +40,8 @@ from bot.store.tables import accounts, articles, deliveries, events, feeds, meta
 from bot.store.users import User, UsersMixin
 
 
-class Store(FeedsMixin, OutboxMixin, AccountsMixin, AlertsMixin, SpendMixin, CachesMixin, UsersMixin, StoreBase):
+class Store(FeedsMixin, OutboxMixin, EditorialMixin, AccountsMixin, AlertsMixin, SpendMixin, CachesMixin,
+            UsersMixin, StoreBase):
     """The bot's state, one object over one database: open it with :meth:`Store.open`. Safe to share between
     threads (each call takes its own connection); on PostgreSQL, several processes share one database
     (poll leases, claims with ``SKIP LOCKED``, advisory locks)."""

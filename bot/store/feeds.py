@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.lifecycle import REPOST
+from bot.lifecycle import REPOST, REPOST_FOR_APPROVAL
 from bot.models import Article, DeliveryState, Validators
 from bot.store.engine import (
     StoreBase,
@@ -153,7 +153,8 @@ class FeedsMixin(StoreBase):
     ) -> tuple[PollPlan, bool, int]:
         """In one transaction: read what is known of these articles, let ``decide`` plan, write the plan and
         the feed's new state. Returns the plan, whether this was the feed's first start, and how many
-        deliveries were queued (an account already given the article by another feed gets no second one).
+        deliveries were queued (an account already given the article by another feed gets no second one; one
+        that waits for approval is not counted: nothing can send it yet).
 
         An article is known by its guid, or else by its identity (``bot.compose.ids``: its WordPress post id
         or its link): one whose guid changed is the same article, and takes the new guid. ``present``: the
@@ -200,22 +201,25 @@ class FeedsMixin(StoreBase):
                 # One post per article and account, even when two feeds of the site (the main feed and a
                 # category feed) both carry the article, or carry it under two guids.
                 if not _delivered(c, by_guid[d.guid], d.account_id):
-                    state = DeliveryState.SKIPPED if d.skip else DeliveryState.QUEUED
+                    state = DeliveryState.SKIPPED if d.skip else \
+                        DeliveryState.AWAITING_APPROVAL if d.approval else DeliveryState.QUEUED
                     c.execute(deliveries.insert().values(
                         article_id=ids[d.guid], account_id=d.account_id, state=state.value, priority=d.priority,
-                        note=d.skip, created_at=now, updated_at=now,
+                        note=d.skip or (awaiting(d.approval) if d.approval else None), created_at=now, updated_at=now,
                     ))
-                    queued += 0 if d.skip else 1
-            for guid, account_id in plan.reposts:
+                    queued += state == DeliveryState.QUEUED
+            for again_for in plan.reposts:
                 row = c.execute(sa.select(deliveries.c.id, deliveries.c.remote_url).where(
-                    deliveries.c.article_id == ids[guid], deliveries.c.account_id == account_id,
+                    deliveries.c.article_id == ids[again_for.guid], deliveries.c.account_id == again_for.account_id,
                     deliveries.c.state == DeliveryState.SENT.value)).first()
                 if row is not None:  # a new post: its own revision, so its own idempotency keys
-                    move(c, REPOST, deliveries.c.id == row.id, text=None, remote_id=None, remote_url=None,
-                         attempts=0, not_before=None, first_tried_at=None, created_at=now,
-                         revision=deliveries.c.revision + 1,
-                         note=f"the headline was edited: posting again (was {row.remote_url})", updated_at=now)
-                    queued += 1
+                    again = f"the headline was edited: posting again (was {row.remote_url})"
+                    approval = again_for.approval
+                    move(c, REPOST_FOR_APPROVAL if approval else REPOST, deliveries.c.id == row.id, text=None,
+                         remote_id=None, remote_url=None, attempts=0, not_before=None, first_tried_at=None,
+                         maybe_posted=False, created_at=now, revision=deliveries.c.revision + 1, updated_at=now,
+                         note=f"{awaiting(approval)}; {again}" if approval else again)
+                    queued += not approval
             seen = [h for h in present if h] or [h for h in hashes.values() if h]
             for chunk in _chunks(seen, 500):  # what is in the feed now stays seen (retention keeps it)
                 c.execute(articles.update().where(articles.c.feed_id == feed_id, articles.c.item_hash.in_(chunk))
@@ -265,6 +269,11 @@ class FeedsMixin(StoreBase):
     def article_by_id(self, article_id: int) -> Article:
         with self.engine.connect() as c:
             return _article(c.execute(sa.select(articles).where(articles.c.id == article_id)).mappings().one())
+
+
+def awaiting(reason: str) -> str:
+    """The note of a delivery that waits for a person's approval, with why (``policy.approval_reason``)."""
+    return f"awaiting approval ({reason})"
 
 
 def _plausible(published: datetime | None, now: datetime) -> datetime:

@@ -44,17 +44,19 @@ from bot.store.tables import accounts, articles, charges, deliveries, events
 
 log = logging.getLogger("bot.store")
 
-_ANY_WAITING = sa.select(deliveries.c.id).where(
-    deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value])).limit(1)
+_ACTIVE = [DeliveryState.QUEUED.value, DeliveryState.SENDING.value]
+_ANY_WAITING = {awaiting: sa.select(deliveries.c.id).where(deliveries.c.state.in_(
+    [*_ACTIVE, DeliveryState.AWAITING_APPROVAL.value] if awaiting else _ACTIVE)).limit(1) for awaiting in (False, True)}
 
 
 class OutboxMixin(StoreBase):
     """The :class:`~bot.store.Store`'s part for the outbox: claims, outcomes, operators' transitions, history."""
 
-    def anything_to_send(self) -> bool:
-        """Whether any delivery waits or is in flight: when none is, a dispatch pass has nothing to do."""
+    def anything_to_send(self, awaiting: bool = False) -> bool:
+        """Whether any delivery waits or is in flight: when none is, a dispatch pass has nothing to do. With
+        ``awaiting``, one awaiting approval counts too (it may be stale)."""
         with self.light.connect() as c:
-            return c.execute(_ANY_WAITING).first() is not None
+            return c.execute(_ANY_WAITING[awaiting]).first() is not None
 
     def recover_expired(self, now: datetime, resend_safe: Callable[[str, datetime | None], bool]) -> tuple[int, int]:
         """Claims that expired by the database's clock (the process died mid-call): back to the queue with
@@ -72,7 +74,7 @@ class OutboxMixin(StoreBase):
                         "interrupted mid-send: it may or may not have been posted; "
                         "check the account, then retry or skip it")
                 move(c, RESEND if safe else EXPIRED_DOUBT, deliveries.c.id == r.id, claimed_until=None, note=note,
-                     updated_at=now)
+                     updated_at=now, **({} if r.text is None else {"maybe_posted": True}))
                 if safe:
                     requeued += 1
                 else:
@@ -130,20 +132,29 @@ class OutboxMixin(StoreBase):
                     continue
                 if move(c, CLAIM, deliveries.c.id == d_id, attempts=attempts, claimed_until=clock + lease,
                         updated_at=now):
+                    # Its text as the claim found it (SQLite's select came before this write: an editor's text may
+                    # have been put on the row between the two).
+                    text = c.execute(sa.select(deliveries.c.text, deliveries.c.first_tried_at).where(
+                        deliveries.c.id == d_id)).one()
                     return DeliveryForDispatch(
-                        d_id, m[deliveries.c.account_id], attempts, m[deliveries.c.text],
+                        d_id, m[deliveries.c.account_id], attempts, text.text,
                         _article({k.name: m[k] for k in articles.c}), m[articles.c.id],
-                        m[deliveries.c.created_at], m[deliveries.c.revision], m[deliveries.c.first_tried_at],
+                        m[deliveries.c.created_at], m[deliveries.c.revision], text.first_tried_at,
                         m[deliveries.c.priority])
 
     def freeze_text(self, delivery: int | DeliveryForDispatch, text: str, now: datetime) -> str | None:
         """Freeze a claimed delivery's text (only the first time, noting when); returns the frozen text. Every
-        later attempt sends exactly this text, so a platform's duplicate check recognises a resend. Given the
-        claim: None when the row is no longer that claim's (then it must not be sent)."""
+        later attempt sends exactly this text, so a platform's duplicate check recognises a resend. An editor's
+        text never tried is kept, and only its first try noted. Given the claim: None when the row is no longer
+        that claim's (then it must not be sent)."""
         delivery_id, fence = _claim(delivery)
+        where = [deliveries.c.id == delivery_id,
+                 sa.or_(deliveries.c.text.is_(None), deliveries.c.first_tried_at.is_(None))]
+        if fence is not None:
+            where += [deliveries.c.attempts == fence, deliveries.c.state == DeliveryState.SENDING.value]
         with self.engine.begin() as c:
-            c.execute(deliveries.update().where(deliveries.c.id == delivery_id, deliveries.c.text.is_(None))
-                      .values(text=text, updated_at=now, first_tried_at=now))
+            c.execute(deliveries.update().where(*where).values(
+                text=sa.func.coalesce(deliveries.c.text, text), updated_at=now, first_tried_at=now))
             row = c.execute(sa.select(deliveries.c.text, deliveries.c.attempts, deliveries.c.state).where(
                 deliveries.c.id == delivery_id)).one()
         if fence is not None and (row.attempts != fence or row.state != DeliveryState.SENDING.value):
@@ -167,11 +178,11 @@ class OutboxMixin(StoreBase):
                 deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.SENT.value,
                 deliveries.c.sent_at >= since).order_by(deliveries.c.sent_at))]
 
-    def queue_depth(self) -> int:
-        """How many deliveries wait to be sent (a COUNT, for /metrics)."""
+    def queue_depth(self, state: str = DeliveryState.QUEUED.value) -> int:
+        """How many deliveries wait to be sent (or are in another state: awaiting approval), a COUNT for /metrics."""
         with self.light.connect() as c:
             return int(c.execute(sa.select(sa.func.count()).select_from(deliveries).where(
-                deliveries.c.state == DeliveryState.QUEUED.value)).scalar_one())
+                deliveries.c.state == state)).scalar_one())
 
     def last_sent(self) -> dict[str, datetime]:
         """Each account's latest post (a MAX per account, for /metrics)."""
@@ -182,12 +193,15 @@ class OutboxMixin(StoreBase):
                 if r.at is not None}
 
     def skip_stale(self, account_id: str, cutoff: datetime, now: datetime) -> int:
-        """Skip the account's waiting posts whose article was published before ``cutoff``."""
+        """Skip the account's waiting posts (queued, or awaiting approval) whose article was published before
+        ``cutoff``; a post a person scheduled, not tried yet, only once its time is before it too."""
+        scheduled = sa.and_(deliveries.c.created_by.is_not(None), deliveries.c.attempts == 0,
+                            deliveries.c.not_before.is_not(None), deliveries.c.not_before >= cutoff)
         with self.engine.begin() as c:
             old = sa.select(articles.c.id).where(articles.c.published_at < cutoff)
             return move(c, STALE, deliveries.c.account_id == account_id, deliveries.c.article_id.in_(old),
-                        updated_at=now, note="stale: it could not go out within stale_after of its article's "
-                                             "publication")
+                        sa.not_(scheduled), updated_at=now,
+                        note="stale: it could not go out within stale_after of its article's publication")
 
     # A send's outcomes, recorded on the claim that made the send (a DeliveryForDispatch; a bare id only where
     # there is no claim, to set up a test): written only while no later claim has taken the row. A claim that
@@ -211,14 +225,18 @@ class OutboxMixin(StoreBase):
         return self._finish(FAIL, delivery, now, last_error=error)
 
     def record_in_doubt(self, delivery: int | DeliveryForDispatch, now: datetime, error: str) -> bool:
-        return self._finish(DOUBT, delivery, now, last_error=error,
+        return self._finish(DOUBT, delivery, now, last_error=error, maybe_posted=True,
                             note="the send failed in a way that may or may not have posted: check, then retry or skip")
 
     def record_retry(self, delivery: int | DeliveryForDispatch, now: datetime, not_before: datetime | None,
-                     error: str | None, count_attempt: bool = True, *, waits: str | None = None) -> bool:
+                     error: str | None, count_attempt: bool = True, *, waits: str | None = None,
+                     maybe_posted: bool = False) -> bool:
         """Back to the queue until ``not_before``: after an ``error``, or (``waits``, no error) for a reason
-        that is not one (the account's budget)."""
+        that is not one (the account's budget). ``maybe_posted``: the send may have reached the platform (a
+        resend is safe, an edit of its text is not); once said, it stays so while the row keeps its text."""
         values: dict[str, Any] = {"not_before": not_before, "last_error": error}
+        if maybe_posted:
+            values["maybe_posted"] = True
         if waits is not None:
             values["note"] = waits
         if not count_attempt:
@@ -242,38 +260,34 @@ class OutboxMixin(StoreBase):
                       "account", delivery_id, outcome.name)
         return written
 
-    def deliveries(self, account_id: str | None = None, state: str | None = None, *, ids: Iterable[int] = (),
-                   newest_first: bool = False, limit: int | None = None) -> list[DeliveryRow]:
-        q = (sa.select(deliveries, articles.c.feed_id, articles.c.guid, articles.c.title, articles.c.published_at)
-             .join(articles, articles.c.id == deliveries.c.article_id))
+    def deliveries(self, account_id: str | None = None, state: str | Sequence[str] | None = None, *,
+                   ids: Iterable[int] = (), newest_first: bool = False, limit: int | None = None) -> list[DeliveryRow]:
+        """Deliveries with their article's headline: of an account, in a state (or any of several), by id;
+        oldest first, or last changed first."""
+        q = ROWS
         order = deliveries.c.updated_at.desc() if newest_first else deliveries.c.id
         q = q.order_by(order, deliveries.c.id.desc() if newest_first else deliveries.c.id)
         if account_id:
             q = q.where(deliveries.c.account_id == account_id)
         if state:
-            q = q.where(deliveries.c.state == state)
+            q = q.where(deliveries.c.state.in_([state] if isinstance(state, str) else list(state)))
         wanted = list(ids)
         if wanted:
             q = q.where(deliveries.c.id.in_(wanted))
         if limit:
             q = q.limit(limit)
         with self.engine.connect() as c:
-            return [DeliveryRow(
-                id=r["id"], account_id=r["account_id"], feed_id=r["feed_id"], guid=r["guid"], title=r["title"],
-                state=r["state"], attempts=r["attempts"], text=r["text"], not_before=r["not_before"],
-                remote_id=r["remote_id"], remote_url=r["remote_url"], note=r["note"],
-                last_error=r["last_error"], sent_at=r["sent_at"], created_at=r["created_at"],
-                created_by=r["created_by"], priority=r["priority"], published=r["published_at"],
-            ) for r in c.execute(q).mappings()]
+            return [delivery_row(r) for r in c.execute(q).mappings()]
 
     def delivery(self, delivery_id: int) -> DeliveryRow | None:
         found = self.deliveries(ids=[delivery_id])
         return found[0] if found else None
 
     def add_manual(self, copies: Sequence[Article], account_ids: Sequence[str], now: datetime, by: str,
-                   ) -> tuple[list[int], list[str]]:
+                   not_before: datetime | None = None) -> tuple[list[int], list[str]]:
         """Record a post made by hand: the article (under each feed it may appear in, so no feed posts it
-        again) and a delivery per account. Returns the new deliveries and the accounts that had it already."""
+        again) and a delivery per account, queued (an editor's post needs no approval), not to be sent before
+        ``not_before`` when it is scheduled. Returns the new deliveries and the accounts that had it already."""
         made: list[int] = []
         had: list[str] = []
         with self.engine.begin() as c:
@@ -297,12 +311,14 @@ class OutboxMixin(StoreBase):
                     continue
                 inserted = c.execute(deliveries.insert().values(
                     article_id=ids[0], account_id=account_id, state=DeliveryState.QUEUED.value,
-                    priority=MANUAL_PRIORITY, created_at=now, updated_at=now, created_by=by,
-                    note=f"posted by hand by {by}",
+                    priority=MANUAL_PRIORITY, created_at=now, updated_at=now, created_by=by, not_before=not_before,
+                    note=f"scheduled by {by}" if not_before else f"posted by hand by {by}",
                 )).inserted_primary_key
                 assert inserted is not None
                 made.append(int(inserted[0]))
-                c.execute(events.insert().values(delivery_id=made[-1], at=now, event="post", by=by))
+                c.execute(events.insert().values(
+                    delivery_id=made[-1], at=now, event="schedule" if not_before else "post", by=by,
+                    detail=f"for {not_before.isoformat(timespec='minutes')}" if not_before else None))
         return made, had
 
     # What an operator does to a delivery, each kept in its history.
@@ -323,7 +339,8 @@ class OutboxMixin(StoreBase):
         delivery is in no state that allows it."""
         keep = deliveries.c.state == DeliveryState.IN_DOUBT.value
         return self._operate(RETRY, delivery_id, now, by, f"retry asked by {by}", not_before=None,
-                             claimed_until=None, text=sa.case((keep, deliveries.c.text), else_=None))
+                             claimed_until=None, text=sa.case((keep, deliveries.c.text), else_=None),
+                             maybe_posted=sa.case((keep, deliveries.c.maybe_posted), else_=sa.false()))
 
     def skip(self, delivery_id: int, now: datetime, by: str) -> bool:
         """SKIP, kept in the history: it is never sent. False when its state does not allow it."""
@@ -347,6 +364,23 @@ def move(c: Connection, t: Transition, *where: Any, **values: Any) -> int:
         where = (*where, deliveries.c.state.in_(t.allowed))
     done = c.execute(deliveries.update().where(*where).values(state=t.to.value, **values))
     return int(done.rowcount or 0)
+
+
+#: Deliveries with their article's feed, guid, headline and date: what :func:`delivery_row` reads.
+ROWS = (sa.select(deliveries, articles.c.feed_id, articles.c.guid, articles.c.title, articles.c.published_at)
+        .join(articles, articles.c.id == deliveries.c.article_id))
+
+
+def delivery_row(r: Any) -> DeliveryRow:
+    """A row of :data:`ROWS` as the store hands it out."""
+    return DeliveryRow(
+        id=r["id"], account_id=r["account_id"], feed_id=r["feed_id"], guid=r["guid"], title=r["title"],
+        state=r["state"], attempts=r["attempts"], text=r["text"], not_before=r["not_before"],
+        remote_id=r["remote_id"], remote_url=r["remote_url"], note=r["note"],
+        last_error=r["last_error"], sent_at=r["sent_at"], created_at=r["created_at"],
+        created_by=r["created_by"], priority=r["priority"], published=r["published_at"],
+        updated_at=r["updated_at"], maybe_posted=bool(r["maybe_posted"]), article_id=r["article_id"],
+    )
 
 
 def _identity(a: Article) -> list[Any]:

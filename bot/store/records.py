@@ -49,6 +49,7 @@ class PlannedDelivery:
     account_id: str
     priority: int = 0  #: higher goes first when an account's quota is short
     skip: str | None = None  #: why the account does not take it (recorded as skipped)
+    approval: str | None = None  #: why it waits for a person's approval (``policy.approval_reason``); None: no wait
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class PollPlan:
     new: Sequence[Article] = ()  #: articles seen for the first time
     edited: Sequence[Article] = ()  #: known articles whose feed item changed
     deliveries: Sequence[PlannedDelivery] = ()  #: for the new ones
-    reposts: Sequence[tuple[str, str]] = ()  #: (guid, account id)
+    reposts: Sequence[PlannedDelivery] = ()  #: sent deliveries to post again (their approval, where one applies)
     held_back: Sequence[str] = ()  #: guids that look new but are not news (recorded as skipped, not posted)
 
 
@@ -105,6 +106,9 @@ class DeliveryRow:
     created_by: str | None = None  #: who made a post by hand
     priority: int = 0  #: higher goes first
     published: datetime | None = None  #: its article's publication
+    updated_at: datetime | None = None  #: its last change (the history is ordered and filtered by it)
+    article_id: int = 0  #: its article's row (``Store.article_by_id``)
+    maybe_posted: bool = False  #: a send of its text may have reached the platform: the text never changes
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class Event:
     """One line of a delivery's history (what an operator did, or a post made by hand)."""
 
     at: datetime
-    event: str  #: the transition's name: post, retry, skip, unpost
+    event: str  #: post, schedule, retry, skip, unpost, approve, reject, edit, send now
     detail: str | None  #: in words
     by: str | None  #: who
 

@@ -23,7 +23,7 @@ class Waiting:
     id: int
     text: str | None  #: its frozen text (None: not composed yet)
     priority: int
-    tried: bool  #: sent at least once (its answer lost, or being sent): its cost is counted already
+    tried: bool  #: its text sent at least once (its answer lost, or being sent): its cost is counted already
 
 
 class SpendMixin(StoreBase):
@@ -50,7 +50,8 @@ class SpendMixin(StoreBase):
         """The account's next post to go, in the dispatcher's order (priority, then publish order), among those
         due at ``now`` (all waiting ones without it); None when nothing waits. What it will cost is read
         from it."""
-        q = (sa.select(deliveries.c.id, deliveries.c.text, deliveries.c.priority, deliveries.c.attempts)
+        q = (sa.select(deliveries.c.id, deliveries.c.text, deliveries.c.priority, deliveries.c.attempts,
+                       deliveries.c.first_tried_at)
              .join(articles, articles.c.id == deliveries.c.article_id)
              .where(deliveries.c.account_id == account_id, deliveries.c.state == DeliveryState.QUEUED.value)
              .order_by(deliveries.c.priority.desc(), articles.c.published_at, deliveries.c.id).limit(1))
@@ -60,7 +61,9 @@ class SpendMixin(StoreBase):
             row = c.execute(q).first()
         if row is None:
             return None
-        return Waiting(row.id, row.text, row.priority, tried=row.attempts > 0 and row.text is not None)
+        # An editor's text is not tried until its first send (first_tried_at): until then it costs what it says.
+        return Waiting(row.id, row.text, row.priority,
+                       tried=row.attempts > 0 and row.text is not None and row.first_tried_at is not None)
 
     def x_spend(self, account: XAccount, now: datetime, tz: tzinfo, exclude: int | None = None) -> Spend:
         """An X account's spending today and this billing cycle (site time): what was charged, and what its
@@ -71,6 +74,7 @@ class SpendMixin(StoreBase):
         with self.light.connect() as c:
             texts: Sequence[str] = c.execute(sa.select(deliveries.c.text).where(
                 deliveries.c.account_id == account.id, deliveries.c.text.is_not(None), deliveries.c.attempts > 0,
+                deliveries.c.first_tried_at.is_not(None),
                 deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.SENDING.value]),
                 deliveries.c.id != (exclude if exclude is not None else -1))).scalars().all()
         pending = sum(post_cost(account, t) or 0 for t in texts)

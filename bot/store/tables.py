@@ -87,7 +87,7 @@ deliveries = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
     sa.Column("account_id", sa.String(64), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False, default=DeliveryState.QUEUED.value),
+    sa.Column("state", sa.String(32), nullable=False, default=DeliveryState.QUEUED.value),  # 32: migration 0007
     sa.Column("priority", sa.Integer, nullable=False, default=0),
     sa.Column("not_before", UTCDateTime),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
@@ -106,6 +106,9 @@ deliveries = sa.Table(
     sa.Column("first_tried_at", UTCDateTime),
     sa.Column("revision", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Column("cost_micro_usd", sa.Integer),  # migration 0006: what the platform charged for it (X)
+    # Migration 0007: a send of its text may have reached the platform (an answer lost, a crash mid-send): its
+    # text must never change (an editor's edit is refused).
+    sa.Column("maybe_posted", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
 )
 
@@ -119,6 +122,7 @@ events = sa.Table(
     sa.Column("by", sa.Text),
 )
 sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.not_before)
+sa.Index("ix_deliveries_updated", deliveries.c.updated_at)  # migration 0007: the history, newest first
 sa.Index("ix_articles_guid", articles.c.guid)
 sa.Index("ix_articles_feed_item_hash", articles.c.feed_id, articles.c.item_hash)
 sa.Index("ix_articles_post_key", articles.c.post_key)

@@ -112,7 +112,13 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
     if hooks.ping is not None:
         routes.append(Route("/ping/{token}", ping, methods=["POST"]))
     if console is not None:
-        routes += console.routes()
+        from starlette.routing import Mount
+        from starlette.staticfiles import StaticFiles
+
+        from bot.web import compose, pages, people
+
+        routes += [*people.routes(console), *pages.routes(console), *compose.routes(console),
+                   Mount("/static", StaticFiles(packages=[("bot.web", "static")]), name="static")]
     else:
         routes.append(Route("/", not_found))
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.errors import BotError, UsageError
 from bot.models import DeliveryState
+from bot.store import DeliveryRow
 
 if TYPE_CHECKING:
     from bot.web.console import Console, Page
@@ -102,7 +103,7 @@ def _id(page: Page) -> int:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
 
 
-def _waiting(page: Page) -> object:
+def _waiting(page: Page) -> DeliveryRow | None:
     row = page.ops.bot.store.delivery(_id(page))
     waiting = (DeliveryState.QUEUED.value, DeliveryState.AWAITING_APPROVAL.value)
     return row if row is not None and row.state in waiting else None

@@ -30,8 +30,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
 
 from bot.operations.users import ROLES, role_at_least
 from bot.store import User
@@ -80,12 +78,6 @@ class Console:
         self.health = health
         self.env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
-
-    def routes(self) -> list[BaseRoute]:
-        from bot.web import compose, pages, people
-
-        return [*people.routes(self), *pages.routes(self), *compose.routes(self),
-                Mount("/static", StaticFiles(packages=[("bot.web", "static")]), name="static")]
 
     # The page helper.
 
@@ -159,13 +151,13 @@ class Console:
 
     # Rendering.
 
-    def render(self, page: Page, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    def render(self, page: Page, template: str, code: int = 200, **values: Any) -> HTMLResponse:
         t = self.env.get_template(template)
         html = t.render(page=page, user=page.user, csrf=page.csrf, lang=page.speak.lang, dir=page.speak.dir,
                         _=page.speak.gettext, ngettext=page.speak.ngettext, time=page.speak.time,
                         input_time=page.speak.input_time, flash=page.flash, may=page.may,
                         site=page.ops.bot.config.site, path=page.request.url.path, **values)
-        response = HTMLResponse(html, status)
+        response = HTMLResponse(html, code)
         response.headers["Cache-Control"] = "no-store"
         response.headers["Vary"] = "Cookie, HX-Request"
         return response

@@ -79,10 +79,10 @@ def routes(console: Console) -> list[BaseRoute]:
     ]
 
 
-def _login(console: Console, page: Page, error: str | None = None, status: int = 200) -> Response:
+def _login(console: Console, page: Page, error: str | None = None, code: int = 200) -> Response:
     token = console.login_token(page, fresh=True)
     config = page.ops.bot.config.console
-    return console.render(page, "login.html", status, login_csrf=token, error=error,
+    return console.render(page, "login.html", code, login_csrf=token, error=error,
                           next=_next(page.request.query_params.get("next") or page.form.get("next")),
                           wordpress=bool(config and config.wordpress_login))
 

@@ -159,11 +159,11 @@ class BodyGuard:
 
 
 class _Disconnected(Exception):
-    pass
+    """The client went away before its body arrived."""
 
 
 class _TooLarge(Exception):
-    pass
+    """The body ran past its bound (more than its Content-Length said)."""
 
 
 async def _read(receive: Receive, limit: int) -> bytes:

@@ -1,0 +1,176 @@
+"""What editors do to posts that wait, and what they read back: approve or reject a post that awaits approval,
+send a queued one now, put their own text on a waiting post (checked against the platform's length rule, as the
+daemon counts it), see the text it would go with, measure a text for a live counter, and search the history. A
+part of :class:`~bot.operations.Operations`.
+
+An editor's text is frozen on the delivery and sent exactly as it is. It may replace a text only where no send
+may have taken the old one to the platform: never on a post being sent, sent, or in doubt, nor on one queued
+again after a send whose answer never came (``maybe_posted``): there a resend must carry the same text, so that
+the platform's duplicate check or idempotency key still recognises it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core import Bot
+from bot.errors import UsageError
+from bot.lifecycle import APPROVE, EDITABLE, REJECT, Transition
+from bot.models import DeliveryState
+from bot.pricing import MICRO, has_url, post_cost
+from bot.store import DeliveryRow, Event
+
+#: The most rows one page of the history holds.
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class TextMeasure:
+    """A text as an account's platform will count it (the console's live counter; an edit's check)."""
+
+    length: int  #: as the platform counts it (X: weighted, links as 23)
+    limit: int | None  #: the platform's maximum (None: none)
+    fits: bool  #: the platform takes it (not empty, within its length, and its bytes where it counts them)
+    cost_usd: float | None  #: what posting it costs (X's pay-per-use: with a URL or not); None: not charged
+    has_link: bool  #: it holds a URL, as twitter-text finds one (X charges a post with one more)
+
+
+def editors_text(text: str) -> str:
+    """An editor's text as it is kept and sent: without the white space around it."""
+    return text.strip()
+
+
+class EditingMixin:
+    """The operator actions on waiting posts' approval and text, and the history; over ``self.bot``."""
+
+    bot: Bot
+
+    def approve(self, delivery_id: int, by: str, text: str | None = None) -> str:
+        """Let a post that awaits approval go (APPROVE), as it is or with the editor's own ``text`` (checked as
+        :meth:`edit_text` checks it, then sent exactly so); then dispatch."""
+        row = self._row(delivery_id)
+        if not APPROVE.allows(row.state):
+            raise self._not_allowed(row, APPROVE, "approved")
+        mine = None if text is None else self._checked(row.account_id, text)
+        if not self.bot.store.approve(delivery_id, self.bot.clock.now(), by, mine):
+            raise self._not_allowed(self._row(delivery_id), APPROVE, "approved")  # it changed meanwhile
+        said = f"delivery {delivery_id} ({row.account_id}) is approved" + (" with your text" if mine else "")
+        for o in self.bot.dispatch():
+            if o.delivery_id == delivery_id:
+                return f"{said}: {o.status}" + (f": {o.url or o.detail}" if o.url or o.detail else "")
+        return f"{said}; it waits in the queue (bot status says why)"
+
+    def reject(self, delivery_id: int, by: str, reason: str | None = None) -> str:
+        """Never send a post that awaits approval (REJECT); ``reason`` is kept with it."""
+        row = self._row(delivery_id)
+        if not self.bot.store.reject(delivery_id, self.bot.clock.now(), by, reason):
+            raise self._not_allowed(self._row(delivery_id) if REJECT.allows(row.state) else row, REJECT, "rejected")
+        return f"delivery {delivery_id} ({row.account_id}) is rejected: it is never sent"
+
+    def send_now(self, delivery_id: int, by: str) -> str:
+        """A queued post goes now: its own wait ends (a schedule, a retry's backoff), kept in its history, and it is
+        dispatched at once, within its account's rules (a hold, a rate limit, limits, quiet hours and the budget
+        still make it wait)."""
+        row = self._row(delivery_id)
+        if row.state != DeliveryState.QUEUED or not self.bot.store.send_now(delivery_id, self.bot.clock.now(), by):
+            state = self._row(delivery_id).state
+            approve = f" (approve it: bot approve {delivery_id})" if state == DeliveryState.AWAITING_APPROVAL else ""
+            raise UsageError(f"delivery {delivery_id} is {state}; only queued deliveries can be sent now{approve}")
+        for o in self.bot.dispatcher().run(only=[delivery_id]):
+            if o.delivery_id == delivery_id:
+                return f"delivery {delivery_id} ({row.account_id}): {o.status}" + \
+                    (f": {o.url or o.detail}" if o.url or o.detail else "")
+        return f"delivery {delivery_id} ({row.account_id}) is due now; it waits for its account (bot status says why)"
+
+    def edit_text(self, delivery_id: int, text: str, by: str) -> str:
+        """The editor's own text for a waiting post (queued or awaiting approval), sent exactly as it is. Refused
+        when it is empty or does not fit the account's platform (saying its length as the platform counts it,
+        and the limit), and where a send may have taken the post's text to the platform already."""
+        row = self._row(delivery_id)
+        self._editable(row)
+        mine = self._checked(row.account_id, text)
+        if not self.bot.store.edit_text(delivery_id, mine, self.bot.clock.now(), by):
+            self._editable(self._row(delivery_id))  # it changed meanwhile: say how
+            raise UsageError(f"delivery {delivery_id} changed while it was edited; look again (bot status)")
+        m = self.measure(row.account_id, mine)
+        counted = f"{m.length}/{m.limit}" if m.limit else str(m.length)
+        return f"delivery {delivery_id} ({row.account_id}): its text is now yours ({counted}), sent as it is"
+
+    def composed_text(self, delivery_id: int) -> str:
+        """The text a waiting post would go with now: its own (frozen, or an editor's) if it has one, else composed
+        from the latest article data as the dispatcher would at its first attempt (nothing is written; raises
+        ComposeError when no post fits)."""
+        row = self._row(delivery_id)
+        if row.text is not None:
+            return row.text
+        article = self.bot.store.article_by_id(row.article_id)
+        return self.bot.composer.compose(row.account_id, article, row.article_id, row.priority)
+
+    def measure(self, account_id: str, text: str) -> TextMeasure:
+        """How the account's platform counts ``text`` (as an editor's text is kept: without the white space
+        around it), whether it fits, what it would cost; the same rule and prices as the daemon's."""
+        mine = editors_text(text)
+        account = self.bot.account(account_id)
+        rule = self.bot.publisher_for(account).rule
+        cost = post_cost(account, mine)
+        return TextMeasure(rule.count(mine), rule.max_length, bool(mine) and rule.fits(mine),
+                           None if cost is None else cost / MICRO, has_url(mine))
+
+    def history(self, query: str | None = None, account: str | None = None, state: str | None = None,
+                since: datetime | None = None, until: datetime | None = None, offset: int = 0,
+                limit: int = 50) -> tuple[list[DeliveryRow], int]:
+        """The deliveries whose headline holds ``query`` (any case), of ``account``, in ``state``, last changed
+        (``updated_at``: sent, skipped, failed, queued …) at or after ``since`` and before ``until``: one page
+        (``offset``, at most ``limit`` rows), last changed first, and how many match in all."""
+        states = [s.value for s in DeliveryState]
+        if state is not None and state not in states:
+            raise UsageError(f"no state {state!r}; states: {', '.join(states)}")
+        if offset < 0 or not 1 <= limit <= MAX_PAGE:
+            raise UsageError(f"a page starts at 0 or later and holds 1 to {MAX_PAGE} rows")
+        if any(t is not None and t.tzinfo is None for t in (since, until)):
+            raise UsageError("since and until need a timezone")
+        return self.bot.store.search((query or "").strip() or None, account, state, since, until, offset, limit)
+
+    def post_history(self, delivery_id: int) -> list[Event]:
+        """What happened to a delivery, oldest first: who posted, approved, edited, retried, skipped it …"""
+        self._row(delivery_id)
+        return self.bot.store.history(delivery_id)
+
+    # Shared by the operator actions on deliveries.
+
+    def _row(self, delivery_id: int) -> DeliveryRow:
+        row = self.bot.store.delivery(delivery_id)
+        if row is None:
+            raise UsageError(f"there is no delivery {delivery_id} (bot status lists them)")
+        return row
+
+    @staticmethod
+    def _not_allowed(row: DeliveryRow, t: Transition, done: str) -> UsageError:
+        return UsageError(f"delivery {row.id} is {row.state}; only {', '.join(t.allowed)} deliveries can be {done}")
+
+    @staticmethod
+    def _editable(row: DeliveryRow) -> None:
+        """Refuse (UsageError) an edit of this delivery's text where it must not change."""
+        if row.state not in EDITABLE:
+            raise UsageError(f"delivery {row.id} is {row.state}; only the text of "
+                             f"{', '.join(s.value for s in EDITABLE)} deliveries can be edited")
+        if row.maybe_posted:
+            raise UsageError(f"delivery {row.id}'s text may be on the platform already (a send whose answer never "
+                             "came): it is resent only as it is, so it cannot be edited; bot skip it if it must "
+                             "not go")
+
+    def _checked(self, account_id: str, text: str) -> str:
+        """An editor's text, refused (UsageError) when it is empty or the account's platform would not take it."""
+        mine = editors_text(text)
+        if not mine:
+            raise UsageError("the text is empty: give the text to post")
+        account = self.bot.account(account_id)
+        rule = self.bot.publisher_for(account).rule
+        size = len(mine.encode("utf-8"))
+        if rule.max_bytes is not None and size > rule.max_bytes:
+            raise UsageError(f"the text is {size} UTF-8 bytes; {account.platform} takes at most {rule.max_bytes}")
+        if not rule.fits(mine):
+            raise UsageError(f"the text is {rule.count(mine)} {rule.name}; {account.id} takes at most "
+                             f"{rule.max_length}")
+        return mine

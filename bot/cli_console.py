@@ -25,7 +25,7 @@ def add_parsers(sub_parser: Callable[[str, str], argparse.ArgumentParser],
                 common: Callable[[argparse.ArgumentParser, bool], None]) -> None:
     p = sub_parser("user", "manage the console's users: add, passwd, remove, list")
     common(p, False)
-    users = p.add_subparsers(dest="user_action", metavar="ACTION", required=True)
+    users = p.add_subparsers(dest="user_action", metavar="ACTION", required=True, help="what to do")
     for name, text in (("add", "add a user (the password from a prompt, or standard input when it is not a "
                                "terminal)"),
                        ("passwd", "set a user's password (its sessions end)"),

@@ -180,6 +180,7 @@ def test_a_manual_post_shows_each_platforms_preview(daemon: Daemon, driver: Any,
     post, count, counter = until(driver, shown, "X's preview with the text and its link")
     assert int(count) == count_x(post)  # counted as X counts
     assert "$" in counter  # and what it costs on X
+    driver.execute_script("document.getElementById('previews-h').scrollIntoView()")
     screenshot(driver, tmp_path, "compose")
     assert console_errors(driver) == []
 

@@ -85,8 +85,8 @@ def parse_config(text: str, name: str, environ: Mapping[str, str], base_dir: Pat
     # An account that is not enabled may leave its secrets unset (the example config's unused accounts), and
     # so may every account for a command that reaches no platform.
     def stand_in(at: tuple[str | int, ...]) -> bool:
-        if at[:2] == ("alerts", "channels"):
-            return not secrets and _is_secret(at, raw)  # no alert is sent by what reaches no platform
+        if at[:2] == ("alerts", "channels") or at[:1] == ("console",):
+            return not secrets and _is_secret(at, raw)  # no alert is sent, no session signed, by what reaches none
         return at[:1] == ("accounts",) and _is_secret(at, raw) and (not secrets or not _enabled(at, raw, environ))
 
     data = _interpolate(data, (), environ, problems, lines, empty, stand_in)

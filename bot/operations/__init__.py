@@ -65,6 +65,7 @@ class ManualResult:
     limit: int | None = None  #: dry run: the platform's maximum
     cut: bool = False  #: the editor's own text was cut to fit the platform
     cost_usd: float | None = None  #: dry run: what the post would cost (X's pay-per-use)
+    image: str | None = None  #: dry run: the image the post would carry, where the account attaches one
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,13 @@ def _cut(text: str | None, title: str, posted: str | None) -> bool:
     """Whether an editor's own text (not an article's headline) lost words to fit the platform."""
     return bool(text) and posted is not None and title not in posted and ELLIPSIS in posted \
         and ELLIPSIS not in title
+
+
+def attaches_image(account: AccountConfig) -> bool:
+    """Whether the account's posts carry the article's image (X, Telegram, Mastodon: ``image``; Facebook:
+    ``photo``; Bluesky: its link card's thumbnail)."""
+    return bool(getattr(account, "image", False) or getattr(account, "photo", False)
+                or getattr(account, "link_card", False))
 
 
 def check_manual_post(text: str | None, url: str | None) -> None:
@@ -300,7 +308,9 @@ class Operations(EditingMixin, UsersOperations):
                 cost = post_cost(account, composed)
                 results.append(ManualResult(account.id, "dry run", composed, rule.count(composed), rule.max_length,
                                             cut=_cut(text, base.title, composed),
-                                            cost_usd=None if cost is None else cost / MICRO))
+                                            cost_usd=None if cost is None else cost / MICRO,
+                                            image=base.image_urls[0] if base.image_urls and attaches_image(account)
+                                            else None))
             return results
         made, had = bot.store.add_manual(copies, [a.id for a in accounts], now, by, not_before=at)
         results = [ManualResult(a, "already posted", "this article was posted there before") for a in had]

@@ -36,8 +36,7 @@ def routes(console: Console) -> list[BaseRoute]:
         except BotError as exc:
             return console.render(page, "_previews.html", results=[], error=str(exc))
         return console.render(page, "_previews.html", results=results, error=None,
-                              platforms={a.id: a.platform for a in page.ops.bot.config.accounts},
-                              image=page.form.get("image") or None)
+                              platforms={a.id: a.platform for a in page.ops.bot.config.accounts})
 
     def send(page: Page) -> Response:
         try:
@@ -56,8 +55,12 @@ def routes(console: Console) -> list[BaseRoute]:
         row = _waiting(page)
         if row is None:
             return PlainTextResponse(page.speak.gettext("This post no longer waits."), 404)
-        text = row.text or page.ops.composed_text(row.id)
-        return console.render(page, "edit.html", row=row, text=text, measure=page.ops.measure(row.account_id, text))
+        try:
+            text, error = page.ops.composed_text(row.id), None
+        except BotError as exc:  # no post of the article fits: the editor writes one
+            text, error = "", str(exc)
+        return console.render(page, "edit.html", row=row, text=text, error=error,
+                              measure=page.ops.measure(row.account_id, text))
 
     def measure(page: Page) -> Response:
         row = page.ops.bot.store.delivery(_id(page))

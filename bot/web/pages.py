@@ -29,13 +29,12 @@ def routes(console: Console) -> list[BaseRoute]:
     def overview_data(page: Page) -> dict[str, Any]:
         status = page.ops.status(limit=10)
         config = page.ops.bot.config
-        awaiting = page.ops.bot.store.deliveries(state=DeliveryState.AWAITING_APPROVAL.value, limit=100)
         for p in status["problems"]:
             if p["kind"] == "delivery":
                 p["check"] = _profile(config, p["account"])
             p["held"] = p["kind"] == "account" and any(a["id"] == p.get("account") and a["held"]
                                                        for a in status["accounts"])
-        return {"status": status, "awaiting": awaiting, "live_every": LIVE_EVERY}
+        return {"status": status, "live_every": LIVE_EVERY}
 
     def overview(page: Page) -> Response:
         return console.render(page, "overview.html", **overview_data(page))

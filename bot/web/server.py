@@ -245,8 +245,17 @@ class WebSide:
         asyncio.run(self.server.serve(sockets=[self.socket]))
 
     def serve_here(self) -> None:
-        """Serve on this thread until SIGINT or SIGTERM (uvicorn's own handlers): ``bot console``."""
-        self.server.run(sockets=[self.socket])
+        """Serve on this thread until SIGINT or SIGTERM (``bot console``), then return: uvicorn handles the
+        signal while it serves and raises it again once done, which finds a handler here that lets the command
+        end cleanly (exit status 0) instead of the default that would kill the process."""
+        import signal
+
+        previous = {s: signal.signal(s, lambda *_: None) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.server.run(sockets=[self.socket])
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -27,9 +27,11 @@ ROLES = {"sara": "admin", "omar": "editor", "huda": "viewer"}
 
 
 def with_console(config: Path, **settings: Any) -> Path:
-    """Add a ``console:`` section (and ``settings`` of it) to a config file written by ``write_config``."""
+    """Add a ``console:`` section (and ``settings`` of it) to a config file written by ``write_config``; the
+    site's short links are made without asking its pages (the tests' site is not reachable)."""
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["console"] = {"secret_key": SECRET, **settings}
+    data["site"].setdefault("short_link", {"kind": "wordpress", "page_lookup": False})
     config.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return config
 

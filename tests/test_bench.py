@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from bench import footprint, latency, peers, poll_cost, scale
+from bench import console, footprint, latency, peers, poll_cost, scale
 
 
 def test_poll_cost_measures_each_kind_of_poll() -> None:
     r = poll_cost.run(n=3)  # it asserts each poll's status (304, unchanged, one new item) as it goes
     assert {"parse_ms", "feed_ms", "moved_ms", "new_ms", "feed_cpu_ms"} <= set(r)
+
+
+def test_console_pages_are_timed() -> None:
+    r = console.run(posts=300, loads=2)  # it asserts every page answers 200 as it goes
+    assert set(r["pages"]) == set(console.PAGES) and r["worst_p95_ms"] > 0
 
 
 @pytest.mark.bench

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
 import requests
@@ -137,6 +138,9 @@ class Bot:
     def prune(self) -> tuple[int, int]:
         """Apply ``retention``: returns (deliveries, articles) deleted."""
         self.store.prune_alerts(self.clock.now() - self.config.retention)
+        console = self.config.console  # sessions unused past their idle time, failed sign-ins past their window
+        self.store.prune_sessions(self.clock.now() - max(console.session_idle, console.login_window)
+                                  if console else self.clock.now() - timedelta(days=1))
         gone, dropped = self.store.prune(self.clock.now() - self.config.retention)
         if gone or dropped:
             log.info("retention %s: deleted %d finished deliveries and %d articles", self.config.retention,

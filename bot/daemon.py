@@ -286,9 +286,8 @@ class Daemon:
         self.bot.publishers  # noqa: B018
 
     def _console(self) -> Any:
-        """The newsroom console over this daemon's bot (it follows reloads), or None when not configured."""
-        if self.bot.config.console is None:
-            return None
+        """The newsroom console over this daemon's bot: it follows reloads (a ``console:`` section added or
+        removed turns it on or off; without one its pages answer 404)."""
         from bot.operations import Operations
         from bot.web.console import Console
 
@@ -308,7 +307,7 @@ class Daemon:
         server = config.server
         port = os.environ.get("PORT")
         token: str | None = None
-        if server is not None or port:
+        if server is not None or port or config.console is not None:
             from bot.web import WebSide
             from bot.web.app import Hooks, build_app
 

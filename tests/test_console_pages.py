@@ -231,6 +231,10 @@ def test_metrics_can_be_kept_behind_a_token(tmp_path: Path, feed_server: FeedSer
         ok = requests.get(base + "/metrics", headers={"Authorization": "Bearer metrics-t0ken-5c1d"}, timeout=5)
         assert ok.status_code == 200 and "bot_" in ok.text
         assert requests.get(base + "/", timeout=5).status_code == 404  # no console: section, no console
+        assert requests.get(base + "/login", timeout=5).status_code == 404
+        with_console(config)  # a console: section added: the running daemon serves it after its reload
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: requests.get(base + "/login", timeout=5).status_code == 200, what="the console after reload")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

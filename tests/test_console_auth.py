@@ -241,3 +241,29 @@ def test_users_from_the_command_line(tmp_path: Path, feed_server: FeedServer, ru
         assert user.password_hash.startswith("$argon2id$") and "kalimat" not in user.password_hash
     finally:
         b.close()
+
+
+def test_many_names_from_one_address_are_throttled_too(console: ConsoleServer) -> None:
+    from bot.operations.users import PER_ADDRESS
+
+    spray = {"X-Forwarded-For": "198.51.100.7"}
+    for n in range(PER_ADDRESS):
+        assert console.client().login(f"guess{n}", "wrong-password-!", headers=spray).status_code == 401
+    assert console.client().login("omar", PASSWORDS["omar"], headers=spray).status_code == 429
+    assert console.client().login("omar", PASSWORDS["omar"]).status_code == 200  # another address is not
+
+
+def test_a_new_role_ends_the_sessions_and_the_store_keeps_no_usable_token(console: ConsoleServer) -> None:
+    import sqlalchemy as sa
+
+    from bot.store.tables import console_sessions
+
+    c = console.client("omar")
+    token = c.http.cookies["bot_session"].split(".")[0]
+    with console.bot.store.engine.connect() as conn:
+        kept = [r.id for r in conn.execute(sa.select(console_sessions.c.id))]
+    assert kept and token not in kept and all(len(k) == 64 for k in kept)  # only SHA-256 hashes
+    console.ops.change_user("omar", role="viewer")
+    assert c.get("/", allow_redirects=False).status_code == 303
+    c = console.client("omar")
+    assert c.get("/compose").status_code == 403  # signed in again: a viewer now

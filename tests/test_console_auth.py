@@ -141,8 +141,32 @@ def test_sessions_end_at_sign_out_a_new_password_removal_and_idleness(console: C
     c = console.client("sara")
     console.clock.advance(timedelta(hours=11))
     assert c.get("/").status_code == 200  # used: the idle time starts again
-    console.clock.advance(timedelta(hours=12, minutes=1))
+    console.clock.advance(timedelta(hours=11))
+    assert c.get("/live/overview").status_code == 200  # a page refreshing itself is no use
+    console.clock.advance(timedelta(hours=1, minutes=1))
     assert c.get("/", allow_redirects=False).status_code == 303
+    c = console.client("sara")
+    for _ in range(8):  # used every day, a session still ends a week after it began
+        console.clock.advance(timedelta(hours=23))
+        c.get("/")
+    assert c.get("/", allow_redirects=False).status_code == 303
+    # Signing in ends the session the browser had (one planted in it is never the one signed in).
+    planted = console.client("sara").http.cookies["bot_session"]
+    c = console.client()
+    c.http.cookies.set("bot_session", planted)
+    form = c.http.get(c.base + "/login?next=/", timeout=10, allow_redirects=False)
+    assert form.status_code == 303  # a browser signed in is sent on; sign in from a fresh form instead
+    fresh = console.client()
+    page = fresh.get("/login")
+    fresh.http.cookies.set("bot_session", planted)
+    from .kit.console import token_in
+
+    r = fresh.http.post(fresh.base + "/login", data={"csrf": token_in(page.text), "username": "sara",
+                                                     "password": PASSWORDS["sara"]}, timeout=10)
+    assert r.status_code == 200 and not r.url.endswith("/login")
+    c2 = console.client()
+    c2.http.cookies.set("bot_session", planted)
+    assert c2.get("/", allow_redirects=False).status_code == 303
 
 
 def test_sign_in_is_throttled_per_name_and_address(console: ConsoleServer) -> None:
@@ -162,6 +186,17 @@ def test_sign_in_is_throttled_per_name_and_address(console: ConsoleServer) -> No
     assert console.client().login("sara", PASSWORDS["sara"]).status_code == 200
     console.clock.advance(timedelta(minutes=16))
     assert c.login("omar", PASSWORDS["omar"]).status_code == 200
+
+
+def test_concurrent_tries_cannot_slip_past_the_throttle(console: ConsoleServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [console.client() for _ in range(20)]
+    for c in clients:
+        c.get("/login")  # each has its sign-in form's token already
+    with ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(lambda c: c.login("omar", "wrong-password-!").status_code, clients))
+    assert codes.count(401) <= 5 and set(codes) <= {401, 429, 503}, codes  # at most five passwords checked
 
 
 def test_an_unknown_name_and_a_wrong_password_answer_alike(console: ConsoleServer) -> None:

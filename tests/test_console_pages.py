@@ -37,7 +37,8 @@ LONG = "عاجل | " + " ".join(["الحكومة تعلن خطة طوارئ لل
 
 @pytest.fixture
 def console(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock) -> Iterator[ConsoleServer]:
-    config = with_console(sample_site(tmp_path, feed_server, [account(fake_x, "x", approval={"categories": ["عاجل"]})],
+    config = with_console(sample_site(tmp_path, feed_server, [account(fake_x, "x", approval={"categories": ["عاجل"]}),
+                                                              account(fake_x, "off", enabled=False)],
                                       feed={"backfill": 10}))
     server = ConsoleServer(config, clock)
     server.bot.poll_all()
@@ -101,6 +102,8 @@ def test_compose_previews_sends_and_schedules(console: ConsoleServer, fake_x: Fa
     assert preview.status_code == 200 and 'data-account="x"' in preview.text and text in preview.text
     none_chosen = editor.post("/compose/preview", {"text": text})
     assert "اختر حسابًا" in none_chosen.text
+    disabled = editor.post("/compose", {"text": text, "account": "off", "action": "send"})
+    assert disabled.status_code == 400 and not console.bot.store.deliveries(account_id="off")
     at = (console.clock.now() + timedelta(hours=3)).astimezone(console.bot.config.site.tz)
     scheduled = editor.post("/compose", {"text": text, "account": "x", "action": "schedule",
                                          "at": at.strftime("%Y-%m-%dT%H:%M")})
@@ -130,6 +133,41 @@ def test_history_searches_filters_and_pages(console: ConsoleServer) -> None:
     assert viewer.get("/history", params={"since": "2999-01-01"}).text.count("<tr>") == 1
     assert viewer.get("/history", params={"page": "999999999999"}).status_code == 200  # bad input: a defined page
     assert viewer.get("/history", params={"state": "<script>"}).status_code == 200
+    for since in ("0001-01-01", "9999-12-31"):
+        assert viewer.get("/history", params={"since": since, "until": since}).status_code == 200
+    assert viewer.get("/posts/0").status_code == 404 and viewer.get("/posts/00001").status_code == 200
+
+
+def test_two_editors_on_one_post_never_lose_a_text_silently(console: ConsoleServer) -> None:
+    a, b = console.client("omar"), console.client("sara")
+    delivery = _one(console, "queued")
+    form = a.get(f"/posts/{delivery}/edit").text
+    import re as _re
+
+    seen = _re.search(r'name="seen" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    theirs = "نص المحرر الثاني https://news.example/?p=3"
+    assert b.post(f"/posts/{delivery}/edit", {"text": theirs, "action": "save",
+                                               "seen": seen}).status_code == 200
+    mine = "نص المحرر الأول https://news.example/?p=3"
+    late = a.post(f"/posts/{delivery}/edit", {"text": mine, "action": "save", "seen": seen})
+    assert late.status_code == 400 and "someone else" in late.text and theirs in late.text
+    assert console.bot.store.delivery(delivery).text == theirs  # kept, and the page shows it
+
+
+def test_links_from_platforms_are_http_only(console: ConsoleServer) -> None:
+    import sqlalchemy as sa
+
+    from bot.store.tables import deliveries
+
+    delivery = _one(console, "queued")
+    with console.bot.store.engine.begin() as c:
+        c.execute(sa.update(deliveries).where(deliveries.c.id == delivery).values(
+            state="sent", remote_url="javascript:alert(document.cookie)", remote_id="1",
+            sent_at=console.clock.now()))
+    viewer = console.client("huda")
+    for path in ("/", "/history", f"/posts/{delivery}"):
+        page = viewer.get(path).text
+        assert 'href="javascript:' not in page, path
 
 
 def test_accounts_and_feeds_show_settings_and_never_a_secret(console: ConsoleServer, fake_x: FakeX) -> None:
@@ -149,6 +187,7 @@ def test_sign_in_with_wordpress(tmp_path: Path, feed_server: FeedServer, clock: 
         auth = seen.headers.get("Authorization", "")
         name, _, password = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":") if auth else ("",
                                                                                                             "", "")
+        name = name.lower()  # WordPress's logins ignore case
         if name in people and people[name][0] == password and "context=edit" in seen.path:
             return 200, {}, json.dumps({"id": 7, "username": name, "roles": people[name][1]}).encode()
         return 401, {}, json.dumps({"code": "rest_not_logged_in", "message": "You are not currently logged in."}
@@ -165,6 +204,30 @@ def test_sign_in_with_wordpress(tmp_path: Path, feed_server: FeedServer, clock: 
             user = server.bot.store.user(name)
             assert user is not None and (user.role, user.source) == (role, "wordpress")
         assert server.client().login("layla", "wrong wrong wrong").status_code == 401
+        # WordPress logins ignore case: the record is WordPress's own spelling of the name.
+        assert server.client().login("LAYLA", people["layla"][0]).status_code == 200
+        assert [u.name for u in server.ops.list_users()].count("layla") == 1 and server.bot.store.user("LAYLA") is None
+        # An admin's demotion stays; a removed WordPress user stays out.
+        server.ops.change_user("rami", role="viewer")
+        assert server.client().login("rami", people["rami"][0]).status_code == 200
+        assert server.bot.store.user("rami").role == "viewer"  # type: ignore[union-attr]
+        server.ops.remove_user("layla")
+        assert server.client().login("layla", people["layla"][0]).status_code == 401
+        assert server.bot.store.user("layla").role == "removed"  # type: ignore[union-attr]
+        # A subscriber (anyone who may register) gets nothing; nor does an answer that is not about the name.
+        people["sub"] = ("sub sub sub sub sub sub", ["subscriber"])
+        assert server.client().login("sub", people["sub"][0]).status_code == 401
+        assert server.bot.store.user("sub") is None
+
+        def liar(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            return 200, {}, json.dumps({"id": 1, "username": "someone-else", "roles": ["administrator"]}).encode()
+
+        feed_server.handlers["/wp-json/wp/v2/users/me"] = liar
+        assert server.client().login("mallory", "any password at all").status_code == 401
+        feed_server.handlers["/wp-json/wp/v2/users/me"] = lambda seen: (200, {}, b'{"roles": ["administrator"]}')
+        assert server.client().login("mallory", "any password at all").status_code == 401
+        assert server.bot.store.user("mallory") is None
+        feed_server.handlers["/wp-json/wp/v2/users/me"] = me
         # A local user of the same name is never taken over by a WordPress login.
         assert server.client().login("sara", people["sara"][0]).status_code == 401
         assert server.bot.store.user("sara").source == "local"  # type: ignore[union-attr]

@@ -285,3 +285,53 @@ def test_connections_are_bounded_and_a_kept_alive_one_is_closed_when_idle() -> N
             assert time.monotonic() - started < 5
     finally:
         web.stop()
+
+
+def test_connections_from_one_address_are_bounded_and_an_answer_has_a_deadline() -> None:
+    """In process: a fourth connection from one address (127.0.0.2, not the loopback the bound leaves out)
+    is closed at once while others still get in; an answer that takes longer than its deadline (a handler that
+    hangs, or a client that stops reading) closes its connection."""
+    import asyncio
+    import socket
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bot.web import WebSide
+
+    async def slow(request: object) -> PlainTextResponse:
+        await asyncio.sleep(30)
+        return PlainTextResponse("late")
+
+    async def fast(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    web = WebSide("0.0.0.0", 0, Starlette(routes=[Route("/slow", slow), Route("/fast", fast)]))
+    web.max_per_address, web.answer_timeout = 3, 1.0
+    web.start()
+
+    def connect(source: str) -> socket.socket:
+        s = socket.socket()
+        s.settimeout(10)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", web.port))
+        return s
+
+    try:
+        held = [connect("127.0.0.2") for _ in range(3)]
+        wait_for(lambda: web.per_address.get("127.0.0.2") == 3, what="three connections from 127.0.0.2")
+        with connect("127.0.0.2") as extra:
+            assert extra.recv(100) == b""  # the fourth from that address: closed without an answer
+        with connect("127.0.0.3") as other:  # another address is not held back
+            other.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert other.recv(1000).startswith(b"HTTP/1.1 200")
+        for s in held:
+            s.close()
+        with connect("127.0.0.3") as s:
+            s.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            started = time.monotonic()
+            assert s.recv(100) == b""  # no answer within its deadline: closed
+            assert time.monotonic() - started < 10
+    finally:
+        web.stop()

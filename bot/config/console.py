@@ -18,8 +18,10 @@ class ConsoleConfig(_Model):
     secret_key: Secret
     #: The interface's language when a person has not chosen: Arabic first, English second.
     language: Literal["ar", "en"] = "ar"
-    #: How long a sign-in lasts without use.
+    #: How long a sign-in lasts without use (a page refreshing itself is no use).
     session_idle: Duration = timedelta(hours=12)
+    #: How long a sign-in lasts at most, used or not.
+    session_max: Duration = timedelta(days=7)
     #: Failed sign-ins per user and address within ``login_window`` after which sign-in waits.
     login_failures: int = Field(default=5, ge=1, le=100)
     login_window: Duration = timedelta(minutes=15)

@@ -36,6 +36,14 @@ class TextMeasure:
     has_link: bool  #: it holds a URL, as twitter-text finds one (X charges a post with one more)
 
 
+def text_token(text: str | None) -> str:
+    """What an editor saw of a post's text (its own text, or none yet), as a form keeps it: a save or an
+    approval made from a page that showed another text than the post has now is refused, never lost."""
+    import hashlib
+
+    return hashlib.sha256(b"\0" if text is None else text.encode()).hexdigest()[:32]
+
+
 def editors_text(text: str) -> str:
     """An editor's text as it is kept and sent: without the white space around it."""
     return text.strip()
@@ -46,14 +54,16 @@ class EditingMixin:
 
     bot: Bot
 
-    def approve(self, delivery_id: int, by: str, text: str | None = None) -> str:
+    def approve(self, delivery_id: int, by: str, text: str | None = None, *, seen: str | None = None) -> str:
         """Let a post that awaits approval go (APPROVE), as it is or with the editor's own ``text`` (checked as
-        :meth:`edit_text` checks it, then sent exactly so); then dispatch."""
+        :meth:`edit_text` checks it, then sent exactly so); then dispatch. ``seen``: the :func:`text_token` of
+        the text the editor was shown (refused when the post's text has changed since)."""
         row = self._row(delivery_id)
         if not APPROVE.allows(row.state):
             raise self._not_allowed(row, APPROVE, "approved")
+        self._unchanged(row, seen)
         mine = None if text is None else self._checked(row.account_id, text)
-        if not self.bot.store.approve(delivery_id, self.bot.clock.now(), by, mine):
+        if not self.bot.store.approve(delivery_id, self.bot.clock.now(), by, mine, expected=row.text):
             raise self._not_allowed(self._row(delivery_id), APPROVE, "approved")  # it changed meanwhile
         said = f"delivery {delivery_id} ({row.account_id}) is approved" + (" with your text" if mine else "")
         for o in self.bot.dispatch():
@@ -83,14 +93,15 @@ class EditingMixin:
                     (f": {o.url or o.detail}" if o.url or o.detail else "")
         return f"delivery {delivery_id} ({row.account_id}) is due now; it waits for its account (bot status says why)"
 
-    def edit_text(self, delivery_id: int, text: str, by: str) -> str:
+    def edit_text(self, delivery_id: int, text: str, by: str, *, seen: str | None = None) -> str:
         """The editor's own text for a waiting post (queued or awaiting approval), sent exactly as it is. Refused
         when it is empty or does not fit the account's platform (saying its length as the platform counts it,
         and the limit), and where a send may have taken the post's text to the platform already."""
         row = self._row(delivery_id)
         self._editable(row)
+        self._unchanged(row, seen)
         mine = self._checked(row.account_id, text)
-        if not self.bot.store.edit_text(delivery_id, mine, self.bot.clock.now(), by):
+        if not self.bot.store.edit_text(delivery_id, mine, self.bot.clock.now(), by, expected=row.text):
             self._editable(self._row(delivery_id))  # it changed meanwhile: say how
             raise UsageError(f"delivery {delivery_id} changed while it was edited; look again (bot status)")
         m = self.measure(row.account_id, mine)
@@ -148,6 +159,12 @@ class EditingMixin:
     @staticmethod
     def _not_allowed(row: DeliveryRow, t: Transition, done: str) -> UsageError:
         return UsageError(f"delivery {row.id} is {row.state}; only {', '.join(t.allowed)} deliveries can be {done}")
+
+    @staticmethod
+    def _unchanged(row: DeliveryRow, seen: str | None) -> None:
+        if seen is not None and seen != text_token(row.text):
+            raise UsageError(f"delivery {row.id}'s text was changed by someone else meanwhile: here is its text "
+                             "now; edit it again")
 
     @staticmethod
     def _editable(row: DeliveryRow) -> None:

@@ -21,6 +21,20 @@ from bot.store.tables import articles, deliveries, events
 _EDITABLE = (deliveries.c.state.in_([s.value for s in EDITABLE]), deliveries.c.maybe_posted.is_(False))
 
 
+class _Unset:
+    """No expectation of a row's text (the command line's edits, which read nothing first)."""
+
+
+UNSET = _Unset()
+
+
+def _still(expected: str | _Unset | None) -> tuple[Any, ...]:
+    """The condition that the row's text is still what its editor read (``expected``), if one was given."""
+    if isinstance(expected, _Unset):
+        return ()
+    return (deliveries.c.text.is_(None),) if expected is None else (deliveries.c.text == expected,)
+
+
 def _editors(text: str) -> dict[str, Any]:
     return {"text": text, "first_tried_at": None}
 
@@ -28,12 +42,15 @@ def _editors(text: str) -> dict[str, Any]:
 class EditorialMixin(StoreBase):
     """The :class:`~bot.store.Store`'s part for editors: approvals, their own texts, the history search."""
 
-    def approve(self, delivery_id: int, now: datetime, by: str, text: str | None = None) -> bool:
+    def approve(self, delivery_id: int, now: datetime, by: str, text: str | None = None, *,
+                expected: str | _Unset | None = UNSET) -> bool:
         """APPROVE, kept in the history: the delivery is queued, due now; with ``text``, an editor's own text that
-        is sent as it is (an ``edit`` in the history too). False when it does not await approval."""
+        is sent as it is (an ``edit`` in the history too). False when it does not await approval, or its text is
+        no longer ``expected`` (what the approver read)."""
         with self.engine.begin() as c:
             mine = _EDITABLE if text is not None else ()
-            if not move(c, APPROVE, deliveries.c.id == delivery_id, *mine, updated_at=now, not_before=None,
+            if not move(c, APPROVE, deliveries.c.id == delivery_id, *mine, *_still(expected), updated_at=now,
+                        not_before=None,
                         note=f"approved by {by}" + (" with their own text" if text is not None else ""),
                         **(_editors(text) if text is not None else {})):
                 return False
@@ -52,12 +69,13 @@ class EditorialMixin(StoreBase):
             c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=REJECT.name, by=by, detail=note))
             return True
 
-    def edit_text(self, delivery_id: int, text: str, now: datetime, by: str) -> bool:
+    def edit_text(self, delivery_id: int, text: str, now: datetime, by: str, *,
+                  expected: str | _Unset | None = UNSET) -> bool:
         """An editor's own text for a waiting delivery (``EDITABLE`` states), kept in the history (``edit``, with
         the text): the dispatcher sends exactly it, as a first attempt. False when the delivery is in no such
         state, or a send may have taken its text to the platform already (then it must never change)."""
         with self.engine.begin() as c:
-            done = c.execute(deliveries.update().where(deliveries.c.id == delivery_id, *_EDITABLE)
+            done = c.execute(deliveries.update().where(deliveries.c.id == delivery_id, *_EDITABLE, *_still(expected))
                              .values(updated_at=now, **_editors(text)))
             if not done.rowcount:
                 return False

@@ -67,16 +67,19 @@ class UsersMixin(StoreBase):
             c.execute(console_sessions.insert().values(id=token_hash, user_name=user_name, csrf=csrf,
                                                        created_at=now, seen_at=now))
 
-    def session(self, token_hash: str, now: datetime, idle: timedelta) -> tuple[User, str] | None:
-        """The signed-in user and the session's CSRF token, or None (no such session, ended, or idle for
-        longer than ``idle``). Notes the use, at most every :data:`SEEN_EVERY`."""
+    def session(self, token_hash: str, now: datetime, idle: timedelta, longest: timedelta, *,
+                touch: bool = True) -> tuple[User, str] | None:
+        """The signed-in user and the session's CSRF token, or None (no such session, ended, idle for longer
+        than ``idle``, or begun longer than ``longest`` ago). Notes the use (``touch``: a person's request, not
+        a page refreshing itself), at most every :data:`SEEN_EVERY`."""
         with self.light.connect() as c:
-            row = c.execute(sa.select(users, console_sessions.c.csrf, console_sessions.c.seen_at)
+            row = c.execute(sa.select(users, console_sessions.c.csrf, console_sessions.c.seen_at,
+                                      console_sessions.c.created_at.label("began"))
                             .join(console_sessions, console_sessions.c.user_name == users.c.name)
                             .where(console_sessions.c.id == token_hash)).first()
-        if row is None or row.seen_at < now - idle:
+        if row is None or row.seen_at < now - idle or row.began < now - longest:
             return None
-        if row.seen_at < now - SEEN_EVERY:
+        if touch and row.seen_at < now - SEEN_EVERY:
             with self.engine.begin() as c:
                 c.execute(console_sessions.update().where(console_sessions.c.id == token_hash).values(seen_at=now))
         return _user(row), str(row.csrf)

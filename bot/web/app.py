@@ -122,6 +122,7 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
     else:
         routes.append(Route("/", not_found))
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    app.router.redirect_slashes = False  # a redirect would be built from the request's Host: none at all
     return SecurityHeaders(app)
 
 

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.errors import BotError, UsageError
 from bot.models import DeliveryState
+from bot.operations.editing import text_token
 from bot.store import DeliveryRow
 
 if TYPE_CHECKING:
@@ -57,32 +58,44 @@ def routes(console: Console) -> list[BaseRoute]:
             return PlainTextResponse(page.speak.gettext("This post no longer waits."), 404)
         try:
             text, error = page.ops.composed_text(row.id), None
-        except BotError as exc:  # no post of the article fits: the editor writes one
-            text, error = "", str(exc)
-        return console.render(page, "edit.html", row=row, text=text, error=error,
-                              measure=page.ops.measure(row.account_id, text))
+            measured = page.ops.measure(row.account_id, text)
+        except BotError as exc:  # no post of the article fits (the editor writes one), or its account is gone
+            text, error, measured = "", str(exc), None
+        return console.render(page, "edit.html", row=row, text=text, error=error, measure=measured,
+                              seen=text_token(row.text))
 
     def measure(page: Page) -> Response:
         row = page.ops.bot.store.delivery(_id(page))
         if row is None:
             return PlainTextResponse("", 404)
         text = page.form.get("text", "")[:MAX_TEXT]
-        return console.render(page, "_counter.html", measure=page.ops.measure(row.account_id, text))
+        try:
+            measured = page.ops.measure(row.account_id, text)
+        except BotError:  # its account left the config
+            return PlainTextResponse("", 404)
+        return console.render(page, "_counter.html", measure=measured)
 
     def save(page: Page) -> Response:
         delivery_id = _id(page)
         text = page.form.get("text", "")[:MAX_TEXT]
+        seen = page.form.get("seen") or None
         try:
             if page.form.get("action") == "approve":
-                page.ops.approve(delivery_id, _by(page), text)
+                page.ops.approve(delivery_id, _by(page), text, seen=seen)
             else:
-                page.ops.edit_text(delivery_id, text, _by(page))
+                page.ops.edit_text(delivery_id, text, _by(page), seen=seen)
         except BotError as exc:
             row = page.ops.bot.store.delivery(delivery_id)
             if row is None:
                 return console.done(page, "/queue", str(exc), "error")
-            return console.render(page, "edit.html", 400, row=row, text=text, error=str(exc),
-                                  measure=page.ops.measure(row.account_id, text))
+            if seen is not None and seen != text_token(row.text) and row.text is not None:
+                text = row.text  # changed by someone else meanwhile: the page shows the text it has now
+            try:
+                measured = page.ops.measure(row.account_id, text)
+            except BotError:
+                measured = None
+            return console.render(page, "edit.html", 400, row=row, text=text, error=str(exc), measure=measured,
+                                  seen=text_token(row.text))
         return console.done(page, "/queue", page.speak.gettext("Saved."))
 
     v = console.view
@@ -115,9 +128,12 @@ def _waiting(page: Page) -> DeliveryRow | None:
 def _fields(page: Page) -> tuple[str | None, str | None, list[str]]:
     text = page.form.get("text", "").strip()[:MAX_TEXT] or None
     url = page.form.get("url", "").strip()[:2000] or None
-    chosen = [a for a in page.lists.get("account", []) if a]
+    enabled = {a.id for a in page.ops.bot.config.accounts if a.enabled}
+    chosen = [a for a in dict.fromkeys(page.lists.get("account", [])) if a]
     if not chosen:
         raise UsageError(page.speak.gettext("Choose at least one account."))
+    if any(a not in enabled for a in chosen):  # the page offers only these; a disabled account never posts
+        raise UsageError(page.speak.gettext("Choose among the accounts shown."))
     return text, url, chosen
 
 

@@ -31,9 +31,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from bot.operations.editing import text_token
 from bot.operations.users import ROLES, role_at_least
 from bot.store import User
 from bot.web.i18n import LANGUAGES, Speaker
+from bot.web.views import safe_url
 
 if TYPE_CHECKING:
     from bot.operations import Operations
@@ -78,6 +80,8 @@ class Console:
         self.health = health
         self.env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
+        self.env.filters["safe_url"] = safe_url
+        self.env.filters["token"] = text_token
 
     # The page helper.
 
@@ -124,7 +128,8 @@ class Console:
                 token = None
             if token:
                 token_hash = _hash(token)
-                found = ops.bot.store.session(token_hash, ops.bot.clock.now(), config.session_idle)
+                found = ops.bot.store.session(token_hash, ops.bot.clock.now(), config.session_idle,
+                                              config.session_max, touch=not request.url.path.startswith("/live/"))
                 if found:
                     user, csrf = found
         page = Page(request, ops, user, csrf, self.speaker(request, ops), form, lists)
@@ -191,8 +196,10 @@ class Console:
     # Sessions.
 
     def start_session(self, page: Page, user: User) -> None:
+        """A new session for ``user`` (one begun before in this browser ends: no session is fixed in advance)."""
         config = page.ops.bot.config.console
         assert config is not None
+        self.end_session(page)
         token = secrets.token_urlsafe(32)
         page.ops.bot.store.add_session(_hash(token), user.name, secrets.token_urlsafe(32), page.now)
         signer = Signer(config.secret_key.get_secret_value(), salt="bot.console.session")

@@ -81,7 +81,7 @@ DATA_WORDS = (
     N_("post"), N_("retry"), N_("skip"), N_("unpost"), N_("edit"), N_("approve"), N_("reject"), N_("send now"),
     N_("schedule"),
     # Roles, and where a user signs in.
-    N_("viewer"), N_("editor"), N_("admin"), N_("local"), N_("wordpress"),
+    N_("viewer"), N_("editor"), N_("admin"), N_("removed"), N_("local"), N_("wordpress"),
     # A feed's health.
     N_("ok"), N_("failing"), N_("never polled"),
     # What became of a post made by hand.

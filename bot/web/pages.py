@@ -60,7 +60,7 @@ def routes(console: Console) -> list[BaseRoute]:
     def history(page: Page) -> Response:
         q = page.request.query_params
         config = page.ops.bot.config
-        number = _int(q.get("page"), 1)
+        number = max(1, _int(q.get("page"), 1))
         since, until = _day(q.get("since"), config), _day(q.get("until"), config, end=True)
         state = q.get("state") or None
         if state not in {s.value for s in DeliveryState}:
@@ -134,8 +134,8 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/posts/{id}/skip", v("editor", act(lambda p, i: p.ops.skip(i, _by(p))), write=True), methods=["POST"]),
         Route("/posts/{id}/retry", v("editor", act(lambda p, i: p.ops.retry(i, _by(p))), write=True),
               methods=["POST"]),
-        Route("/posts/{id}/approve", v("editor", act(lambda p, i: p.ops.approve(i, _by(p), p.form.get("text") or None),
-                                                      "/approvals"), write=True), methods=["POST"]),
+        Route("/posts/{id}/approve", v("editor", act(lambda p, i: p.ops.approve(
+            i, _by(p), seen=p.form.get("seen") or None), "/approvals"), write=True), methods=["POST"]),
         Route("/posts/{id}/reject", v("editor", act(lambda p, i: p.ops.reject(i, _by(p), p.form.get("reason") or None),
                                                      "/approvals"), write=True), methods=["POST"]),
         Route("/posts/{id}/unpost", v("admin", act(lambda p, i: p.ops.unpost(i, _by(p))), write=True),
@@ -156,10 +156,8 @@ def _back(page: Page, default: str) -> str:
 
 
 def _int(value: str | None, default: int) -> int:
-    try:
-        return max(1, int(value)) if value and value.isascii() and value.isdigit() and len(value) < 10 else default
-    except ValueError:
-        return default
+    """A number from a path or a query (digits, fewer than ten), else ``default``."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else default
 
 
 def _day(value: str | None, config: BotConfig, *, end: bool = False) -> datetime | None:
@@ -169,6 +167,8 @@ def _day(value: str | None, config: BotConfig, *, end: bool = False) -> datetime
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
+        return None
+    if not 1971 <= day.year <= 9998:  # a day whose UTC start exists, and its next day too
         return None
     start = datetime.combine(day, time(), tzinfo=config.site.tz)
     return start + timedelta(days=1) if end else start

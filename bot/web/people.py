@@ -33,6 +33,9 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             user = page.ops.sign_in(name, password, address)
         except Refused as exc:
+            if exc.reason == "busy":
+                return _login(console, page, page.speak.gettext("Too many sign-ins at once. Try again in a moment."),
+                              503)
             if exc.reason == "throttled":
                 message = page.speak.gettext("Too many failed sign-ins. Try again after {time}.",
                                              time=page.speak.time(exc.until, "short"))

@@ -6,9 +6,11 @@ adds what a public port needs:
 
 - each connection has ``HEAD_TIMEOUT`` to send a whole request head, and after an answer ``IDLE_TIMEOUT`` +
   ``HEAD_TIMEOUT`` to send the next one, however slowly it drips bytes (uvicorn's keep-alive timer restarts
-  at every byte);
+  at every byte); an answer has ``ANSWER_TIMEOUT`` to be made and taken by the client (one that stops
+  reading is closed);
 - a request head over ``MAX_HEAD`` is answered 431, however it arrives;
-- at most ``max_connections`` are open at once: one more is closed at once, without an answer.
+- at most ``max_connections`` are open at once, and ``max_per_address`` from one address (the loopback and
+  the trusted proxies excepted): one more is closed at once, without an answer.
 
 :class:`BodyGuard`, the outermost ASGI layer, looks at a request before any of its body is read: a request
 that takes no body and has one, 400 (it is never read as the next request); a chunked body, 411; a declared
@@ -43,36 +45,48 @@ HEAD_TIMEOUT = 10.0
 IDLE_TIMEOUT = 15.0
 #: Connections open at once; a further one is closed straight away.
 MAX_CONNECTIONS = 1024
+#: Connections open at once from one address (a trusted proxy's excepted).
+MAX_PER_ADDRESS = 32
+#: Seconds an answer may take, from its request's head to its last byte taken by the client (a manual post
+#: sent at once waits on its platforms, each within its own timeout).
+ANSWER_TIMEOUT = 120.0
 _NO_BODY = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 
 
 class _Guarded(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for each request head and a bound on open connections."""
+    """uvicorn's h11 protocol with a deadline for each request head and for each answer, and bounds on open
+    connections (all of them, and per address)."""
 
     side: ClassVar[WebSide]  #: the limits, set on a subclass per :class:`WebSide`
 
     _deadline: asyncio.TimerHandle | None = None
     _seen: object = None  #: the request cycle under way when the deadline was last armed
+    _awaiting_head = False  #: the deadline is a head's (else an answer's)
     _head = 0  #: bytes of the awaited head received so far
     _tail = b""  #: the last bytes received, to find a head's end split across reads
+    _peer: str | None = None  #: the address counted against the per-address bound
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.side.max_connections:
-            transport.close()  # over the bound: no answer, no buffer
+        peer = (transport.get_extra_info("peername") or ("?",))[0]
+        side = self.side
+        if len(self.connections) > side.max_connections or (
+                peer not in side.trusted and side.per_address.get(peer, 0) >= side.max_per_address):
+            transport.close()  # over a bound: no answer, no buffer
             return
-        self._arm(self.side.head_timeout)
+        self._peer = peer
+        side.per_address[peer] = side.per_address.get(peer, 0) + 1
+        self._arm(side.head_timeout, head=True)
 
     def data_received(self, data: bytes) -> None:
-        if self._deadline is not None and self._head_too_long(data):
+        if self._awaiting_head and self._head_too_long(data):
             self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
                                  b"Connection: close\r\n\r\n")
             self.transport.close()
             return
         super().data_received(data)
-        if self.cycle is not self._seen and self._deadline is not None:  # a whole head came: the app has it
-            self._deadline.cancel()
-            self._deadline = None
+        if self.cycle is not self._seen:  # a whole head came: the app has it, and has so long to answer
+            self._arm(self.side.answer_timeout, head=False)
 
     def _head_too_long(self, data: bytes) -> bool:
         """Whether the head being waited for passes ``MAX_HEAD`` (h11 bounds only a head that arrives in parts)."""
@@ -85,25 +99,37 @@ class _Guarded(H11Protocol):
     def on_response_complete(self) -> None:
         done = self.cycle
         super().on_response_complete()
-        if self.cycle is done and not self.transport.is_closing():  # no pipelined request began meanwhile
-            self._arm(self.side.idle_timeout + self.side.head_timeout)
+        if self.transport.is_closing():
+            return
+        if self.cycle is done:  # no pipelined request began meanwhile: wait for the next head
+            self._arm(self.side.idle_timeout + self.side.head_timeout, head=True)
+        else:
+            self._arm(self.side.answer_timeout, head=False)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
+        if self._peer is not None:
+            left = self.side.per_address.get(self._peer, 1) - 1
+            if left > 0:
+                self.side.per_address[self._peer] = left
+            else:
+                self.side.per_address.pop(self._peer, None)
+            self._peer = None
         super().connection_lost(exc)
 
-    def _arm(self, seconds: float) -> None:
+    def _arm(self, seconds: float, *, head: bool) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
         self._seen = self.cycle
+        self._awaiting_head = head
         self._head, self._tail = 0, b""
         self._deadline = self.loop.call_later(seconds, self._expire)
 
     def _expire(self) -> None:
+        """A head that did not come in time, or an answer not taken in time (a client that stops reading, or a
+        request the app could not answer): the connection is closed."""
         self._deadline = None
-        if self.cycle is not None and self.cycle is not self._seen and not self.cycle.response_complete:
-            return  # a request is being answered
         if not self.transport.is_closing():
             self.transport.close()
 
@@ -197,6 +223,11 @@ class WebSide:
     def __init__(self, host: str, port: int, app: ASGIApp, ping_token: Callable[[], str | None] = lambda: None,
                  *, forwarded_allow_ips: str = "127.0.0.1") -> None:
         self.head_timeout = HEAD_TIMEOUT
+        self.answer_timeout = ANSWER_TIMEOUT
+        self.max_per_address = MAX_PER_ADDRESS
+        self.per_address: dict[str, int] = {}  #: connections open now per address (on the server's loop)
+        #: addresses not bound per address: the trusted proxies (all connections come from them)
+        self.trusted = {a.strip() for a in forwarded_allow_ips.split(",")} | {"127.0.0.1", "::1"}
         #: at most this many at once: MAX_CONNECTIONS, or a quarter of the process's file descriptors
         self.max_connections = min(MAX_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4)
         protocol = type("GuardedH11", (_Guarded,), {"side": self})

@@ -54,6 +54,12 @@ def feed_view(feed: FeedConfig, secrets: Sequence[str]) -> dict[str, Any]:
     return {"id": feed.id, "url": _hide(feed.url, secrets), "settings": settings(feed, secrets)}
 
 
+def safe_url(url: object) -> str:
+    """A URL a page may link to: http(s) only (a platform's answer could hold a ``javascript:`` one); else ""."""
+    text = str(url or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else ""
+
+
 def profile_url(account: AccountConfig) -> str | None:
     """Where a person sees the account's posts (to check whether a post in doubt went out), when the config
     says enough to know."""

@@ -102,7 +102,7 @@ def cmd_console(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
 
     host = args.host or (config.server.host if config.server else "127.0.0.1")
     port = args.port if args.port is not None else (config.server.port if config.server else 8080)
-    app = build_app(Hooks(health), Console(lambda: ops, health))
+    app = build_app(Hooks(health), Console(lambda: ops))
     try:
         web = WebSide(host, port, app, forwarded_allow_ips=config.server.trusted_proxies if config.server
                       else "127.0.0.1")

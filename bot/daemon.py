@@ -291,7 +291,7 @@ class Daemon:
         from bot.operations import Operations
         from bot.web.console import Console
 
-        return Console(lambda: Operations(self.bot), health=self.health)
+        return Console(lambda: Operations(self.bot))
 
     def start(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor

@@ -104,6 +104,18 @@ def test_compose_previews_sends_and_schedules(console: ConsoleServer, fake_x: Fa
     assert "اختر حسابًا" in none_chosen.text
     disabled = editor.post("/compose", {"text": text, "account": "off", "action": "send"})
     assert disabled.status_code == 400 and not console.bot.store.deliveries(account_id="off")
+    for image in ("/etc/passwd", "file:///etc/passwd"):  # an address, never a file of the server's
+        refused = editor.post("/compose", {"text": text, "account": "x", "action": "send", "image": image})
+        assert refused.status_code == 400 and "https://" in refused.text
+    # The form sent twice (a double click, the back button) posts once.
+    import re as _re
+
+    key = _re.search(r'name="key" value="([0-9a-f]{32})"', editor.get("/compose").text).group(1)  # type: ignore[union-attr]
+    once = "خبر عاجل يُرسل مرة واحدة فقط"
+    first = editor.post("/compose", {"text": once, "account": "x", "action": "send", "key": key})
+    second = editor.post("/compose", {"text": once, "account": "x", "action": "send", "key": key})
+    assert first.status_code == second.status_code == 200 and "نُشر من قبل" in second.text
+    assert sum(once in t["text"] for t in fake_x.tweets) == 1
     at = (console.clock.now() + timedelta(hours=3)).astimezone(console.bot.config.site.tz)
     scheduled = editor.post("/compose", {"text": text, "account": "x", "action": "schedule",
                                          "at": at.strftime("%Y-%m-%dT%H:%M")})

@@ -261,13 +261,14 @@ class Operations(EditingMixin, UsersOperations):
 
     def manual_post(self, *, text: str | None, url: str | None, account_ids: Sequence[str], link: str | None,
                     image: str | None, dry_run: bool, force: bool, by: str,
-                    at: datetime | None = None) -> list[ManualResult]:
+                    at: datetime | None = None, key: str | None = None) -> list[ManualResult]:
         """A post made by hand, composed and fitted per account like a feed post (it needs no approval: an
         editor made it). With ``url``, the article is read from its page and recorded under the key the feed
         will use, so the feed does not post it again. Sent now, unless ``dry_run``, or ``at`` (UTC-aware, in the
         future): then it is scheduled, and the dispatcher sends it from that time on (``stale_after`` counts from
         then). Holds, limits and quiet hours apply unless ``force`` (only
-        for a post sent now)."""
+        for a post sent now). ``key`` names a text post once (a form sent twice, a double click): a second post
+        with the same key is "already posted" (a URL's post is named by its article)."""
         bot = self.bot
         check_manual_post(text, url)
         now = bot.clock.now()
@@ -293,7 +294,7 @@ class Operations(EditingMixin, UsersOperations):
         else:
             if not text or not text.strip():
                 raise UsageError("give the text to post, or --url ARTICLE_URL")
-            base = Article(feed_id="manual", guid=f"manual:{uuid.uuid4()}", title=clean_title(text),
+            base = Article(feed_id="manual", guid=f"manual:{key or uuid.uuid4()}", title=clean_title(text),
                            link=link or "", published=at or now, image_urls=(image,) if image else ())
             copies = [base]
         if dry_run:

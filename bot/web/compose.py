@@ -4,6 +4,8 @@ the daemon's own composition, length and cost code, through the operations layer
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,20 +22,21 @@ if TYPE_CHECKING:
 
 #: The most a text field may hold (a platform's own limit is checked as it counts).
 MAX_TEXT = 5000
+#: A compose form's own name for its post (so the form sent twice posts once).
+KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
 def routes(console: Console) -> list[BaseRoute]:
     def compose(page: Page) -> Response:
         config = page.ops.bot.config
-        return console.render(page, "compose.html", accounts=[a for a in config.accounts if a.enabled], form={},
-                              chosen=None)
+        return console.render(page, "compose.html", accounts=[a for a in config.accounts if a.enabled],
+                              form={"key": uuid.uuid4().hex}, chosen=None)
 
     def preview(page: Page) -> Response:
         try:
             text, url, chosen = _fields(page)
-            results = page.ops.manual_post(text=text, url=url, account_ids=chosen, link=page.form.get("link") or None,
-                                           image=page.form.get("image") or None, dry_run=True, force=False,
-                                           by=_by(page))
+            results = page.ops.manual_post(text=text, url=url, account_ids=chosen, link=_url(page, "link"),
+                                           image=_url(page, "image"), dry_run=True, force=False, by=_by(page))
         except BotError as exc:
             return console.render(page, "_previews.html", results=[], error=str(exc))
         return console.render(page, "_previews.html", results=results, error=None,
@@ -43,9 +46,10 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             text, url, chosen = _fields(page)
             at = _when(page) if page.form.get("action") == "schedule" else None
-            results = page.ops.manual_post(text=text, url=url, account_ids=chosen, link=page.form.get("link") or None,
-                                           image=page.form.get("image") or None, dry_run=False, force=False,
-                                           by=_by(page), at=at)
+            key = page.form.get("key", "")
+            results = page.ops.manual_post(text=text, url=url, account_ids=chosen, link=_url(page, "link"),
+                                           image=_url(page, "image"), dry_run=False, force=False, by=_by(page),
+                                           at=at, key=key if KEY.match(key) else None)
         except BotError as exc:
             config = page.ops.bot.config
             return console.render(page, "compose.html", 400, accounts=[a for a in config.accounts if a.enabled],
@@ -125,9 +129,17 @@ def _waiting(page: Page) -> DeliveryRow | None:
     return row if row is not None and row.state in waiting else None
 
 
+def _url(page: Page, name: str) -> str | None:
+    """A form's address: http(s) only (never a path on the server, nor a ``file:`` URL); "" is none."""
+    value = page.form.get(name, "").strip()[:2000]
+    if value and not value.lower().startswith(("https://", "http://")):
+        raise UsageError(page.speak.gettext("An address starts with https://"))
+    return value or None
+
+
 def _fields(page: Page) -> tuple[str | None, str | None, list[str]]:
     text = page.form.get("text", "").strip()[:MAX_TEXT] or None
-    url = page.form.get("url", "").strip()[:2000] or None
+    url = _url(page, "url")
     enabled = {a.id for a in page.ops.bot.config.accounts if a.enabled}
     chosen = [a for a in dict.fromkeys(page.lists.get("account", [])) if a]
     if not chosen:

@@ -74,10 +74,8 @@ View = Callable[[Page], Response]
 class Console:
     """The console over the operations of a bot (``ops()`` gives them afresh: a reload's new config shows)."""
 
-    def __init__(self, ops: Callable[[], Operations], health: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
-                 ) -> None:
+    def __init__(self, ops: Callable[[], Operations]) -> None:
         self.ops = ops
-        self.health = health
         self.env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.filters["safe_url"] = safe_url
@@ -119,7 +117,7 @@ class Console:
         if config is None:  # the config has no console (any longer): as if there were none
             return PlainTextResponse("not found\n", 404)
         signer = Signer(config.secret_key.get_secret_value(), salt="bot.console.session")
-        user, csrf, token_hash = None, "", None
+        user, csrf = None, ""
         raw = request.cookies.get(SESSION_COOKIE)
         if raw:
             try:
@@ -127,8 +125,7 @@ class Console:
             except BadSignature:
                 token = None
             if token:
-                token_hash = _hash(token)
-                found = ops.bot.store.session(token_hash, ops.bot.clock.now(), config.session_idle,
+                found = ops.bot.store.session(_hash(token), ops.bot.clock.now(), config.session_idle,
                                               config.session_max, touch=not request.url.path.startswith("/live/"))
                 if found:
                     user, csrf = found

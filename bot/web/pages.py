@@ -98,9 +98,11 @@ def routes(console: Console) -> list[BaseRoute]:
             delivery_id = _int(page.request.path_params["id"], 0)
             to = _back(page, back)
             try:
-                action(page, delivery_id)
+                said = action(page, delivery_id)
             except BotError as exc:
                 return console.done(page, to, str(exc), "error")
+            if "waits" in said:  # approved, or sent now, but its account cannot post yet
+                return console.done(page, to, page.speak.gettext("It waits for its account: the queue says why."))
             return console.done(page, to, page.speak.gettext("Done."))
         return run
 

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.errors import BotError, ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, tzinfo
 
     from bot.config import BotConfig
     from bot.core import Bot
@@ -338,6 +338,15 @@ def _time(text: str) -> datetime:
     raise UsageError(f"--at {text!r}: expected a time such as 2026-12-02 09:00 (the site's timezone)")
 
 
+def _wall(at: datetime, tz: tzinfo) -> datetime:
+    from bot.clock import wall_time
+
+    try:
+        return wall_time(at, tz)
+    except ValueError as exc:
+        raise UsageError(f"--at: {exc}") from None
+
+
 def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
     from bot.operations import check_manual_post
 
@@ -354,7 +363,7 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
     try:
         results = ops.manual_post(text=args.text, url=args.url, account_ids=args.account, link=args.link,
                                   image=image, dry_run=args.dry_run, force=args.force, by=args.by,
-                                  at=at and (at if at.tzinfo else at.replace(tzinfo=ops.bot.config.site.tz)))
+                                  at=at and (at if at.tzinfo else _wall(at, ops.bot.config.site.tz)))
     finally:
         ops.bot.close()
     out = stream or sys.stdout

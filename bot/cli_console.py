@@ -39,7 +39,8 @@ def add_parsers(sub_parser: Callable[[str, str], argparse.ArgumentParser],
             u.add_argument("--role", choices=("viewer", "editor", "admin"), required=True,
                            help="viewer reads; editor also edits, approves and posts; admin also holds, releases "
                                 "and manages users")
-    p = sub_parser("console", "serve the newsroom console alone, against the same database (no polling)")
+    p = sub_parser("console", "serve the newsroom console alone, against the same database (no polling or "
+                              "sending: the daemon sends what editors queue)")
     common(p, False)
     p.add_argument("--host", metavar="ADDRESS", help="listen on this address (default: server.host, else 127.0.0.1)")
     p.add_argument("--port", type=int, metavar="N", help="listen on this port (default: server.port, else 8080)")
@@ -88,6 +89,7 @@ def cmd_console(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
     from bot.web.console import Console
 
     ops = _operations(args, clock, stream, create=False)
+    ops.wake = lambda: None  # what editors send here is queued, due now: the daemon (bot run) sends it
     config = ops.bot.config
     if config.console is None:
         ops.bot.close()

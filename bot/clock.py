@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -44,3 +44,16 @@ class ManualClock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = when.astimezone(UTC)
+
+
+def wall_time(naive: datetime, tz: tzinfo) -> datetime:
+    """A time as a person writes it on the clock of ``tz``, made aware; ValueError for a time that clock skips
+    (when it goes forward) or shows twice (when it goes back), so a schedule is never silently moved."""
+    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        later = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+        if later != naive:
+            raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not happen in {tz} (its clocks go forward then)")
+        raise ValueError(f"{naive:%Y-%m-%d %H:%M} happens twice in {tz} (its clocks go back then): give the time "
+                         "with its UTC offset, or another minute")
+    return first

@@ -47,6 +47,7 @@ class Bot:
         self._publishers: dict[str, Publisher] | None = None
         self._alerter: Alerter | None = None
         self._lock = threading.Lock()
+        self._dispatch_lock = threading.Lock()
         netguard.TRUSTED.set(config.trusted_hosts())  # what URLs found in content may reach besides the internet
         self.composer = Composer(config, store, self.clock, rule_for=lambda a: self.publisher_for(a).rule,
                                  session=self.session, account=self.account)
@@ -110,8 +111,13 @@ class Bot:
         return [self.poll(f.id, stop=stop, force=force) for f in self.config.feeds
                 if not (stop and stop.is_set())]
 
-    def dispatch(self, *, stop: threading.Event | None = None) -> list[Outcome]:
-        return self.dispatcher().run(stop=stop)
+    def dispatch(self, *, stop: threading.Event | None = None, only: list[int] | None = None,
+                 force: bool = False) -> list[Outcome]:
+        """One dispatch pass (of every due delivery, or ``only`` these). Passes in this process take turns: an
+        account never has two sends under way at once from one process, on SQLite as on PostgreSQL."""
+        dispatcher = self.dispatcher()
+        with self._dispatch_lock:
+            return dispatcher.run(stop=stop, only=only, force=force)
 
     def dispatcher(self) -> Dispatcher:
         enabled = {a.id for a in self.config.accounts if a.enabled}

@@ -291,7 +291,14 @@ class Daemon:
         from bot.operations import Operations
         from bot.web.console import Console
 
-        return Console(lambda: Operations(self.bot))
+        return Console(lambda: Operations(self.bot, wake=self.wake_dispatch))
+
+    def wake_dispatch(self) -> None:
+        """Dispatch now, in the daemon's own job (the console's sends: one sender in this process, and none
+        before a release's reload)."""
+        if self._scheduler is not None and self._scheduler.running and not self.stop.is_set():
+            self._scheduler.add_job(self._tracked(self.dispatch_job), "date", run_date=datetime.now(UTC),
+                                    name="dispatch for the console")
 
     def start(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor

@@ -103,16 +103,17 @@ class Dispatcher:
             if claimed is None:
                 break
             with self._renewing(claimed):  # the claim lasts as long as its compose and send take
-                if claimed.text is not None and claimed.first_tried_at is None:
+                editors = claimed.text is not None and claimed.first_tried_at is None
+                if editors:
                     # An editor's own text, never tried: sent as it is, as a first attempt (not a resend).
-                    text = self._freeze(claimed, claimed.text)
+                    text = self._freeze(claimed, claimed.text or "")
                     claimed = replace(claimed, text=None)
                 else:
                     text = claimed.text if claimed.text is not None else self._compose(claimed)
                 if isinstance(text, Outcome):
                     outcomes.append(text)
                 else:
-                    outcomes.append(self._send(claimed, text))
+                    outcomes.append(self._send(claimed, text, editors=editors))
         return outcomes
 
     def _resend_safe(self, account_id: str, first_tried: datetime | None) -> bool:
@@ -221,7 +222,7 @@ class Dispatcher:
         return frozen
 
 
-    def _send(self, d: DeliveryForDispatch, text: str) -> Outcome:
+    def _send(self, d: DeliveryForDispatch, text: str, *, editors: bool = False) -> Outcome:
         publisher = self.publishers[d.account_id]
         if (waiting := self._over_budget(d, text)) is not None:
             return waiting
@@ -239,6 +240,10 @@ class Dispatcher:
         try:
             published = publisher.publish(post)
         except Duplicate as exc:  # an earlier try's post: that try was charged (X); a first try's is not
+            if editors:  # an editor's text never sent from here: the platform has it from another post
+                said = f"the platform already has this exact text from another post ({exc.message}): edit it"
+                store.record_failed(d, self.clock.now(), said)
+                return self._log(Outcome(d.id, acc, "failed", said))
             cost, charged = self._cost(acc, text) if _resend(d) else (None, None)
             store.record_sent(d, self.clock.now(), exc.remote_id, None,
                               note=f"the platform already had this post ({exc.message})"

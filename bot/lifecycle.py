@@ -8,12 +8,14 @@ from. The store applies them (``bot/store/outbox.py``); nothing else writes a de
   ``fail`` (→ ``failed``) or ``doubt`` (→ ``in_doubt``); a claim found expired: ``resend`` (→ ``queued``) or
   ``expired in doubt`` (→ ``in_doubt``); ``stale``: ``queued`` | ``awaiting_approval`` → ``skipped``
 - operators: ``approve`` (``awaiting_approval`` → ``queued``), ``reject`` (``awaiting_approval`` → ``skipped``),
-  ``retry`` (``failed`` | ``in_doubt`` | ``skipped`` → ``queued``), ``skip`` (``queued`` | ``in_doubt`` | ``failed`` |
+  ``retry`` (``failed`` | ``in_doubt`` | ``skipped`` → ``queued``; ``retry for approval``: ``skipped`` →
+  ``awaiting_approval`` where the account's approval applies), ``skip`` (``queued`` | ``in_doubt`` | ``failed`` |
   ``awaiting_approval`` → ``skipped``), ``unpost`` (``sent`` → ``deleted``)
 
 An editor's own text (``edit``, kept in the history) changes no state: it replaces the text of a delivery in one
 of ``EDITABLE`` whose text no send may have taken to the platform (the row's ``maybe_posted``, set by every outcome
-that could have posted it and cleared only where its text is dropped: ``retry`` of one not in doubt, ``repost``).
+that could have posted it and cleared only where its text is dropped: ``retry`` of one neither in doubt nor
+``maybe_posted``, ``repost``).
 
 A send's outcomes (``sent``, ``retry_later``, ``fail``, ``doubt``) are recorded by the dispatcher on the row
 it claimed; they name no from-states yet (the row is not re-checked against its claim when the outcome is
@@ -68,6 +70,8 @@ REPOST_FOR_APPROVAL = _t("repost for approval", AWAITING, SENT)  #: the same, wh
 APPROVE = _t("approve", Q, AWAITING)  #: a person lets it go (with their own text, maybe)
 REJECT = _t("reject", SKIPPED, AWAITING)  #: a person says it never goes
 RETRY = _t("retry", Q, FAILED, IN_DOUBT, SKIPPED)  #: send again (an in-doubt one with its frozen text)
+#: a skipped post of an account that asks approval for it: approved again before it goes (a rejection stands)
+RETRY_FOR_APPROVAL = _t("retry for approval", AWAITING, SKIPPED)
 SKIP = _t("skip", SKIPPED, Q, IN_DOUBT, FAILED, AWAITING)  #: never send it
 UNPOST = _t("unpost", DELETED, SENT)  #: the post was deleted on its platform
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,9 +32,9 @@ from bot.models import Article, DeliveryState, Validators
 from bot.operations import report
 from bot.operations.editing import EditingMixin, TextMeasure
 from bot.operations.users import UsersOperations
-from bot.policy import priority_of
+from bot.policy import needs_approval, priority_of
 from bot.pricing import MICRO, post_cost, request_cost, usd
-from bot.store import Store
+from bot.store import DeliveryRow, Store
 from bot.store.records import MANUAL_PRIORITY
 
 
@@ -111,8 +111,9 @@ class Operations(EditingMixin, UsersOperations):
     history, from :class:`~bot.operations.editing.EditingMixin`; the console's users and sign-in from
     :class:`~bot.operations.users.UsersOperations`)."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, wake: Callable[[], None] | None = None) -> None:
         self.bot = bot
+        self.wake = wake
 
     # Deliveries.
 
@@ -120,10 +121,18 @@ class Operations(EditingMixin, UsersOperations):
         """Send a failed, skipped or in-doubt delivery again (RETRY). An in-doubt one keeps its frozen text (so
         a platform's duplicate check still applies); the others are composed afresh. Then dispatch."""
         row = self._row(delivery_id)
-        if not self.bot.store.retry(delivery_id, self.bot.clock.now(), by):
+        for_approval = row.state == DeliveryState.SKIPPED and self._needs_approval(row)
+        if not self.bot.store.retry(delivery_id, self.bot.clock.now(), by, for_approval=for_approval):
             raise self._not_allowed(row, RETRY, "retried")
-        self.bot.dispatch()
+        if for_approval:
+            return f"delivery {delivery_id} ({row.account_id}) awaits approval again (its account's approval applies)"
+        self._send([delivery_id])
         return f"delivery {delivery_id} ({row.account_id}) is queued again"
+
+    def _needs_approval(self, row: DeliveryRow) -> bool:
+        """Whether the row's account asks approval for its article (a retried skip goes back to approval)."""
+        account = next((a for a in self.bot.config.accounts if a.id == row.account_id), None)
+        return account is not None and needs_approval(account, self.bot.store.article_by_id(row.article_id))
 
     def skip(self, delivery_id: int, by: str) -> str:
         """Never send a waiting, failed or in-doubt delivery (SKIP)."""
@@ -319,11 +328,14 @@ class Operations(EditingMixin, UsersOperations):
             when = f"for {at.astimezone(bot.config.site.tz):%Y-%m-%d %H:%M%z}"
             return results + [ManualResult(row.account_id, "scheduled", when)
                               for row in (bot.store.deliveries(ids=made) if made else [])]
-        outcomes = {o.account_id: o for o in bot.dispatcher().run(only=made, force=force)}
+        sent = self._send(made, force=force) if made else []
+        outcomes = {o.account_id: o for o in sent or []}
         for row in bot.store.deliveries(ids=made) if made else []:  # (no ids would mean every delivery)
             o = outcomes.get(row.account_id)
             cut = _cut(text, base.title, row.text)
-            if o is None:
+            if sent is None:
+                results.append(ManualResult(row.account_id, "queued", "the daemon sends it now", cut=cut))
+            elif o is None:
                 results.append(ManualResult(row.account_id, "waiting", self.why_waiting(row.account_id), cut=cut))
             else:
                 results.append(ManualResult(row.account_id, o.status, o.url or o.detail, cut=cut))

@@ -11,10 +11,12 @@ the platform's duplicate check or idempotency key still recognises it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core import Bot
+from bot.dispatch import Outcome
 from bot.errors import UsageError
 from bot.lifecycle import APPROVE, EDITABLE, REJECT, Transition
 from bot.models import DeliveryState
@@ -53,6 +55,16 @@ class EditingMixin:
     """The operator actions on waiting posts' approval and text, and the history; over ``self.bot``."""
 
     bot: Bot
+    #: The console's: instead of sending here, tell the daemon to send now (its own dispatch pass, after a
+    #: release's reload: one sender per process). None: send here (the commands).
+    wake: Callable[[], None] | None
+
+    def _send(self, only: list[int], force: bool = False) -> list[Outcome] | None:
+        """Send these deliveries now, here; or (the console) wake the daemon's dispatch and return None."""
+        if self.wake is not None and not force:
+            self.wake()
+            return None
+        return self.bot.dispatch(only=only, force=force)
 
     def approve(self, delivery_id: int, by: str, text: str | None = None, *, seen: str | None = None) -> str:
         """Let a post that awaits approval go (APPROVE), as it is or with the editor's own ``text`` (checked as
@@ -62,14 +74,16 @@ class EditingMixin:
         if not APPROVE.allows(row.state):
             raise self._not_allowed(row, APPROVE, "approved")
         self._unchanged(row, seen)
+        account = self.bot.account(row.account_id)
+        now = self.bot.clock.now()
+        if account.stale_after and row.published and row.published < now - account.stale_after:
+            raise UsageError(f"delivery {delivery_id} is older than its account's stale_after "
+                             f"({account.stale_after}): it would be skipped, not sent; post it by hand instead")
         mine = None if text is None else self._checked(row.account_id, text)
         if not self.bot.store.approve(delivery_id, self.bot.clock.now(), by, mine, expected=row.text):
             raise self._not_allowed(self._row(delivery_id), APPROVE, "approved")  # it changed meanwhile
         said = f"delivery {delivery_id} ({row.account_id}) is approved" + (" with your text" if mine else "")
-        for o in self.bot.dispatch():
-            if o.delivery_id == delivery_id:
-                return f"{said}: {o.status}" + (f": {o.url or o.detail}" if o.url or o.detail else "")
-        return f"{said}; it waits in the queue (bot status says why)"
+        return said + self._sent(delivery_id)
 
     def reject(self, delivery_id: int, by: str, reason: str | None = None) -> str:
         """Never send a post that awaits approval (REJECT); ``reason`` is kept with it."""
@@ -87,11 +101,20 @@ class EditingMixin:
             state = self._row(delivery_id).state
             approve = f" (approve it: bot approve {delivery_id})" if state == DeliveryState.AWAITING_APPROVAL else ""
             raise UsageError(f"delivery {delivery_id} is {state}; only queued deliveries can be sent now{approve}")
-        for o in self.bot.dispatcher().run(only=[delivery_id]):
+        return f"delivery {delivery_id} ({row.account_id}) is due now" + self._sent(delivery_id)
+
+    def _sent(self, delivery_id: int) -> str:
+        """Send a delivery just made due (or wake the daemon to), and say what became of it."""
+        outcomes = self._send([delivery_id])
+        if outcomes is None:
+            return "; the daemon sends it now"
+        for o in outcomes:
             if o.delivery_id == delivery_id:
-                return f"delivery {delivery_id} ({row.account_id}): {o.status}" + \
-                    (f": {o.url or o.detail}" if o.url or o.detail else "")
-        return f"delivery {delivery_id} ({row.account_id}) is due now; it waits for its account (bot status says why)"
+                return f": {o.status}" + (f": {o.url or o.detail}" if o.url or o.detail else "")
+        state = self._row(delivery_id).state
+        if state != DeliveryState.QUEUED:
+            return f": it is {state}" + (" (older than its account's stale_after)" if state == "skipped" else "")
+        return "; it waits for its account (bot status says why)"
 
     def edit_text(self, delivery_id: int, text: str, by: str, *, seen: str | None = None) -> str:
         """The editor's own text for a waiting post (queued or awaiting approval), sent exactly as it is. Refused

@@ -18,6 +18,7 @@ from bot.lifecycle import (
     FAIL,
     RESEND,
     RETRY,
+    RETRY_FOR_APPROVAL,
     RETRY_LATER,
     SEND_OK,
     SKIP,
@@ -68,13 +69,15 @@ class OutboxMixin(StoreBase):
                                        deliveries.c.first_tried_at).where(
                 deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.claimed_until < db_now(c))).all()
             for r in rows:
-                # Without frozen text it never reached the platform: always safe to send.
-                safe = r.text is None or resend_safe(r.account_id, r.first_tried_at)
+                # Never tried (no text frozen, or an editor's text not yet sent): it never reached the platform,
+                # always safe to send.
+                untried = r.text is None or r.first_tried_at is None
+                safe = untried or resend_safe(r.account_id, r.first_tried_at)
                 note = ("interrupted mid-send; resent with its frozen text" if safe else
                         "interrupted mid-send: it may or may not have been posted; "
                         "check the account, then retry or skip it")
                 move(c, RESEND if safe else EXPIRED_DOUBT, deliveries.c.id == r.id, claimed_until=None, note=note,
-                     updated_at=now, **({} if r.text is None else {"maybe_posted": True}))
+                     updated_at=now, **({} if untried else {"maybe_posted": True}))
                 if safe:
                     requeued += 1
                 else:
@@ -194,13 +197,12 @@ class OutboxMixin(StoreBase):
 
     def skip_stale(self, account_id: str, cutoff: datetime, now: datetime) -> int:
         """Skip the account's waiting posts (queued, or awaiting approval) whose article was published before
-        ``cutoff``; a post a person scheduled, not tried yet, only once its time is before it too."""
-        scheduled = sa.and_(deliveries.c.created_by.is_not(None), deliveries.c.attempts == 0,
-                            deliveries.c.not_before.is_not(None), deliveries.c.not_before >= cutoff)
+        ``cutoff``; never a post a person made by hand (sent now or scheduled, whatever then delays it: a retry,
+        a hold, a budget; a person asked for it)."""
         with self.engine.begin() as c:
             old = sa.select(articles.c.id).where(articles.c.published_at < cutoff)
             return move(c, STALE, deliveries.c.account_id == account_id, deliveries.c.article_id.in_(old),
-                        sa.not_(scheduled), updated_at=now,
+                        deliveries.c.created_by.is_(None), updated_at=now,
                         note="stale: it could not go out within stale_after of its article's publication")
 
     # A send's outcomes, recorded on the claim that made the send (a DeliveryForDispatch; a bare id only where
@@ -333,12 +335,15 @@ class OutboxMixin(StoreBase):
             return [Event(r.at, r.event, r.detail, r.by) for r in c.execute(
                 sa.select(events).where(events.c.delivery_id == delivery_id).order_by(events.c.id))]
 
-    def retry(self, delivery_id: int, now: datetime, by: str) -> bool:
-        """RETRY, kept in the history: the delivery is queued again, due now. An in-doubt one keeps its frozen
-        text (so a platform's duplicate check still applies); the others are composed afresh. False when the
-        delivery is in no state that allows it."""
-        keep = deliveries.c.state == DeliveryState.IN_DOUBT.value
-        return self._operate(RETRY, delivery_id, now, by, f"retry asked by {by}", not_before=None,
+    def retry(self, delivery_id: int, now: datetime, by: str, *, for_approval: bool = False) -> bool:
+        """RETRY, kept in the history: the delivery is queued again, due now (``for_approval``: a skipped one
+        whose account asks approval for it awaits approval again: RETRY_FOR_APPROVAL). One whose text a send
+        may have taken to the platform (in doubt, or ``maybe_posted``: skipped or failed after such a send)
+        keeps that text, so a platform's duplicate check still applies and no other text can follow it; the
+        others are composed afresh. False when the delivery is in no state that allows it."""
+        keep = sa.or_(deliveries.c.state == DeliveryState.IN_DOUBT.value, deliveries.c.maybe_posted.is_(True))
+        t = RETRY_FOR_APPROVAL if for_approval else RETRY
+        return self._operate(t, delivery_id, now, by, f"retry asked by {by}", not_before=None,
                              claimed_until=None, text=sa.case((keep, deliveries.c.text), else_=None),
                              maybe_posted=sa.case((keep, deliveries.c.maybe_posted), else_=sa.false()))
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.clock import wall_time
 from bot.errors import BotError, UsageError
 from bot.models import DeliveryState
 from bot.operations.editing import text_token
@@ -157,4 +158,7 @@ def _when(page: Page) -> datetime:
     except ValueError:
         raise UsageError(page.speak.gettext("Give the time to post at, as the site's calendar and clock say."),
                          ) from None
-    return naive.replace(tzinfo=page.ops.bot.config.site.tz)
+    try:
+        return wall_time(naive, page.ops.bot.config.site.tz)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

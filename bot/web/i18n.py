@@ -78,7 +78,8 @@ DATA_WORDS = (
     N_("queued"), N_("sending"), N_("sent"), N_("failed"), N_("skipped"), N_("in_doubt"), N_("deleted"),
     N_("awaiting_approval"),
     # The events of a delivery's history.
-    N_("post"), N_("retry"), N_("skip"), N_("unpost"), N_("edit"), N_("approve"), N_("reject"), N_("send now"),
+    N_("post"), N_("retry"), N_("retry for approval"), N_("skip"), N_("unpost"), N_("edit"), N_("approve"),
+    N_("reject"), N_("send now"),
     N_("schedule"),
     # Roles, and where a user signs in.
     N_("viewer"), N_("editor"), N_("admin"), N_("removed"), N_("local"), N_("wordpress"),

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from bot.config import AccountConfig, BotConfig
 from bot.errors import BotError
 from bot.models import DeliveryState
+from bot.store import DeliveryRow
 from bot.web.views import account_view, feed_view, profile_url
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 PAGE_SIZE = 50
 #: Seconds between a live page's refreshes.
 LIVE_EVERY = 5
+#: Posts awaiting approval shown at once (each with the text it would go with).
+APPROVALS_SHOWN = 100
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -54,8 +57,8 @@ def routes(console: Console) -> list[BaseRoute]:
         return console.render(page, "_queue.html", **queue_data(page))
 
     def approvals(page: Page) -> Response:
-        rows = page.ops.bot.store.deliveries(state=DeliveryState.AWAITING_APPROVAL.value)
-        return console.render(page, "approvals.html", rows=rows)
+        rows = page.ops.bot.store.deliveries(state=DeliveryState.AWAITING_APPROVAL.value, limit=APPROVALS_SHOWN)
+        return console.render(page, "approvals.html", rows=[(row, _shown(page, row)) for row in rows])
 
     def history(page: Page) -> Response:
         q = page.request.query_params
@@ -66,11 +69,14 @@ def routes(console: Console) -> list[BaseRoute]:
         if state not in {s.value for s in DeliveryState}:
             state = None
         account = q.get("account") or None
-        rows, total = page.ops.history(q.get("q") or None, account, state, since, until,
-                                       offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        search = (q.get("q") or None, account, state, since, until)
+        rows, total = page.ops.history(*search, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
+        if number > pages:  # past the last page: the last page
+            number = pages
+            rows, total = page.ops.history(*search, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         keep = {k: v for k, v in q.items() if k != "page" and v}
-        return console.render(page, "history.html", rows=rows, total=total, number=min(number, pages), pages=pages,
+        return console.render(page, "history.html", rows=rows, total=total, number=number, pages=pages,
                               query=q, keep=keep, states=[s.value for s in DeliveryState],
                               account_ids=[a.id for a in config.accounts])
 
@@ -80,8 +86,9 @@ def routes(console: Console) -> list[BaseRoute]:
         if row is None:
             return PlainTextResponse(page.speak.gettext("There is no such post."), 404)
         config = page.ops.bot.config
+        shown = _shown(page, row) if row.state == DeliveryState.AWAITING_APPROVAL else None
         return console.render(page, "post.html", row=row, events=page.ops.post_history(delivery_id),
-                              check=_profile(config, row.account_id))
+                              check=_profile(config, row.account_id), shown=shown)
 
     def accounts(page: Page) -> Response:
         config = page.ops.bot.config
@@ -101,6 +108,8 @@ def routes(console: Console) -> list[BaseRoute]:
                 said = action(page, delivery_id)
             except BotError as exc:
                 return console.done(page, to, str(exc), "error")
+            if "the daemon sends it" in said:
+                return console.done(page, to, page.speak.gettext("Queued: it goes out in a moment."))
             if "waits" in said:  # approved, or sent now, but its account cannot post yet
                 return console.done(page, to, page.speak.gettext("It waits for its account: the queue says why."))
             return console.done(page, to, page.speak.gettext("Done."))
@@ -137,7 +146,8 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/posts/{id}/retry", v("editor", act(lambda p, i: p.ops.retry(i, _by(p))), write=True),
               methods=["POST"]),
         Route("/posts/{id}/approve", v("editor", act(lambda p, i: p.ops.approve(
-            i, _by(p), seen=p.form.get("seen") or None), "/approvals"), write=True), methods=["POST"]),
+            i, _by(p), p.form.get("text") or None, seen=p.form.get("seen") or None), "/approvals"), write=True),
+              methods=["POST"]),
         Route("/posts/{id}/reject", v("editor", act(lambda p, i: p.ops.reject(i, _by(p), p.form.get("reason") or None),
                                                      "/approvals"), write=True), methods=["POST"]),
         Route("/posts/{id}/unpost", v("admin", act(lambda p, i: p.ops.unpost(i, _by(p))), write=True),
@@ -145,6 +155,18 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/accounts/{id}/hold", v("admin", account_act(True), write=True), methods=["POST"]),
         Route("/accounts/{id}/release", v("admin", account_act(False), write=True), methods=["POST"]),
     ]
+
+
+def _shown(page: Page, row: DeliveryRow) -> str | None:
+    """The text a post awaiting approval would go with, as the approver sees it ("approve as is" sends exactly
+    this: a headline edited in WordPress afterwards does not slip through unseen); None when none fits or its
+    account left the config."""
+    if row.text is not None:
+        return row.text
+    try:
+        return page.ops.composed_text(row.id)
+    except BotError:
+        return None
 
 
 def _by(page: Page) -> str:

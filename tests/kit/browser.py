@@ -45,9 +45,13 @@ def browser(width: int = 1280, height: int = 900) -> Iterator[Any]:
 
 def until(driver: Any, check: Callable[[Any], Any], what: str) -> Any:
     """Wait (at most :data:`PATIENCE` seconds) until ``check(driver)`` is truthy; its value."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, PATIENCE, poll_frequency=0.1).until(check, f"timed out waiting for {what}")
+    # The live pages replace their parts as they refresh: an element read a moment before may be gone.
+    return WebDriverWait(driver, PATIENCE, poll_frequency=0.1,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                         ).until(check, f"timed out waiting for {what}")
 
 
 def console_errors(driver: Any) -> list[str]:

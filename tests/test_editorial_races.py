@@ -19,13 +19,13 @@ from bot.core import Bot
 from bot.errors import UsageError
 from bot.operations import Operations
 
+from .kit.clock import T0
 from .kit.configs import account, sample_site
 from .kit.databases import expire_claims
 from .kit.e2e import publish
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
 from .kit.servers import FeedServer
-from .kit.clock import T0
 from .kit.wordpress import Item
 
 URGENT = Item(400, "عاجل | انفجار في مخزن للعتاد جنوب بغداد", ["عاجل", "أمن"], published=T0 - timedelta(minutes=10))

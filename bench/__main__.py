@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from bench import console, footprint, latency, peers, poll_cost, scale
+from bench import cards, console, footprint, latency, peers, poll_cost, scale
 from bench.common import ROOT, machine
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -30,7 +30,7 @@ def main() -> None:
     scaled = threading.Thread(target=lambda: results.update(scale=scale.run()), daemon=True)
     scaled.start()
     for name, step in (("poll", poll_cost.run), ("footprint", footprint.run), ("latency", latency.run),
-                       ("console", console.run)):
+                       ("console", console.run), ("cards", cards.run)):
         print(f"… {name}", flush=True)
         results[name] = step()
     print("… peers", flush=True)
@@ -84,6 +84,10 @@ def render(r: dict[str, Any], seconds: float) -> str:
     rows.append(("`bot --help`", "≤ 0.3 s", f"{fp['help_s']:.2f} s", fp["help_s"] <= 0.3))
     rows.append(("`bot post --dry-run`", "≤ 1.5 s", f"{fp['dry_run_s']:.2f} s", fp["dry_run_s"] <= 1.5))
     rows.append(console_row(r["console"]))
+    c = r["cards"]
+    rows.append(("a headline card drawn (Arabic over a photo, 1200×675 and 1080×1350)", "≤ 150 ms",
+                 f"p95 {c['p95_ms']:.0f} ms, median {c['median_ms']:.0f} ms ({c['cards']} cards); "
+                 f"{c['cached_ms']:.1f} ms from the cache", c["p95_ms"] <= 150))
     ours, ours_wall = cyc["bot (warm daemon)"]["cpu"], cyc["bot (warm daemon)"]["wall"]
     for peer in ("feed2toot", "feed2fedi"):
         theirs, theirs_wall = cyc[peer]["cpu"], cyc[peer]["wall"]

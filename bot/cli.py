@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from bot import __version__, cli_console
+from bot import __version__, cli_cards, cli_console
 from bot.clock import Clock
 from bot.errors import BotError, ConfigError, UsageError
 
@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                            else "why (kept with the post; bot status shows it)")
         _by(p)
     cli_console.add_parsers(sub_parser, _common)
+    cli_cards.add_parsers(sub_parser, _common)
     return parser
 
 
@@ -438,4 +439,4 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], 
     **{name: _operate(name) for name in ("release", "hold", "retry", "skip", "unpost", "approve", "reject", "edit")},
 }
 
-COMMANDS.update(cli_console.commands(_operations))  # bot user, bot console
+COMMANDS.update(cli_console.commands(_operations) | cli_cards.commands(_operations))  # user, console, card

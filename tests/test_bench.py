@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from bench import console, footprint, latency, peers, poll_cost, scale
+from bench import cards, console, footprint, latency, peers, poll_cost, scale
 
 
 def test_poll_cost_measures_each_kind_of_poll() -> None:
     r = poll_cost.run(n=3)  # it asserts each poll's status (304, unchanged, one new item) as it goes
     assert {"parse_ms", "feed_ms", "moved_ms", "new_ms", "feed_cpu_ms"} <= set(r)
+
+
+def test_cards_are_timed() -> None:
+    r = cards.run(cards=2)
+    assert r["cards"] == 2 and r["max_ms"] > 0 and r["cached_ms"] >= 0
 
 
 def test_console_pages_are_timed() -> None:

@@ -14,6 +14,7 @@ from pydantic.functional_validators import AfterValidator
 
 from bot.config.accounts import AccountConfig
 from bot.config.alerts import AlertsConfig
+from bot.config.cards import CardsConfig
 from bot.config.common import ShortLink, ShortLinkConfig
 from bot.config.console import ConsoleConfig
 from bot.config.database import normalize_url
@@ -127,6 +128,7 @@ class BotConfig(_Model):
     site: SiteConfig
     server: ServerConfig | None = None
     console: ConsoleConfig | None = None
+    cards: CardsConfig = Field(default_factory=CardsConfig)
     alerts: AlertsConfig | None = None
     feeds: list[FeedConfig] = Field(min_length=1)
     accounts: list[AccountConfig] = Field(default_factory=list)

@@ -268,6 +268,41 @@ class Operations(EditingMixin, UsersOperations):
                                             cost_usd=None if cost is None else cost / MICRO))
         return previews, errors
 
+    def card(self, *, title: str | None, url: str | None, label: str | None = None, image: str | None = None,
+             size: str = "landscape") -> bytes:
+        """A headline card as PNG bytes: for ``title`` (with ``image``, a file path or URL), or for the article at
+        ``url`` (its page's headline and image). Drawn with the config's ``cards:`` template, cached under
+        ``data_dir``. Raises CardError, or UsageError for a person's mistake."""
+        from pathlib import Path
+
+        from bot.cards import Card, cached
+        from bot.errors import MediaError
+        from bot.media import find_image
+
+        bot = self.bot
+        if bool(title) == bool(url):
+            raise UsageError("give either --title TEXT or --url ARTICLE_URL")
+        candidates = [image] if image else []
+        page_url = url or bot.config.site.url
+        if url:
+            page = read_page(url, session=bot.session("pages"), timeout=10.0, user_agent=bot.config.agent,
+                             site_name=bot.config.site.name)
+            title = page.title
+            candidates += [page.image] if page.image else []
+        data: bytes | None = None
+        if candidates:
+            first = candidates[0]
+            if "://" not in first:
+                first = Path(first).resolve().as_uri()
+            try:
+                data = find_image([first, *candidates[1:]], page_url, session=bot.session("pages"), timeout=10.0,
+                                  user_agent=bot.config.agent).data
+            except MediaError as exc:
+                if image:  # the one a person named: say why it cannot be used
+                    raise UsageError(f"--image: {exc}") from exc
+        card = Card(clean_title(title or ""), label, data, bot.config.site.name)
+        return cached(card, bot.config.cards, size, Path(bot.config.data_dir) / "cards")
+
     def manual_post(self, *, text: str | None, url: str | None, account_ids: Sequence[str], link: str | None,
                     image: str | None, dry_run: bool, force: bool, by: str,
                     at: datetime | None = None, key: str | None = None) -> list[ManualResult]:

@@ -1,0 +1,44 @@
+"""``bot card``: a headline card drawn to a PNG file, with the config's ``cards:`` template."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from bot.clock import Clock
+
+if TYPE_CHECKING:
+    from bot.operations import Operations
+
+Command = Callable[[argparse.Namespace, Clock | None, TextIO | None], int]
+OpenOperations = Callable[..., "Operations"]
+
+
+def add_parsers(sub_parser: Callable[[str, str], argparse.ArgumentParser],
+                common: Callable[[argparse.ArgumentParser, bool], None]) -> None:
+    p = sub_parser("card", "draw a headline card (the headline over the article's image, Arabic shaped) to a PNG")
+    common(p, False)
+    p.add_argument("--title", metavar="TEXT", help="the headline")
+    p.add_argument("--url", metavar="ARTICLE_URL", help="take the headline and image from the article's page")
+    p.add_argument("--label", metavar="LABEL", help="a label (one of cards.breaking, e.g. عاجل, draws the band)")
+    p.add_argument("--image", metavar="PATH|URL", help="the image behind the headline")
+    p.add_argument("--size", default="landscape", metavar="NAME",
+                   help="one of cards.sizes (landscape 1200×675, portrait 1080×1350, square 1080×1080)")
+    p.add_argument("--output", "-o", metavar="FILE", required=True, help="where to write the PNG")
+
+
+def commands(operations: OpenOperations) -> dict[str, Command]:
+    def card(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
+        ops = operations(args, clock, stream, secrets=False, create=False, scratch=True)
+        try:
+            data = ops.card(title=args.title, url=args.url, label=args.label, image=args.image, size=args.size)
+        finally:
+            ops.bot.close()
+        Path(args.output).write_bytes(data)
+        (stream or sys.stdout).write(f"{args.output}: {len(data):,} bytes\n")
+        return 0
+
+    return {"card": card}

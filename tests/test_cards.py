@@ -105,6 +105,12 @@ def test_lines_break_at_words_and_the_size_steps_down_never_cutting_a_word() -> 
     assert direction(LONG) == "rtl" and direction("Baghdad summit: عاجل") == "ltr"
 
 
+def test_a_headline_of_thousands_of_words_is_laid_out_quickly_and_cut_at_a_word() -> None:
+    started = time.perf_counter()
+    placed = layout(Card("كلمة " * 5000), TEMPLATE, 1200, 675)
+    assert time.perf_counter() - started < 10 and placed.cut and placed.lines[-1].endswith(ELLIPSIS)
+
+
 def test_the_layout_is_pure_and_keeps_diacritics_and_tatweel_as_written() -> None:
     title = "مُحَمَّدٌ يَـــكتُبُ"
     placed = fit_headline(title, 10_000, [40, 30], 2, lambda size: lambda line: len(line) * size * 0.5)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import regex
 
 ELLIPSIS = "…"
+#: The most words a card's line could hold: a longer headline is laid out from its first words only.
+WORDS_A_LINE = 16
 #: A letter of a right-to-left script (Arabic, Hebrew, Syriac, Thaana, N'Ko…).
 _RTL = regex.compile(r"[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}]")
 _STRONG = regex.compile(r"[\p{L}]")
@@ -61,11 +63,15 @@ def fit_headline(title: str, width: float, sizes: Sequence[int], max_lines: int,
     way = direction(title)
     if not words:
         return Layout(sizes[-1] if sizes else 0, (), False, way)
+    most = max_lines * WORDS_A_LINE
+    truncated = len(words) > most
+    if truncated:  # more than any card holds: only as many as could fit are laid out (bounded work)
+        words = [*words[:most - 1], words[most - 1] + ELLIPSIS]
     for size in sorted(sizes, reverse=True):
         length = measure(size)
         lines = break_lines(words, width, length)
         if len(lines) <= max_lines and all(length(line) <= width or " " not in line for line in lines):
-            return Layout(size, tuple(lines), False, way)
+            return Layout(size, tuple(lines), truncated, way)
     size = min(sizes)
     length = measure(size)
     for keep in range(len(words) - 1, 0, -1):  # drop whole words from the end until the rest fits

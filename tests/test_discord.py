@@ -253,3 +253,14 @@ def test_the_webhook_url_must_be_discords_and_its_error_hides_it(
     good.pop("base_url")
     path = write_config(tmp_path, feeds=[{"id": "main", "url": "https://news.example/feed"}], accounts=[good])
     assert run_bot("config", "check", "--config", str(path)).code == 0
+
+
+def test_a_text_by_hand_without_a_link_goes_without_an_embed(discord: FakeDiscord, clock: ManualClock) -> None:
+    from bot.config import DiscordAccount
+    from bot.platforms import Post, make_publisher
+
+    publisher = make_publisher(DiscordAccount.model_validate(account(discord, "dc")), clock=clock)
+    published = publisher.publish(Post(1, "تنويه: تأجيل المؤتمر", link="", title="تنويه: تأجيل المؤتمر"))
+    [message] = discord.messages
+    assert published.remote_id == message["id"] and message["embeds"] == [] and published.url is None
+    publisher.close()

@@ -64,7 +64,7 @@ class DiscordPublisher:
             raise RateLimited(f"Discord's rate limit for webhook {self.webhook_id} is used up until it resets",
                               self.paused_until)
         body: dict[str, Any] = {"content": post.text, "allowed_mentions": {"parse": []}}
-        if self.account.embed and (post.title or post.link):
+        if self.account.embed and post.link:  # a text posted by hand without a link is only its text
             body["embeds"] = [embed(post)]
         if self.account.username:
             body["username"] = self.account.username

@@ -15,6 +15,7 @@ from .kit.clock import manual_clock
 from .kit.databases import PG_URL, empty_postgres
 from .kit.fake_alerts import FakeSMTP, FakeWebhook
 from .kit.fake_bluesky import FakeBluesky
+from .kit.fake_discord import FakeDiscord
 from .kit.fake_facebook import FakeFacebook
 from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
@@ -70,6 +71,11 @@ def mastodon() -> Iterator[FakeMastodon]:
 @pytest.fixture
 def bluesky() -> Iterator[FakeBluesky]:
     yield from serving(FakeBluesky())
+
+
+@pytest.fixture
+def discord(clock: ManualClock) -> Iterator[FakeDiscord]:
+    yield from serving(FakeDiscord(clock))
 
 
 @pytest.fixture

@@ -243,6 +243,7 @@ def test_example_and_demo_configs_load() -> None:
     keys = {k: "x" for k in ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET",
                              "TELEGRAM_BOT_TOKEN", "FACEBOOK_PAGE_TOKEN", "MASTODON_TOKEN", "BLUESKY_APP_PASSWORD",
                              "BOT_PING_TOKEN")}
+    keys["DISCORD_WEBHOOK_URL"] = "https://discord.com/api/webhooks/1/x"  # a webhook's URL, or refused
     example = load_config(ROOT / "config" / "bot.example.yaml", environ=keys)
     assert example.feeds[0].id == "main"
     demo = load_config(ROOT / "config" / "demo.yaml", environ={})
@@ -297,6 +298,7 @@ def test_example_config_documents_every_option() -> None:
         BlueskyAccount,
         BotConfig,
         ConsoleAccount,
+        DiscordAccount,
         FacebookAccount,
         FeedConfig,
         HashtagConfig,
@@ -321,7 +323,7 @@ def test_example_config_documents_every_option() -> None:
                                      HashtagConfig, UtmConfig, XAccount, XCredentials, TelegramAccount,
                                      FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter,
                                      ServerConfig, AlertsConfig, TelegramChannel, EmailChannel, WebhookChannel,
-                                     XPrices, XBudget, ApprovalConfig]
+                                     XPrices, XBudget, ApprovalConfig, DiscordAccount]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.compose.length import (
     BLUESKY,
+    DISCORD,
     FACEBOOK,
     TELEGRAM_CAPTION,
     TELEGRAM_MESSAGE,
@@ -17,6 +18,7 @@ from bot.compose.length import (
     count_utf16,
     count_x,
     mastodon_rule,
+    rule_of,
 )
 
 from .kit.conformance import CONFORMANCE, conformance_cases
@@ -66,3 +68,10 @@ def test_telegram_counts_utf16_and_facebook_characters() -> None:
     assert TELEGRAM_MESSAGE.max_length == 4096 and TELEGRAM_CAPTION.max_length == 1024
     assert TELEGRAM_CAPTION.fits("ب" * 1024) and not TELEGRAM_CAPTION.fits("🔴" * 513)
     assert FACEBOOK.max_length == 63_206
+
+
+def test_discord_counts_code_points() -> None:
+    """Discord's API counts code points (its staff, discord-api-docs#1315): an emoji is 1, a family emoji 5."""
+    assert DISCORD.max_length == 2000 and rule_of("discord") is DISCORD
+    assert DISCORD.fits("ب" * 2000) and not DISCORD.fits("ب" * 2001)
+    assert DISCORD.count("🔴 عاجل") == 6 and DISCORD.count("👨‍👩‍👧") == 5

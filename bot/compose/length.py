@@ -8,6 +8,8 @@
 | Bluesky   | grapheme clusters, links as displayed; and UTF-8 bytes         | 300 graphemes, 3000 bytes |
 | Telegram  | UTF-16 code units (how the Bot API counts "characters")        | 4096; a photo caption 1024 |
 | Facebook  | characters                                                     | 63,206                    |
+| Discord   | Unicode code points (its API is Python and says so: discord-   | 2000; an embed's title    |
+|           | api-docs#1315); a link counts as written                       | 256, its description 4096 |
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ BLUESKY = LengthRule(300, count_graphemes, "graphemes (Bluesky)", max_bytes=3000
 TELEGRAM_MESSAGE = LengthRule(4096, count_utf16, "characters (Telegram message)")
 TELEGRAM_CAPTION = LengthRule(1024, count_utf16, "characters (Telegram photo caption)")
 FACEBOOK = LengthRule(63_206, count_code_points, "characters (Facebook)")
+DISCORD = LengthRule(2000, count_code_points, "characters (Discord)")
+DISCORD_EMBED_TITLE, DISCORD_EMBED_DESCRIPTION = 256, 4096  #: code points, as the message's content
 
 
 def mastodon_rule(max_length: int = 500) -> LengthRule:
@@ -121,7 +125,7 @@ def mastodon_rule(max_length: int = 500) -> LengthRule:
 def rule_of(platform: str, max_length: int | None = None) -> LengthRule:
     """The length rule of a platform by name (``max_length`` overrides Mastodon's per-instance limit)."""
     rules = {"x": X, "bluesky": BLUESKY, "telegram": TELEGRAM_MESSAGE, "telegram_caption": TELEGRAM_CAPTION,
-             "facebook": FACEBOOK}
+             "facebook": FACEBOOK, "discord": DISCORD}
     if platform == "mastodon":
         return mastodon_rule(max_length or 500)
     return rules[platform]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Annotated, Literal, Union
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator
 
 from bot.compose.template import DEFAULT_TEMPLATE
@@ -14,6 +16,7 @@ from bot.config.common import Approval, ApprovalConfig, HashtagConfig, Limits, N
 from bot.config.values import (
     DIGITS,
     HOSTNAME,
+    UNSET_SECRET,
     BaseURL,
     Duration,
     Identifier,
@@ -71,7 +74,7 @@ class ConsoleAccount(_AccountBase):
     """Prints each post as a readable block (the demo and dry runs); can also append JSON lines to a file."""
 
     platform: Literal["console"]
-    count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook"] | None = None
+    count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord"] | None = None
     max_length: int | None = Field(default=280, ge=1)
     url_length: int | None = Field(default=23, ge=1)
     output: str | None = None
@@ -197,5 +200,57 @@ class BlueskyAccount(_AccountBase):
         return v.lstrip("@") if isinstance(v, str) else v
 
 
+#: Discord's own webhook addresses: ``https://discord.com/api/webhooks/<id>/<token>`` (``discordapp.com``, the
+#: ``ptb.`` and ``canary.`` hosts and a versioned ``/api/v10/`` path too).
+DISCORD_HOSTS = ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com")
+WEBHOOK_PATH = re.compile(r"/api(?:/v\d+)?/webhooks/(\d+)/([A-Za-z0-9_-]+)/?")
+
+
+class DiscordAccount(_AccountBase):
+    """A Discord channel, through one of its webhooks (Channel settings → Integrations → Webhooks)."""
+
+    platform: Literal["discord"]
+    base_url: BaseURL = None
+    #: the webhook's URL: it holds the webhook's token, so it is a secret (``${DISCORD_WEBHOOK_URL}``)
+    webhook_url: Secret
+    embed: bool = True
+    username: Annotated[str | None, Field(min_length=1, max_length=80)] = None
+    avatar_url: Annotated[str | None, AfterValidator(_http_url)] = None
+    #: the Discord server's id, for links to the posts (Discord's answer to a webhook does not say it)
+    guild_id: Annotated[str | None, Field(pattern=DIGITS)] = None
+    timeout: PositiveDuration = timedelta(seconds=20)
+
+    @field_validator("guild_id", mode="before")
+    @classmethod
+    def _guild_id(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _a_webhook(cls, v: SecretStr, info: ValidationInfo) -> SecretStr:
+        """A Discord webhook's URL (on any host when ``base_url`` sends it elsewhere); the error never repeats
+        the URL, which holds the token."""
+        url = v.get_secret_value()
+        if url == UNSET_SECRET:  # a command that reaches no platform, without the secret set
+            return v
+        parts = urlsplit(url)
+        if not WEBHOOK_PATH.fullmatch(parts.path) or parts.query or parts.fragment or (
+                info.data.get("base_url") is None and (parts.scheme != "https" or parts.hostname not in DISCORD_HOSTS)):
+            raise ValueError("must be a Discord webhook's URL, https://discord.com/api/webhooks/<id>/<token> "
+                             "(the channel's settings → Integrations → Webhooks → Copy Webhook URL)")
+        return v
+
+    @property
+    def webhook_id(self) -> str:
+        """The webhook's id (its URL without the token: safe to log)."""
+        return self.webhook_parts[0]
+
+    @property
+    def webhook_parts(self) -> tuple[str, str]:
+        """The webhook's id and its token (both empty while the secret is unset)."""
+        m = WEBHOOK_PATH.fullmatch(urlsplit(self.webhook_url.get_secret_value()).path)
+        return (m[1], m[2]) if m else ("", "")
+
+
 AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007
-                                MastodonAccount, BlueskyAccount], Field(discriminator="platform")]
+                                MastodonAccount, BlueskyAccount, DiscordAccount], Field(discriminator="platform")]

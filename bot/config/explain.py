@@ -218,7 +218,7 @@ def platforms() -> list[str]:
     return [p for p in (_platform_of(m) for m in (members if isinstance(members, tuple) else (members,))) if p]
 
 
-_SECRETISH = re.compile(r"token|secret|password|key", re.IGNORECASE)
+_SECRETISH = re.compile(r"token|secret|password|key|webhook", re.IGNORECASE)
 
 
 def _explain(exc: ValidationError, data: Any, lines: dict[tuple[str | int, ...], int]) -> list[ConfigProblem]:

@@ -86,9 +86,9 @@ def _cut(text: str | None, title: str, posted: str | None) -> bool:
 
 def attaches_image(account: AccountConfig) -> bool:
     """Whether the account's posts carry the article's image (X, Telegram, Mastodon: ``image``; Facebook:
-    ``photo``; Bluesky: its link card's thumbnail)."""
+    ``photo``; Bluesky: its link card's thumbnail; Discord: its embed's image)."""
     return bool(getattr(account, "image", False) or getattr(account, "photo", False)
-                or getattr(account, "link_card", False))
+                or getattr(account, "link_card", False) or getattr(account, "embed", False))
 
 
 def check_manual_post(text: str | None, url: str | None) -> None:

@@ -1,7 +1,7 @@
 """One module per platform behind one small interface (:mod:`bot.platforms.base`).
 
 :mod:`bot.platforms.http` holds the HTTP plumbing of the publishers that call their API with ``requests``
-(Telegram, Facebook); each platform module maps its own platform's answers onto the outcome kinds.
+(Telegram, Facebook, Discord); each platform module maps its own platform's answers onto the outcome kinds.
 
 Platform modules are imported only when an account uses them, so the bot starts fast and small.
 """
@@ -15,6 +15,7 @@ from bot.config import (
     AccountConfig,
     BlueskyAccount,
     ConsoleAccount,
+    DiscordAccount,
     FacebookAccount,
     MastodonAccount,
     TelegramAccount,
@@ -49,6 +50,10 @@ def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, cloc
         from bot.platforms.bluesky import BlueskyPublisher
 
         return BlueskyPublisher(account, clock=clock, user_agent=user_agent)
+    if isinstance(account, DiscordAccount):
+        from bot.platforms.discord import DiscordPublisher
+
+        return DiscordPublisher(account, clock=clock, user_agent=user_agent)
     raise ValueError(f"no publisher for platform {account.platform!r}")  # pragma: no cover - config forbids it
 
 

@@ -73,4 +73,7 @@ def profile_url(account: AccountConfig) -> str | None:
         return f"https://bsky.app/profile/{getattr(account, 'handle', '')}"
     if platform == "mastodon":
         return str(getattr(account, "instance", "")) or None
+    if platform == "discord":
+        guild = getattr(account, "guild_id", None)
+        return f"https://discord.com/channels/{guild}" if guild else None
     return None

@@ -2,8 +2,8 @@
 
 - ``servers``: the one HTTP server kit (``LocalServer``), the feed server (``FeedServer``) and the base of the
   platform fakes (``FakeServer``, ``Request``, ``Answer``, ``Fault``, ``closed_clean``).
-- ``fake_x``, ``fake_telegram``, ``fake_facebook``, ``fake_mastodon``, ``fake_bluesky``: one platform each,
-  answering as the real service does over a real socket.
+- ``fake_x``, ``fake_telegram``, ``fake_facebook``, ``fake_mastodon``, ``fake_bluesky``, ``fake_discord``: one
+  platform each, answering as the real service does over a real socket.
 - ``wordpress``: feeds and REST answers in exactly WordPress's shape, and the sample site's posts.
 - ``captured``: what the feeds captured from WordPress hold (``CAPTURED``, ``CAPTURED_PAGE_2``).
 - ``conformance``: twitter-text's conformance file as pytest cases.

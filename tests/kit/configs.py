@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from .fake_bluesky import FakeBluesky
+from .fake_discord import FakeDiscord
 from .fake_facebook import FakeFacebook
 from .fake_mastodon import FakeMastodon
 from .fake_telegram import FakeTelegram
@@ -60,6 +61,8 @@ def account(fake: FakeServer, id: str, **settings: Any) -> dict[str, Any]:
         reach = {"platform": "mastodon", "instance": fake.base, "access_token": fake.token}
     elif isinstance(fake, FakeBluesky):
         reach = {"platform": "bluesky", "handle": fake.handle, "app_password": fake.password, "base_url": fake.base}
+    elif isinstance(fake, FakeDiscord):
+        reach = {"platform": "discord", "webhook_url": fake.webhook_url, "base_url": fake.base}
     else:
         raise TypeError(f"no account for {type(fake).__name__}")
     return {"id": id, **reach, **settings}

@@ -310,7 +310,7 @@ class FakeServer(LocalServer):
         with self._lock:
             self.arrived.append((request.method, request.path))
         answer = self.respond(request)
-        data = json.dumps(answer.payload, ensure_ascii=False).encode()
+        data = b"" if answer.status == 204 else json.dumps(answer.payload, ensure_ascii=False).encode()  # no body
         with self._lock:
             self.calls.append((request.method, request.path, answer.status))
         try:

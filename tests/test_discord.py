@@ -264,3 +264,12 @@ def test_a_text_by_hand_without_a_link_goes_without_an_embed(discord: FakeDiscor
     [message] = discord.messages
     assert published.remote_id == message["id"] and message["embeds"] == [] and published.url is None
     publisher.close()
+
+
+def test_the_webhooks_token_alone_is_a_secret_of_the_config(tmp_path: Path, feed_server: FeedServer,
+                                                           discord: FakeDiscord) -> None:
+    """A log line that quotes the token without the rest of the URL is masked too."""
+    from bot.config import load_config
+
+    secrets = load_config(config(tmp_path, feed_server, discord)).secrets()
+    assert discord.token in secrets

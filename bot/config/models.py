@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator
 
-from bot.config.accounts import AccountConfig
+from bot.config.accounts import AccountConfig, DiscordAccount
 from bot.config.alerts import AlertsConfig
 from bot.config.cards import CardsConfig
 from bot.config.common import ShortLink, ShortLinkConfig
@@ -227,6 +227,10 @@ class BotConfig(_Model):
     def secrets(self) -> list[str]:
         """Every secret value in the config (tokens, passwords, keys): never to appear in a log."""
         found = [v for v in _secret_values(self) if v != UNSET_SECRET]
+        for account in self.accounts:  # a Discord webhook's token, as it may be quoted alone
+            token = account.webhook_parts[1] if isinstance(account, DiscordAccount) else ""
+            if token:
+                found.append(token)
         for settings in [self.site.short_link, *(a.short_link for a in self.accounts if a.short_link)]:
             if settings.token:
                 found.append(settings.token)

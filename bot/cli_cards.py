@@ -6,15 +6,10 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
+from bot.cli_console import Command, OpenOperations
 from bot.clock import Clock
-
-if TYPE_CHECKING:
-    from bot.operations import Operations
-
-Command = Callable[[argparse.Namespace, Clock | None, TextIO | None], int]
-OpenOperations = Callable[..., "Operations"]
 
 
 def add_parsers(sub_parser: Callable[[str, str], argparse.ArgumentParser],

@@ -15,8 +15,9 @@ from starlette.routing import BaseRoute, Route
 from bot.clock import wall_time
 from bot.errors import BotError, UsageError
 from bot.models import DeliveryState
-from bot.operations.editing import text_token
+from bot.operations.editing import TextMeasure, text_token
 from bot.store import DeliveryRow
+from bot.web.console import by, number
 
 if TYPE_CHECKING:
     from bot.web.console import Console, Page
@@ -37,7 +38,7 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             text, url, chosen = _fields(page)
             results = page.ops.manual_post(text=text, url=url, account_ids=chosen, link=_url(page, "link"),
-                                           image=_url(page, "image"), dry_run=True, force=False, by=_by(page))
+                                           image=_url(page, "image"), dry_run=True, force=False, by=by(page))
         except BotError as exc:
             return console.render(page, "_previews.html", results=[], error=str(exc))
         return console.render(page, "_previews.html", results=results, error=None,
@@ -49,7 +50,7 @@ def routes(console: Console) -> list[BaseRoute]:
             at = _when(page) if page.form.get("action") == "schedule" else None
             key = page.form.get("key", "")
             results = page.ops.manual_post(text=text, url=url, account_ids=chosen, link=_url(page, "link"),
-                                           image=_url(page, "image"), dry_run=False, force=False, by=_by(page),
+                                           image=_url(page, "image"), dry_run=False, force=False, by=by(page),
                                            at=at, key=key if KEY.match(key) else None)
         except BotError as exc:
             config = page.ops.bot.config
@@ -63,20 +64,18 @@ def routes(console: Console) -> list[BaseRoute]:
             return PlainTextResponse(page.speak.gettext("This post no longer waits."), 404)
         try:
             text, error = page.ops.composed_text(row.id), None
-            measured = page.ops.measure(row.account_id, text)
         except BotError as exc:  # no post of the article fits (the editor writes one), or its account is gone
-            text, error, measured = "", str(exc), None
-        return console.render(page, "edit.html", row=row, text=text, error=error, measure=measured,
+            text, error = "", str(exc)
+        return console.render(page, "edit.html", row=row, text=text, error=error,
+                              measure=_measure(page, row.account_id, text),
                               seen=text_token(row.text))
 
     def measure(page: Page) -> Response:
         row = page.ops.bot.store.delivery(_id(page))
         if row is None:
             return PlainTextResponse("", 404)
-        text = page.form.get("text", "")[:MAX_TEXT]
-        try:
-            measured = page.ops.measure(row.account_id, text)
-        except BotError:  # its account left the config
+        measured = _measure(page, row.account_id, page.form.get("text", "")[:MAX_TEXT])
+        if measured is None:
             return PlainTextResponse("", 404)
         return console.render(page, "_counter.html", measure=measured)
 
@@ -86,20 +85,17 @@ def routes(console: Console) -> list[BaseRoute]:
         seen = page.form.get("seen") or None
         try:
             if page.form.get("action") == "approve":
-                page.ops.approve(delivery_id, _by(page), text, seen=seen)
+                page.ops.approve(delivery_id, by(page), text, seen=seen)
             else:
-                page.ops.edit_text(delivery_id, text, _by(page), seen=seen)
+                page.ops.edit_text(delivery_id, text, by(page), seen=seen)
         except BotError as exc:
             row = page.ops.bot.store.delivery(delivery_id)
             if row is None:
                 return console.done(page, "/queue", str(exc), "error")
             if seen is not None and seen != text_token(row.text) and row.text is not None:
                 text = row.text  # changed by someone else meanwhile: the page shows the text it has now
-            try:
-                measured = page.ops.measure(row.account_id, text)
-            except BotError:
-                measured = None
-            return console.render(page, "edit.html", 400, row=row, text=text, error=str(exc), measure=measured,
+            return console.render(page, "edit.html", 400, row=row, text=text, error=str(exc),
+                                  measure=_measure(page, row.account_id, text),
                                   seen=text_token(row.text))
         return console.done(page, "/queue", page.speak.gettext("Saved."))
 
@@ -114,14 +110,16 @@ def routes(console: Console) -> list[BaseRoute]:
     ]
 
 
-def _by(page: Page) -> str:
-    assert page.user is not None
-    return page.user.name
-
-
 def _id(page: Page) -> int:
-    value = page.request.path_params["id"]
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
+    return number(page.request.path_params["id"], 0)
+
+
+def _measure(page: Page, account_id: str, text: str) -> TextMeasure | None:
+    """The live counter's figures, or None when the post's account left the config."""
+    try:
+        return page.ops.measure(account_id, text)
+    except BotError:
+        return None
 
 
 def _waiting(page: Page) -> DeliveryRow | None:

@@ -116,7 +116,7 @@ class Console:
         config = ops.bot.config.console
         if config is None:  # the config has no console (any longer): as if there were none
             return PlainTextResponse("not found\n", 404)
-        signer = Signer(config.secret_key.get_secret_value(), salt="bot.console.session")
+        signer = _signer(config.secret_key.get_secret_value(), "session")
         user, csrf = None, ""
         raw = request.cookies.get(SESSION_COOKIE)
         if raw:
@@ -167,12 +167,9 @@ class Console:
 
     def done(self, page: Page, to: str, message: str, kind: str = "ok") -> Response:
         """After an action: back to ``to`` (a path of the console's own), with ``message`` shown once."""
-        if not to.startswith("/") or to.startswith("//") or "\\" in to:
-            to = "/"
-        config = page.ops.bot.config.console
-        assert config is not None
-        signer = Signer(config.secret_key.get_secret_value(), salt="bot.console.flash")
-        value = signer.sign(json.dumps({"kind": kind, "text": message[:500]}, ensure_ascii=False).encode()).decode()
+        to = own_path(to)
+        said = json.dumps({"kind": kind, "text": message[:500]}, ensure_ascii=False).encode()
+        value = _signer(page, "flash").sign(said).decode()
         page.cookies.append((FLASH_COOKIE, quote(value), {"max_age": 60}))
         if page.request.headers.get("hx-request"):
             return Response(status_code=204, headers={"HX-Redirect": to})
@@ -185,7 +182,7 @@ class Console:
         if not raw or request.method != "GET":
             return None
         try:
-            data = json.loads(Signer(secret, salt="bot.console.flash").unsign(unquote(raw)))
+            data = json.loads(_signer(secret, "flash").unsign(unquote(raw)))
         except (BadSignature, ValueError):
             return None
         return {"kind": str(data.get("kind", "ok")), "text": str(data.get("text", ""))}
@@ -194,29 +191,21 @@ class Console:
 
     def start_session(self, page: Page, user: User) -> None:
         """A new session for ``user`` (one begun before in this browser ends: no session is fixed in advance)."""
-        config = page.ops.bot.config.console
-        assert config is not None
         self.end_session(page)
         token = secrets.token_urlsafe(32)
         page.ops.bot.store.add_session(_hash(token), user.name, secrets.token_urlsafe(32), page.now)
-        signer = Signer(config.secret_key.get_secret_value(), salt="bot.console.session")
-        page.cookies.append((SESSION_COOKIE, signer.sign(token).decode(), {}))
+        page.cookies.append((SESSION_COOKIE, _signer(page, "session").sign(token).decode(), {}))
 
     def end_session(self, page: Page) -> None:
-        config = page.ops.bot.config.console
-        assert config is not None
         raw = page.request.cookies.get(SESSION_COOKIE)
         if raw:
             with contextlib.suppress(BadSignature):
-                page.ops.bot.store.end_session(_hash(Signer(config.secret_key.get_secret_value(),
-                                                             salt="bot.console.session").unsign(raw).decode()))
+                page.ops.bot.store.end_session(_hash(_signer(page, "session").unsign(raw).decode()))
         page.cookies.append((SESSION_COOKIE, "", {"max_age": 0}))
 
     def login_token(self, page: Page, *, fresh: bool) -> str:
         """The sign-in form's CSRF token: the signed cookie's, or a new one (``fresh``) set on the answer."""
-        config = page.ops.bot.config.console
-        assert config is not None
-        signer = Signer(config.secret_key.get_secret_value(), salt="bot.console.login")
+        signer = _signer(page, "login")
         raw = page.request.cookies.get(LOGIN_COOKIE, "")
         try:
             token = signer.unsign(raw).decode() if raw else ""
@@ -226,6 +215,34 @@ class Console:
             token = secrets.token_urlsafe(24)
             page.cookies.append((LOGIN_COOKIE, signer.sign(token).decode(), {"max_age": 3600}))
         return token
+
+
+def own_path(value: str | None, default: str = "/") -> str:
+    """``value`` when it is a path of the console's own (never another site: ``//host``, ``\\host``, a
+    scheme), else ``default``."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def number(value: str | None, default: int) -> int:
+    """A number from a path or a query (digits, fewer than ten), else ``default``."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else default
+
+
+def by(page: Page) -> str:
+    """Who acts: the signed-in person (a view that acts needs one)."""
+    assert page.user is not None
+    return page.user.name
+
+
+def _signer(page_or_secret: Page | str, salt: str) -> Signer:
+    """The signer of the console's cookies of one kind (``salt``), with its ``secret_key``."""
+    if isinstance(page_or_secret, str):
+        return Signer(page_or_secret, salt=f"bot.console.{salt}")
+    config = page_or_secret.ops.bot.config.console
+    assert config is not None
+    return Signer(config.secret_key.get_secret_value(), salt=f"bot.console.{salt}")
 
 
 def _hash(token: str) -> str:

@@ -15,6 +15,7 @@ from bot.config import AccountConfig, BotConfig
 from bot.errors import BotError
 from bot.models import DeliveryState
 from bot.store import DeliveryRow
+from bot.web.console import by, number, own_path
 from bot.web.views import account_view, feed_view, profile_url
 
 if TYPE_CHECKING:
@@ -63,25 +64,25 @@ def routes(console: Console) -> list[BaseRoute]:
     def history(page: Page) -> Response:
         q = page.request.query_params
         config = page.ops.bot.config
-        number = max(1, _int(q.get("page"), 1))
+        shown_page = max(1, number(q.get("page"), 1))
         since, until = _day(q.get("since"), config), _day(q.get("until"), config, end=True)
         state = q.get("state") or None
         if state not in {s.value for s in DeliveryState}:
             state = None
         account = q.get("account") or None
         search = (q.get("q") or None, account, state, since, until)
-        rows, total = page.ops.history(*search, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        rows, total = page.ops.history(*search, offset=(shown_page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
-        if number > pages:  # past the last page: the last page
-            number = pages
-            rows, total = page.ops.history(*search, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        if shown_page > pages:  # past the last page: the last page
+            shown_page = pages
+            rows, total = page.ops.history(*search, offset=(shown_page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         keep = {k: v for k, v in q.items() if k != "page" and v}
-        return console.render(page, "history.html", rows=rows, total=total, number=number, pages=pages,
+        return console.render(page, "history.html", rows=rows, total=total, number=shown_page, pages=pages,
                               query=q, keep=keep, states=[s.value for s in DeliveryState],
                               account_ids=[a.id for a in config.accounts])
 
     def post(page: Page) -> Response:
-        delivery_id = _int(page.request.path_params["id"], 0)
+        delivery_id = number(page.request.path_params["id"], 0)
         row = page.ops.bot.store.delivery(delivery_id)
         if row is None:
             return PlainTextResponse(page.speak.gettext("There is no such post."), 404)
@@ -102,8 +103,8 @@ def routes(console: Console) -> list[BaseRoute]:
 
     def act(action: Callable[[Page, int], str], back: str = "/queue") -> Callable[[Page], Response]:
         def run(page: Page) -> Response:
-            delivery_id = _int(page.request.path_params["id"], 0)
-            to = _back(page, back)
+            delivery_id = number(page.request.path_params["id"], 0)
+            to = own_path(page.form.get("back"), back)
             try:
                 said = action(page, delivery_id)
             except BotError as exc:
@@ -118,15 +119,15 @@ def routes(console: Console) -> list[BaseRoute]:
     def account_act(hold: bool) -> Callable[[Page], Response]:
         def run(page: Page) -> Response:
             account_id = page.request.path_params["id"]
-            by = _by(page)
+            who = by(page)
             try:
                 if hold:
-                    page.ops.hold(account_id, by, page.form.get("reason") or None)
+                    page.ops.hold(account_id, who, page.form.get("reason") or None)
                 else:
-                    page.ops.release(account_id, by, page.form.get("reason") or None)
+                    page.ops.release(account_id, who, page.form.get("reason") or None)
             except BotError as exc:
-                return console.done(page, _back(page, "/"), str(exc), "error")
-            return console.done(page, _back(page, "/"), page.speak.gettext("Held.") if hold
+                return console.done(page, own_path(page.form.get("back")), str(exc), "error")
+            return console.done(page, own_path(page.form.get("back")), page.speak.gettext("Held.") if hold
                                 else page.speak.gettext("Released."))
         return run
 
@@ -140,17 +141,17 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/history", v("viewer", history), methods=["GET"]),
         Route("/posts/{id}", v("viewer", post), methods=["GET"]),
         Route("/accounts", v("viewer", accounts), methods=["GET"]),
-        Route("/posts/{id}/send", v("editor", act(lambda p, i: p.ops.send_now(i, _by(p))), write=True),
+        Route("/posts/{id}/send", v("editor", act(lambda p, i: p.ops.send_now(i, by(p))), write=True),
               methods=["POST"]),
-        Route("/posts/{id}/skip", v("editor", act(lambda p, i: p.ops.skip(i, _by(p))), write=True), methods=["POST"]),
-        Route("/posts/{id}/retry", v("editor", act(lambda p, i: p.ops.retry(i, _by(p))), write=True),
+        Route("/posts/{id}/skip", v("editor", act(lambda p, i: p.ops.skip(i, by(p))), write=True), methods=["POST"]),
+        Route("/posts/{id}/retry", v("editor", act(lambda p, i: p.ops.retry(i, by(p))), write=True),
               methods=["POST"]),
         Route("/posts/{id}/approve", v("editor", act(lambda p, i: p.ops.approve(
-            i, _by(p), p.form.get("text") or None, seen=p.form.get("seen") or None), "/approvals"), write=True),
+            i, by(p), p.form.get("text") or None, seen=p.form.get("seen") or None), "/approvals"), write=True),
               methods=["POST"]),
-        Route("/posts/{id}/reject", v("editor", act(lambda p, i: p.ops.reject(i, _by(p), p.form.get("reason") or None),
+        Route("/posts/{id}/reject", v("editor", act(lambda p, i: p.ops.reject(i, by(p), p.form.get("reason") or None),
                                                      "/approvals"), write=True), methods=["POST"]),
-        Route("/posts/{id}/unpost", v("admin", act(lambda p, i: p.ops.unpost(i, _by(p))), write=True),
+        Route("/posts/{id}/unpost", v("admin", act(lambda p, i: p.ops.unpost(i, by(p))), write=True),
               methods=["POST"]),
         Route("/accounts/{id}/hold", v("admin", account_act(True), write=True), methods=["POST"]),
         Route("/accounts/{id}/release", v("admin", account_act(False), write=True), methods=["POST"]),
@@ -167,21 +168,6 @@ def _shown(page: Page, row: DeliveryRow) -> str | None:
         return page.ops.composed_text(row.id)
     except BotError:
         return None
-
-
-def _by(page: Page) -> str:
-    assert page.user is not None
-    return page.user.name
-
-
-def _back(page: Page, default: str) -> str:
-    to = page.form.get("back") or default
-    return to if to.startswith("/") and not to.startswith("//") and "\\" not in to else default
-
-
-def _int(value: str | None, default: int) -> int:
-    """A number from a path or a query (digits, fewer than ten), else ``default``."""
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else default
 
 
 def _day(value: str | None, config: BotConfig, *, end: bool = False) -> datetime | None:

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.errors import UsageError
 from bot.operations.users import ROLES, Refused
+from bot.web.console import own_path
 
 if TYPE_CHECKING:
     from bot.web.console import Console, Page
@@ -92,6 +93,4 @@ def _login(console: Console, page: Page, error: str | None = None, code: int = 2
 
 def _next(value: str | None) -> str:
     """Where to go after signing in: a path of the console's own, never another site."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or value.startswith("/login"):
-        return "/"
-    return value
+    return "/" if value and value.startswith("/login") else own_path(value)

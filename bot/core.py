@@ -27,6 +27,7 @@ from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.alerts import Alerter
+    from bot.pictures import Pictures
 
 log = logging.getLogger("bot")
 
@@ -46,6 +47,8 @@ class Bot:
         self.feed_client = FeedClient()  #: every poll's HTTP, keep-alive per host
         self._publishers: dict[str, Publisher] | None = None
         self._alerter: Alerter | None = None
+        self._pictures: Pictures | None = None
+        self._pictures_lock = threading.Lock()
         self._lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         netguard.TRUSTED.set(config.trusted_hosts())  # what URLs found in content may reach besides the internet
@@ -76,7 +79,25 @@ class Bot:
             return self._publishers
 
     def _make_publisher(self, account: AccountConfig) -> Publisher:
-        return make_publisher(account, stream=self._stream, clock=self.clock, user_agent=self.config.agent)
+        return make_publisher(account, stream=self._stream, clock=self.clock, user_agent=self.config.agent,
+                              pictures=self.pictures)
+
+    @property
+    def pictures(self) -> Pictures:
+        """Cards drawn with the config's template (cached under data_dir/cards), and a public address for
+        images where ``server.public_url`` gives one. One per bot, shared by its publishers."""
+        with self._pictures_lock:  # not self._lock: it is held while the publishers are made
+            if self._pictures is None:
+                from pathlib import Path
+
+                from bot.pictures import ImageHost, Pictures
+
+                server = self.config.server
+                host = ImageHost(self.store, server.public_url, self.clock.now) \
+                    if server is not None and server.public_url else None
+                self._pictures = Pictures(self.config.cards, self.config.site.name,
+                                          Path(self.config.data_dir) / "cards", host)
+            return self._pictures
 
     def session(self, key: str) -> requests.Session:
         """One HTTP session each for links, the REST API and article pages (polls use ``feed_client``). Links
@@ -144,6 +165,7 @@ class Bot:
     def prune(self) -> tuple[int, int]:
         """Apply ``retention``: returns (deliveries, articles) deleted."""
         self.store.prune_alerts(self.clock.now() - self.config.retention)
+        self.store.prune_hosted(self.clock.now())
         console = self.config.console  # sessions unused past their idle time, failed sign-ins past their window
         self.store.prune_sessions(self.clock.now() - max(console.session_idle, console.login_window)
                                   if console else self.clock.now() - timedelta(days=1))

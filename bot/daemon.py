@@ -300,6 +300,10 @@ class Daemon:
             self._scheduler.add_job(self._tracked(self.dispatch_job), "date", run_date=datetime.now(UTC),
                                     name="dispatch for the console")
 
+    def _hosted_image(self, key: str) -> tuple[bytes, str] | None:
+        """An image hosted for a platform that fetches it (``GET /media/…``), while it lasts."""
+        return self.bot.store.hosted_image(key, self.bot.clock.now())
+
     def start(self) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -324,8 +328,8 @@ class Daemon:
             token = server.ping_token.get_secret_value() if server and server.ping_token else \
                 os.environ.get("BOT_PING_TOKEN")
             metrics_token = server.metrics_token.get_secret_value() if server and server.metrics_token else None
-            app = build_app(Hooks(self.health, self.metrics.render, self.ping, lambda: metrics_token),
-                            self._console())
+            app = build_app(Hooks(self.health, self.metrics.render, self.ping, lambda: metrics_token,
+                                  self._hosted_image), self._console())
             try:  # before anything starts: a port that cannot be had is a person's mistake, said in one line
                 self.web = WebSide(host, listen, app, lambda: token,
                                    forwarded_allow_ips=server.trusted_proxies if server else "127.0.0.1")

@@ -228,7 +228,8 @@ class Dispatcher:
             return waiting
         images = tuple(dict.fromkeys(u for u in (d.article.featured_image, *d.article.image_urls) if u))
         post = Post(d.id, text, d.article.link, d.article.title, images,
-                    d.article.excerpt or d.article.summary, d.created_at, d.revision)
+                    d.article.excerpt or d.article.summary, d.created_at, d.revision,
+                    tuple(dict.fromkeys((*d.article.category_names, *d.article.tag_names))))
         store, acc = self.store, d.account_id
         if d.text is not None and publisher.resend_window is not None:  # a resend: is its key still known?
             now = self.clock.now()

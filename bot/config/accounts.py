@@ -20,6 +20,7 @@ from bot.config.values import (
     BaseURL,
     Duration,
     Identifier,
+    ImageMode,
     PositiveDuration,
     Secret,
     TelegramChat,
@@ -116,7 +117,8 @@ class XAccount(_AccountBase):
     platform: Literal["x"]
     credentials: XCredentials
     base_url: BaseURL = None
-    image: bool = False
+    image: ImageMode = "none"
+    card_size: str = "landscape"
     timeout: PositiveDuration = timedelta(seconds=20)
     prices: XPrices = XPrices()
     budget: XBudget = XBudget()
@@ -142,7 +144,8 @@ class TelegramAccount(_AccountBase):
     platform: Literal["telegram"]
     bot_token: Secret
     chat_id: TelegramChat
-    image: bool = False
+    image: ImageMode = "none"
+    card_size: str = "landscape"
     parse_mode: Literal["none", "HTML"] = "none"
     link_preview: bool = True
     base_url: BaseURL = None
@@ -155,7 +158,11 @@ class FacebookAccount(_AccountBase):
     platform: Literal["facebook"]
     page_id: Annotated[str, Field(pattern=DIGITS)]
     page_token: Secret
+    #: a photo post (``/{page-id}/photos``) with this picture instead of a link post; ``photo: true`` is
+    #: ``image: article``
+    image: ImageMode = "none"
     photo: bool = False
+    card_size: str = "landscape"
     base_url: BaseURL = None
     timeout: PositiveDuration = timedelta(seconds=20)
 
@@ -163,6 +170,14 @@ class FacebookAccount(_AccountBase):
     @classmethod
     def _page_id(cls, v: object) -> object:
         return str(v) if isinstance(v, int) else v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _photo_is_article(cls, data: object) -> object:
+        """``photo: true`` (what it always said) is ``image: article`` when no ``image`` is given."""
+        if isinstance(data, dict) and data.get("photo") is True and data.get("image") in (None, False, "none"):
+            return {**data, "image": "article"}
+        return data
 
 
 class MastodonAccount(_AccountBase):
@@ -174,7 +189,8 @@ class MastodonAccount(_AccountBase):
     visibility: Literal["public", "unlisted", "private", "direct"] = "public"
     language: str = "ar"
     max_length: int = Field(default=500, ge=1)
-    image: bool = False
+    image: ImageMode = "none"
+    card_size: str = "landscape"
     timeout: PositiveDuration = timedelta(seconds=20)
 
     @field_validator("instance")
@@ -192,6 +208,9 @@ class BlueskyAccount(_AccountBase):
     base_url: BaseURL = None
     language: str = "ar"
     link_card: bool = True
+    #: the link card's thumbnail: the article's image (as always), a headline card, or none
+    image: ImageMode = "article"
+    card_size: str = "landscape"
     timeout: PositiveDuration = timedelta(seconds=20)
 
     @field_validator("handle", mode="before")

@@ -114,11 +114,24 @@ class ServerConfig(_Model):
     metrics_token: Secret | None = None
     #: Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses, or "*").
     trusted_proxies: str = "127.0.0.1"
+    #: The HTTP side's address as the internet reaches it (``https://bot.example.com``): images for the
+    #: platforms that fetch them from a URL (Instagram, Threads) are put at ``{public_url}/media/…``.
+    public_url: str | None = None
 
     @field_validator("ping_token", "metrics_token", mode="before")
     @classmethod
     def _no_token(cls, v: object) -> object:
         return None if v == "" else v  # ${BOT_PING_TOKEN:-}: no ping endpoint until the token is set
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(_http_url(v))
+        if parts.query or parts.fragment:
+            raise ValueError("must be an address without a query or fragment, as https://bot.example.com")
+        return v.rstrip("/")
 
 
 class BotConfig(_Model):
@@ -175,6 +188,15 @@ class BotConfig(_Model):
                     raise _PathError(("alerts", "channels", i, "id"), f"two channels are called {channel.name!r}: "
                                      "give each of them an id of its own")
                 seen.add(channel.name)
+        for i, account in enumerate(self.accounts):
+            size = getattr(account, "card_size", None)
+            if size is not None and size not in self.cards.sizes:
+                raise _PathError(("accounts", i, "card_size"), f"no card size {size!r} in cards.sizes; sizes: "
+                                 f"{', '.join(self.cards.sizes)}")
+            if getattr(account, "needs_public_images", False) and not (self.server and self.server.public_url):
+                raise _PathError(("accounts", i, "image"),
+                                 f"{account.platform} fetches each post's image from a public address: set "
+                                 "server.public_url (the bot's HTTP side as the internet reaches it)")
         known = {f.id for f in self.feeds}
         for i, account in enumerate(self.accounts):
             for j, feed_id in enumerate(account.feeds or []):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -157,6 +157,20 @@ def _quiet_hours(v: str | None) -> str | None:
 
 
 Secret = Annotated[SecretStr, Field(min_length=1)]
+
+
+def _image_mode(v: object) -> object:
+    """``true`` is the article's image (what ``image: true`` always meant), ``false`` none."""
+    if v is True:
+        return "article"
+    if v is False or v is None:
+        return "none"
+    return v
+
+
+#: What picture a post carries: none, the article's image, a headline card (``cards:``), or the article's
+#: image and a card when the article has none.
+ImageMode = Annotated[Literal["none", "article", "card", "article_or_card"], BeforeValidator(_image_mode)]
 #: What an account's secret holds when a command that never reaches the platform (``bot status``) ran without
 #: it set (``load_config(..., secrets=False)``); nothing sends with it (``BotConfig.unset_secrets``).
 UNSET_SECRET = "\x00unset\x00"

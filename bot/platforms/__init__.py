@@ -8,7 +8,7 @@ Platform modules are imported only when an account uses them, so the bot starts 
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.clock import Clock
 from bot.config import (
@@ -23,9 +23,19 @@ from bot.config import (
 )
 from bot.platforms.base import Post, Published, Publisher, TokenExpiry
 
+if TYPE_CHECKING:
+    from bot.pictures import Pictures
+
 
 def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, clock: Clock | None = None,
-                   user_agent: str = "wp-social-bot") -> Publisher:
+                   user_agent: str = "wp-social-bot", pictures: Pictures | None = None) -> Publisher:
+    """The publisher of ``account``; ``pictures`` draws its cards and hosts its images (default: the config's
+    ``cards:`` defaults, no public address)."""
+    if pictures is None:
+        from bot.config.cards import CardsConfig
+        from bot.pictures import Pictures
+
+        pictures = Pictures(CardsConfig())
     if isinstance(account, ConsoleAccount):
         from bot.platforms.console import ConsolePublisher
 
@@ -33,27 +43,27 @@ def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, cloc
     if isinstance(account, XAccount):
         from bot.platforms.x import XPublisher
 
-        return XPublisher(account, clock=clock, user_agent=user_agent)
+        return XPublisher(account, clock=clock, user_agent=user_agent, pictures=pictures)
     if isinstance(account, TelegramAccount):
         from bot.platforms.telegram import TelegramPublisher
 
-        return TelegramPublisher(account, clock=clock, user_agent=user_agent)
+        return TelegramPublisher(account, clock=clock, user_agent=user_agent, pictures=pictures)
     if isinstance(account, FacebookAccount):
         from bot.platforms.facebook import FacebookPublisher
 
-        return FacebookPublisher(account, clock=clock, user_agent=user_agent)
+        return FacebookPublisher(account, clock=clock, user_agent=user_agent, pictures=pictures)
     if isinstance(account, MastodonAccount):
         from bot.platforms.mastodon import MastodonPublisher
 
-        return MastodonPublisher(account, clock=clock, user_agent=user_agent)
+        return MastodonPublisher(account, clock=clock, user_agent=user_agent, pictures=pictures)
     if isinstance(account, BlueskyAccount):
         from bot.platforms.bluesky import BlueskyPublisher
 
-        return BlueskyPublisher(account, clock=clock, user_agent=user_agent)
+        return BlueskyPublisher(account, clock=clock, user_agent=user_agent, pictures=pictures)
     if isinstance(account, DiscordAccount):
         from bot.platforms.discord import DiscordPublisher
 
-        return DiscordPublisher(account, clock=clock, user_agent=user_agent)
+        return DiscordPublisher(account, clock=clock, user_agent=user_agent, pictures=pictures)
     raise ValueError(f"no publisher for platform {account.platform!r}")  # pragma: no cover - config forbids it
 
 

@@ -27,6 +27,7 @@ class Post:
     summary: str = ""  #: the article's excerpt (for link cards)
     queued_at: datetime | None = None  #: when the delivery (or its repost) was queued: stable across retries
     revision: int = 0  #: 0 for the first post of the delivery, then 1, 2 … for reposts of an edited headline
+    labels: tuple[str, ...] = ()  #: the article's categories and tags (a card's breaking band)
 
     @property
     def key(self) -> str:

@@ -17,6 +17,7 @@ the existing key (or the bot finds the record already there) and the delivery co
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -27,9 +28,11 @@ from bot.clock import Clock, SystemClock
 from bot.compose.hashtags import hashtag_spans
 from bot.compose.length import BLUESKY, URL
 from bot.config import BlueskyAccount
-from bot.errors import AuthFailed, Duplicate, PlatformError, RateLimited, Rejected, Unavailable
-from bot.media import post_image
+from bot.config.cards import CardsConfig
+from bot.errors import AuthFailed, Duplicate, MediaError, PlatformError, RateLimited, Rejected, Unavailable
+from bot.media import Image
 from bot.netguard import content_session
+from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.bluesky")
@@ -86,12 +89,14 @@ class BlueskyPublisher:
     resend_is_safe = True  # the record key is the delivery's: a resend cannot post twice
     resend_window: timedelta | None = None
 
-    def __init__(self, account: BlueskyAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
+    def __init__(self, account: BlueskyAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
+                 pictures: Pictures | None = None):
         from atproto import Client
         from atproto_client.request import Request
 
         self.account_id = account.id
         self.account = account
+        self.pictures = pictures or Pictures(CardsConfig())
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.images = content_session()
@@ -173,8 +178,14 @@ class BlueskyPublisher:
         if not self.account.link_card or not post.link:
             return None
         external: dict[str, Any] = {"uri": post.link, "title": post.title[:300], "description": post.summary[:300]}
-        image = post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
-                           user_agent=self.user_agent, account_id=self.account_id)
+        image = self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
+                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
+                                   account_id=self.account_id)
+        if image is not None and len(image.data) > MAX_THUMB:  # a card over a photo is a large PNG
+            from bot.pictures import as_jpeg
+
+            with contextlib.suppress(MediaError):  # else: no thumbnail, as below
+                image = Image(image.url, as_jpeg(image.data), "image/jpeg")
         if image is not None and len(image.data) <= MAX_THUMB:
             try:
                 blob = self._call(self.client.upload_blob, image.data)

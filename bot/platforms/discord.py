@@ -30,7 +30,9 @@ from bot.clock import Clock, SystemClock
 from bot.compose.fit import ELLIPSIS, cut_words
 from bot.compose.length import DISCORD, DISCORD_EMBED_DESCRIPTION, DISCORD_EMBED_TITLE
 from bot.config import DiscordAccount
+from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, MaybeSent, RateLimited, Rejected
+from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
 from bot.platforms.http import Reply, send
 
@@ -46,9 +48,11 @@ class DiscordPublisher:
     resend_is_safe = False  # no idempotency key: an interrupted send is in doubt
     resend_window: timedelta | None = None
 
-    def __init__(self, account: DiscordAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
+    def __init__(self, account: DiscordAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
+                 pictures: Pictures | None = None):
         self.account_id = account.id
         self.account = account
+        self.pictures = pictures or Pictures(CardsConfig())
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()

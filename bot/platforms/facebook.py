@@ -28,9 +28,11 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import FACEBOOK
 from bot.config import FacebookAccount
+from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, Duplicate, MaybeSent, RateLimited, Rejected
-from bot.media import Image, post_image
+from bot.media import Image
 from bot.netguard import content_session
+from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
 
@@ -47,9 +49,11 @@ class FacebookPublisher:
     resend_is_safe = False
     resend_window: timedelta | None = None
 
-    def __init__(self, account: FacebookAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
+    def __init__(self, account: FacebookAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
+                 pictures: Pictures | None = None):
         self.account_id = account.id
         self.account = account
+        self.pictures = pictures or Pictures(CardsConfig())
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()
@@ -64,7 +68,7 @@ class FacebookPublisher:
             raise
 
     def _publish(self, post: Post) -> Published:
-        image = self._image(post) if self.account.photo else None
+        image = self._image(post) if self.account.image != "none" else None
         if image is not None:
             answer = self._call("POST", f"/{self.account.page_id}/photos", data={"message": post.text},
                                 files={"source": (image.url.rsplit("/", 1)[-1] or "image", image.data,
@@ -99,8 +103,9 @@ class FacebookPublisher:
         self.images.close()
 
     def _image(self, post: Post) -> Image | None:
-        return post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
-                          user_agent=self.user_agent, account_id=self.account_id)
+        return self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
+                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
+                                   account_id=self.account_id)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         timeout = self.account.timeout.total_seconds()

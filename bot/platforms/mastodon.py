@@ -23,9 +23,10 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import mastodon_rule
 from bot.config import MastodonAccount
+from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, MediaError, RateLimited, Rejected, Unavailable
-from bot.media import post_image
 from bot.netguard import content_session
+from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
 
 log = logging.getLogger("bot.mastodon")
@@ -41,11 +42,13 @@ class MastodonPublisher:
     #: Instances keep an Idempotency-Key for about an hour: a resend later than this is in doubt.
     resend_window: timedelta | None = timedelta(minutes=50)
 
-    def __init__(self, account: MastodonAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
+    def __init__(self, account: MastodonAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
+                 pictures: Pictures | None = None):
         from mastodon import Mastodon
 
         self.account_id = account.id
         self.account = account
+        self.pictures = pictures or Pictures(CardsConfig())
         self.rule = mastodon_rule(account.max_length)
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
@@ -59,9 +62,10 @@ class MastodonPublisher:
 
     def publish(self, post: Post) -> Published:
         media_ids = []
-        if self.account.image:
-            image = post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
-                               user_agent=self.user_agent, account_id=self.account_id)
+        if self.account.image != "none":
+            image = self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
+                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
+                                   account_id=self.account_id)
             if image is not None:
                 try:
                     media_ids.append(self._upload(image.data, image.content_type, image.url, post.title))

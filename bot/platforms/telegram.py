@@ -26,9 +26,11 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
 from bot.config import TelegramAccount
+from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, MaybeSent, RateLimited, Rejected
-from bot.media import Image, post_image
+from bot.media import Image
 from bot.netguard import content_session
+from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
 
@@ -44,9 +46,11 @@ class TelegramPublisher:
     resend_is_safe = False  # no idempotency key: an interrupted send is in doubt
     resend_window: timedelta | None = None
 
-    def __init__(self, account: TelegramAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot"):
+    def __init__(self, account: TelegramAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
+                 pictures: Pictures | None = None):
         self.account_id = account.id
         self.account = account
+        self.pictures = pictures or Pictures(CardsConfig())
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()
@@ -69,7 +73,7 @@ class TelegramPublisher:
         common: dict[str, Any] = {"chat_id": self.account.chat_id}
         if self.account.parse_mode == "HTML":
             common["parse_mode"] = "HTML"
-        image = self._image(post) if self.account.image and TELEGRAM_CAPTION.fits(text) else None
+        image = self._image(post) if self.account.image != "none" and TELEGRAM_CAPTION.fits(text) else None
         if image is not None:
             result = self._call("sendPhoto", data={**common, "caption": text},
                                 files={"photo": (image.url.rsplit("/", 1)[-1] or "image", image.data,
@@ -94,8 +98,9 @@ class TelegramPublisher:
         self.images.close()
 
     def _image(self, post: Post) -> Image | None:
-        return post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
-                          user_agent=self.user_agent, account_id=self.account_id)
+        return self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
+                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
+                                   account_id=self.account_id)
 
     def _url(self, result: dict[str, Any], message_id: str) -> str | None:
         chat = result.get("chat") or {}

@@ -30,9 +30,10 @@ from requests.adapters import HTTPAdapter
 from bot.clock import Clock, SystemClock
 from bot.compose.length import X
 from bot.config import XAccount
+from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, Duplicate, MediaError, RateLimited, Rejected, Unavailable
-from bot.media import post_image
 from bot.netguard import content_session
+from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
 from bot.platforms.http import unreachable
 
@@ -70,11 +71,13 @@ class XPublisher:
     resend_is_safe = True  # X refuses the same text twice: a resend after a crash cannot double-post
     resend_window: timedelta | None = None
 
-    def __init__(self, account: XAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot") -> None:
+    def __init__(self, account: XAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
+                 pictures: Pictures | None = None) -> None:
         import tweepy
 
         self.account_id = account.id
         self.account = account
+        self.pictures = pictures or Pictures(CardsConfig())
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         c = account.credentials
@@ -91,7 +94,7 @@ class XPublisher:
     # The interface.
 
     def publish(self, post: Post) -> Published:
-        media_ids = self._media(post) if self.account.image else []
+        media_ids = self._media(post) if self.account.image != "none" else []
         try:
             response = self.client.create_tweet(text=post.text, media_ids=media_ids or None, user_auth=True)
         except Exception as exc:
@@ -122,8 +125,9 @@ class XPublisher:
 
     def _media(self, post: Post) -> list[str]:
         """The uploaded image's media id, or [] with the reason logged: a post never waits on its image."""
-        image = post_image(post, session=self.images, timeout=self.account.timeout.total_seconds(),
-                           user_agent=self.user_agent, account_id=self.account_id)
+        image = self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
+                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
+                                   account_id=self.account_id)
         if image is None:
             return []
         try:

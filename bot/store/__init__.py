@@ -11,7 +11,8 @@ From the bottom up: ``tables`` (the tables and the time type; imports nothing of
 outcomes, operators' transitions, history), ``editorial`` (approvals, editors' texts, the history searched),
 ``accounts`` (held and paused accounts), ``alerts`` (the
 problems, what each alert channel was last told, token expiry), ``spend`` (what X charged), ``caches``
-(short links, the REST API's answers, retention), ``users`` (the console's users, sessions, failed sign-ins).
+(short links, the REST API's answers, retention), ``users`` (the console's users, sessions, failed sign-ins),
+``hosted`` (images at a public address, platforms' refreshed tokens).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from bot.store.caches import CachesMixin
 from bot.store.editorial import EditorialMixin
 from bot.store.engine import StoreBase, make_engine, sqlite_file
 from bot.store.feeds import FeedsMixin
+from bot.store.hosted import HostedMixin
 from bot.store.outbox import OutboxMixin
 from bot.store.records import (
     AccountState,
+    AccountToken,
     DeliveryForDispatch,
     DeliveryRow,
     Event,
@@ -41,7 +44,7 @@ from bot.store.users import User, UsersMixin
 
 
 class Store(FeedsMixin, OutboxMixin, EditorialMixin, AccountsMixin, AlertsMixin, SpendMixin, CachesMixin,
-            UsersMixin, StoreBase):
+            UsersMixin, HostedMixin, StoreBase):
     """The bot's state, one object over one database: open it with :meth:`Store.open`. Safe to share between
     threads (each call takes its own connection); on PostgreSQL, several processes share one database
     (poll leases, claims with ``SKIP LOCKED``, advisory locks)."""
@@ -49,6 +52,7 @@ class Store(FeedsMixin, OutboxMixin, EditorialMixin, AccountsMixin, AlertsMixin,
 
 __all__ = [
     "AccountState",
+    "AccountToken",
     "DeliveryForDispatch",
     "DeliveryRow",
     "Event",

@@ -145,6 +145,17 @@ class Problem:
     since: datetime | None = None  #: when it was told (for a problem read back from the store)
 
 
+@dataclass(frozen=True)
+class AccountToken:
+    """A token a platform gave an account in place of the config's (a refreshed long-lived token)."""
+
+    account_id: str  #: the account it belongs to
+    token: str  #: the platform's refreshed token: used in place of the config's
+    source: str  #: SHA-256 of the config's token it was refreshed from
+    expires_at: datetime | None  #: when the platform says it ends
+    refreshed_at: datetime  #: when it was refreshed
+
+
 def _article_values(a: Article) -> dict[str, Any]:
     return {"guid": a.guid, "title": a.title, "link": a.link, "summary": a.summary, "author": a.author,
             "labels": list(a.labels), "image_urls": list(a.image_urls),

@@ -219,3 +219,24 @@ login_failures = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
 )
 sa.Index("ix_login_failures_address_at", login_failures.c.address, login_failures.c.at)
+
+# Migration 0009: images at a public address for the platforms that fetch them (Instagram, Threads), and the
+# tokens a platform gave in place of the config's (Threads' and Instagram's refreshed long-lived tokens).
+hosted_images = sa.Table(
+    "hosted_images", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # SHA-256 of the address's random token, never the token
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("content_type", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_hosted_images_expires_at", hosted_images.c.expires_at)
+
+account_tokens = sa.Table(
+    "account_tokens", metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("token", sa.Text, nullable=False),  # the platform's refreshed token (it replaces the config's)
+    sa.Column("source", sa.String(64), nullable=False),  # SHA-256 of the config's token it was refreshed from
+    sa.Column("expires_at", UTCDateTime),
+    sa.Column("refreshed_at", UTCDateTime, nullable=False),
+)

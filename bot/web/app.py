@@ -7,6 +7,8 @@ the newsroom console at ``/``.
   says so before a byte of the body is read).
 - ``GET /healthz``: 200 when the scheduler runs and the store answers; 503 with what is wrong.
 - ``GET /metrics``: Prometheus text format; behind ``Authorization: Bearer <server.metrics_token>`` when set.
+- ``GET /media/<token>.<ext>``: an image put there for a platform that fetches it (Instagram, Threads), at an
+  unguessable address (32 random bytes; only their hash is stored) until it expires or is withdrawn; 404 else.
 
 Every answer carries a strict Content-Security-Policy (no inline script or style), ``X-Frame-Options: DENY``,
 ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin``.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,6 +42,8 @@ XMLRPC_OK = (b"<?xml version=\"1.0\"?><methodResponse><params><param><value><str
 #: No inline script or style anywhere; images may come from the site's own pages (article images, https).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+#: A hosted image's token: ``secrets.token_urlsafe(32)``.
+MEDIA_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
                     (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
 
@@ -51,6 +56,8 @@ class Hooks:
     metrics: Callable[[], bytes] | None = None  #: Prometheus text; None: no /metrics
     ping: Callable[[], None] | None = None  #: poll now; None: no ping endpoint
     metrics_token: Callable[[], str | None] = lambda: None  #: /metrics wants this bearer token when set
+    #: the hosted image whose address token hashes to the key, while it lasts (``bot.pictures``)
+    image: Callable[[str], tuple[bytes, str] | None] | None = None
 
 
 class SecurityHeaders:
@@ -103,6 +110,20 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
             return Response(XMLRPC_OK, media_type="text/xml")
         return JSONResponse({"ok": True, "polling": True}, status_code=202)
 
+    async def media(request: Request) -> Response:
+        assert hooks.image is not None
+        token = request.path_params["name"].rsplit(".", 1)[0]
+        if not MEDIA_TOKEN.fullmatch(token):
+            return PlainTextResponse("not found\n", status_code=404)
+        from bot.pictures import hosted_key
+
+        found = await run_in_threadpool(hooks.image, hosted_key(token))
+        if found is None:
+            return PlainTextResponse("not found\n", status_code=404)
+        data, kind = found
+        return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=300",
+                                                        "X-Robots-Tag": "noindex"})
+
     async def not_found(request: Request) -> Response:
         return PlainTextResponse("not found\n", status_code=404)
 
@@ -111,6 +132,8 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
         routes.append(Route("/metrics", metrics, methods=["GET"]))
     if hooks.ping is not None:
         routes.append(Route("/ping/{token}", ping, methods=["POST"]))
+    if hooks.image is not None:
+        routes.append(Route("/media/{name}", media, methods=["GET", "HEAD"]))
     if console is not None:
         from starlette.routing import Mount
         from starlette.staticfiles import StaticFiles

@@ -233,6 +233,10 @@ class DiscordAccount(_AccountBase):
     #: the webhook's URL: it holds the webhook's token, so it is a secret (``${DISCORD_WEBHOOK_URL}``)
     webhook_url: Secret
     embed: bool = True
+    #: the embed's picture: the article's first image (by its address) | card (uploaded) | article_or_card |
+    #: none
+    image: ImageMode = "article"
+    card_size: str = "landscape"
     username: Annotated[str | None, Field(min_length=1, max_length=80)] = None
     avatar_url: Annotated[str | None, AfterValidator(_http_url)] = None
     #: the Discord server's id, for links to the posts (Discord's answer to a webhook does not say it)

@@ -1,7 +1,9 @@
 """Discord channels, through one of the channel's webhooks (``POST {webhook_url}?wait=true``).
 
 The post's text is the message's ``content``; with ``embed: true`` an embed carries the headline (cut at a
-word to 256), the article's link, its excerpt (cut at a word to 4096) and its first image. Mentions never
+word to 256), the article's link, its excerpt (cut at a word to 4096) and its picture (``image:``): the
+article's first image by its address, or a headline card uploaded with the message (multipart
+``payload_json`` and ``files[0]``, shown as ``attachment://card.png``). Mentions never
 ping (``allowed_mentions: {parse: []}``): a headline with ``@everyone`` stays text. ``?wait=true`` makes
 Discord answer with the message, whose id ``bot unpost`` deletes.
 
@@ -20,6 +22,7 @@ key: a send interrupted by a crash, or whose answer never came, is marked in_dou
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +35,8 @@ from bot.compose.length import DISCORD, DISCORD_EMBED_DESCRIPTION, DISCORD_EMBED
 from bot.config import DiscordAccount
 from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, MaybeSent, RateLimited, Rejected
+from bot.media import Image
+from bot.netguard import content_session
 from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
 from bot.platforms.http import Reply, send
@@ -39,6 +44,8 @@ from bot.platforms.http import Reply, send
 #: how long to wait on a 429 that says nothing of how long (Discord always says; a proxy may not)
 DEFAULT_RATE_WAIT = timedelta(seconds=60)
 UNKNOWN_WEBHOOK, UNKNOWN_MESSAGE = 10015, 10008
+#: A card's file name in the message (``attachment://card.png`` in the embed).
+CARD_NAME = "card.png"
 
 
 class DiscordPublisher:
@@ -68,14 +75,22 @@ class DiscordPublisher:
             raise RateLimited(f"Discord's rate limit for webhook {self.webhook_id} is used up until it resets",
                               self.paused_until)
         body: dict[str, Any] = {"content": post.text, "allowed_mentions": {"parse": []}}
+        card = None
         if self.account.embed and post.link:  # a text posted by hand without a link is only its text
-            body["embeds"] = [embed(post)]
+            body["embeds"] = [embed(post, self.account.image)]
+            if self.account.image == "card" or (self.account.image == "article_or_card" and
+                                                "image" not in body["embeds"][0]):
+                card = self._card(post)
+                if card is not None:  # uploaded with the message, shown as the embed's image
+                    body["embeds"][0]["image"] = {"url": f"attachment://{CARD_NAME}"}
         if self.account.username:
             body["username"] = self.account.username
         if self.account.avatar_url:
             body["avatar_url"] = self.account.avatar_url
         try:
-            message = self._call("POST", self.hook, params={"wait": "true"}, json=body)
+            message = self._call("POST", self.hook, params={"wait": "true"}, json=body) if card is None else \
+                self._call("POST", self.hook, params={"wait": "true"}, data={"payload_json": json.dumps(body)},
+                           files={"files[0]": (CARD_NAME, card.data, card.content_type)})
         except MaybeSent as exc:  # where a person can look whether it went out
             exc.check = exc.check or f"the Discord channel of webhook {self.webhook_id}"
             raise
@@ -84,6 +99,13 @@ class DiscordPublisher:
         channel = message.get("channel_id")
         url = f"https://discord.com/channels/{guild}/{channel}/{message_id}" if guild and channel else None
         return Published(message_id, url)
+
+    def _card(self, post: Post) -> Image | None:
+        """The post's headline card (the article's image behind it, downloaded with limits), or None."""
+        with content_session() as images:
+            return self.pictures.image(post, "card", self.account.card_size, session=images,
+                                       timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
+                                       account_id=self.account_id)
 
     def check(self) -> str:
         hook = self._call("GET", self.hook)
@@ -138,8 +160,9 @@ class DiscordPublisher:
             self.paused_until = self.clock.now() + timedelta(seconds=reset)
 
 
-def embed(post: Post) -> dict[str, Any]:
-    """The article as a Discord embed: headline, link, excerpt and first image, within Discord's limits."""
+def embed(post: Post, image_mode: str = "article") -> dict[str, Any]:
+    """The article as a Discord embed: headline, link, excerpt and (``image_mode`` article or article_or_card)
+    its first image by its address, within Discord's limits."""
     out: dict[str, Any] = {}
     if post.title:
         out["title"] = cut(post.title, DISCORD_EMBED_TITLE)
@@ -148,7 +171,7 @@ def embed(post: Post) -> dict[str, Any]:
     if post.summary:
         out["description"] = cut(post.summary, DISCORD_EMBED_DESCRIPTION)
     image = next((u for u in post.image_urls if u.lower().startswith(("https://", "http://"))), None)
-    if image:
+    if image and image_mode in ("article", "article_or_card"):
         out["image"] = {"url": image}
     return out
 

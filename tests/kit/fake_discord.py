@@ -6,8 +6,10 @@ mentions resolved as Discord does (``allowed_mentions``)."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from bot.clock import ManualClock
@@ -52,6 +54,7 @@ class FakeDiscord(FakeServer):
         self.name = "أخبار قريش"
         self.deleted = False
         self.messages: list[dict[str, Any]] = []
+        self.files: dict[str, list[bytes]] = {}  #: the files uploaded with each message, by its id
         self.limit, self.remaining, self.reset_after = 5, 5, 2.0
         self._refill_at: datetime | None = None
         self._ids = itertools.count(1200000000000000001)
@@ -90,8 +93,28 @@ class FakeDiscord(FakeServer):
         return self._execute(request)
 
     def _execute(self, request: Request) -> Answer:
-        body = request.json()
-        if not isinstance(body, dict) or not request.headers.get("Content-Type", "").startswith("application/json"):
+        files: list[dict[str, Any]] = []
+        if request.headers.get("Content-Type", "").startswith("multipart/form-data"):  # files with payload_json
+            form = request.form()
+            try:
+                body = json.loads(form.get("payload_json") or "")
+            except ValueError:
+                return _error(400, 50109, "The request body contains invalid JSON.")
+            for name, part in form.items():
+                if name.startswith("files[") and isinstance(part, EmailMessage):
+                    files.append({"filename": part.get_filename(), "content_type": part.get_content_type(),
+                                  "data": part.get_payload(decode=True)})
+            for e in body.get("embeds") or [] if isinstance(body, dict) else []:
+                ref = str((e.get("image") or {}).get("url") or "")
+                if ref.startswith("attachment://") and ref.removeprefix("attachment://") not in \
+                        {f["filename"] for f in files}:
+                    self.problems.append(f"embed image {ref} names no attached file")
+        else:
+            body = request.json()
+            if not isinstance(body, dict) or not request.headers.get("Content-Type", "").startswith(
+                    "application/json"):
+                return _error(400, 50109, "The request body contains invalid JSON.")
+        if not isinstance(body, dict):
             return _error(400, 50109, "The request body contains invalid JSON.")
         unknown = set(body) - EXECUTE_KEYS
         if unknown:
@@ -111,11 +134,14 @@ class FakeDiscord(FakeServer):
                               "avatar": None},
                    "embeds": [{"type": "rich", **e} for e in body.get("embeds") or []],
                    "mention_everyone": "everyone" in parse and ("@everyone" in content or "@here" in content),
-                   "mentions": [], "mention_roles": [], "attachments": [], "pinned": False, "tts": False,
+                   "mentions": [], "mention_roles": [], "pinned": False, "tts": False,
+                   "attachments": [{"id": str(next(self._ids)), "filename": f["filename"],
+                                    "content_type": f["content_type"], "size": len(f["data"])} for f in files],
                    "timestamp": "2026-11-29T06:00:00.000000+00:00", "edited_timestamp": None, "flags": 0,
                    "webhook_id": self.webhook_id, "allowed_mentions": body.get("allowed_mentions"),
                    "avatar_url": body.get("avatar_url")}
         self.messages.append(message)
+        self.files[message["id"]] = [f["data"] for f in files]
         if request.query.get("wait", "").lower() != "true":
             return Answer(204, None, headers)
         return Answer(200, {k: v for k, v in message.items() if k not in ("allowed_mentions", "avatar_url")}, headers)

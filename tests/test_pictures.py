@@ -1,0 +1,234 @@
+"""A post's picture per account (``image: none | article | card | article_or_card``), end to end against the
+fakes: the card drawn for the post (its breaking band from the article's categories), the article's image where
+it has one, one card drawn however many accounts post it; and images put at a public address on the HTTP side
+(``/media/…``) for the platforms that fetch them."""
+
+from __future__ import annotations
+
+import io
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image as PILImage
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.errors import ConfigError
+from bot.media import Image
+from bot.pictures import ImageHost, card_label, hosted_key
+from bot.store import Store
+
+from .kit.configs import account, sample_site, write_config
+from .kit.e2e import publish
+from .kit.fake_discord import FakeDiscord
+from .kit.fake_telegram import FakeTelegram
+from .kit.fake_x import FakeX
+from .kit.runs import Run
+from .kit.servers import FeedServer
+from .kit.wordpress import Item
+
+BAND = (0xC8, 0x10, 0x2E)  # the template's default band colour, #c8102e
+
+
+def photo(width: int = 800, height: int = 600) -> bytes:
+    """A real JPEG (Pillow decodes it): a green field."""
+    out = io.BytesIO()
+    PILImage.new("RGB", (width, height), (40, 160, 60)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+PHOTO = photo()
+
+
+def items(base: str) -> list[Item]:
+    return [
+        Item(150, "عاجل | البرلمان يصوت على قانون الموازنة العامة للعام المقبل", ["عاجل", "البرلمان"], site=base),
+        Item(151, "صور: افتتاح جسر الجادرية الجديد في بغداد", ["صور"], site=base, image=f"{base}/up/bridge.jpg"),
+    ]
+
+
+def site(tmp_path: Path, feed_server: FeedServer, accounts: list[dict[str, Any]]) -> Path:
+    feed_server.set("/up/bridge.jpg", PHOTO, content_type="image/jpeg", conditional=False)
+    return sample_site(tmp_path, feed_server, accounts)
+
+
+def first_poll_then_publish(run_bot: Callable[..., Run], config: Path, feed_server: FeedServer) -> None:
+    assert run_bot("poll", "--config", str(config)).code == 0  # a first start posts nothing
+    publish(feed_server, items(feed_server.base))
+    assert run_bot("poll", "--config", str(config)).code == 0
+
+
+def decoded(data: bytes) -> PILImage.Image:
+    img = PILImage.open(io.BytesIO(data))
+    img.load()
+    return img
+
+
+def near(pixel: Any, colour: tuple[int, int, int], by: int = 12) -> bool:
+    return all(abs(int(a) - b) <= by for a, b in zip(pixel[:3], colour, strict=True))
+
+
+def test_x_without_its_link_carries_a_card_with_the_breaking_band(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+) -> None:
+    config = site(tmp_path, feed_server, [account(fake_x, "x", link="never", image="card", timeout="2s")])
+    first_poll_then_publish(run_bot, config, feed_server)
+    assert len(fake_x.tweets) == 2
+    cards = []
+    for tweet in fake_x.tweets:
+        assert "http" not in tweet["text"]  # link: never
+        [media_id] = tweet["media_ids"]
+        media = fake_x.media[media_id]
+        assert media["content_type"] == "image/png"
+        cards.append(decoded(media["data"]))
+    breaking, pictured = cards
+    assert breaking.size == pictured.size == (1200, 675)
+    assert near(breaking.getpixel((20, 20)), BAND)  # عاجل: the red band across the top
+    assert not near(pictured.getpixel((20, 20)), BAND)
+    # the second card is drawn over the article's photo (green), the first on the brand colour
+    assert near(pictured.getpixel((600, 30)), (40, 160, 60), by=30)
+    assert not near(breaking.getpixel((600, 200)), (40, 160, 60), by=30)
+
+
+def test_article_or_card_sends_the_articles_image_and_a_card_where_there_is_none(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+) -> None:
+    config = site(tmp_path, feed_server, [account(telegram, "tg", image="article_or_card", card_size="square",
+                                                  timeout="2s")])
+    first_poll_then_publish(run_bot, config, feed_server)
+    assert len(telegram.photos) == 2
+    card, article = telegram.photos
+    assert decoded(card).size == (1080, 1080)
+    assert article == PHOTO  # the article's own image, as the site serves it
+
+
+def test_image_none_and_article_keep_their_old_meaning(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, run_bot: Callable[..., Run],
+) -> None:
+    config = site(tmp_path, feed_server, [account(telegram, "tg", image=True, timeout="2s")])
+    first_poll_then_publish(run_bot, config, feed_server)
+    assert telegram.photos == [PHOTO]  # the one with an image; the other goes as a message, without a card
+    assert sum(1 for m in telegram.messages if "photo" not in m) == 1
+
+
+def test_one_card_is_drawn_for_every_account_that_posts_it(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, discord: FakeDiscord, run_bot: Callable[..., Run],
+) -> None:
+    config = site(tmp_path, feed_server, [account(fake_x, "x", image="card", timeout="2s"),
+                                          account(discord, "dc", image="card", timeout="2s")])
+    first_poll_then_publish(run_bot, config, feed_server)
+    assert len(fake_x.tweets) == 2 and len(discord.messages) == 2
+    cached = sorted((tmp_path / "var" / "cards").glob("*.png"))
+    assert len(cached) == 2  # one per article, not one per account
+    x_cards = {fake_x.media[t["media_ids"][0]]["data"] for t in fake_x.tweets}
+    discord_cards = {f for files in discord.files.values() for f in files}
+    assert x_cards == discord_cards == {p.read_bytes() for p in cached}
+    for message in discord.messages:  # the card is the embed's image, uploaded with the message
+        assert message["embeds"][0]["image"] == {"url": "attachment://card.png"}
+        assert [a["filename"] for a in message["attachments"]] == ["card.png"]
+    assert discord.problems == []
+
+
+def test_discord_shows_the_articles_image_by_its_address_by_default(
+    tmp_path: Path, feed_server: FeedServer, discord: FakeDiscord, run_bot: Callable[..., Run],
+) -> None:
+    config = site(tmp_path, feed_server, [account(discord, "dc", timeout="2s")])
+    first_poll_then_publish(run_bot, config, feed_server)
+    breaking, pictured = discord.messages
+    assert "image" not in breaking["embeds"][0] and breaking["attachments"] == []
+    assert pictured["embeds"][0]["image"] == {"url": f"{feed_server.base}/up/bridge.jpg"}
+
+
+def config_of(tmp_path: Path, accounts: list[dict[str, Any]], **top: Any) -> Any:
+    return load_config(write_config(tmp_path, feeds=[{"id": "main", "url": "https://news.example/feed"}],
+                                    accounts=accounts, **top))
+
+
+def test_image_modes_in_the_config(tmp_path: Path) -> None:
+    tg = {"id": "tg", "platform": "telegram", "bot_token": "1:a", "chat_id": "@c"}
+    fb = {"id": "fb", "platform": "facebook", "page_id": "1", "page_token": "t"}
+    config = config_of(tmp_path, [{**tg, "image": True}, {**tg, "id": "t2", "image": False},
+                                  {**tg, "id": "t3"}, {**fb, "photo": True}, {**fb, "id": "f2"},
+                                  {**fb, "id": "f3", "image": "card", "card_size": "portrait"}])
+    assert [a.image for a in config.accounts] == ["article", "none", "none", "article", "none", "card"]
+    with pytest.raises(ConfigError) as caught:
+        config_of(tmp_path, [{**tg, "image": "sometimes"}])
+    assert "accounts[0].image" in caught.value.render()
+    with pytest.raises(ConfigError) as caught:
+        config_of(tmp_path, [{**tg, "image": "card", "card_size": "huge"}])
+    said = caught.value.render()
+    assert "no card size 'huge'" in said and "landscape, portrait, square" in said
+    config = config_of(tmp_path, [{**tg, "card_size": "story"}], cards={"sizes": {"story": [1080, 1920]}})
+    assert config.accounts[0].card_size == "story"
+
+
+def test_the_card_label_is_the_first_breaking_label_the_article_has() -> None:
+    assert card_label(("سياسة", "عاجل"), ["عاجل"]) == "عاجل"
+    assert card_label(("سياسة",), ["عاجل"]) is None
+    assert card_label(("Breaking", "عاجل"), ["عاجل", "breaking"]) == "عاجل"  # the template's order
+    assert card_label(("BREAKING",), ["breaking"]) == "breaking"  # names compare as hashtags do
+
+
+def fetch(url: str, method: str = "GET") -> tuple[int, bytes, str]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as resp:
+            return resp.status, resp.read(), resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers.get("Content-Type", "")
+
+
+def test_hosted_images_are_served_at_an_unguessable_address_until_they_expire_or_are_withdrawn(
+    tmp_path: Path, clock: ManualClock,
+) -> None:
+    from bot.web import WebSide
+    from bot.web.app import Hooks, build_app
+
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    web = WebSide("127.0.0.1", 0, build_app(Hooks(lambda: (True, {}), image=lambda key: store.hosted_image(
+        key, clock.now()))), lambda: None)
+    web.start()
+    try:
+        base = f"http://127.0.0.1:{web.port}"
+        host = ImageHost(store, base + "/", clock.now)
+        png = io.BytesIO()
+        PILImage.new("RGB", (300, 200), (200, 16, 46)).save(png, format="PNG")
+        hosted = host.put(Image("card-1.png", png.getvalue(), "image/png"), jpeg=True)
+        other = host.put(Image("a.jpg", PHOTO, "image/jpeg"), ttl=timedelta(hours=3))
+        assert hosted.url.startswith(f"{base}/media/") and hosted.url.endswith(".jpg")
+        token = hosted.url.rsplit("/", 1)[1].removesuffix(".jpg")
+        assert len(token) == 43 and hosted.key == hosted_key(token) != token
+        status, body, kind = fetch(hosted.url)
+        assert (status, kind) == (200, "image/jpeg") and decoded(body).size == (300, 200)  # made a JPEG
+        assert fetch(hosted.url, "HEAD")[0] == 200
+        assert fetch(other.url)[1] == PHOTO
+        # a wrong or malformed token, another path: nothing
+        for wrong in (f"{base}/media/{'A' * 43}.jpg", f"{base}/media/{token[:-1]}.jpg", f"{base}/media/..%2Fbot.db",
+                      f"{base}/media/{hosted.key}.jpg"):
+            assert fetch(wrong)[0] == 404, wrong
+        # the store keeps only the token's hash
+        assert token not in (tmp_path / "bot.db").read_bytes().decode("latin-1")
+        host.drop(hosted)
+        assert fetch(hosted.url)[0] == 404  # withdrawn once the platform has it
+        clock.advance(timedelta(hours=3, seconds=1))
+        assert fetch(other.url)[0] == 404  # expired
+        assert store.prune_hosted(clock.now()) == 1
+    finally:
+        web.stop()
+        store.close()
+
+
+def test_media_is_not_served_without_an_image_store() -> None:
+    from bot.web import WebSide
+    from bot.web.app import Hooks, build_app
+
+    web = WebSide("127.0.0.1", 0, build_app(Hooks(lambda: (True, {}))), lambda: None)
+    web.start()
+    try:
+        assert fetch(f"http://127.0.0.1:{web.port}/media/{'A' * 43}.jpg")[0] == 404
+    finally:
+        web.stop()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -177,21 +179,26 @@ def _logo(canvas: Image.Image, path: str, height: int, margin: int, *, left: boo
     canvas.paste(logo, (x, height - margin // 2 - h), logo)
 
 
+def cache_path(card: Card, template: CardsConfig, size: str, cache_dir: Path) -> Path:
+    """Where :func:`cached` keeps the card: a file named by everything the card shows."""
+    key = hashlib.sha256(json.dumps([card.title, card.label, card.site, size, template.model_dump(mode="json"),
+                                     hashlib.sha256(card.image or b"").hexdigest()],
+                                    ensure_ascii=False).encode()).hexdigest()
+    return cache_dir / f"{key}.png"
+
+
 def cached(card: Card, template: CardsConfig, size: str, cache_dir: Path | None) -> bytes:
     """:func:`render`, through a cache of card files keyed by everything the card shows."""
     if cache_dir is None:
         return render(card, template, size)
-    key = hashlib.sha256(json.dumps([card.title, card.label, card.site, size, template.model_dump(mode="json"),
-                                     hashlib.sha256(card.image or b"").hexdigest()],
-                                    ensure_ascii=False).encode()).hexdigest()
-    path = cache_dir / f"{key}.png"
+    path = cache_path(card, template, size, cache_dir)
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
     data = render(card, template, size)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)  # whole or not at all: a reader never sees half a card
     return data

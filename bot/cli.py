@@ -287,15 +287,16 @@ def cmd_preview(args: argparse.Namespace, clock: Clock | None, stream: TextIO | 
             record = asdict(p)
             if record["error"] is None:
                 del record["error"]
-            if record["cost_usd"] is None:
-                del record["cost_usd"]
+            for optional in ("cost_usd", "picture"):
+                if record[optional] is None:
+                    del record[optional]
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             verdict = f"{p.length}/{p.limit}" if p.limit else f"{p.length}"
             verdict += " fits" if p.fits else " DOES NOT FIT"
             verdict += _cost(p.cost_usd)
             out.write(f"── {p.feed} → {p.account} ({p.platform}) · {verdict} · {p.guid}\n")
-            out.write((p.text or f"(no post: {p.error})") + "\n\n")
+            out.write((p.text or f"(no post: {p.error})") + "\n" + (f"{p.picture}\n" if p.picture else "") + "\n")
     for e in errors:
         print(f"bot: {e}", file=sys.stderr)
     return EXIT_TROUBLE if errors else EXIT_OK
@@ -372,7 +373,8 @@ def cmd_post(args: argparse.Namespace, clock: Clock | None, stream: TextIO | Non
         if r.status == "dry run":
             limit = f"/{r.limit}" if r.limit else ""
             cut = " · CUT to fit (the text is longer than the platform takes)" if r.cut else ""
-            out.write(f"── {r.account} · {r.length}{limit}{_cost(r.cost_usd)}{cut}\n{r.detail}\n\n")
+            picture = f"card: {r.card}\n" if r.card else f"image: {r.image}\n" if r.image else ""
+            out.write(f"── {r.account} · {r.length}{limit}{_cost(r.cost_usd)}{cut}\n{r.detail}\n{picture}\n")
             continue
         out.write(f"{r.account}: {r.status}{': ' + r.detail if r.detail else ''}\n")
         if r.cut:

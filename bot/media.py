@@ -86,6 +86,7 @@ class Image:
     url: str
     data: bytes
     content_type: str
+    card: bool = False  #: a headline card drawn for the post (its url: the card's file), not the article's image
 
 
 class _MetaImage(HTMLParser):

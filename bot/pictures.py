@@ -158,7 +158,7 @@ class Pictures:
 
     def card(self, post: Post, size: str, photo: bytes | None, *, context: str) -> Image | None:
         """The post's headline card (None, logged, when it cannot be drawn)."""
-        from bot.cards import Card, CardError, cached
+        from bot.cards import Card, CardError, cache_path, cached
 
         card = Card(post.title, card_label(post.labels, self.cards.breaking), photo, self.site)
         try:
@@ -166,7 +166,9 @@ class Pictures:
         except (CardError, OSError) as exc:
             log.warning("%s posts without a card: %s", context, exc)
             return None
-        return Image(f"card-{post.delivery_id}.png", data, "image/png")
+        where = cache_path(card, self.cards, size, self.cache_dir).resolve().as_uri() if self.cache_dir else \
+            f"card-{post.delivery_id}.png"
+        return Image(where, data, "image/png", card=True)
 
     def _quiet_photo(self, post: Post, *, session: requests.Session, timeout: float,
                      user_agent: str) -> Image | None:

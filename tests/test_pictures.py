@@ -232,3 +232,70 @@ def test_media_is_not_served_without_an_image_store() -> None:
         assert fetch(f"http://127.0.0.1:{web.port}/media/{'A' * 43}.jpg")[0] == 404
     finally:
         web.stop()
+
+
+def test_preview_and_the_console_account_show_the_card_as_it_will_be_posted(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run],
+) -> None:
+    import json
+
+    config = site(tmp_path, feed_server, [
+        {"id": "cards", "platform": "console", "image": "card", "card_size": "portrait",
+         "output": str(tmp_path / "posts.jsonl")},
+        {"id": "photos", "platform": "console", "image": "article_or_card"},
+    ])
+    publish(feed_server, items(feed_server.base))
+    result = run_bot("preview", "--config", str(config), "--limit", "2", "--json")
+    assert result.code == 0
+    shown = {(r["guid"].rsplit("=", 1)[1], r["account"]): r.get("picture") for r in map(json.loads,
+                                                                                     result.out.splitlines())}
+    card = Path(shown[("150", "cards")].removeprefix("card: "))
+    assert shown[("150", "cards")].startswith("card: ") and decoded(card.read_bytes()).size == (1080, 1350)
+    assert near(decoded(card.read_bytes()).getpixel((20, 20)), BAND)  # عاجل
+    assert shown[("151", "photos")] == f"image: {feed_server.base}/up/bridge.jpg"
+    assert shown[("150", "photos")].startswith("card: ")  # no image of its own
+    text = run_bot("preview", "--config", str(config), "--limit", "2", "--account", "photos").out
+    assert f"image: {feed_server.base}/up/bridge.jpg\n" in text and "card: " in text
+    # the console account shows the same card when it "posts"
+    assert run_bot("poll", "--config", str(config)).code == 0
+    publish(feed_server, [*items(feed_server.base), Item(152, "عاجل | زلزال بقوة خمس درجات يضرب شمال العراق",
+                                                         ["عاجل"], site=feed_server.base)])
+    assert run_bot("poll", "--config", str(config)).code == 0
+    [posted] = [json.loads(line) for line in (tmp_path / "posts.jsonl").read_text().splitlines()]
+    assert Path(posted["card"]).parent == card.parent and decoded(Path(posted["card"]).read_bytes()).size == \
+        (1080, 1350)
+
+
+def test_the_compose_preview_shows_the_card_to_signed_in_people(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
+) -> None:
+    import re
+
+    from .kit.console import ConsoleServer, with_console
+
+    config = with_console(site(tmp_path, feed_server, [account(fake_x, "x", image="card"),
+                                                       account(fake_x, "plain", image="article")]))
+    server = ConsoleServer(config, clock)
+    try:
+        editor = server.client("omar")
+        text = "عاجل | انقطاع التيار الكهربائي عن أحياء واسعة من العاصمة"
+        preview = editor.post("/compose/preview", {"text": text, "account": ["x", "plain"],
+                                                   "image": f"{feed_server.base}/up/bridge.jpg"})
+        assert preview.status_code == 200
+        [src] = re.findall(r'<img src="(/cards/[0-9a-f]{64}\.png)"', preview.text)
+        # the other carries the article's image (shown where it is https://, which the local server is not)
+        [plain] = [r for r in server.ops.manual_post(text=text, url=None, account_ids=["plain"], link=None,
+                                                     image=f"{feed_server.base}/up/bridge.jpg", dry_run=True,
+                                                     force=False, by="omar")]
+        assert (plain.image, plain.card) == (f"{feed_server.base}/up/bridge.jpg", None)
+        shown = editor.get(src)
+        assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/png"
+        assert decoded(shown.content).size == (1200, 675)
+        assert near(decoded(shown.content).getpixel((600, 30)), (40, 160, 60), by=30)  # over the given photo
+        assert fake_x.tweets == []  # a preview posts nothing
+        assert editor.get("/cards/" + "0" * 64 + ".png").status_code == 404
+        assert editor.get("/cards/..%2F..%2Fbot.sqlite3").status_code == 404
+        anonymous = server.client(None)
+        assert anonymous.get(src, allow_redirects=False).status_code in (302, 303, 401)
+    finally:
+        server.close()

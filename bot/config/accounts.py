@@ -79,6 +79,9 @@ class ConsoleAccount(_AccountBase):
     max_length: int | None = Field(default=280, ge=1)
     url_length: int | None = Field(default=23, ge=1)
     output: str | None = None
+    #: show the picture the post would carry (the article's image's address, or the card's file)
+    image: ImageMode = "none"
+    card_size: str = "landscape"
 
 
 class XCredentials(_Model):

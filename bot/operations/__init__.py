@@ -31,6 +31,7 @@ from bot.lifecycle import RETRY, SKIP, UNPOST
 from bot.models import Article, DeliveryState, Validators
 from bot.operations import report
 from bot.operations.editing import EditingMixin, TextMeasure
+from bot.operations.pictures import preview_picture
 from bot.operations.users import UsersOperations
 from bot.policy import needs_approval, priority_of
 from bot.pricing import MICRO, post_cost, request_cost, usd
@@ -52,6 +53,7 @@ class Preview:
     fits: bool
     error: str | None = None  #: why no post can be made
     cost_usd: float | None = None  #: what the post would cost (X's pay-per-use); None: not charged
+    picture: str | None = None  #: the picture it would carry: ``image: URL`` or ``card: PATH`` (drawn now)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class ManualResult:
     limit: int | None = None  #: dry run: the platform's maximum
     cut: bool = False  #: the editor's own text was cut to fit the platform
     cost_usd: float | None = None  #: dry run: what the post would cost (X's pay-per-use)
-    image: str | None = None  #: dry run: the image the post would carry, where the account attaches one
+    image: str | None = None  #: dry run: the article's image the post would carry (its address)
+    card: str | None = None  #: dry run: the card the post would carry (its file in data_dir/cards)
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,6 @@ def _cut(text: str | None, title: str, posted: str | None) -> bool:
     """Whether an editor's own text (not an article's headline) lost words to fit the platform."""
     return bool(text) and posted is not None and title not in posted and ELLIPSIS in posted \
         and ELLIPSIS not in title
-
-
-def attaches_image(account: AccountConfig) -> bool:
-    """Whether the account's posts carry the article's image (X, Telegram, Mastodon: ``image``; Facebook:
-    ``photo``; Bluesky: its link card's thumbnail; Discord: its embed's image)."""
-    return bool(getattr(account, "image", False) or getattr(account, "photo", False)
-                or getattr(account, "link_card", False) or getattr(account, "embed", False))
 
 
 def check_manual_post(text: str | None, url: str | None) -> None:
@@ -263,9 +259,11 @@ class Operations(EditingMixin, UsersOperations):
                                                 rule.max_length, False, str(exc)))
                         continue
                     cost = post_cost(account, text)
+                    picture = preview_picture(bot, account, article)
                     previews.append(Preview(feed.id, article.guid, account.id, account.platform, text,
                                             rule.count(text), rule.max_length, rule.fits(text),
-                                            cost_usd=None if cost is None else cost / MICRO))
+                                            cost_usd=None if cost is None else cost / MICRO,
+                                            picture=None if picture is None else str(picture)))
         return previews, errors
 
     def card(self, *, title: str | None, url: str | None, label: str | None = None, image: str | None = None,
@@ -351,11 +349,12 @@ class Operations(EditingMixin, UsersOperations):
                     results.append(ManualResult(account.id, "does not fit", str(exc)))
                     continue
                 cost = post_cost(account, composed)
+                picture = preview_picture(bot, account, base)
                 results.append(ManualResult(account.id, "dry run", composed, rule.count(composed), rule.max_length,
                                             cut=_cut(text, base.title, composed),
                                             cost_usd=None if cost is None else cost / MICRO,
-                                            image=base.image_urls[0] if base.image_urls and attaches_image(account)
-                                            else None))
+                                            image=picture.where if picture and picture.kind == "article" else None,
+                                            card=picture.where if picture and picture.kind == "card" else None))
             return results
         made, had = bot.store.add_manual(copies, [a.id for a in accounts], now, by, not_before=at)
         results = [ManualResult(a, "already posted", "this article was posted there before") for a in had]

@@ -39,7 +39,7 @@ def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, cloc
     if isinstance(account, ConsoleAccount):
         from bot.platforms.console import ConsolePublisher
 
-        return ConsolePublisher(account, stream=stream)
+        return ConsolePublisher(account, stream=stream, pictures=pictures)
     if isinstance(account, XAccount):
         from bot.platforms.x import XPublisher
 

@@ -1,6 +1,7 @@
 """The console platform: prints each post as a readable block; can also append JSON lines to a file.
 
-Used by the demo and for dry runs. It never fails, so a resend is harmless.
+Used by the demo and for dry runs. It never fails, so a resend is harmless. With ``image:`` it shows the
+picture the post would carry: the article's image's address, or the card's file (drawn into the card cache).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import TextIO
 
 from bot.compose.length import LengthRule, code_point_counter, rule_of
 from bot.config import ConsoleAccount
+from bot.media import Image
+from bot.netguard import content_session
+from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
 
 RULE_WIDTH = 60
@@ -24,8 +28,11 @@ class ConsolePublisher:
     resend_is_safe = True
     resend_window: timedelta | None = None
 
-    def __init__(self, account: ConsoleAccount, stream: TextIO | None = None) -> None:
+    def __init__(self, account: ConsoleAccount, stream: TextIO | None = None,
+                 pictures: Pictures | None = None) -> None:
         self.account_id = account.id
+        self.account = account
+        self.pictures = pictures
         self.rule = (rule_of(account.count_as) if account.count_as
                      else LengthRule(account.max_length, code_point_counter(account.url_length)))
         self.output = account.output
@@ -37,16 +44,26 @@ class ConsolePublisher:
         count = self.rule.count(post.text)
         limit = f"/{self.rule.max_length}" if self.rule.max_length else ""
         head = f"── {self.account_id} · post #{post.delivery_id} · {count}{limit} "
-        block = f"{head}{'─' * max(3, RULE_WIDTH - len(head))}\n{post.text}\n{'─' * RULE_WIDTH}\n"
+        picture = self._picture(post)
+        shown = f"[{'card' if picture.card else 'image'}: {_where(picture.url)}]\n" if picture else ""
+        block = f"{head}{'─' * max(3, RULE_WIDTH - len(head))}\n{post.text}\n{shown}{'─' * RULE_WIDTH}\n"
         with self._lock:
             stream.write(block)
             stream.flush()
             if self.output:
                 record = {"account": self.account_id, "delivery": post.delivery_id, "text": post.text,
-                          "link": post.link, "title": post.title, "length": count}
+                          "link": post.link, "title": post.title, "length": count,
+                          **({"card" if picture.card else "image": _where(picture.url)} if picture else {})}
                 with open(self.output, "a", encoding="utf-8") as f:
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
         return Published(remote_id=f"console-{post.delivery_id}", url=None)
+
+    def _picture(self, post: Post) -> Image | None:
+        if self.account.image == "none" or self.pictures is None:
+            return None
+        with content_session() as session:
+            return self.pictures.image(post, self.account.image, self.account.card_size, session=session,
+                                       timeout=10.0, user_agent="wp-social-bot", account_id=self.account_id)
 
     def delete(self, remote_id: str) -> None:
         stream = self._stream or sys.stdout
@@ -59,3 +76,13 @@ class ConsolePublisher:
 
     def close(self) -> None:
         pass
+
+
+def _where(url: str) -> str:
+    """An image's address, or a card's file as a path."""
+    if not url.startswith("file:"):
+        return url
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    return url2pathname(urlsplit(url).path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.responses import PlainTextResponse, Response
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 MAX_TEXT = 5000
 #: A compose form's own name for its post (so the form sent twice posts once).
 KEY = re.compile(r"^[0-9a-f]{32}$")
+#: A card's file in the card cache.
+CARD_FILE = re.compile(r"[0-9a-f]{64}\.png")
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -42,7 +45,8 @@ def routes(console: Console) -> list[BaseRoute]:
         except BotError as exc:
             return console.render(page, "_previews.html", results=[], error=str(exc))
         return console.render(page, "_previews.html", results=results, error=None,
-                              platforms={a.id: a.platform for a in page.ops.bot.config.accounts})
+                              platforms={a.id: a.platform for a in page.ops.bot.config.accounts},
+                              cards={r.account: Path(r.card).name for r in results if r.card})
 
     def send(page: Page) -> Response:
         try:
@@ -99,8 +103,21 @@ def routes(console: Console) -> list[BaseRoute]:
                                   seen=text_token(row.text))
         return console.done(page, "/queue", page.speak.gettext("Saved."))
 
+    def card(page: Page) -> Response:
+        """A card drawn for a preview (a file of the card cache, named by the SHA-256 of what it shows)."""
+        name = page.request.path_params["name"]
+        if not CARD_FILE.fullmatch(name):
+            return PlainTextResponse("", 404)
+        path = Path(page.ops.bot.config.data_dir) / "cards" / name
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return PlainTextResponse("", 404)
+        return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
     v = console.view
     return [
+        Route("/cards/{name}", v("viewer", card), methods=["GET"]),
         Route("/compose", v("editor", compose), methods=["GET"]),
         Route("/compose/preview", v("editor", preview, write=True), methods=["POST"]),
         Route("/compose", v("editor", send, write=True), methods=["POST"]),

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot")
 
+#: How long a drawn card is kept in ``data_dir/cards`` after it was drawn.
+CARDS_KEPT = timedelta(days=7)
+
 
 class Bot:
     """The running bot's parts, wired: the config, the store, the clock, the publishers (one per enabled
@@ -166,6 +169,7 @@ class Bot:
         """Apply ``retention``: returns (deliveries, articles) deleted."""
         self.store.prune_alerts(self.clock.now() - self.config.retention)
         self.store.prune_hosted(self.clock.now())
+        self._prune_cards()
         console = self.config.console  # sessions unused past their idle time, failed sign-ins past their window
         self.store.prune_sessions(self.clock.now() - max(console.session_idle, console.login_window)
                                   if console else self.clock.now() - timedelta(days=1))
@@ -174,6 +178,22 @@ class Bot:
             log.info("retention %s: deleted %d finished deliveries and %d articles", self.config.retention,
                      gone, dropped)
         return gone, dropped
+
+    def _prune_cards(self) -> None:
+        """Delete cards not drawn for ``CARDS_KEPT`` (a retry or a preview after that draws its card again)."""
+        import time
+        from pathlib import Path
+
+        folder = Path(self.config.data_dir) / "cards"
+        if not folder.is_dir():
+            return
+        oldest = time.time() - CARDS_KEPT.total_seconds()
+        for path in folder.iterdir():
+            try:
+                if path.suffix in (".png", ".tmp") and path.stat().st_mtime < oldest:
+                    path.unlink()
+            except OSError:
+                continue  # gone meanwhile, or not ours to delete: left as it is
 
     def close(self) -> None:
         for s in self._sessions.values():

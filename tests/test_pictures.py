@@ -299,3 +299,27 @@ def test_the_compose_preview_shows_the_card_to_signed_in_people(
         assert anonymous.get(src, allow_redirects=False).status_code in (302, 303, 401)
     finally:
         server.close()
+
+
+def test_cards_not_drawn_for_a_week_are_pruned(tmp_path: Path, clock: ManualClock) -> None:
+    import os
+    import time
+
+    from bot.core import Bot
+
+    config = config_of(tmp_path, [], data_dir=str(tmp_path / "data"))
+    bot = Bot.open(config, clock=clock)
+    try:
+        folder = tmp_path / "data" / "cards"
+        folder.mkdir(parents=True)
+        old, fresh, half, other = (folder / ("a" * 64 + ".png"), folder / ("b" * 64 + ".png"),
+                                   folder / "c.1.2.tmp", folder / "notes.txt")
+        for path in (old, fresh, half, other):
+            path.write_bytes(b"x")
+        week_ago = time.time() - 7 * 86400 - 60
+        for path in (old, half, other):
+            os.utime(path, (week_ago, week_ago))
+        bot.prune()
+        assert sorted(p.name for p in folder.iterdir()) == sorted([fresh.name, other.name])
+    finally:
+        bot.close()

@@ -20,8 +20,10 @@ def add_parsers(sub_parser: Callable[[str, str], argparse.ArgumentParser],
     p.add_argument("--url", metavar="ARTICLE_URL", help="take the headline and image from the article's page")
     p.add_argument("--label", metavar="LABEL", help="a label (one of cards.breaking, e.g. عاجل, draws the band)")
     p.add_argument("--image", metavar="PATH|URL", help="the image behind the headline")
-    p.add_argument("--size", default="landscape", metavar="NAME",
-                   help="one of cards.sizes (landscape 1200×675, portrait 1080×1350, square 1080×1080)")
+    p.add_argument("--size", metavar="NAME",
+                   help="one of cards.sizes (landscape 1200×675, portrait 1080×1350, square 1080×1080); default "
+                        "the account's card_size with --account, else landscape")
+    p.add_argument("--account", metavar="ID", help="draw it as this account's posts carry it (its card_size)")
     p.add_argument("--output", "-o", metavar="FILE", required=True, help="where to write the PNG")
 
 
@@ -29,7 +31,9 @@ def commands(operations: OpenOperations) -> dict[str, Command]:
     def card(args: argparse.Namespace, clock: Clock | None, stream: TextIO | None) -> int:
         ops = operations(args, clock, stream, secrets=False, create=False, scratch=True)
         try:
-            data = ops.card(title=args.title, url=args.url, label=args.label, image=args.image, size=args.size)
+            size = args.size or (str(getattr(ops.bot.account(args.account), "card_size", "landscape"))
+                                 if args.account else "landscape")
+            data = ops.card(title=args.title, url=args.url, label=args.label, image=args.image, size=size)
         finally:
             ops.bot.close()
         Path(args.output).write_bytes(data)

@@ -167,7 +167,8 @@ def test_bot_card_draws_from_a_title_or_an_article_page(tmp_path: Path, feed_ser
         f'<meta property="og:image" content="{feed_server.url("/photo.png")}"></head><body></body></html>'),
         content_type="text/html; charset=utf-8", conditional=False)
     config = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed")}],
-                          site={"name": "قريش", "url": feed_server.base, "timezone": "Asia/Baghdad"})
+                          site={"name": "قريش", "url": feed_server.base, "timezone": "Asia/Baghdad"},
+                          accounts=[{"id": "tall", "platform": "console", "image": "card", "card_size": "portrait"}])
     out = tmp_path / "card.png"
     done = run_bot("card", "--config", str(config), "--url", feed_server.url("/article"), "--output", str(out))  # type: ignore[operator]
     assert done.code == 0, done.out
@@ -176,6 +177,11 @@ def test_bot_card_draws_from_a_title_or_an_article_page(tmp_path: Path, feed_ser
     done = run_bot("card", "--config", str(config), "--title", "عاجل | خبر", "--label", "عاجل",  # type: ignore[operator]
                    "--size", "square", "--output", str(out))
     assert done.code == 0 and _png(out.read_bytes()).size == (1080, 1080)
+    done = run_bot("card", "--config", str(config), "--title", "خبر", "--account", "tall",  # type: ignore[operator]
+                   "--output", str(out))
+    assert done.code == 0 and _png(out.read_bytes()).size == (1080, 1350)  # as that account's posts carry it
+    assert run_bot("card", "--config", str(config), "--title", "خبر", "--account", "nobody",  # type: ignore[operator]
+                   "--output", str(out)).code == 2
     assert run_bot("card", "--config", str(config), "--output", str(out)).code == 2  # type: ignore[operator]
     bad = run_bot("card", "--config", str(config), "--title", "خبر", "--image", str(tmp_path / "none.png"),  # type: ignore[operator]
                   "--output", str(out))

@@ -40,7 +40,9 @@ class Daemon:
         self.base = f"http://127.0.0.1:{self.port}"
         self.feed_server = feed_server
         self.config = sample_site(
-            tmp_path, feed_server, [account(fake_x, "x", approval="all", template="{title}\n\n{short_link}")],
+            tmp_path, feed_server, [account(fake_x, "x", approval="all", template="{title}\n\n{short_link}"),
+                                    account(fake_x, "cards", approval="all", image="card", link="never",
+                                            template="{title}", categories={"include": ["لا شيء"]})],
             feed={"interval": "1h", "backfill": 10}, dispatch_interval="1s",
             server={"host": "127.0.0.1", "port": self.port, "ping_token": TOKEN})
         data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
@@ -180,6 +182,9 @@ def test_a_manual_post_shows_each_platforms_preview(daemon: Daemon, driver: Any,
     post, count, counter = until(driver, shown, "X's preview with the text and its link")
     assert int(count) == count_x(post)  # counted as X counts
     assert "$" in counter  # and what it costs on X
+    card = ("const i = document.querySelector('.preview[data-account=cards] img.card-preview');"
+            "return i && i.complete && [i.naturalWidth, i.naturalHeight];")  # loaded (the CSP lets it)
+    assert until(driver, lambda d: d.execute_script(card), "the card in the other account's preview") == [1200, 675]
     driver.execute_script("document.getElementById('previews-h').scrollIntoView()")
     screenshot(driver, tmp_path, "compose")
     assert console_errors(driver) == []

@@ -214,7 +214,7 @@ class Dispatcher:
     def _freeze(self, d: DeliveryForDispatch, text: str) -> str | Outcome:
         """Freeze the text of a first attempt on the claim's row; the text to send, or the outcome when the claim
         was lost meanwhile."""
-        frozen = self.store.freeze_text(d, text, self.clock.now())
+        frozen = self.store.freeze_text(d, text, self.clock.now(), d.article.title)
         if frozen is None:  # the claim lapsed while composing and another took the row: it sends, not this one
             log.warning("delivery=%d account=%s: its claim was taken over while composing; not sent here",
                         d.id, d.account_id)
@@ -227,7 +227,8 @@ class Dispatcher:
         if (waiting := self._over_budget(d, text)) is not None:
             return waiting
         images = tuple(dict.fromkeys(u for u in (d.article.featured_image, *d.article.image_urls) if u))
-        post = Post(d.id, text, d.article.link, d.article.title, images,
+        # The headline frozen with the text (a retry's card says what its text says), else the article's now.
+        post = Post(d.id, text, d.article.link, d.title or d.article.title, images,
                     d.article.excerpt or d.article.summary, d.created_at, d.revision,
                     tuple(dict.fromkeys((*d.article.category_names, *d.article.tag_names))))
         store, acc = self.store, d.account_id

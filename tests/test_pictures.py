@@ -323,3 +323,39 @@ def test_cards_not_drawn_for_a_week_are_pruned(tmp_path: Path, clock: ManualCloc
         assert sorted(p.name for p in folder.iterdir()) == sorted([fresh.name, other.name])
     finally:
         bot.close()
+
+
+def test_a_retry_carries_the_card_of_the_headline_its_text_was_frozen_with(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
+) -> None:
+    """A first attempt that did not go (X was down) froze its text; the site then corrects the headline. The
+    retry sends the frozen text, and its card shows that same headline, not the corrected one."""
+    from bot.cards import Card, cache_path
+    from bot.core import Bot
+
+    from .kit.fake_x import Fault
+
+    config = load_config(site(tmp_path, feed_server, [account(fake_x, "x", image="card", timeout="2s")]))
+    bot = Bot.open(config, clock=clock)
+    try:
+        bot.poll("main")
+        first = items(feed_server.base)[:1]
+        publish(feed_server, first)
+        assert bot.poll("main").queued == 1
+        fake_x.faults.append(Fault("/2/tweets", 503))
+        assert [o.status for o in bot.dispatch()] == ["retry"] and fake_x.tweets == []  # X: safe to resend
+        corrected = Item(150, "عاجل | البرلمان يقر قانون الموازنة العامة للعام المقبل", ["عاجل", "البرلمان"],
+                         site=feed_server.base)
+        publish(feed_server, [corrected])
+        bot.poll("main")
+        assert corrected.title in {a.title for a in bot.store.articles()}  # the site corrected it
+        clock.advance(timedelta(hours=2))
+        assert [o.status for o in bot.dispatch()] == ["sent"]
+        [tweet] = fake_x.tweets
+        assert tweet["text"].startswith(first[0].title)  # the frozen text
+        card = fake_x.media[tweet["media_ids"][0]]["data"]
+        on_disk = {p.name for p in (tmp_path / "var" / "cards").glob("*.png") if p.read_bytes() == card}
+        assert on_disk == {cache_path(Card(first[0].title, "عاجل", None, "قريش"), config.cards, "landscape",
+                                      tmp_path / "var" / "cards").name}
+    finally:
+        bot.close()

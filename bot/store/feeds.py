@@ -216,8 +216,9 @@ class FeedsMixin(StoreBase):
                     again = f"the headline was edited: posting again (was {row.remote_url})"
                     approval = again_for.approval
                     move(c, REPOST_FOR_APPROVAL if approval else REPOST, deliveries.c.id == row.id, text=None,
-                         remote_id=None, remote_url=None, attempts=0, not_before=None, first_tried_at=None,
-                         maybe_posted=False, created_at=now, revision=deliveries.c.revision + 1, updated_at=now,
+                         frozen_title=None, remote_id=None, remote_url=None, attempts=0, not_before=None,
+                         first_tried_at=None, maybe_posted=False, created_at=now,
+                         revision=deliveries.c.revision + 1, updated_at=now,
                          note=f"{awaiting(approval)}; {again}" if approval else again)
                     queued += not approval
             seen = [h for h in present if h] or [h for h in hashes.values() if h]

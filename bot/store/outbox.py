@@ -137,17 +137,19 @@ class OutboxMixin(StoreBase):
                         updated_at=now):
                     # Its text as the claim found it (SQLite's select came before this write: an editor's text may
                     # have been put on the row between the two).
-                    text = c.execute(sa.select(deliveries.c.text, deliveries.c.first_tried_at).where(
-                        deliveries.c.id == d_id)).one()
+                    text = c.execute(sa.select(deliveries.c.text, deliveries.c.first_tried_at,
+                                               deliveries.c.frozen_title).where(deliveries.c.id == d_id)).one()
                     return DeliveryForDispatch(
                         d_id, m[deliveries.c.account_id], attempts, text.text,
                         _article({k.name: m[k] for k in articles.c}), m[articles.c.id],
                         m[deliveries.c.created_at], m[deliveries.c.revision], text.first_tried_at,
-                        m[deliveries.c.priority])
+                        m[deliveries.c.priority], text.frozen_title)
 
-    def freeze_text(self, delivery: int | DeliveryForDispatch, text: str, now: datetime) -> str | None:
+    def freeze_text(self, delivery: int | DeliveryForDispatch, text: str, now: datetime,
+                    title: str | None = None) -> str | None:
         """Freeze a claimed delivery's text (only the first time, noting when); returns the frozen text. Every
-        later attempt sends exactly this text, so a platform's duplicate check recognises a resend. An editor's
+        later attempt sends exactly this text, so a platform's duplicate check recognises a resend; ``title`` (the
+headline then) is frozen with it, for the card, alt text and embeds of every attempt. An editor's
         text never tried is kept, and only its first try noted. Given the claim: None when the row is no longer
         that claim's (then it must not be sent)."""
         delivery_id, fence = _claim(delivery)
@@ -157,7 +159,8 @@ class OutboxMixin(StoreBase):
             where += [deliveries.c.attempts == fence, deliveries.c.state == DeliveryState.SENDING.value]
         with self.engine.begin() as c:
             c.execute(deliveries.update().where(*where).values(
-                text=sa.func.coalesce(deliveries.c.text, text), updated_at=now, first_tried_at=now))
+                text=sa.func.coalesce(deliveries.c.text, text), updated_at=now, first_tried_at=now,
+                frozen_title=sa.func.coalesce(deliveries.c.frozen_title, title)))
             row = c.execute(sa.select(deliveries.c.text, deliveries.c.attempts, deliveries.c.state).where(
                 deliveries.c.id == delivery_id)).one()
         if fence is not None and (row.attempts != fence or row.state != DeliveryState.SENDING.value):
@@ -345,6 +348,7 @@ class OutboxMixin(StoreBase):
         t = RETRY_FOR_APPROVAL if for_approval else RETRY
         return self._operate(t, delivery_id, now, by, f"retry asked by {by}", not_before=None,
                              claimed_until=None, text=sa.case((keep, deliveries.c.text), else_=None),
+                             frozen_title=sa.case((keep, deliveries.c.frozen_title), else_=None),
                              maybe_posted=sa.case((keep, deliveries.c.maybe_posted), else_=sa.false()))
 
     def skip(self, delivery_id: int, now: datetime, by: str) -> bool:

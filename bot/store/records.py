@@ -82,6 +82,7 @@ class DeliveryForDispatch:
     revision: int = 0  #: which post of the delivery this is (a repost of an edited headline is a new one)
     first_tried_at: datetime | None = None  #: when its text was frozen (its first attempt)
     priority: int = 0  #: its priority (an X account's link policy reads it)
+    title: str | None = None  #: the headline frozen with its text (None before its first attempt)
 
 
 @dataclass(frozen=True)

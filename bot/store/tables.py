@@ -109,6 +109,8 @@ deliveries = sa.Table(
     # Migration 0007: a send of its text may have reached the platform (an answer lost, a crash mid-send): its
     # text must never change (an editor's edit is refused).
     sa.Column("maybe_posted", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    # Migration 0009: the headline as it was when the text was frozen (its card, alt text and embeds show it).
+    sa.Column("frozen_title", sa.Text),
     sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
 )
 

@@ -1,4 +1,5 @@
-"""Images at a public address (Instagram, Threads fetch them), and platforms' refreshed tokens.
+"""Images at a public address (Instagram, Threads fetch them), platforms' refreshed tokens, and the headline
+frozen with a delivery's text.
 
 Revision ID: 0009
 Revises: 0008
@@ -17,6 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("deliveries", sa.Column("frozen_title", sa.Text))  # nullable: SQLite adds it in place
     op.create_table(
         "hosted_images",
         sa.Column("key", sa.String(64), primary_key=True),
@@ -40,3 +42,5 @@ def downgrade() -> None:
     op.drop_table("account_tokens")
     op.drop_index("ix_hosted_images_expires_at", "hosted_images")
     op.drop_table("hosted_images")
+    # In place (SQLite 3.35+ and PostgreSQL): a batch copy of the table would cascade-delete its history.
+    op.execute("ALTER TABLE deliveries DROP COLUMN frozen_title")

@@ -12,9 +12,11 @@ once however many accounts or retries use it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -29,10 +31,16 @@ from bot.compose.card import Layout, fit_headline
 from bot.config.cards import CardsConfig
 from bot.errors import BotError
 
+log = logging.getLogger("bot.cards")
+
 #: The sizes tried for a headline, as a share of the card's height: the largest that fits is used.
 SIZE_STEPS = (0.11, 0.095, 0.083, 0.072, 0.063, 0.055, 0.048)
 #: Images larger than this (in pixels) are refused before they are decoded (a decompression bomb).
 MAX_PIXELS = 40_000_000
+#: … and larger than this once decoded (a JPEG at a reduced scale): a PNG this size takes 48 MB as RGB.
+MAX_DECODED = 16_000_000
+#: A photo longer than this to 1 (either way) is a strip, not a photo: not drawn behind a headline.
+MAX_ASPECT = 8
 
 
 class CardError(BotError):
@@ -145,18 +153,29 @@ def _dir(text: str) -> str:
 
 
 def _photo(data: bytes, width: int, height: int) -> Image.Image | None:
-    """The image cropped to cover the card; None when it cannot be read (the card goes on the brand colour)."""
+    """The image cropped to cover the card; None when it cannot be used (the card goes on the brand colour):
+    unreadable, over ``MAX_PIXELS``, or a strip longer than ``MAX_ASPECT`` to 1. A large JPEG is decoded at a
+    reduced scale, and the crop is taken in the image's own coordinates before it is scaled, so the memory
+    and time a card takes are bounded by the card, not by what a feed sends."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
+            w, h = img.size
+            if w < 1 or h < 1 or w * h > MAX_PIXELS or max(w / h, h / w) > MAX_ASPECT:
                 return None
-            rgb = img.convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError):
+            if img.format == "JPEG":
+                img.draft("RGB", (width, height))  # 1/2, 1/4 or 1/8 of it, still at least the card's size
+            if img.size[0] * img.size[1] > MAX_DECODED:
+                return None
+            src = img if img.mode in ("RGB", "L") else img.convert("RGB")
+            w, h = src.size
+            scale = max(width / w, height / h)
+            crop_w, crop_h = width / scale, height / scale
+            left, top = (w - crop_w) / 2, (h - crop_h) / 2
+            out = src.resize((width, height), Image.Resampling.BICUBIC, box=(left, top, left + crop_w, top + crop_h),
+                             reducing_gap=2.0)
+            return out if out.mode == "RGB" else out.convert("RGB")
+    except Exception:  # whatever a hostile file makes Pillow raise (MemoryError too): no photo
         return None
-    scale = max(width / rgb.width, height / rgb.height)
-    resized = rgb.resize((max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale))))
-    left, top = (resized.width - width) // 2, (resized.height - height) // 2
-    return resized.crop((left, top, left + width, top + height))
 
 
 def _darken(canvas: Image.Image) -> None:
@@ -179,28 +198,58 @@ def _logo(canvas: Image.Image, path: str, height: int, margin: int, *, left: boo
     canvas.paste(logo, (x, height - margin // 2 - h), logo)
 
 
+#: Changes when the drawing changes: cards drawn by an older bot are not taken for today's.
+DRAWING = 1
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _file_stamp(path: str | None) -> list[object]:
+    """A font's or logo's file as the cache key sees it (a new file at the same path is another card)."""
+    if not path:
+        return []
+    try:
+        st = os.stat(path)
+    except OSError:
+        return [path]
+    return [path, st.st_size, st.st_mtime_ns]
+
+
 def cache_path(card: Card, template: CardsConfig, size: str, cache_dir: Path) -> Path:
     """Where :func:`cached` keeps the card: a file named by everything the card shows."""
-    key = hashlib.sha256(json.dumps([card.title, card.label, card.site, size, template.model_dump(mode="json"),
-                                     hashlib.sha256(card.image or b"").hexdigest()],
+    key = hashlib.sha256(json.dumps([DRAWING, card.title, card.label, card.site, size,
+                                     template.model_dump(mode="json"), _file_stamp(template.font),
+                                     _file_stamp(template.logo), hashlib.sha256(card.image or b"").hexdigest()],
                                     ensure_ascii=False).encode()).hexdigest()
     return cache_dir / f"{key}.png"
 
 
 def cached(card: Card, template: CardsConfig, size: str, cache_dir: Path | None) -> bytes:
-    """:func:`render`, through a cache of card files keyed by everything the card shows."""
+    """:func:`render`, through a cache of card files keyed by everything the card shows. A cached file that is
+    not a whole PNG (a power cut after its rename) is drawn again; a cache that cannot be written (a full disk, a
+    read-only data_dir) still gives the card, logged."""
     if cache_dir is None:
         return render(card, template, size)
     path = cache_path(card, template, size, cache_dir)
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
+        data = path.read_bytes()
+        if data.startswith(PNG_SIGNATURE) and data.endswith(b"IEND\xaeB`\x82"):
+            os.utime(path)  # used now: the retention of cards counts from here
+            return data
+    except OSError:
         pass
     data = render(card, template, size)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)  # whole or not at all: a reader never sees half a card
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)  # whole or not at all: a reader never sees half a card
+    except OSError as exc:
+        log.warning("the card could not be kept in %s (%s); it is used all the same", cache_dir, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return data
 
 

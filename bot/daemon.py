@@ -301,7 +301,11 @@ class Daemon:
                                     name="dispatch for the console")
 
     def _hosted_image(self, key: str) -> tuple[bytes, str] | None:
-        """An image hosted for a platform that fetches it (``GET /media/…``), while it lasts."""
+        """An image hosted for a platform that fetches it (``GET /media/…``), while it lasts; none at all while
+        the config gives no ``server.public_url``."""
+        server = self.bot.config.server
+        if server is None or not server.public_url:
+            return None
         return self.bot.store.hosted_image(key, self.bot.clock.now())
 
     def start(self) -> None:

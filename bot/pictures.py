@@ -33,6 +33,8 @@ log = logging.getLogger("bot.pictures")
 
 #: How long a hosted image stays at its public address: Meta fetches it while the container is made.
 HOSTED_FOR = timedelta(hours=1)
+#: The kinds of image served as they are; any other (an SVG, which could carry script) is made a JPEG first.
+SERVED = ("image/jpeg", "image/png", "image/gif", "image/webp")
 #: The largest image a platform is given at a public address (Instagram's own limit for a JPEG is 8 MB).
 MAX_HOSTED_BYTES = 8 * 1024 * 1024
 
@@ -93,8 +95,8 @@ class ImageHost:
     def put(self, image: Image, *, jpeg: bool = False, ttl: timedelta = HOSTED_FOR) -> Hosted:
         """The image at a new public address (as a JPEG when ``jpeg``: Instagram takes nothing else). Raises
         MediaError when it cannot be converted or is too large."""
-        data, kind = (as_jpeg(image.data), "image/jpeg") if jpeg and image.content_type != "image/jpeg" \
-            else (image.data, image.content_type)
+        keep = image.content_type == "image/jpeg" or (not jpeg and image.content_type in SERVED)
+        data, kind = (image.data, image.content_type) if keep else (as_jpeg(image.data), "image/jpeg")
         if len(data) > MAX_HOSTED_BYTES:
             raise MediaError(f"the image is {len(data):,} bytes, over the limit of {MAX_HOSTED_BYTES:,}")
         token = secrets.token_urlsafe(32)
@@ -163,8 +165,11 @@ class Pictures:
         card = Card(post.title, card_label(post.labels, self.cards.breaking), photo, self.site)
         try:
             data = cached(card, self.cards, size, self.cache_dir)
-        except (CardError, OSError) as exc:
+        except CardError as exc:
             log.warning("%s posts without a card: %s", context, exc)
+            return None
+        except Exception as exc:  # a bug, or a machine out of memory: the post goes, without its card
+            log.exception("%s posts without a card: drawing it failed (%s)", context, type(exc).__name__)
             return None
         where = cache_path(card, self.cards, size, self.cache_dir).resolve().as_uri() if self.cache_dir else \
             f"card-{post.delivery_id}.png"

@@ -199,11 +199,15 @@ def test_hosted_images_are_served_at_an_unguessable_address_until_they_expire_or
         PILImage.new("RGB", (300, 200), (200, 16, 46)).save(png, format="PNG")
         hosted = host.put(Image("card-1.png", png.getvalue(), "image/png"), jpeg=True)
         other = host.put(Image("a.jpg", PHOTO, "image/jpeg"), ttl=timedelta(hours=3))
+        svg = host.put(Image("a.svg", png.getvalue(), "image/svg+xml"))  # never served as the type it claims
+        assert svg.url.endswith(".jpg") and fetch(svg.url)[2] == "image/jpeg"
         assert hosted.url.startswith(f"{base}/media/") and hosted.url.endswith(".jpg")
         token = hosted.url.rsplit("/", 1)[1].removesuffix(".jpg")
         assert len(token) == 43 and hosted.key == hosted_key(token) != token
         status, body, kind = fetch(hosted.url)
         assert (status, kind) == (200, "image/jpeg") and decoded(body).size == (300, 200)  # made a JPEG
+        with urllib.request.urlopen(hosted.url, timeout=5) as resp:  # kept by no shared cache
+            assert resp.headers["Cache-Control"].startswith("private") and resp.headers["X-Robots-Tag"] == "noindex"
         assert fetch(hosted.url, "HEAD")[0] == 200
         assert fetch(other.url)[1] == PHOTO
         # a wrong or malformed token, another path: nothing
@@ -359,3 +363,138 @@ def test_a_retry_carries_the_card_of_the_headline_its_text_was_frozen_with(
                                       tmp_path / "var" / "cards").name}
     finally:
         bot.close()
+
+
+def test_card_sizes_and_photo_settings_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    tg = {"id": "tg", "platform": "telegram", "bot_token": "1:a", "chat_id": "@c"}
+    fb = {"id": "fb", "platform": "facebook", "page_id": "1", "page_token": "t"}
+    for sizes in ({"landscape": [0, 0]}, {"landscape": [100000, 100000]}, {"landscape": [-5, 600]}):
+        with pytest.raises(ConfigError) as caught:
+            config_of(tmp_path, [tg], cards={"sizes": sizes})
+        assert "cards.sizes" in caught.value.render()
+    # an account that draws no card does not need the default size to exist
+    config = config_of(tmp_path, [tg], cards={"sizes": {"story": [1080, 1920]}})
+    assert config.accounts[0].image == "none"
+    with pytest.raises(ConfigError):
+        config_of(tmp_path, [{**tg, "image": "card"}], cards={"sizes": {"story": [1080, 1920]}})
+    assert config_of(tmp_path, [{**fb, "photo": "true"}]).accounts[0].image == "article"  # ${ENV} gives a string
+    with pytest.raises(ConfigError) as caught:
+        config_of(tmp_path, [{**fb, "photo": True, "image": "none"}])
+    assert "disagree" in caught.value.render()
+    assert config_of(tmp_path, [{**fb, "photo": True, "image": "card"}]).accounts[0].image == "card"
+
+
+def png(width: int, height: int, colour: tuple[int, int, int] = (40, 160, 60)) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (width, height), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("width", "height"), [(100, 30000), (30000, 100), (6400, 6300)])
+def test_a_hostile_photo_gives_a_card_on_the_brand_colour(width: int, height: int) -> None:
+    """A strip (a few KB that would scale to gigabytes) or a picture past the decoded bound: no photo behind the
+    headline, and the card is drawn all the same."""
+    import resource
+
+    from bot.cards import Card, render
+    from bot.config.cards import CardsConfig
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    card = decoded(render(Card("عاجل | خبر", None, png(width, height)), CardsConfig(), "landscape"))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert near(card.getpixel((600, 30)), (0x12, 0x26, 0x3F))  # the brand colour, not the green photo
+    assert grown_mb < 200  # bounded (a strip once took 1.8 GB)
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_and_drawn_behind_the_headline() -> None:
+    from bot.cards import Card, _photo, render
+    from bot.config.cards import CardsConfig
+
+    out = io.BytesIO()
+    PILImage.new("RGB", (4000, 3000), (40, 160, 60)).save(out, format="JPEG", quality=80)
+    assert _photo(out.getvalue(), 1200, 675) is not None
+    card = decoded(render(Card("خبر", None, out.getvalue()), CardsConfig(), "landscape"))
+    assert near(card.getpixel((600, 30)), (40, 160, 60), by=30)
+
+
+def test_a_card_that_cannot_be_drawn_never_stops_the_post(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, run_bot: Callable[..., Run],
+) -> None:
+    config = site(tmp_path, feed_server, [account(fake_x, "x", image="card", timeout="2s")])
+    text = config.read_text(encoding="utf-8") + f"cards:\n  font: {tmp_path / 'no-such-font.ttf'}\n"
+    config.write_text(text, encoding="utf-8")
+    first_poll_then_publish(run_bot, config, feed_server)
+    assert len(fake_x.tweets) == 2 and all(t["media_ids"] == [] for t in fake_x.tweets)
+
+
+def test_the_preview_chooses_and_finds_the_picture_as_the_post_does(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], telegram: FakeTelegram,
+    discord: FakeDiscord,
+) -> None:
+    """No image in the feed but an og:image on the page: the preview shows that image, as the post carries it;
+    a Telegram text too long for a caption shows none (it goes as a message); Discord shows the article's image
+    only by an address the feed gives (its embed fetches nothing)."""
+    import json
+    from urllib.parse import urlsplit
+
+    from .kit.wordpress import Item as WPItem
+
+    plain = WPItem(160, "وزارة الصحة تعلن حملة تطعيم وطنية ضد الحصبة", ["صحة"], site=feed_server.base)
+    long = WPItem(161, "تقرير: " + "الحكومة تناقش خطة إعادة إعمار المدن المتضررة " * 30, ["تقارير"],
+                  site=feed_server.base)
+    feed_server.set("/og.jpg", PHOTO, content_type="image/jpeg", conditional=False)
+    feed_server.set(urlsplit(plain.link).path, f'<html><head><meta property="og:image" content="'
+                    f'{feed_server.base}/og.jpg"></head></html>', content_type="text/html; charset=utf-8",
+                    conditional=False)
+    config = site(tmp_path, feed_server, [
+        account(telegram, "tg", image="article", template="{title}\n{link}", timeout="2s"),
+        account(discord, "dc", image="article_or_card", timeout="2s"),
+    ])
+    assert run_bot("poll", "--config", str(config)).code == 0  # a first start posts nothing
+    publish(feed_server, [plain, long])
+    result = run_bot("preview", "--config", str(config), "--limit", "2", "--json")
+    assert result.code == 0, result.out
+    shown = {(r["guid"].rsplit("=", 1)[1], r["account"]): r.get("picture") for r in map(json.loads,
+                                                                                     result.out.splitlines())}
+    assert shown[("160", "tg")] == f"image: {feed_server.base}/og.jpg"  # found on the page, as the post does
+    assert shown[("161", "tg")] is None  # too long for a photo's caption: a message without a picture
+    assert shown[("160", "dc")].startswith("card: ")  # the embed takes an address from the feed, or the card
+    # and what is posted is what was shown
+    assert run_bot("poll", "--config", str(config)).code == 0
+    assert telegram.photos == [PHOTO]
+    [dc_plain] = [m for m in discord.messages if plain.title in m["content"]]
+    assert dc_plain["embeds"][0]["image"] == {"url": "attachment://card.png"}
+
+
+def test_mastodon_facebook_and_bluesky_carry_the_card_their_image_setting_asks_for(
+    tmp_path: Path, feed_server: FeedServer, mastodon: Any, facebook: Any, bluesky: Any,
+    run_bot: Callable[..., Run],
+) -> None:
+    config = site(tmp_path, feed_server, [account(mastodon, "ma", image="card", timeout="2s"),
+                                          account(facebook, "fb", image="card", card_size="square", timeout="2s"),
+                                          account(bluesky, "bs", image="card", timeout="2s")])
+    first_poll_then_publish(run_bot, config, feed_server)
+    uploaded = [m["data"] for m in mastodon.media.values()]
+    assert len(uploaded) == 2 and all(decoded(d).size == (1200, 675) for d in uploaded)
+    assert all(s["media_attachments"][0]["description"] for s in mastodon.statuses)  # the headline, for alt text
+    assert [decoded(p["photo"]).size for p in facebook.posts] == [(1080, 1080)] * 2  # photo posts
+    thumbs = [bluesky.blobs[r["embed"]["external"]["thumb"]["ref"]["$link"]] for r in bluesky.records.values()]
+    assert len(thumbs) == 2 and all(decoded(t).size == (1200, 675) and len(t) <= 1_000_000 for t in thumbs)
+    breaking = next(d for d in uploaded if near(decoded(d).getpixel((20, 20)), BAND))
+    assert breaking in [m["data"] for m in mastodon.media.values()]
+
+
+def test_bluesky_re_encodes_a_card_over_a_megabyte_as_a_jpeg(
+    tmp_path: Path, feed_server: FeedServer, bluesky: Any, run_bot: Callable[..., Run],
+) -> None:
+    import os
+
+    noise = PILImage.frombytes("RGB", (1200, 900), os.urandom(1200 * 900 * 3))  # a photo PNG cannot squeeze
+    out = io.BytesIO()
+    noise.save(out, format="JPEG", quality=95)
+    feed_server.set("/up/bridge.jpg", out.getvalue(), content_type="image/jpeg", conditional=False)
+    config = sample_site(tmp_path, feed_server, [account(bluesky, "bs", image="card", timeout="2s")])
+    first_poll_then_publish(run_bot, config, feed_server)
+    pictured = next(r for r in bluesky.records.values() if "الجادرية" in r["text"])
+    thumb = bluesky.blobs[pictured["embed"]["external"]["thumb"]["ref"]["$link"]]
+    assert thumb.startswith(b"\xff\xd8") and len(thumb) <= 1_000_000  # a JPEG within Bluesky's limit

@@ -174,13 +174,17 @@ class FacebookAccount(_AccountBase):
     def _page_id(cls, v: object) -> object:
         return str(v) if isinstance(v, int) else v
 
-    @model_validator(mode="before")
-    @classmethod
-    def _photo_is_article(cls, data: object) -> object:
+    @model_validator(mode="after")
+    def _photo_is_article(self) -> FacebookAccount:
         """``photo: true`` (what it always said) is ``image: article`` when no ``image`` is given."""
-        if isinstance(data, dict) and data.get("photo") is True and data.get("image") in (None, False, "none"):
-            return {**data, "image": "article"}
-        return data
+        if not self.photo:
+            return self
+        if "image" not in self.model_fields_set:
+            return self.model_copy(update={"image": "article"})
+        if self.image == "none":
+            raise ValueError("photo: true and image: none disagree: say image: article (photo: true is that), "
+                             "or leave photo out")
+        return self
 
 
 class MastodonAccount(_AccountBase):

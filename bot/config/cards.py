@@ -19,13 +19,15 @@ def _colour(v: str) -> str:
 
 
 Colour = Annotated[str, AfterValidator(_colour)]
+#: A card's width or height, in pixels (platforms take 320 to 4096 or so; past that a card is only memory).
+Side = Annotated[int, Field(ge=200, le=4096)]
 
 
 class CardsConfig(_Model):
     """How headline cards look: sizes per use, background, colours, font, logo, and the breaking band."""
 
     #: Sizes per use, in pixels: landscape for X, Facebook and Telegram; portrait or square for Instagram.
-    sizes: dict[str, tuple[int, int]] = Field(default_factory=lambda: {
+    sizes: dict[str, tuple[Side, Side]] = Field(default_factory=lambda: {
         "landscape": (1200, 675), "portrait": (1080, 1350), "square": (1080, 1080)})
     #: The brand colour behind the headline (and the whole background when there is no photo).
     background: Colour = "#12263f"

@@ -190,7 +190,9 @@ class BotConfig(_Model):
                 seen.add(channel.name)
         for i, account in enumerate(self.accounts):
             size = getattr(account, "card_size", None)
-            if size is not None and size not in self.cards.sizes:
+            draws = getattr(account, "image", "none") in ("card", "article_or_card") or \
+                "card_size" in account.model_fields_set
+            if draws and size is not None and size not in self.cards.sizes:
                 raise _PathError(("accounts", i, "card_size"), f"no card size {size!r} in cards.sizes; sizes: "
                                  f"{', '.join(self.cards.sizes)}")
             if getattr(account, "needs_public_images", False) and not (self.server and self.server.public_url):

@@ -259,7 +259,7 @@ class Operations(EditingMixin, UsersOperations):
                                                 rule.max_length, False, str(exc)))
                         continue
                     cost = post_cost(account, text)
-                    picture = preview_picture(bot, account, article)
+                    picture = preview_picture(bot, account, article, text)
                     previews.append(Preview(feed.id, article.guid, account.id, account.platform, text,
                                             rule.count(text), rule.max_length, rule.fits(text),
                                             cost_usd=None if cost is None else cost / MICRO,
@@ -349,7 +349,7 @@ class Operations(EditingMixin, UsersOperations):
                     results.append(ManualResult(account.id, "does not fit", str(exc)))
                     continue
                 cost = post_cost(account, composed)
-                picture = preview_picture(bot, account, base)
+                picture = preview_picture(bot, account, base, composed)
                 results.append(ManualResult(account.id, "dry run", composed, rule.count(composed), rule.max_length,
                                             cut=_cut(text, base.title, composed),
                                             cost_usd=None if cost is None else cost / MICRO,

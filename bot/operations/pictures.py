@@ -1,14 +1,18 @@
 """What picture a post would carry, for the previews (``bot preview``, ``bot post --dry-run``, the console's
 compose page): the article's image by its address, or the headline card, drawn now into the card cache
-(``data_dir/cards``, the same file the post will upload) so that a person can look at it."""
+(``data_dir/cards``, the same file the post will upload) so that a person can look at it. Chosen and found by
+the code the posts use, so a preview shows what will go."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bot.config import AccountConfig
 from bot.core import Bot
 from bot.models import Article
+
+log = logging.getLogger("bot.operations")
 
 
 @dataclass(frozen=True)
@@ -22,44 +26,39 @@ class PicturePreview:
         return f"{'card' if self.kind == 'card' else 'image'}: {self.where}"
 
 
-def image_mode(account: AccountConfig) -> str:
-    """The account's ``image:`` mode as its posts use it: none where its posts carry no picture (a Bluesky
-    account without its link card, a Discord account without its embed, a console account)."""
-    if getattr(account, "link_card", True) is False or getattr(account, "embed", True) is False:
-        return "none"
-    return str(getattr(account, "image", "none"))
-
-
-def preview_picture(bot: Bot, account: AccountConfig, article: Article) -> PicturePreview | None:
-    """The picture ``account``'s post of ``article`` would carry: the article's first image candidate (the
-    post itself also looks for the page's og:image when there is none), or the card, drawn now (its photo
-    downloaded with the posts' limits). None: no picture (or a card that cannot be drawn, as logged)."""
+def preview_picture(bot: Bot, account: AccountConfig, article: Article, text: str) -> PicturePreview | None:
+    """The picture ``account``'s post of ``article`` with ``text`` would carry, chosen as its publisher chooses
+    (its ``picture_mode``: a Telegram text too long for a caption, a Bluesky or Discord post without a link
+    carry none) and found as the post finds it (:meth:`bot.pictures.Pictures.image`: the same candidates, the
+    page's og:image, the same limits; a card drawn now into the card cache). None: no picture."""
     from bot.platforms.base import Post
 
-    mode = image_mode(account)
+    publisher = bot.publisher_for(account)
     candidates = tuple(dict.fromkeys(u for u in (article.featured_image, *article.image_urls) if u))
-    if mode == "none" or (mode == "article" and not candidates):
+    post = Post(0, text, article.link, article.title, candidates, article.excerpt or article.summary,
+                labels=tuple(dict.fromkeys((*article.category_names, *article.tag_names))))
+    choose = getattr(publisher, "picture_mode", None)
+    mode = choose(post) if callable(choose) else str(getattr(account, "image", "none"))
+    if mode == "none":
         return None
-    if mode in ("article", "article_or_card") and candidates:
-        return PicturePreview("article", candidates[0])
-    post = Post(0, "", article.link, article.title, candidates, labels=tuple(dict.fromkeys(
-        (*article.category_names, *article.tag_names))))
-    pictures = bot.pictures
-    photo = None
-    if candidates and pictures.cards.photo:
-        from bot.errors import MediaError
-        from bot.media import find_image
-
-        try:
-            photo = find_image(candidates, article.link, session=bot.session("pages"), timeout=10.0,
-                               user_agent=bot.config.agent).data
-        except MediaError:
-            photo = None
-    size = str(getattr(account, "card_size", "landscape"))
-    card = pictures.card(post, size, photo, context=f"preview account={account.id}")
-    if card is None:
+    if getattr(publisher, "picture_by_address", False) and mode in ("article", "article_or_card"):
+        linked = next((u for u in candidates if u.lower().startswith(("https://", "http://"))), None)
+        if linked is not None or mode == "article":
+            return None if linked is None else PicturePreview("article", linked)
+        mode = "card"
+    try:
+        image = bot.pictures.image(post, mode, str(getattr(account, "card_size", "landscape")),
+                                   session=bot.session("pages"), timeout=10.0, user_agent=bot.config.agent,
+                                   account_id=account.id)
+    except Exception as exc:  # a preview shows what it can; the post itself never fails on its picture
+        log.warning("preview account=%s: its picture could not be had: %s", account.id, exc)
         return None
+    if image is None:
+        return None
+    if not image.card:
+        return PicturePreview("article", image.url)
     from urllib.parse import urlsplit
     from urllib.request import url2pathname
 
-    return PicturePreview("card", url2pathname(urlsplit(card.url).path) if card.url.startswith("file:") else card.url)
+    return PicturePreview("card", url2pathname(urlsplit(image.url).path) if image.url.startswith("file:")
+                          else image.url)

@@ -174,11 +174,15 @@ class BlueskyPublisher:
             return False
         return True
 
+    def picture_mode(self, post: Post) -> str:
+        """The picture this post carries: its link card's thumbnail, where it has a link card."""
+        return self.account.image if self.account.link_card and post.link else "none"
+
     def _card(self, post: Post) -> dict[str, Any] | None:
         if not self.account.link_card or not post.link:
             return None
         external: dict[str, Any] = {"uri": post.link, "title": post.title[:300], "description": post.summary[:300]}
-        image = self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
+        image = self.pictures.image(post, self.picture_mode(post), self.account.card_size, session=self.images,
                                    timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
                                    account_id=self.account_id)
         if image is not None and len(image.data) > MAX_THUMB:  # a card over a photo is a large PNG

@@ -100,6 +100,13 @@ class DiscordPublisher:
         url = f"https://discord.com/channels/{guild}/{channel}/{message_id}" if guild and channel else None
         return Published(message_id, url)
 
+    #: the article's image goes by its address (the embed's ``image.url``), not downloaded and uploaded
+    picture_by_address = True
+
+    def picture_mode(self, post: Post) -> str:
+        """The picture this post carries: its embed's, where it has an embed (a post with a link)."""
+        return self.account.image if self.account.embed and post.link else "none"
+
     def _card(self, post: Post) -> Image | None:
         """The post's headline card (the article's image behind it, downloaded with limits), or None."""
         with content_session() as images:

@@ -73,7 +73,7 @@ class TelegramPublisher:
         common: dict[str, Any] = {"chat_id": self.account.chat_id}
         if self.account.parse_mode == "HTML":
             common["parse_mode"] = "HTML"
-        image = self._image(post) if self.account.image != "none" and TELEGRAM_CAPTION.fits(text) else None
+        image = self._image(post) if self.picture_mode(post) != "none" else None
         if image is not None:
             result = self._call("sendPhoto", data={**common, "caption": text},
                                 files={"photo": (image.url.rsplit("/", 1)[-1] or "image", image.data,
@@ -96,6 +96,11 @@ class TelegramPublisher:
     def close(self) -> None:
         self.session.close()
         self.images.close()
+
+    def picture_mode(self, post: Post) -> str:
+        """The picture this post carries: the account's ``image:``, where the text fits a photo's caption."""
+        text = html.escape(post.text, quote=False) if self.account.parse_mode == "HTML" else post.text
+        return self.account.image if TELEGRAM_CAPTION.fits(text) else "none"
 
     def _image(self, post: Post) -> Image | None:
         return self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,

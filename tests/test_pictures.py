@@ -220,7 +220,7 @@ def test_hosted_images_are_served_at_an_unguessable_address_until_they_expire_or
         assert fetch(hosted.url)[0] == 404  # withdrawn once the platform has it
         clock.advance(timedelta(hours=3, seconds=1))
         assert fetch(other.url)[0] == 404  # expired
-        assert store.prune_hosted(clock.now()) == 1
+        assert store.prune_hosted(clock.now()) == 2  # the other and the SVG-made-JPEG
     finally:
         web.stop()
         store.close()

@@ -100,8 +100,21 @@ def layout(card: Card, template: CardsConfig, width: int, height: int) -> Layout
     return fit_headline(card.title, box, sizes, template.max_lines, measure)
 
 
-def render(card: Card, template: CardsConfig, size: str = "landscape") -> bytes:
-    """The card as PNG bytes (raises CardError)."""
+def card_format(card: Card, template: CardsConfig, fmt: str = "auto") -> str:
+    """The file format of a card: ``png`` or ``jpeg``; ``auto`` is a JPEG over a photo (a tenth of the bytes,
+    a thirtieth of the time of a PNG of one) and a PNG on the brand colour (crisp, and small)."""
+    if fmt in ("png", "jpeg"):
+        return fmt
+    return "jpeg" if template.photo and card.image else "png"
+
+
+def content_type(data: bytes) -> str:
+    """A card's content type, by its bytes."""
+    return "image/jpeg" if data.startswith(b"\xff\xd8") else "image/png"
+
+
+def render(card: Card, template: CardsConfig, size: str = "landscape", fmt: str = "auto") -> bytes:
+    """The card as PNG or JPEG bytes (:func:`card_format`; raises CardError)."""
     check_shaping()
     if size not in template.sizes:
         raise CardError(f"no card size {size!r}; sizes: {', '.join(template.sizes)}")
@@ -142,7 +155,10 @@ def render(card: Card, template: CardsConfig, size: str = "landscape") -> bytes:
     if template.logo:
         _logo(canvas, template.logo, height, m, left=rtl)
     out = io.BytesIO()
-    canvas.save(out, format="PNG", optimize=False)
+    if card_format(card, template, fmt) == "jpeg":
+        canvas.save(out, format="JPEG", quality=90, subsampling=0)  # 4:4:4: the letters' edges stay clean
+    else:
+        canvas.save(out, format="PNG", optimize=False)
     return out.getvalue()
 
 
@@ -214,30 +230,37 @@ def _file_stamp(path: str | None) -> list[object]:
     return [path, st.st_size, st.st_mtime_ns]
 
 
-def cache_path(card: Card, template: CardsConfig, size: str, cache_dir: Path) -> Path:
+def cache_path(card: Card, template: CardsConfig, size: str, cache_dir: Path, fmt: str = "auto") -> Path:
     """Where :func:`cached` keeps the card: a file named by everything the card shows."""
+    kind = card_format(card, template, fmt)
     key = hashlib.sha256(json.dumps([DRAWING, card.title, card.label, card.site, size,
                                      template.model_dump(mode="json"), _file_stamp(template.font),
                                      _file_stamp(template.logo), hashlib.sha256(card.image or b"").hexdigest()],
                                     ensure_ascii=False).encode()).hexdigest()
-    return cache_dir / f"{key}.png"
+    return cache_dir / f"{key}.{'jpg' if kind == 'jpeg' else 'png'}"
 
 
-def cached(card: Card, template: CardsConfig, size: str, cache_dir: Path | None) -> bytes:
+def _whole(data: bytes) -> bool:
+    """Whether a file is a whole PNG or JPEG (not one cut short by a power cut)."""
+    return (data.startswith(PNG_SIGNATURE) and data.endswith(b"IEND\xaeB`\x82")) or \
+        (data.startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9"))
+
+
+def cached(card: Card, template: CardsConfig, size: str, cache_dir: Path | None, fmt: str = "auto") -> bytes:
     """:func:`render`, through a cache of card files keyed by everything the card shows. A cached file that is
-    not a whole PNG (a power cut after its rename) is drawn again; a cache that cannot be written (a full disk, a
-    read-only data_dir) still gives the card, logged."""
+    not a whole PNG or JPEG (a power cut after its rename) is drawn again; a cache that cannot be written (a full
+    disk, a read-only data_dir) still gives the card, logged."""
     if cache_dir is None:
-        return render(card, template, size)
-    path = cache_path(card, template, size, cache_dir)
+        return render(card, template, size, fmt)
+    path = cache_path(card, template, size, cache_dir, fmt)
     try:
         data = path.read_bytes()
-        if data.startswith(PNG_SIGNATURE) and data.endswith(b"IEND\xaeB`\x82"):
+        if _whole(data):
             os.utime(path)  # used now: the retention of cards counts from here
             return data
     except OSError:
         pass
-    data = render(card, template, size)
+    data = render(card, template, size, fmt)
     tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,8 @@ def add_parsers(sub_parser: Callable[[str, str], argparse.ArgumentParser],
                    help="one of cards.sizes (landscape 1200×675, portrait 1080×1350, square 1080×1080); default "
                         "the account's card_size with --account, else landscape")
     p.add_argument("--account", metavar="ID", help="draw it as this account's posts carry it (its card_size)")
-    p.add_argument("--output", "-o", metavar="FILE", required=True, help="where to write the PNG")
+    p.add_argument("--output", "-o", metavar="FILE", required=True,
+                   help="where to write it: a PNG, or a JPEG when the name ends .jpg or .jpeg")
 
 
 def commands(operations: OpenOperations) -> dict[str, Command]:
@@ -33,7 +34,8 @@ def commands(operations: OpenOperations) -> dict[str, Command]:
         try:
             size = args.size or (str(getattr(ops.bot.account(args.account), "card_size", "landscape"))
                                  if args.account else "landscape")
-            data = ops.card(title=args.title, url=args.url, label=args.label, image=args.image, size=size)
+            fmt = "jpeg" if Path(args.output).suffix.lower() in (".jpg", ".jpeg") else "png"  # as the file is named
+            data = ops.card(title=args.title, url=args.url, label=args.label, image=args.image, size=size, fmt=fmt)
         finally:
             ops.bot.close()
         Path(args.output).write_bytes(data)

@@ -160,7 +160,7 @@ class Pictures:
 
     def card(self, post: Post, size: str, photo: bytes | None, *, context: str) -> Image | None:
         """The post's headline card (None, logged, when it cannot be drawn)."""
-        from bot.cards import Card, CardError, cache_path, cached
+        from bot.cards import Card, CardError, cache_path, cached, content_type
 
         card = Card(post.title, card_label(post.labels, self.cards.breaking), photo, self.site)
         try:
@@ -173,7 +173,7 @@ class Pictures:
             return None
         where = cache_path(card, self.cards, size, self.cache_dir).resolve().as_uri() if self.cache_dir else \
             f"card-{post.delivery_id}.png"
-        return Image(where, data, "image/png", card=True)
+        return Image(where, data, content_type(data), card=True)
 
     def _quiet_photo(self, post: Post, *, session: requests.Session, timeout: float,
                      user_agent: str) -> Image | None:

@@ -125,7 +125,8 @@ def test_a_card_is_right_aligned_with_its_breaking_band_and_photo() -> None:
     photo.save(buf, "JPEG")
     card = _png(render(Card(LONG, "عاجل", buf.getvalue(), "قريش"), TEMPLATE))
     assert card.size == (1200, 675)
-    assert card.getpixel((5, 5)) == (200, 16, 46)  # the band's colour, across the top
+    band = card.getpixel((5, 5))  # over a photo the card is a JPEG: its colours within a step or two
+    assert all(abs(a - b) <= 4 for a, b in zip(band, (200, 16, 46), strict=True))  # the band's, across the top
     plain = _png(render(Card(LONG, "منوعات", None, "قريش"), TEMPLATE))
     assert plain.getpixel((5, 5)) == (18, 38, 63)  # not a breaking label: the brand colour, no band
     top = card.getpixel((600, 120))

@@ -84,8 +84,9 @@ def test_x_without_its_link_carries_a_card_with_the_breaking_band(
         assert "http" not in tweet["text"]  # link: never
         [media_id] = tweet["media_ids"]
         media = fake_x.media[media_id]
-        assert media["content_type"] == "image/png"
         cards.append(decoded(media["data"]))
+    # on the brand colour a PNG; over the article's photo a JPEG (a tenth of the bytes)
+    assert [fake_x.media[t["media_ids"][0]]["content_type"] for t in fake_x.tweets] == ["image/png", "image/jpeg"]
     breaking, pictured = cards
     assert breaking.size == pictured.size == (1200, 675)
     assert near(breaking.getpixel((20, 20)), BAND)  # عاجل: the red band across the top
@@ -123,14 +124,14 @@ def test_one_card_is_drawn_for_every_account_that_posts_it(
                                           account(discord, "dc", image="card", timeout="2s")])
     first_poll_then_publish(run_bot, config, feed_server)
     assert len(fake_x.tweets) == 2 and len(discord.messages) == 2
-    cached = sorted((tmp_path / "var" / "cards").glob("*.png"))
-    assert len(cached) == 2  # one per article, not one per account
+    cached = sorted((tmp_path / "var" / "cards").glob("*.*"))
+    assert [p.suffix for p in cached] and len(cached) == 2  # one per article, not one per account
     x_cards = {fake_x.media[t["media_ids"][0]]["data"] for t in fake_x.tweets}
     discord_cards = {f for files in discord.files.values() for f in files}
     assert x_cards == discord_cards == {p.read_bytes() for p in cached}
-    for message in discord.messages:  # the card is the embed's image, uploaded with the message
-        assert message["embeds"][0]["image"] == {"url": "attachment://card.png"}
-        assert [a["filename"] for a in message["attachments"]] == ["card.png"]
+    for message, name in zip(discord.messages, ["card.png", "card.jpg"], strict=True):  # the embed's image,
+        assert message["embeds"][0]["image"] == {"url": f"attachment://{name}"}       # uploaded with the message
+        assert [a["filename"] for a in message["attachments"]] == [name]
     assert discord.problems == []
 
 
@@ -286,18 +287,19 @@ def test_the_compose_preview_shows_the_card_to_signed_in_people(
         preview = editor.post("/compose/preview", {"text": text, "account": ["x", "plain"],
                                                    "image": f"{feed_server.base}/up/bridge.jpg"})
         assert preview.status_code == 200
-        [src] = re.findall(r'<img src="(/cards/[0-9a-f]{64}\.png)"', preview.text)
+        [src] = re.findall(r'<img src="(/cards/[0-9a-f]{64}\.jpg)"', preview.text)  # over the photo: a JPEG
         # the other carries the article's image (shown where it is https://, which the local server is not)
         [plain] = [r for r in server.ops.manual_post(text=text, url=None, account_ids=["plain"], link=None,
                                                      image=f"{feed_server.base}/up/bridge.jpg", dry_run=True,
                                                      force=False, by="omar")]
         assert (plain.image, plain.card) == (f"{feed_server.base}/up/bridge.jpg", None)
         shown = editor.get(src)
-        assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/png"
+        assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/jpeg"
         assert decoded(shown.content).size == (1200, 675)
         assert near(decoded(shown.content).getpixel((600, 30)), (40, 160, 60), by=30)  # over the given photo
         assert fake_x.tweets == []  # a preview posts nothing
         assert editor.get("/cards/" + "0" * 64 + ".png").status_code == 404
+        assert editor.get(src.replace(".jpg", ".png")).status_code == 404
         assert editor.get("/cards/..%2F..%2Fbot.sqlite3").status_code == 404
         anonymous = server.client(None)
         assert anonymous.get(src, allow_redirects=False).status_code in (302, 303, 401)
@@ -463,7 +465,7 @@ def test_the_preview_chooses_and_finds_the_picture_as_the_post_does(
     assert run_bot("poll", "--config", str(config)).code == 0
     assert telegram.photos == [PHOTO]
     [dc_plain] = [m for m in discord.messages if plain.title in m["content"]]
-    assert dc_plain["embeds"][0]["image"] == {"url": "attachment://card.png"}
+    assert dc_plain["embeds"][0]["image"] == {"url": "attachment://card.jpg"}  # over the page's og:image
 
 
 def test_mastodon_facebook_and_bluesky_carry_the_card_their_image_setting_asks_for(

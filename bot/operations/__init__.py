@@ -267,10 +267,11 @@ class Operations(EditingMixin, UsersOperations):
         return previews, errors
 
     def card(self, *, title: str | None, url: str | None, label: str | None = None, image: str | None = None,
-             size: str = "landscape") -> bytes:
-        """A headline card as PNG bytes: for ``title`` (with ``image``, a file path or URL), or for the article at
-        ``url`` (its page's headline and image). Drawn with the config's ``cards:`` template, cached under
-        ``data_dir``. Raises CardError, or UsageError for a person's mistake."""
+             size: str = "landscape", fmt: str = "auto") -> bytes:
+        """A headline card as PNG or JPEG bytes (``fmt``: png, jpeg, or auto: :func:`bot.cards.card_format`):
+        for ``title`` (with ``image``, a file path or URL), or for the article at ``url`` (its page's headline and
+        image). Drawn with the config's ``cards:`` template, cached under ``data_dir``. Raises CardError, or
+        UsageError for a person's mistake."""
         from pathlib import Path
 
         from bot.cards import Card, cached
@@ -299,7 +300,7 @@ class Operations(EditingMixin, UsersOperations):
                 if image:  # the one a person named: say why it cannot be used
                     raise UsageError(f"--image: {exc}") from exc
         card = Card(clean_title(title or ""), label, data, bot.config.site.name)
-        return cached(card, bot.config.cards, size, Path(bot.config.data_dir) / "cards")
+        return cached(card, bot.config.cards, size, Path(bot.config.data_dir) / "cards", fmt)
 
     def manual_post(self, *, text: str | None, url: str | None, account_ids: Sequence[str], link: str | None,
                     image: str | None, dry_run: bool, force: bool, by: str,

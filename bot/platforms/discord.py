@@ -3,7 +3,7 @@
 The post's text is the message's ``content``; with ``embed: true`` an embed carries the headline (cut at a
 word to 256), the article's link, its excerpt (cut at a word to 4096) and its picture (``image:``): the
 article's first image by its address, or a headline card uploaded with the message (multipart
-``payload_json`` and ``files[0]``, shown as ``attachment://card.png``). Mentions never
+``payload_json`` and ``files[0]``, shown as ``attachment://card.png`` or ``card.jpg``). Mentions never
 ping (``allowed_mentions: {parse: []}``): a headline with ``@everyone`` stays text. ``?wait=true`` makes
 Discord answer with the message, whose id ``bot unpost`` deletes.
 
@@ -44,8 +44,6 @@ from bot.platforms.http import Reply, send
 #: how long to wait on a 429 that says nothing of how long (Discord always says; a proxy may not)
 DEFAULT_RATE_WAIT = timedelta(seconds=60)
 UNKNOWN_WEBHOOK, UNKNOWN_MESSAGE = 10015, 10008
-#: A card's file name in the message (``attachment://card.png`` in the embed).
-CARD_NAME = "card.png"
 
 
 class DiscordPublisher:
@@ -82,7 +80,8 @@ class DiscordPublisher:
                                                 "image" not in body["embeds"][0]):
                 card = self._card(post)
                 if card is not None:  # uploaded with the message, shown as the embed's image
-                    body["embeds"][0]["image"] = {"url": f"attachment://{CARD_NAME}"}
+                    name = "card.jpg" if card.content_type == "image/jpeg" else "card.png"
+                    body["embeds"][0]["image"] = {"url": f"attachment://{name}"}
         if self.account.username:
             body["username"] = self.account.username
         if self.account.avatar_url:
@@ -90,7 +89,7 @@ class DiscordPublisher:
         try:
             message = self._call("POST", self.hook, params={"wait": "true"}, json=body) if card is None else \
                 self._call("POST", self.hook, params={"wait": "true"}, data={"payload_json": json.dumps(body)},
-                           files={"files[0]": (CARD_NAME, card.data, card.content_type)})
+                           files={"files[0]": (name, card.data, card.content_type)})
         except MaybeSent as exc:  # where a person can look whether it went out
             exc.check = exc.check or f"the Discord channel of webhook {self.webhook_id}"
             raise

@@ -28,7 +28,7 @@ MAX_TEXT = 5000
 #: A compose form's own name for its post (so the form sent twice posts once).
 KEY = re.compile(r"^[0-9a-f]{32}$")
 #: A card's file in the card cache.
-CARD_FILE = re.compile(r"[0-9a-f]{64}\.png")
+CARD_FILE = re.compile(r"[0-9a-f]{64}\.(png|jpg)")
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -113,7 +113,8 @@ def routes(console: Console) -> list[BaseRoute]:
             data = path.read_bytes()
         except OSError:
             return PlainTextResponse("", 404)
-        return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+        kind = "image/jpeg" if name.endswith(".jpg") else "image/png"
+        return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=86400"})
 
     v = console.view
     return [

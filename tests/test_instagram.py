@@ -316,6 +316,34 @@ def test_no_picture_fails_with_the_reason(
     bot.close()
 
 
+@pytest.mark.parametrize(("mode", "picture", "status"), [
+    ("article_or_card", png(1500, 500), "sent"), ("article_or_card", b"\xff\xd8\xff\xe0 not a picture", "sent"),
+    ("article", png(1500, 500), "failed"), ("article", png(1080, 1350), "sent"), ("article", png(1910, 1000), "sent"),
+])
+def test_a_picture_instagram_would_refuse_gives_way_to_a_card(
+    tmp_path: Path, feed_server: FeedServer, instagram: FakeInstagram, media: MediaSide, clock: ManualClock,
+    mode: str, picture: bytes, status: str,
+) -> None:
+    """Instagram takes 4:5 to 1.91:1: with article_or_card a wider image (or a broken one) becomes a card drawn
+    over it; with article the post fails with the reason."""
+    path = config(tmp_path, feed_server, media, ig(instagram, image=mode))
+    feed_server.set("/up/budget.png", picture, content_type="image/png", conditional=False)
+    bot = queued(path, clock, feed_server, media)
+    [o] = bot.dispatch()
+    assert o.status == status, o.detail
+    if status == "failed":
+        assert "is 1500×500, and Instagram takes from 4:5 to 1.91:1" in (o.detail or "") and not instagram.fetched
+    else:
+        expected = (1080, 1350) if mode == "article_or_card" else _png_size(picture)
+        assert jpeg_size(instagram.posts[0]["image"]) == expected
+    bot.close()
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as img:
+        return img.size
+
+
 def test_check_delete_and_token_expiry(
     tmp_path: Path, feed_server: FeedServer, instagram: FakeInstagram, media: MediaSide, clock: ManualClock,
     run_bot: Callable[..., Run],

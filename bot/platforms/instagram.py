@@ -9,8 +9,10 @@ when the article has none) is put at an unguessable address of the bot's HTTP si
    the picture); ``GET /{container-id}?fields=status_code,status`` until it is FINISHED;
 3. ``POST /{ig-user-id}/media_publish`` with ``creation_id`` → the post's id; its ``permalink`` is asked.
 
-The picture is withdrawn when the attempt is over. A post without a picture cannot go: it fails with the
-reason. Links in a caption are not clickable: the account's ``link_line`` stands where the template shows one.
+Instagram takes a photo from 4:5 to 1.91:1: with ``article_or_card`` an article's image of another shape (or
+one that cannot be read) gives way to a card drawn over it. The picture is withdrawn when the attempt is over. A
+post without a picture it can take cannot go: it fails with the reason. Links in a caption are not clickable:
+the account's ``link_line`` stands where the template shows one.
 
 | Instagram says                                                  | outcome                                      |
 | --------------------------------------------------------------- | -------------------------------------------- |
@@ -72,6 +74,8 @@ QUOTA_PRECISION = 60
 QUOTA_UNSAID_WAIT = timedelta(hours=1)
 INSTAGRAM_LOGIN_HOST = "graph.instagram.com"
 ALT_TEXT_MAX = 1000
+#: The shapes Instagram takes for a photo: from 4:5 (portrait) to 1.91:1 (landscape).
+MIN_RATIO, MAX_RATIO = 4 / 5, 1.91
 
 
 class InstagramPublisher:
@@ -97,9 +101,7 @@ class InstagramPublisher:
 
     def publish(self, post: Post) -> Published:
         self._check_quota()
-        image = self._image(post)
-        if image is None:
-            raise Rejected(self._no_picture())
+        image = self._picture(post)
         try:
             hosted = self.pictures.public(image, jpeg=True)
         except BotError as exc:
@@ -153,11 +155,28 @@ class InstagramPublisher:
                                    timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
                                    account_id=self.account_id)
 
-    def _no_picture(self) -> str:
-        if self.account.image == "article":
-            return ("Instagram posts need a picture: the article has none that could be fetched (the log says "
-                    "why); image: article_or_card posts a headline card instead")
-        return "Instagram posts need a picture: no headline card could be drawn (the log says why)"
+    def _picture(self, post: Post) -> Image:
+        """The post's picture, one Instagram takes (readable, from 4:5 to 1.91:1): with ``article_or_card``, an
+        article's image it would refuse gives way to a card drawn over it. Rejected when there is none."""
+        mode = self.account.image
+        image = self._image(post)
+        if image is None:
+            raise Rejected("Instagram posts need a picture: " + (
+                "the article has none that could be fetched (the log says why); image: article_or_card posts a "
+                "headline card instead" if mode == "article" else "no headline card could be drawn (the log says "
+                                                                   "why)"))
+        size = _size(image.data)
+        if size is not None and MIN_RATIO <= size[0] / size[1] <= MAX_RATIO:
+            return image
+        if mode == "article_or_card" and not image.url.startswith("card-"):
+            card = self.pictures.card(post, self.account.card_size, image.data,
+                                      context=f"account={self.account_id} delivery={post.delivery_id}")
+            if card is not None:
+                return card
+        why = "cannot be read as an image" if size is None else \
+            f"is {size[0]}×{size[1]}, and Instagram takes from 4:5 to 1.91:1"
+        raise Rejected(f"Instagram cannot take this post's picture: it {why}"
+                       + ("; image: article_or_card posts a headline card instead" if mode == "article" else ""))
 
     def _container(self, image_url: str, post: Post) -> str:
         data = {"image_url": image_url, "caption": post.text}
@@ -303,6 +322,20 @@ class InstagramPublisher:
             return self._quota()
         except PlatformError:
             return 0, 0, 0
+
+
+def _size(data: bytes) -> tuple[int, int] | None:
+    """An image's width and height, or None when Pillow cannot read it."""
+    import io
+
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except (OSError, ValueError, PILImage.DecompressionBombError):
+        return None
+    return (width, height) if width > 0 and height > 0 else None
 
 
 def _int(value: object) -> int:

@@ -1,11 +1,12 @@
 """A local Instagram Graph API (v26.0, content publishing) for one professional account, as Meta documents it
 (../shared/CONTRACTS.md, Instagram): the token checked on every call; ``POST /{ig-user-id}/media`` fetches
 ``image_url`` over HTTP as Meta's crawler does (a JPEG only; an unreachable address, a 404 or another kind is
-refused with 9004 / 2207052) and refuses a caption over 2,200 characters or 30 hashtags; a container is
-IN_PROGRESS, then FINISHED; ``media_publish`` publishes a container once and enforces the publishing limit
-(``quota_total`` posts per moving ``quota_duration``), which ``content_publishing_limit`` reports (``since``
-too); permalinks, ``DELETE``, ``debug_token``. Everything it received is recorded; ``failing`` answers every
-request with one answer (5xx mode), ``lose_publish_answers`` posts and then answers 500 (an answer lost).
+refused with 9004 / 2207052; a shape outside 4:5 to 1.91:1 with 36003 / 2207009) and refuses a caption over
+2,200 characters or 30 hashtags; a container is IN_PROGRESS, then FINISHED; ``media_publish`` publishes a
+container once and enforces the publishing limit (``quota_total`` posts per moving ``quota_duration``), which
+``content_publishing_limit`` reports (``since`` too); permalinks, ``DELETE``, ``debug_token``. Everything it
+received is recorded; ``failing`` answers every request with one answer (5xx mode), ``lose_publish_answers``
+posts and then answers 500 (an answer lost).
 
 Also ``MediaSide``: the bot's own HTTP side (``bot.web``), serving ``/media/…`` from a store, for tests that
 run the bot in this process (``bot run`` serves it itself)."""
@@ -156,6 +157,11 @@ class FakeInstagram(FakeServer):
             return not_fetched(url)
         if kind != "JPEG":
             return not_fetched(url)
+        if not 4 / 5 <= size[0] / size[1] <= 1.91:
+            return graph_error(400, 36003, "The aspect ratio is not supported.", 2207009,
+                               error_user_msg="The submitted image with aspect ratio "
+                                              f"('{size[0]}/{size[1]}') cannot be published. Please submit an image "
+                                              "with a valid aspect ratio.")
         container = str(next(self._ids))
         self.containers[container] = {"id": container, "caption": caption, "image": got.content, "size": size,
                                       "alt_text": params.get("alt_text"), "checks": 0, "status": "IN_PROGRESS"}

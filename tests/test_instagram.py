@@ -374,6 +374,24 @@ def test_check_delete_and_token_expiry(
     bot.close()
 
 
+def test_an_editors_caption_must_keep_to_the_hashtag_limit(
+    tmp_path: Path, feed_server: FeedServer, instagram: FakeInstagram, media: MediaSide, clock: ManualClock,
+    run_bot: Callable[..., Run], capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = config(tmp_path, feed_server, media, ig(instagram))
+    bot = queued(path, clock, feed_server, media, 0)
+    bot.store.hold_account("ig", "held by a test", clock.now())  # its posts wait, queued
+    publish(feed_server, new_items(feed_server.base)[:1])
+    bot.poll("main")
+    [row] = bot.store.deliveries()
+    bot.close()
+    capsys.readouterr()
+    six = "البرلمان يقر الموازنة #العراق #بغداد #البصرة #الموصل #أربيل #النجف"
+    assert run_bot("edit", str(row.id), six, "--config", str(path)).code == 2
+    assert capsys.readouterr().err == "bot: the text has more hashtags than ig takes (5)\n"
+    assert run_bot("edit", str(row.id), six.rsplit(" ", 1)[0], "--config", str(path)).code == 0
+
+
 def test_the_link_line_stands_where_the_template_shows_the_link(tmp_path: Path, instagram: FakeInstagram) -> None:
     def composed(**settings: Any) -> str:
         path = write_config(tmp_path, feeds=[{"id": "main", "url": "https://news.example/feed"}],

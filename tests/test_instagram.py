@@ -31,6 +31,7 @@ from bot.platforms import TokenExpiry
 from .kit.configs import account, write_config
 from .kit.databases import expire_claims
 from .kit.e2e import publish
+from .kit.fake_alerts import FakeWebhook
 from .kit.fake_instagram import FakeInstagram, MediaSide, graph_error
 from .kit.runs import Run, bot_process, kill_poll_when, wait_for
 from .kit.servers import Answer, FeedServer, closed_clean
@@ -223,6 +224,7 @@ PUBLISH = "/v26.0/17841400000000001/media_publish"
     (PUBLISH, graph_error(400, -1, "Instagram server error. Try again.", 2207001), "in_doubt"),
     (PUBLISH, graph_error(400, 9, "Application request limit reached", 2207042), "rate_limited"),
     (PUBLISH, graph_error(400, 190, "Error validating access token", 463), "held"),
+    (PUBLISH, graph_error(400, 4, "We restrict certain activity to protect our community.", 2207051), "held"),
 ])
 def test_graph_errors(
     tmp_path: Path, feed_server: FeedServer, instagram: FakeInstagram, media: MediaSide, clock: ManualClock,
@@ -248,7 +250,9 @@ def test_no_answer_before_media_publish_is_retried_not_in_doubt(
     instagram.answer_late(POST, 2.0)
     [o] = bot.dispatch()
     assert o.status == "retry" and "did not answer in time" in (o.detail or "")
-    assert "may have reached" not in (o.detail or "") and bot.store.deliveries()[0].state == DeliveryState.QUEUED
+    [row] = bot.store.deliveries()
+    assert "may have reached" not in (o.detail or "") and row.state == DeliveryState.QUEUED
+    assert not row.maybe_posted  # an editor may still change its text
     clock.advance(timedelta(hours=1))
     assert [o.status for o in bot.dispatch()] == ["sent"] and len(instagram.posts) == 1
     bot.close()
@@ -372,6 +376,18 @@ def test_check_delete_and_token_expiry(
     login = bot.publishers["ig"]
     assert isinstance(login, TokenExpiry) and login.token_expiry() is None  # no debug_token there
     bot.close()
+
+
+def test_a_token_near_its_expiry_is_told(
+    tmp_path: Path, feed_server: FeedServer, instagram: FakeInstagram, media: MediaSide, webhook: FakeWebhook,
+    run_bot: Callable[..., Run], clock: ManualClock,
+) -> None:
+    instagram.expires_at = int((clock.now() + timedelta(days=3)).timestamp())  # a user token's 60 days end
+    path = config(tmp_path, feed_server, media, ig(instagram),
+                  alerts={"channels": [{"type": "webhook", "url": webhook.address}], "token_warning": "7d"})
+    run_bot("poll", "--config", str(path))
+    [told] = webhook.received
+    assert told["problem"] == "token:ig" and told["text"].startswith("the token of account ig (instagram) expires ")
 
 
 def test_an_editors_caption_must_keep_to_the_hashtag_limit(

@@ -443,3 +443,13 @@ def test_config_refuses_an_account_without_a_public_address_or_a_picture(
     secrets = load_config(write_config(tmp_path, feeds=feeds, server={"public_url": "https://bot.news.example"},
                                        accounts=ig(instagram))).secrets()
     assert instagram.token in secrets
+
+
+def test_the_console_counts_as_instagram_does() -> None:
+    from bot.compose.length import INSTAGRAM
+    from bot.config import ConsoleAccount
+    from bot.platforms import make_publisher
+
+    publisher = make_publisher(ConsoleAccount(id="c", platform="console", count_as="instagram"))
+    assert publisher.rule is INSTAGRAM
+    publisher.close()

@@ -269,7 +269,7 @@ def test_a_lost_answer_to_media_publish_is_sent_when_the_container_says_publishe
     instagram.answer_late(PUBLISH, 3.0)  # posted, its answer after the read timeout (2s)
     assert [o.status for o in bot.dispatch()] == ["sent"] and len(instagram.posts) == 2
     rows = bot.store.deliveries()
-    assert all(r.remote_id is None and "container says it was published" in (r.note or "") for r in rows), \
+    assert all(r.remote_id is None and "its container says so" in (r.note or "") for r in rows), \
         [(r.remote_id, r.note) for r in rows]
     bot.close()
 

@@ -113,8 +113,8 @@ class InstagramPublisher:
         finally:
             self._withdraw(hosted)
         if media_id is None:
-            return Published(None, None, "Instagram's answer was lost, but its container says it was published; "
-                                         "the post's id is not known")
+            return Published(None, None, "Instagram published it (its container says so), but its answer with "
+                                         "the post's id was lost")
         return Published(media_id, self._permalink(media_id))
 
     def check(self) -> str:
@@ -183,8 +183,10 @@ class InstagramPublisher:
         if post.title:
             title = post.title
             data["alt_text"] = title if len(title) <= ALT_TEXT_MAX else title[:ALT_TEXT_MAX - 1] + "…"
-        answer = self._call("POST", f"/{self.user}/media", data=data)
-        return str(answer["id"])
+        container = self._call("POST", f"/{self.user}/media", data=data).get("id")
+        if not container:
+            raise Unavailable("Instagram answered without a container's id: nothing was posted")
+        return str(container)
 
     def _status(self, container: str) -> tuple[str, str]:
         answer = self._call("GET", f"/{container}", params={"fields": "status_code,status"})
@@ -207,7 +209,8 @@ class InstagramPublisher:
             pause = min(pause * 2, 2.0)
 
     def _media_publish(self, container: str) -> str | None:
-        """The post's id; None when the answer was lost but the container says PUBLISHED."""
+        """The post's id; None when it was made but its id is not known (the answer was lost and the container
+        says PUBLISHED, or a 200 without it)."""
         try:
             answer = self._call("POST", f"/{self.user}/media_publish", data={"creation_id": container},
                                 publishing=True)
@@ -220,7 +223,8 @@ class InstagramPublisher:
                 return None
             exc.check = exc.check or f"the Instagram account's profile (user id {self.user})"
             raise
-        return str(answer["id"])
+        media_id = answer.get("id")  # a 200 is a post made: without its id, it is still made
+        return str(media_id) if media_id else None
 
     def _permalink(self, media_id: str) -> str | None:
         try:

@@ -17,6 +17,7 @@ from .kit.fake_alerts import FakeSMTP, FakeWebhook
 from .kit.fake_bluesky import FakeBluesky
 from .kit.fake_discord import FakeDiscord
 from .kit.fake_facebook import FakeFacebook
+from .kit.fake_instagram import FakeInstagram, MediaSide
 from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
@@ -76,6 +77,19 @@ def bluesky() -> Iterator[FakeBluesky]:
 @pytest.fixture
 def discord(clock: ManualClock) -> Iterator[FakeDiscord]:
     yield from serving(FakeDiscord(clock))
+
+
+@pytest.fixture
+def instagram(clock: ManualClock) -> Iterator[FakeInstagram]:
+    yield from serving(FakeInstagram(clock))
+
+
+@pytest.fixture
+def media() -> Iterator[MediaSide]:
+    """The bot's HTTP side serving hosted pictures (``/media/…``) for a bot run in the test's process."""
+    side = MediaSide()
+    yield side
+    side.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""One config with an account on each of the six platforms: the whole sample feed in a single `bot poll`,
+"""One config with an account on each of the seven platforms: the whole sample feed in a single `bot poll`,
 every post right for its platform, exactly once; and each publisher can delete what it posted."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import pytest
 import regex
 
 from bot.clock import ManualClock
-from bot.compose.length import count_x
+from bot.compose.hashtags import count_hashtags
+from bot.compose.length import count_utf16, count_x
 from bot.config import load_config
+from bot.config.database import database_url
 from bot.core import Bot
 
 from .kit.configs import account, write_config
@@ -20,6 +22,7 @@ from .kit.e2e import JPEG
 from .kit.fake_bluesky import FakeBluesky
 from .kit.fake_discord import FakeDiscord
 from .kit.fake_facebook import FakeFacebook
+from .kit.fake_instagram import FakeInstagram, MediaSide
 from .kit.fake_mastodon import FakeMastodon, mastodon_length
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
@@ -37,9 +40,17 @@ class Fakes:
         self.bluesky = FakeBluesky()
         self.discord = FakeDiscord(clock)
         self.discord.limit = self.discord.remaining = 50  # the whole feed in one poll, on a clock that stands still
+        self.instagram = FakeInstagram(clock)
+        self.clock = clock
+        self.media = MediaSide()  #: the bot's HTTP side, serving the pictures Instagram fetches
+
+    def serve_pictures(self, path: Path) -> None:
+        config = load_config(path)
+        self.media.start(database_url(config.database, config.data_dir), self.clock.now)
 
     def close(self) -> None:
-        for fake in (self.x, self.telegram, self.facebook, self.mastodon, self.bluesky, self.discord):
+        self.media.close()
+        for fake in (self.x, self.telegram, self.facebook, self.mastodon, self.bluesky, self.discord, self.instagram):
             closed_clean(fake)
 
 
@@ -50,7 +61,7 @@ def fakes(clock: ManualClock) -> Iterator[Fakes]:
     f.close()
 
 
-def six_accounts(f: Fakes) -> list[dict[str, object]]:
+def seven_accounts(f: Fakes) -> list[dict[str, object]]:
     template = "{title}\n\n{short_link}\n{hashtags}"
     return [
         account(f.x, "x", image=True, template=template),
@@ -59,10 +70,11 @@ def six_accounts(f: Fakes) -> list[dict[str, object]]:
         account(f.mastodon, "mastodon", image=True, template="{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"),
         account(f.bluesky, "bluesky", template=template),
         account(f.discord, "discord", template="{title}\n\n{excerpt}\n\n{short_link}"),
+        account(f.instagram, "instagram", hashtags={"max": 30}),  # its own template: link line, hashtags
     ]
 
 
-def test_the_whole_feed_reaches_all_six_platforms_once(
+def test_the_whole_feed_reaches_all_seven_platforms_once(
     tmp_path: Path, feed_server: FeedServer, fakes: Fakes, run_bot: Callable[..., Run],
 ) -> None:
     base = feed_server.base
@@ -71,7 +83,8 @@ def test_the_whole_feed_reaches_all_six_platforms_once(
     feed_server.set("/wp-content/uploads/2026/11/babylon.jpg", JPEG, content_type="image/jpeg", conditional=False)
     path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 10}],
                         site={"name": "قريش", "url": base, "timezone": "Asia/Baghdad"},
-                        accounts=six_accounts(fakes))
+                        server={"public_url": fakes.media.public_url}, accounts=seven_accounts(fakes))
+    fakes.serve_pictures(path)
     assert run_bot("poll", "--config", str(path)).code == 0
     assert run_bot("poll", "--config", str(path)).code == 0  # again: nothing more
 
@@ -88,12 +101,16 @@ def test_the_whole_feed_reaches_all_six_platforms_once(
     assert fakes.x.validation_errors == []
     assert len(fakes.discord.messages) == 10 and all(len(m["content"]) <= 2000 for m in fakes.discord.messages)
     assert sum(1 for m in fakes.discord.messages if "image" in m["embeds"][0]) == 1
-    for text in x_texts + [s["text"] for s in fakes.mastodon.statuses] + [r["text"] for r in records]:
+    captions = [p["caption"] for p in fakes.instagram.posts]
+    assert len(captions) == 10 and all(count_utf16(c) <= 2200 and count_hashtags(c) <= 5 for c in captions)
+    assert all("🔗 الرابط في الملف الشخصي" in c and "http" not in c for c in captions)
+    assert sorted(p["size"] for p in fakes.instagram.posts) == [(1080, 1350)] * 10  # cards (babylon.jpg is no image)
+    for text in x_texts + [s["text"] for s in fakes.mastodon.statuses] + [r["text"] for r in records] + captions:
         assert "&#" not in text and "<" not in text
 
     bot = Bot.open(load_config(path))
     rows = bot.store.deliveries()
-    assert len(rows) == 60 and {r.state for r in rows} == {"sent"}
+    assert len(rows) == 70 and {r.state for r in rows} == {"sent"}
     bot.close()
 
 
@@ -101,24 +118,30 @@ def test_each_publisher_deletes_what_it_posted(
     tmp_path: Path, feed_server: FeedServer, fakes: Fakes, clock: ManualClock,
 ) -> None:
     feed_server.set("/feed", rss2(SAMPLE_ITEMS[:1]))
-    accounts = [{**a, "image": False} if "image" in a else a for a in six_accounts(fakes)]
+    accounts = [{**a, "image": False} if "image" in a else a for a in seven_accounts(fakes)]
     for a in accounts:  # the article's page is on news.example, not on this machine: no image lookups
         a.pop("photo", None)
         if a["platform"] == "bluesky":
             a["link_card"] = False
+    for a in accounts:
+        if a["platform"] == "instagram":
+            a["image"] = "card"  # Instagram takes only pictures: a card, drawn here
     path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 1}],
                         site={"name": "قريش", "url": "https://news.example",
-                              "short_link": {"kind": "wordpress", "page_lookup": False}}, accounts=accounts)
+                              "short_link": {"kind": "wordpress", "page_lookup": False}},
+                        server={"public_url": fakes.media.public_url}, cards={"photo": False}, accounts=accounts)
+    fakes.serve_pictures(path)
     bot = Bot.open(load_config(path), clock=clock)
     bot.poll("main")
     outcomes = bot.dispatch()
-    assert sorted(o.status for o in outcomes) == ["sent"] * 6
+    assert sorted(o.status for o in outcomes) == ["sent"] * 7
     for row in bot.store.deliveries():
         publisher = bot.publishers[row.account_id]
         assert row.remote_id
         publisher.delete(row.remote_id)
     assert fakes.x.tweets == [] and fakes.telegram.messages == [] and fakes.facebook.posts == []
     assert fakes.mastodon.statuses == [] and fakes.bluesky.records == {} and fakes.discord.messages == []
+    assert fakes.instagram.posts == []
     bot.close()
 
 
@@ -132,28 +155,31 @@ def test_no_secret_reaches_the_logs_on_any_platform(
     import logging
 
     feed_server.set("/feed", rss2(SAMPLE_ITEMS[:2]))
-    accounts = six_accounts(fakes)
+    accounts = seven_accounts(fakes)
     for a in accounts:  # the articles' pages are on news.example, not on this machine: no image lookups
         a.pop("image", None)
         a.pop("photo", None)
         if a["platform"] == "bluesky":
             a["link_card"] = False
     secrets = [fakes.x.keys["consumer_secret"], fakes.x.keys["token_secret"], fakes.telegram.token,
-               fakes.facebook.token, fakes.mastodon.token, fakes.bluesky.password, fakes.discord.token]
+               fakes.facebook.token, fakes.mastodon.token, fakes.bluesky.password, fakes.discord.token,
+               fakes.instagram.token]
     fakes.x.revoked = True
     fakes.telegram.token, fakes.facebook.token, fakes.mastodon.token = "other", "other", "other"
     fakes.bluesky.password = "other"
     fakes.discord.token = "other"
+    fakes.instagram.token = "other"  # refused at its first call, the publishing limit: before any picture
     path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 2}],
                         site={"name": "قريش", "url": "https://news.example",
-                              "short_link": {"kind": "wordpress", "page_lookup": False}}, accounts=accounts)
+                              "short_link": {"kind": "wordpress", "page_lookup": False}},
+                        server={"public_url": fakes.media.public_url}, accounts=accounts)
     for fmt in ("text", "json"):
         run_bot("poll", "-v", "--log-format", fmt, "--config", str(path))
         run_bot("check", "-v", "--log-format", fmt, "--config", str(path))
         logging.getLogger("bot.test").warning("a careless line with %s in it", secrets[2])
     out = capsys.readouterr()
     logs = out.err + out.out
-    assert logs.count("is HELD") >= 6 and "***" in logs
+    assert logs.count("is HELD") >= 7 and "***" in logs
     for secret in secrets:
         assert secret not in logs
     json_lines = [line for line in out.err.splitlines() if line.startswith("{")]

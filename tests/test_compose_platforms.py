@@ -22,7 +22,7 @@ from bot.models import Article
 from .kit.paths import WORDPRESS_FIXTURES
 from .kit.wordpress import SAMPLE_ITEMS, rss2
 
-PLATFORMS = ["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord"]
+PLATFORMS = ["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord", "instagram"]
 TEMPLATE = "{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"
 SITE = "https://news.example"
 

@@ -244,6 +244,7 @@ def test_example_and_demo_configs_load() -> None:
                              "TELEGRAM_BOT_TOKEN", "FACEBOOK_PAGE_TOKEN", "MASTODON_TOKEN", "BLUESKY_APP_PASSWORD",
                              "BOT_PING_TOKEN")}
     keys["DISCORD_WEBHOOK_URL"] = "https://discord.com/api/webhooks/1/x"  # a webhook's URL, or refused
+    keys["INSTAGRAM_ACCESS_TOKEN"] = "x"
     example = load_config(ROOT / "config" / "bot.example.yaml", environ=keys)
     assert example.feeds[0].id == "main"
     demo = load_config(ROOT / "config" / "demo.yaml", environ={})
@@ -302,6 +303,7 @@ def test_example_config_documents_every_option() -> None:
         FacebookAccount,
         FeedConfig,
         HashtagConfig,
+        InstagramAccount,
         Limits,
         MastodonAccount,
         NameFilter,
@@ -323,7 +325,7 @@ def test_example_config_documents_every_option() -> None:
                                      HashtagConfig, UtmConfig, XAccount, XCredentials, TelegramAccount,
                                      FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter,
                                      ServerConfig, AlertsConfig, TelegramChannel, EmailChannel, WebhookChannel,
-                                     XPrices, XBudget, ApprovalConfig, DiscordAccount]
+                                     XPrices, XBudget, ApprovalConfig, DiscordAccount, InstagramAccount]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
 

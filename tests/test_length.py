@@ -10,6 +10,7 @@ from bot.compose.length import (
     BLUESKY,
     DISCORD,
     FACEBOOK,
+    INSTAGRAM,
     TELEGRAM_CAPTION,
     TELEGRAM_MESSAGE,
     X,
@@ -17,6 +18,7 @@ from bot.compose.length import (
     count_mastodon,
     count_utf16,
     count_x,
+    instagram_rule,
     mastodon_rule,
     rule_of,
 )
@@ -75,3 +77,18 @@ def test_discord_counts_code_points() -> None:
     assert DISCORD.max_length == 2000 and rule_of("discord") is DISCORD
     assert DISCORD.fits("ب" * 2000) and not DISCORD.fits("ب" * 2001)
     assert DISCORD.count("🔴 عاجل") == 6 and DISCORD.count("👨‍👩‍👧") == 5
+
+
+def test_instagram_counts_utf16_and_hashtags() -> None:
+    """2,200 UTF-16 units (never less than code points: a caption that fits fits however Meta counts), and at most
+    30 hashtags, those in the text and those added alike, each time one is written; an account may allow fewer."""
+    assert rule_of("instagram") is INSTAGRAM and INSTAGRAM.max_length == 2200
+    assert INSTAGRAM.fits("ب" * 2200) and not INSTAGRAM.fits("ب" * 2201)
+    assert INSTAGRAM.count("🔴 عاجل") == 7 and not INSTAGRAM.fits("🔴" * 1101)
+    tags = " ".join(f"#وسم{i}" for i in range(30))
+    assert INSTAGRAM.fits(tags) and not INSTAGRAM.fits(tags + " #العراق")
+    assert not INSTAGRAM.fits(" ".join(["#العراق"] * 31))  # the same tag written 31 times
+    assert INSTAGRAM.fits(tags + " #2026 a#b")  # no letter, or inside a word: no hashtag
+    five = instagram_rule(5)
+    assert five.fits("#أ #ب #ت #ث #ج") and not five.fits("#أ #ب #ت #ث #ج #ح") and five.too_many_hashtags("#أ " * 6)
+    assert instagram_rule(99).max_hashtags == 30

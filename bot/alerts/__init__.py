@@ -42,7 +42,7 @@ CLAIM_MARGIN = timedelta(seconds=30)
 #: A channel that failed is tried again after 1, 2, 4 … minutes, at most this long apart.
 MAX_PAUSE = timedelta(minutes=30)
 #: The platforms whose publisher says when the account's token expires (``TokenExpiry``).
-ASKS_TOKEN_EXPIRY = ("facebook",)
+ASKS_TOKEN_EXPIRY = ("facebook", "instagram")
 #: How often a platform is asked when the account's token expires.
 TOKEN_CHECK_EVERY = timedelta(hours=24)
 #: … and after a failed ask.

@@ -74,6 +74,22 @@ def without_link_lines(template: str) -> str:
     return "\n".join(kept)
 
 
+def with_link_line(template: str, line: str | None) -> str:
+    """The template for a platform whose links are not clickable (Instagram): where it shows the article's link,
+    the post says ``line`` instead ("🔗 الرابط في الملف الشخصي", or "🔗 {short_link}" for the bare address). A line
+    that only shows the link, whatever it says around it, becomes ``line``; in a line with other fields the link
+    field is replaced by it. ``line`` None: the link lines go, as for a post without its link."""
+    if line is None:
+        return without_link_lines(template)
+    kept = []
+    for text in template.split("\n"):
+        if _LINK_FIELD.search(text) and all(_LINK_FIELD.fullmatch(f) for f in _FIELD.findall(text)):
+            kept.append(line)
+        else:
+            kept.append(_LINK_FIELD.sub(lambda _m: line, text))
+    return "\n".join(kept)
+
+
 #: What separates a label from the headline it opens: ``عاجل | …``, ``عاجل: …``, ``مباشر - …``.
 _LABEL = re.compile(r"^\s*(?P<label>[^|:\-–—]{1,40}?)\s*[|:\-–—]\s+")
 
@@ -125,4 +141,5 @@ def without_repeats(template: str, values: dict[str, str]) -> dict[str, str]:
     return {**values, "title": title, "excerpt": excerpt}
 
 
-__all__ = ["LengthRule", "compose_post", "fit", "post_values", "without_link_lines", "without_repeats"]
+__all__ = ["LengthRule", "compose_post", "fit", "post_values", "with_link_line", "without_link_lines",
+           "without_repeats"]

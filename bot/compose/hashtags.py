@@ -36,6 +36,13 @@ def hashtag_spans(text: str) -> list[tuple[int, int, str]]:
     return [(m.end() - len(m.group(1)) - 1, m.end(), m.group(1)) for m in _X_HASHTAG_IN_TEXT.finditer(text)]
 
 
+def count_hashtags(text: str) -> int:
+    """How many hashtags a text has, every one counted (a tag written twice counts twice), found as X finds them
+    (Instagram, which limits them, does not document its own grammar; letters, digits and ``_`` after ``#`` are
+    a hashtag on both)."""
+    return sum(1 for _ in _X_HASHTAG_IN_TEXT.finditer(text))
+
+
 def hashtags_in(text: str) -> set[str]:
     """The hashtags X would find in a text, without ``#``, case-folded."""
     return {m.group(1).casefold() for m in _X_HASHTAG_IN_TEXT.finditer(text)}

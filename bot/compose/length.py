@@ -10,6 +10,13 @@
 | Facebook  | characters                                                     | 63,206                    |
 | Discord   | Unicode code points (its API is Python and says so: discord-   | 2000; an embed's title    |
 |           | api-docs#1315); a link counts as written                       | 256, its description 4096 |
+| Instagram | UTF-16 code units (Meta does not say how it counts: UTF-16 is  | 2200; and at most 30      |
+|           | never less than code points, so a caption that fits it fits    | hashtags (fewer where the |
+|           | either way; Arabic letters count 1 both ways, an emoji 2)      | account says, ``max_hashtags``) |
+
+A rule may also limit the hashtags in a text (``max_hashtags``: every ``#tag`` as :func:`bot.compose.hashtags.
+count_hashtags` finds them, those the headline or template has and those the account adds alike); fitting then
+drops the account's hashtags first, as it does for length.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from functools import cache, partial
 from typing import Any
 
 import regex
+
+from bot.compose.hashtags import count_hashtags
 
 #: A link as platforms that shorten links find it in a text.
 URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
@@ -95,18 +104,26 @@ def count_mastodon(text: str) -> int:
 
 @dataclass(frozen=True)
 class LengthRule:
-    """A platform's length limit: ``count(text) <= max_length`` (no limit when max_length is None), and at
-    most ``max_bytes`` UTF-8 bytes where the platform also limits bytes."""
+    """A platform's length limit: ``count(text) <= max_length`` (no limit when max_length is None), at most
+    ``max_bytes`` UTF-8 bytes where the platform also limits bytes, and at most ``max_hashtags`` hashtags where
+    it limits those."""
 
     max_length: int | None
     count: Callable[[str], int] = count_code_points
     name: str = "characters"
     max_bytes: int | None = None
+    max_hashtags: int | None = None
 
     def fits(self, text: str) -> bool:
         if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
             return False
+        if self.max_hashtags is not None and count_hashtags(text) > self.max_hashtags:
+            return False
         return self.max_length is None or self.count(text) <= self.max_length
+
+    def too_many_hashtags(self, text: str) -> bool:
+        """Whether ``text`` has more hashtags than the platform takes."""
+        return self.max_hashtags is not None and count_hashtags(text) > self.max_hashtags
 
 
 X = LengthRule(280, count_x, "weighted characters (X)")
@@ -116,6 +133,16 @@ TELEGRAM_CAPTION = LengthRule(1024, count_utf16, "characters (Telegram photo cap
 FACEBOOK = LengthRule(63_206, count_code_points, "characters (Facebook)")
 DISCORD = LengthRule(2000, count_code_points, "characters (Discord)")
 DISCORD_EMBED_TITLE, DISCORD_EMBED_DESCRIPTION = 256, 4096  #: code points, as the message's content
+#: Instagram's caption: 2,200 characters and at most 30 hashtags, as its content publishing API documents.
+INSTAGRAM_CAPTION, INSTAGRAM_HASHTAGS = 2200, 30
+INSTAGRAM = LengthRule(INSTAGRAM_CAPTION, count_utf16, "characters (Instagram caption)",
+                       max_hashtags=INSTAGRAM_HASHTAGS)
+
+
+def instagram_rule(max_hashtags: int = INSTAGRAM_HASHTAGS) -> LengthRule:
+    """Instagram's caption rule with the account's own hashtag limit (never more than Instagram's 30)."""
+    return LengthRule(INSTAGRAM_CAPTION, count_utf16, "characters (Instagram caption)",
+                      max_hashtags=min(max_hashtags, INSTAGRAM_HASHTAGS))
 
 
 def mastodon_rule(max_length: int = 500) -> LengthRule:
@@ -125,7 +152,7 @@ def mastodon_rule(max_length: int = 500) -> LengthRule:
 def rule_of(platform: str, max_length: int | None = None) -> LengthRule:
     """The length rule of a platform by name (``max_length`` overrides Mastodon's per-instance limit)."""
     rules = {"x": X, "bluesky": BLUESKY, "telegram": TELEGRAM_MESSAGE, "telegram_caption": TELEGRAM_CAPTION,
-             "facebook": FACEBOOK, "discord": DISCORD}
+             "facebook": FACEBOOK, "discord": DISCORD, "instagram": INSTAGRAM}
     if platform == "mastodon":
         return mastodon_rule(max_length or 500)
     return rules[platform]

@@ -75,7 +75,8 @@ class ConsoleAccount(_AccountBase):
     """Prints each post as a readable block (the demo and dry runs); can also append JSON lines to a file."""
 
     platform: Literal["console"]
-    count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord"] | None = None
+    count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord",
+                      "instagram"] | None = None
     max_length: int | None = Field(default=280, ge=1)
     url_length: int | None = Field(default=23, ge=1)
     output: str | None = None
@@ -282,5 +283,61 @@ class DiscordAccount(_AccountBase):
         return (m[1], m[2]) if m else ("", "")
 
 
+#: An Instagram caption: the headline, the excerpt, where the link would be, and the hashtags.
+INSTAGRAM_TEMPLATE = "{title}\n\n{excerpt}\n\n{short_link}\n\n{hashtags}"
+#: What an Instagram caption says where its template shows the link: a link there is not clickable.
+INSTAGRAM_LINK_LINE = "🔗 الرابط في الملف الشخصي"
+
+
+class InstagramAccount(_AccountBase):
+    """An Instagram professional account (business or creator), posting pictures with captions through the
+    Instagram Graph API's content publishing; Instagram fetches each picture from the bot's public address."""
+
+    platform: Literal["instagram"]
+    #: the Instagram professional account's id (Graph API: ``GET /me/accounts?fields=instagram_business_account``)
+    user_id: Annotated[str, Field(pattern=DIGITS)]
+    access_token: Secret
+    #: graph.facebook.com (Instagram API with Facebook Login, the Page's token) or https://graph.instagram.com
+    #: (with Instagram Login, the Instagram user's token); the version, v26.0, is added to it
+    base_url: BaseURL = "https://graph.facebook.com"
+    #: Instagram takes only pictures: the article's image, a headline card, or a card when the article has none
+    image: ImageMode = "article_or_card"
+    card_size: str = "portrait"
+    #: each request to Instagram, and how long its container may take to be ready
+    timeout: PositiveDuration = timedelta(seconds=30)
+    template: Template = INSTAGRAM_TEMPLATE
+    #: what the caption says where the template shows the link (``{short_link}`` in it shows the bare
+    #: address, which a reader can copy but not tap); none: the link's lines go
+    link_line: Template | None = INSTAGRAM_LINK_LINE
+    #: hashtags in a caption, the headline's and the template's with the account's: Instagram documents 30, and
+    #: since December 2025 its app takes 5 per post
+    max_hashtags: int = Field(default=5, ge=0, le=30)
+
+    @field_validator("user_id", mode="before")
+    @classmethod
+    def _user_id(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("image")
+    @classmethod
+    def _a_picture(cls, v: str) -> str:
+        if v == "none":
+            raise ValueError("Instagram posts only pictures: article, card or article_or_card (a card when the "
+                             "article has no image), not none")
+        return v
+
+    @property
+    def needs_public_images(self) -> bool:
+        """Instagram fetches each picture from a URL: the config must give the bot a public address."""
+        return True
+
+    def template_for(self, names: Sequence[str]) -> str:
+        """The template for an article with these categories, with ``link_line`` where it shows the link."""
+        from bot.compose import with_link_line
+
+        return with_link_line(super().template_for(names), self.link_line)
+
+
 AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007
-                                MastodonAccount, BlueskyAccount, DiscordAccount], Field(discriminator="platform")]
+                                MastodonAccount, BlueskyAccount, DiscordAccount, InstagramAccount],
+                          Field(discriminator="platform")]

@@ -195,7 +195,8 @@ class BotConfig(_Model):
             if draws and size is not None and size not in self.cards.sizes:
                 raise _PathError(("accounts", i, "card_size"), f"no card size {size!r} in cards.sizes; sizes: "
                                  f"{', '.join(self.cards.sizes)}")
-            if getattr(account, "needs_public_images", False) and not (self.server and self.server.public_url):
+            if account.enabled and getattr(account, "needs_public_images", False) and not (
+                    self.server and self.server.public_url):  # an account that is off posts nothing
                 raise _PathError(("accounts", i, "image"),
                                  f"{account.platform} fetches each post's image from a public address: set "
                                  "server.public_url (the bot's HTTP side as the internet reaches it)")

@@ -210,6 +210,8 @@ class EditingMixin:
         size = len(mine.encode("utf-8"))
         if rule.max_bytes is not None and size > rule.max_bytes:
             raise UsageError(f"the text is {size} UTF-8 bytes; {account.platform} takes at most {rule.max_bytes}")
+        if rule.too_many_hashtags(mine):
+            raise UsageError(f"the text has more hashtags than {account.id} takes ({rule.max_hashtags})")
         if not rule.fits(mine):
             raise UsageError(f"the text is {rule.count(mine)} {rule.name}; {account.id} takes at most "
                              f"{rule.max_length}")

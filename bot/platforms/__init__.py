@@ -1,7 +1,7 @@
 """One module per platform behind one small interface (:mod:`bot.platforms.base`).
 
 :mod:`bot.platforms.http` holds the HTTP plumbing of the publishers that call their API with ``requests``
-(Telegram, Facebook, Discord); each platform module maps its own platform's answers onto the outcome kinds.
+(Telegram, Facebook, Discord, Instagram); each platform module maps its own platform's answers onto the outcome kinds.
 
 Platform modules are imported only when an account uses them, so the bot starts fast and small.
 """
@@ -17,6 +17,7 @@ from bot.config import (
     ConsoleAccount,
     DiscordAccount,
     FacebookAccount,
+    InstagramAccount,
     MastodonAccount,
     TelegramAccount,
     XAccount,
@@ -64,6 +65,10 @@ def make_publisher(account: AccountConfig, *, stream: TextIO | None = None, cloc
         from bot.platforms.discord import DiscordPublisher
 
         return DiscordPublisher(account, clock=clock, user_agent=user_agent, pictures=pictures)
+    if isinstance(account, InstagramAccount):
+        from bot.platforms.instagram import InstagramPublisher
+
+        return InstagramPublisher(account, clock=clock, user_agent=user_agent, pictures=pictures)
     raise ValueError(f"no publisher for platform {account.platform!r}")  # pragma: no cover - config forbids it
 
 

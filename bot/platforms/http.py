@@ -2,7 +2,8 @@
 
 :func:`send` makes one request (connect and read timeouts, the bot's user agent), turns every
 ``requests`` exception into :class:`~bot.errors.Unavailable`, and reads the answer's JSON body. It is the
-one place where ``requests``' exceptions are caught and translated for Telegram, Facebook and Discord.
+one place where ``requests``' exceptions are caught and translated for Telegram, Facebook, Discord and
+Instagram.
 
 What a platform's answer *means* (its error codes, where it says how long to wait, when a 5xx counts)
 is not here: each publisher maps its own platform's answers onto the outcome kinds in its own module.

@@ -13,6 +13,7 @@ import yaml
 from .fake_bluesky import FakeBluesky
 from .fake_discord import FakeDiscord
 from .fake_facebook import FakeFacebook
+from .fake_instagram import FakeInstagram
 from .fake_mastodon import FakeMastodon
 from .fake_telegram import FakeTelegram
 from .fake_x import FakeX
@@ -63,6 +64,8 @@ def account(fake: FakeServer, id: str, **settings: Any) -> dict[str, Any]:
         reach = {"platform": "bluesky", "handle": fake.handle, "app_password": fake.password, "base_url": fake.base}
     elif isinstance(fake, FakeDiscord):
         reach = {"platform": "discord", "webhook_url": fake.webhook_url, "base_url": fake.base}
+    elif isinstance(fake, FakeInstagram):
+        reach = {"platform": "instagram", "user_id": fake.user_id, "access_token": fake.token, "base_url": fake.base}
     else:
         raise TypeError(f"no account for {type(fake).__name__}")
     return {"id": id, **reach, **settings}

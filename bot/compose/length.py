@@ -10,6 +10,10 @@
 | Facebook  | characters                                                     | 63,206                    |
 | Discord   | Unicode code points (its API is Python and says so: discord-   | 2000; an embed's title    |
 |           | api-docs#1315); a link counts as written                       | 256, its description 4096 |
+| Threads   | UTF-8 bytes: Meta says "emojis are counted as the number of     | 500; at most 5 unique     |
+|           | UTF-8 bytes", and a text of 498 code points with three curly   | links                     |
+|           | quotes (504 bytes) is refused too (postiz-app#1946): an Arabic |                           |
+|           | letter counts 2, a link as written                             |                           |
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import regex
 
 #: A link as platforms that shorten links find it in a text.
 URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+#: A link as a platform that counts links finds it: with a scheme, or a bare ``www.`` address.
+LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
 _GRAPHEME = regex.compile(r"\X")
 
 
@@ -88,6 +94,15 @@ def _parse_tweet() -> Callable[[str], Any]:
     return parse_tweet  # type: ignore[no-any-return]
 
 
+def count_utf8(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def unique_links(text: str) -> set[str]:
+    """The different links in a text (a trailing full stop or comma is not part of one)."""
+    return {m.group(0).rstrip(".,;:!?،؛)»") for m in LINK.finditer(text)}
+
+
 def count_mastodon(text: str) -> int:
     """Mastodon: grapheme clusters, each URL with a scheme counted as 23."""
     return _with_fixed_urls(text, 23, count_graphemes)
@@ -95,16 +110,20 @@ def count_mastodon(text: str) -> int:
 
 @dataclass(frozen=True)
 class LengthRule:
-    """A platform's length limit: ``count(text) <= max_length`` (no limit when max_length is None), and at
-    most ``max_bytes`` UTF-8 bytes where the platform also limits bytes."""
+    """A platform's length limit: ``count(text) <= max_length`` (no limit when max_length is None), at
+    most ``max_bytes`` UTF-8 bytes where the platform also limits bytes, and at most ``max_links`` different
+    links where it limits those."""
 
     max_length: int | None
     count: Callable[[str], int] = count_code_points
     name: str = "characters"
     max_bytes: int | None = None
+    max_links: int | None = None
 
     def fits(self, text: str) -> bool:
         if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
+            return False
+        if self.max_links is not None and len(unique_links(text)) > self.max_links:
             return False
         return self.max_length is None or self.count(text) <= self.max_length
 
@@ -116,6 +135,7 @@ TELEGRAM_CAPTION = LengthRule(1024, count_utf16, "characters (Telegram photo cap
 FACEBOOK = LengthRule(63_206, count_code_points, "characters (Facebook)")
 DISCORD = LengthRule(2000, count_code_points, "characters (Discord)")
 DISCORD_EMBED_TITLE, DISCORD_EMBED_DESCRIPTION = 256, 4096  #: code points, as the message's content
+THREADS = LengthRule(500, count_utf8, "UTF-8 bytes (Threads)", max_links=5)
 
 
 def mastodon_rule(max_length: int = 500) -> LengthRule:
@@ -125,7 +145,7 @@ def mastodon_rule(max_length: int = 500) -> LengthRule:
 def rule_of(platform: str, max_length: int | None = None) -> LengthRule:
     """The length rule of a platform by name (``max_length`` overrides Mastodon's per-instance limit)."""
     rules = {"x": X, "bluesky": BLUESKY, "telegram": TELEGRAM_MESSAGE, "telegram_caption": TELEGRAM_CAPTION,
-             "facebook": FACEBOOK, "discord": DISCORD}
+             "facebook": FACEBOOK, "discord": DISCORD, "threads": THREADS}
     if platform == "mastodon":
         return mastodon_rule(max_length or 500)
     return rules[platform]

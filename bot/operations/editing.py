@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.compose.length import unique_links
 from bot.core import Bot
 from bot.dispatch import Outcome
 from bot.errors import UsageError
@@ -210,6 +211,10 @@ class EditingMixin:
         size = len(mine.encode("utf-8"))
         if rule.max_bytes is not None and size > rule.max_bytes:
             raise UsageError(f"the text is {size} UTF-8 bytes; {account.platform} takes at most {rule.max_bytes}")
+        links = len(unique_links(mine))
+        if rule.max_links is not None and links > rule.max_links:
+            raise UsageError(f"the text has {links} different links; {account.platform} takes at most "
+                             f"{rule.max_links}")
         if not rule.fits(mine):
             raise UsageError(f"the text is {rule.count(mine)} {rule.name}; {account.id} takes at most "
                              f"{rule.max_length}")

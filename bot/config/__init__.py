@@ -30,6 +30,7 @@ from bot.config.accounts import (
     FacebookAccount,
     MastodonAccount,
     TelegramAccount,
+    ThreadsAccount,
     XAccount,
     XCredentials,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "ShortLinkConfig",
     "SiteConfig",
     "TelegramAccount",
+    "ThreadsAccount",
     "UtmConfig",
     "XAccount",
     "XCredentials",

@@ -75,7 +75,8 @@ class ConsoleAccount(_AccountBase):
     """Prints each post as a readable block (the demo and dry runs); can also append JSON lines to a file."""
 
     platform: Literal["console"]
-    count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord"] | None = None
+    count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord",
+                      "threads"] | None = None
     max_length: int | None = Field(default=280, ge=1)
     url_length: int | None = Field(default=23, ge=1)
     output: str | None = None
@@ -271,5 +272,51 @@ class DiscordAccount(_AccountBase):
         return (m[1], m[2]) if m else ("", "")
 
 
+class ThreadsAccount(_AccountBase):
+    """A Threads profile, through Meta's Threads API with a long-lived user token (threads_basic and
+    threads_content_publish; threads_delete for ``bot unpost``), which the bot refreshes itself."""
+
+    platform: Literal["threads"]
+    user_id: Annotated[str, Field(pattern=DIGITS)]
+    #: the long-lived token as first made; the bot refreshes it and keeps the refreshed one in its store
+    access_token: Secret
+    #: another server speaking the Threads API (tests); the API's version path is v1.0
+    base_url: BaseURL = None
+    #: none: a text post with the article's link as its link card; else an image post with that picture
+    image: ImageMode = "none"
+    card_size: str = "landscape"
+    #: each request's timeout, and how long an image container may take to be ready
+    timeout: PositiveDuration = timedelta(seconds=20)
+    #: Threads makes only a post's first #tag its topic: one hashtag, at most
+    hashtags: HashtagConfig = HashtagConfig(max=1)
+
+    @field_validator("user_id", mode="before")
+    @classmethod
+    def _user_id(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) else v
+
+    @model_validator(mode="after")
+    def _one_topic(self) -> ThreadsAccount:
+        """One hashtag (a topic) at most, and no ``token_expires``: the bot knows when its token ends."""
+        if self.hashtags.max + len(self.hashtags.keywords) > 1:
+            raise ValueError("Threads makes only a post's first #tag its topic (the others stay plain text): give "
+                             "hashtags.max 1 and no keywords, or max 0 and one keyword")
+        if self.token_expires is not None:
+            raise ValueError("token_expires is not for threads: the bot refreshes the token and learns when it "
+                             "expires from Threads")
+        return self
+
+    @property
+    def needs_public_images(self) -> bool:
+        """Threads fetches an image post's picture from a public address (``server.public_url``)."""
+        return self.image != "none"
+
+    @property
+    def refreshes_token(self) -> bool:
+        """The bot refreshes this account's long-lived token (the daily token check, ``bot.alerts``)."""
+        return True
+
+
 AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007
-                                MastodonAccount, BlueskyAccount, DiscordAccount], Field(discriminator="platform")]
+                                MastodonAccount, BlueskyAccount, DiscordAccount, ThreadsAccount],
+                          Field(discriminator="platform")]

@@ -19,6 +19,7 @@ from .kit.fake_discord import FakeDiscord
 from .kit.fake_facebook import FakeFacebook
 from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
+from .kit.fake_threads import FakeThreads
 from .kit.fake_x import FakeX
 from .kit.runs import Run, run_cli
 from .kit.servers import FeedServer, serving
@@ -76,6 +77,11 @@ def bluesky() -> Iterator[FakeBluesky]:
 @pytest.fixture
 def discord(clock: ManualClock) -> Iterator[FakeDiscord]:
     yield from serving(FakeDiscord(clock))
+
+
+@pytest.fixture
+def threads(clock: ManualClock) -> Iterator[FakeThreads]:
+    yield from serving(FakeThreads(clock))
 
 
 @pytest.fixture

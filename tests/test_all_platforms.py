@@ -1,4 +1,4 @@
-"""One config with an account on each of the six platforms: the whole sample feed in a single `bot poll`,
+"""One config with an account on each of the seven platforms: the whole sample feed in a single `bot poll`,
 every post right for its platform, exactly once; and each publisher can delete what it posted."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .kit.fake_discord import FakeDiscord
 from .kit.fake_facebook import FakeFacebook
 from .kit.fake_mastodon import FakeMastodon, mastodon_length
 from .kit.fake_telegram import FakeTelegram
+from .kit.fake_threads import FakeThreads
 from .kit.fake_x import FakeX
 from .kit.runs import Run
 from .kit.servers import FeedServer, closed_clean
@@ -37,9 +38,10 @@ class Fakes:
         self.bluesky = FakeBluesky()
         self.discord = FakeDiscord(clock)
         self.discord.limit = self.discord.remaining = 50  # the whole feed in one poll, on a clock that stands still
+        self.threads = FakeThreads(clock)
 
     def close(self) -> None:
-        for fake in (self.x, self.telegram, self.facebook, self.mastodon, self.bluesky, self.discord):
+        for fake in (self.x, self.telegram, self.facebook, self.mastodon, self.bluesky, self.discord, self.threads):
             closed_clean(fake)
 
 
@@ -50,7 +52,7 @@ def fakes(clock: ManualClock) -> Iterator[Fakes]:
     f.close()
 
 
-def six_accounts(f: Fakes) -> list[dict[str, object]]:
+def all_accounts(f: Fakes) -> list[dict[str, object]]:
     template = "{title}\n\n{short_link}\n{hashtags}"
     return [
         account(f.x, "x", image=True, template=template),
@@ -59,10 +61,11 @@ def six_accounts(f: Fakes) -> list[dict[str, object]]:
         account(f.mastodon, "mastodon", image=True, template="{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"),
         account(f.bluesky, "bluesky", template=template),
         account(f.discord, "discord", template="{title}\n\n{excerpt}\n\n{short_link}"),
+        account(f.threads, "threads", template="{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"),
     ]
 
 
-def test_the_whole_feed_reaches_all_six_platforms_once(
+def test_the_whole_feed_reaches_all_seven_platforms_once(
     tmp_path: Path, feed_server: FeedServer, fakes: Fakes, run_bot: Callable[..., Run],
 ) -> None:
     base = feed_server.base
@@ -71,7 +74,7 @@ def test_the_whole_feed_reaches_all_six_platforms_once(
     feed_server.set("/wp-content/uploads/2026/11/babylon.jpg", JPEG, content_type="image/jpeg", conditional=False)
     path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 10}],
                         site={"name": "قريش", "url": base, "timezone": "Asia/Baghdad"},
-                        accounts=six_accounts(fakes))
+                        accounts=all_accounts(fakes))
     assert run_bot("poll", "--config", str(path)).code == 0
     assert run_bot("poll", "--config", str(path)).code == 0  # again: nothing more
 
@@ -88,12 +91,18 @@ def test_the_whole_feed_reaches_all_six_platforms_once(
     assert fakes.x.validation_errors == []
     assert len(fakes.discord.messages) == 10 and all(len(m["content"]) <= 2000 for m in fakes.discord.messages)
     assert sum(1 for m in fakes.discord.messages if "image" in m["embeds"][0]) == 1
-    for text in x_texts + [s["text"] for s in fakes.mastodon.statuses] + [r["text"] for r in records]:
+    threads_texts = fakes.threads.texts()
+    assert len(threads_texts) == 10 and all(len(t.encode()) <= 500 for t in threads_texts)  # Threads' bytes
+    assert all(p.container.link_attachment for p in fakes.threads.posts)  # each with its article's link card
+    # One tag made by the bot at most (a headline's own #tag comes first and is the topic then; one after it
+    # stays plain text on Threads)
+    assert all(t.count("#") - t.split("\n")[0].count("#") <= 1 for t in threads_texts)
+    for text in x_texts + [s["text"] for s in fakes.mastodon.statuses] + [r["text"] for r in records] + threads_texts:
         assert "&#" not in text and "<" not in text
 
     bot = Bot.open(load_config(path))
     rows = bot.store.deliveries()
-    assert len(rows) == 60 and {r.state for r in rows} == {"sent"}
+    assert len(rows) == 70 and {r.state for r in rows} == {"sent"}
     bot.close()
 
 
@@ -101,7 +110,7 @@ def test_each_publisher_deletes_what_it_posted(
     tmp_path: Path, feed_server: FeedServer, fakes: Fakes, clock: ManualClock,
 ) -> None:
     feed_server.set("/feed", rss2(SAMPLE_ITEMS[:1]))
-    accounts = [{**a, "image": False} if "image" in a else a for a in six_accounts(fakes)]
+    accounts = [{**a, "image": False} if "image" in a else a for a in all_accounts(fakes)]
     for a in accounts:  # the article's page is on news.example, not on this machine: no image lookups
         a.pop("photo", None)
         if a["platform"] == "bluesky":
@@ -112,13 +121,14 @@ def test_each_publisher_deletes_what_it_posted(
     bot = Bot.open(load_config(path), clock=clock)
     bot.poll("main")
     outcomes = bot.dispatch()
-    assert sorted(o.status for o in outcomes) == ["sent"] * 6
+    assert sorted(o.status for o in outcomes) == ["sent"] * 7
     for row in bot.store.deliveries():
         publisher = bot.publishers[row.account_id]
         assert row.remote_id
         publisher.delete(row.remote_id)
     assert fakes.x.tweets == [] and fakes.telegram.messages == [] and fakes.facebook.posts == []
     assert fakes.mastodon.statuses == [] and fakes.bluesky.records == {} and fakes.discord.messages == []
+    assert fakes.threads.posts == [] and len(fakes.threads.deleted) == 1
     bot.close()
 
 
@@ -132,18 +142,20 @@ def test_no_secret_reaches_the_logs_on_any_platform(
     import logging
 
     feed_server.set("/feed", rss2(SAMPLE_ITEMS[:2]))
-    accounts = six_accounts(fakes)
+    accounts = all_accounts(fakes)
     for a in accounts:  # the articles' pages are on news.example, not on this machine: no image lookups
         a.pop("image", None)
         a.pop("photo", None)
         if a["platform"] == "bluesky":
             a["link_card"] = False
     secrets = [fakes.x.keys["consumer_secret"], fakes.x.keys["token_secret"], fakes.telegram.token,
-               fakes.facebook.token, fakes.mastodon.token, fakes.bluesky.password, fakes.discord.token]
+               fakes.facebook.token, fakes.mastodon.token, fakes.bluesky.password, fakes.discord.token,
+               fakes.threads.token]
     fakes.x.revoked = True
     fakes.telegram.token, fakes.facebook.token, fakes.mastodon.token = "other", "other", "other"
     fakes.bluesky.password = "other"
     fakes.discord.token = "other"
+    fakes.threads.tokens[fakes.threads.token].valid = False  # revoked
     path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 2}],
                         site={"name": "قريش", "url": "https://news.example",
                               "short_link": {"kind": "wordpress", "page_lookup": False}}, accounts=accounts)
@@ -153,7 +165,7 @@ def test_no_secret_reaches_the_logs_on_any_platform(
         logging.getLogger("bot.test").warning("a careless line with %s in it", secrets[2])
     out = capsys.readouterr()
     logs = out.err + out.out
-    assert logs.count("is HELD") >= 6 and "***" in logs
+    assert logs.count("is HELD") >= 7 and "***" in logs
     for secret in secrets:
         assert secret not in logs
     json_lines = [line for line in out.err.splitlines() if line.startswith("{")]

@@ -432,3 +432,26 @@ def test_the_accounts_config(tmp_path: Path, feed_server: FeedServer, threads: F
         load_config(config(tmp_path, feed_server, threads, image="card"))
     unset = sample_site(tmp_path, feed_server, [account(threads, "th", access_token="${THREADS_ACCESS_TOKEN}")])
     assert load_config(unset, environ={}, secrets=False).unset_secrets() == ["th"]
+
+
+def test_the_daemon_checks_the_tokens_hourly_without_alerts(
+    tmp_path: Path, feed_server: FeedServer, threads: FakeThreads, clock: ManualClock,
+) -> None:
+    """A Threads token the bot must refresh: the daemon's token check runs even where no alerts: are set up."""
+    from bot.daemon import Daemon
+
+    from .kit.runs import paused_scheduler
+
+    for platform, fake in (("console", None), ("threads", threads)):
+        accounts = [account(fake, "th")] if fake else [{"id": "c", "platform": "console"}]
+        path = sample_site(tmp_path, feed_server, accounts)
+        daemon = Daemon(Bot.open(load_config(path), clock=clock), path)
+        daemon._scheduler = paused_scheduler()
+        daemon._schedule()
+        job = daemon._scheduler.get_job("alerts")
+        if platform == "console":
+            assert job is None
+        else:
+            assert job is not None and job.trigger.interval == timedelta(hours=1)
+        daemon._scheduler.shutdown(wait=False)
+        daemon.bot.close()

@@ -147,6 +147,7 @@ def test_an_image_still_processing_after_the_timeout_is_retried_not_posted(
 
 def test_the_token_is_refreshed_saved_and_used_after_a_restart(
     tmp_path: Path, feed_server: FeedServer, threads: FakeThreads, clock: ManualClock, run_bot: Callable[..., Run],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     configured = threads.token
     threads.token_expires_in(timedelta(days=20))  # less than 30 days left: the daily check refreshes it
@@ -165,6 +166,8 @@ def test_the_token_is_refreshed_saved_and_used_after_a_restart(
     assert run_bot("poll", "--config", str(path)).code == 0  # a new process: the store's token, not the config's
     [post] = threads.posts
     assert post.token == new and configured not in threads.used_tokens[-4:]
+    logging.getLogger("bot.test").warning("a careless line with %s in it", new)
+    assert "a careless line with *** in it" in capsys.readouterr().err  # the stored token is a secret too
     clock.advance(timedelta(days=31))  # 29 days left: refreshed again, from the refreshed one
     run_bot("poll", "--config", str(path))
     assert len(threads.refreshes) == 2
@@ -422,6 +425,8 @@ def test_the_accounts_config(tmp_path: Path, feed_server: FeedServer, threads: F
     [th] = loaded.accounts
     assert isinstance(th, ThreadsAccount) and th.hashtags.max == 1 and th.image == "none"
     assert threads.token in loaded.secrets() and not th.needs_public_images
+    told = load_config(config(tmp_path, feed_server, threads, hashtags={"source": "tags"})).accounts[0]
+    assert told.hashtags.max == 1 and told.hashtags.source == "tags"
     for bad, said in (({"hashtags": {"max": 3}}, "first #tag its topic"),
                       ({"hashtags": {"max": 1, "keywords": ["العراق"]}}, "first #tag its topic"),
                       ({"token_expires": "2027-01-15"}, "token_expires is not for threads"),

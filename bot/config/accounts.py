@@ -295,6 +295,15 @@ class ThreadsAccount(_AccountBase):
     def _user_id(cls, v: object) -> object:
         return str(v) if isinstance(v, int) else v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_hashtag_unless_told(cls, data: object) -> object:
+        """``hashtags: {source: tags}`` without ``max`` makes one, as no ``hashtags`` does."""
+        tags = data.get("hashtags") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(tags, dict) and "max" not in tags:
+            return {**data, "hashtags": {**tags, "max": 1}}
+        return data
+
     @model_validator(mode="after")
     def _one_topic(self) -> ThreadsAccount:
         """One hashtag (a topic) at most, and no ``token_expires``: the bot knows when its token ends."""

@@ -41,7 +41,7 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})
 ACCOUNT_CODES = frozenset({10, 190} | set(range(200, 300)))
 TRANSIENT_CODES = frozenset({1, 2})
 DEFAULT_RATE_WAIT = timedelta(minutes=15)
-#: A token is refreshed once less than this remains of it (or when when it ends is not known).
+#: A token is refreshed once less than this remains of it (or when it ends is not known).
 REFRESH_BEFORE = timedelta(days=30)
 
 
@@ -163,11 +163,15 @@ def token_source(configured: str) -> str:
 
 
 def current_token(tokens: TokenStore | None, account_id: str, configured: str) -> Token:
-    """The store's refreshed token while it came from the config's token as it is now; else the config's."""
+    """The store's refreshed token while it came from the config's token as it is now (redacted from this
+    process's logs, as the config's secrets are); else the config's."""
+    from bot.logs import redact_also
+
     kept = tokens.account_token(account_id) if tokens is not None else None
-    if kept is not None and kept.source == token_source(configured):
-        return Token(kept.token, kept.expires_at, True)
-    return Token(configured, None, False)
+    if kept is None or kept.source != token_source(configured):
+        return Token(configured, None, False)
+    redact_also([kept.token])  # a set: a token added again changes nothing
+    return Token(kept.token, kept.expires_at, True)
 
 
 def refresh(session: requests.Session, url: str, grant_type: str, token: str, *, platform: str, timeout: float,

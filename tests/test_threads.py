@@ -460,3 +460,21 @@ def test_the_daemon_checks_the_tokens_hourly_without_alerts(
             assert job is not None and job.trigger.interval == timedelta(hours=1)
         daemon._scheduler.shutdown(wait=False)
         daemon.bot.close()
+
+
+def test_preview_a_dry_run_and_the_console_count_as_threads_does(
+    tmp_path: Path, feed_server: FeedServer, threads: FakeThreads, run_bot: Callable[..., Run],
+) -> None:
+    from bot.config import ConsoleAccount
+
+    path = config(tmp_path, feed_server, threads)
+    preview = run_bot("preview", "--config", str(path), "--account", "th", "--limit", "1")
+    assert preview.code == 0 and "── main → th (threads) · " in preview.out and "/500" in preview.out
+    text = "🔴 تنويه: تأجيل مؤتمر الاستثمار إلى الأسبوع المقبل"
+    dry = run_bot("post", text, "--link", "https://news.example/?p=77", "--account", "th", "--dry-run",
+                  "--config", str(path))
+    composed = f"{text}\n\nhttps://news.example/?p=77"
+    assert dry.code == 0 and f"── th · {len(composed.encode())}/500\n{composed}" in dry.out  # bytes, not letters
+    assert threads.posts == []
+    console = make_publisher(ConsoleAccount(id="c", platform="console", count_as="threads"))
+    assert console.rule is THREADS

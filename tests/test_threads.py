@@ -79,8 +79,8 @@ def test_an_arabic_headline_goes_as_a_text_post_with_its_link_card(
     assert post.container.link_attachment == items(feed_server.base)[0].link  # the card comes from the page
     paths = [p for _, p, _ in threads.calls if p.startswith("/v1.0/")]  # (the token check refreshes too)
     uid = threads.user_id
-    assert paths == ["/v1.0/" + p for p in (f"{uid}/threads_publishing_limit", f"{uid}/threads",
-                                            f"{uid}/threads_publish", post.id)]  # quota first, permalink last
+    assert paths == ["/v1.0/" + p for p in (f"{uid}/threads_publishing_limit", f"{uid}/threads", post.container.id,
+                                            f"{uid}/threads_publish", post.id)]  # quota, ready, permalink last
     bot = Bot.open(load_config(path))
     [row] = bot.store.deliveries()
     assert row.state == DeliveryState.SENT and row.remote_id == post.id and row.remote_url == post.permalink

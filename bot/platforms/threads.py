@@ -4,9 +4,9 @@ A post is two steps: a container (``POST /{user-id}/threads``), then ``POST /{us
 its ``creation_id``. With ``image: none`` the container is TEXT with the article's link as its
 ``link_attachment`` (Threads draws the link card); with a picture (``image: article | card | article_or_card``)
 it is IMAGE, its ``image_url`` the picture put at the bot's own public address (``server.public_url``), which
-Meta's crawler fetches; the bot waits for the container's ``status`` to be FINISHED (at most the account's
-``timeout``), and withdraws the image once the post is published. The post's address is asked of Threads
-(``GET /{media-id}?fields=permalink``).
+Meta's crawler fetches. The bot waits for the container's ``status`` to be FINISHED (at once for a text, at
+most the account's ``timeout`` for an image), and withdraws the image once the post is published. The post's
+address is asked of Threads (``GET /{media-id}?fields=permalink``).
 
 Before each post the bot reads ``threads_publishing_limit``: Threads allows 250 API-published posts per
 profile in a moving 24 hours. When they are used up the account waits; Threads says how many posts the window
@@ -166,13 +166,13 @@ class ThreadsPublisher:
         container = str(answer.get("id") or "")
         if not container:
             raise Unavailable("Threads made no container (its answer had no id)")
-        if hosted is not None:
-            self._wait_ready(container, token)
+        self._wait_ready(container, token)  # a text container is ready at once: one read
         return container
 
     def _wait_ready(self, container: str, token: str) -> None:
-        """Wait until Meta has fetched and processed the image (``status`` FINISHED), at most the account's
-        timeout: ERROR is Rejected with Threads' ``error_message``; still not ready is Unavailable."""
+        """Wait until the container is ready (``status`` FINISHED: Meta has fetched and processed an image), at
+        most the account's timeout: ERROR is Rejected with Threads' ``error_message``; still not ready is
+        Unavailable (nothing is posted)."""
         deadline = time.monotonic() + self.account.timeout.total_seconds()
         attempt = 0
         while True:
@@ -181,7 +181,7 @@ class ThreadsPublisher:
             if state in ("FINISHED", "PUBLISHED"):
                 return
             if state == "ERROR":
-                raise Rejected(f"Threads could not use the post's image ({status.get('error_message') or 'ERROR'})")
+                raise Rejected(f"Threads could not make the post ({status.get('error_message') or 'ERROR'})")
             if state == "EXPIRED":
                 raise Unavailable("Threads let the post's container expire before it was published")
             pause = STATUS_WAITS[min(attempt, len(STATUS_WAITS) - 1)]
@@ -189,8 +189,8 @@ class ThreadsPublisher:
                 break
             time.sleep(pause)
             attempt += 1
-        raise Unavailable(f"Threads had not processed the post's image within {self.account.timeout.total_seconds():g} "
-                          "s (its container is IN_PROGRESS); tried again later")
+        raise Unavailable(f"Threads had not made the post ready within {self.account.timeout.total_seconds():g} s "
+                          "(its container is IN_PROGRESS); tried again later")
 
     def _permalink(self, media_id: str, token: str) -> str | None:
         """Where the post is seen (one more request); None when Threads does not say: the post is made."""

@@ -31,13 +31,12 @@ from bot.errors import AuthFailed, Duplicate, MaybeSent, RateLimited, Rejected
 from bot.media import Image
 from bot.netguard import content_session
 from bot.pictures import Pictures
+from bot.platforms import meta
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
-from bot.platforms.meta import usage_wait
 
 API_VERSION = "v26.0"
-RATE_LIMIT_CODES = {4, 17, 32, 613, 80001}
-ACCOUNT_CODES = {10, 190, 368} | set(range(200, 300))
+ACCOUNT_CODES = meta.ACCOUNT_CODES | {368}  # and a Page blocked from posting
 
 
 class FacebookPublisher:
@@ -121,8 +120,8 @@ class FacebookPublisher:
         code = int(error.get("code") or 0)
         message = str(error.get("message") or f"HTTP {reply.status}")
         said = f"({code}: {message})" if code else f"({message})"
-        if code in RATE_LIMIT_CODES:
-            raise RateLimited(f"Facebook's rate limit {said}", self.clock.now() + usage_wait(reply.headers))
+        if code in meta.RATE_LIMIT_CODES:
+            raise RateLimited(f"Facebook's rate limit {said}", self.clock.now() + meta.usage_wait(reply.headers))
         if code == 506:
             raise Duplicate(f"Facebook says it is a duplicate {said}")
         if code in ACCOUNT_CODES:

@@ -14,13 +14,13 @@ from pydantic.functional_validators import AfterValidator
 from bot.compose.template import DEFAULT_TEMPLATE
 from bot.config.common import Approval, ApprovalConfig, HashtagConfig, Limits, NameFilter, ShortLink, UtmConfig
 from bot.config.values import (
-    DIGITS,
     HOSTNAME,
     UNSET_SECRET,
     BaseURL,
     Duration,
     Identifier,
     ImageMode,
+    NumericId,
     PositiveDuration,
     Secret,
     TelegramChat,
@@ -157,7 +157,7 @@ class FacebookAccount(_AccountBase):
     """A Facebook Page, with a Page access token that has pages_manage_posts."""
 
     platform: Literal["facebook"]
-    page_id: Annotated[str, Field(pattern=DIGITS)]
+    page_id: NumericId
     page_token: Secret
     #: a photo post (``/{page-id}/photos``) with this picture instead of a link post; ``photo: true`` is
     #: ``image: article``
@@ -166,11 +166,6 @@ class FacebookAccount(_AccountBase):
     card_size: str = "landscape"
     base_url: BaseURL = None
     timeout: PositiveDuration = timedelta(seconds=20)
-
-    @field_validator("page_id", mode="before")
-    @classmethod
-    def _page_id(cls, v: object) -> object:
-        return str(v) if isinstance(v, int) else v
 
     @model_validator(mode="before")
     @classmethod
@@ -237,13 +232,8 @@ class DiscordAccount(_AccountBase):
     username: Annotated[str | None, Field(min_length=1, max_length=80)] = None
     avatar_url: Annotated[str | None, AfterValidator(_http_url)] = None
     #: the Discord server's id, for links to the posts (Discord's answer to a webhook does not say it)
-    guild_id: Annotated[str | None, Field(pattern=DIGITS)] = None
+    guild_id: NumericId | None = None
     timeout: PositiveDuration = timedelta(seconds=20)
-
-    @field_validator("guild_id", mode="before")
-    @classmethod
-    def _guild_id(cls, v: object) -> object:
-        return str(v) if isinstance(v, int) else v
 
     @field_validator("webhook_url")
     @classmethod
@@ -277,7 +267,7 @@ class ThreadsAccount(_AccountBase):
     threads_content_publish; threads_delete for ``bot unpost``), which the bot refreshes itself."""
 
     platform: Literal["threads"]
-    user_id: Annotated[str, Field(pattern=DIGITS)]
+    user_id: NumericId
     #: the long-lived token as first made; the bot refreshes it and keeps the refreshed one in its store
     access_token: Secret
     #: another server speaking the Threads API (tests); the API's version path is v1.0
@@ -289,11 +279,6 @@ class ThreadsAccount(_AccountBase):
     timeout: PositiveDuration = timedelta(seconds=20)
     #: Threads makes only a post's first #tag its topic: one hashtag, at most
     hashtags: HashtagConfig = HashtagConfig(max=1)
-
-    @field_validator("user_id", mode="before")
-    @classmethod
-    def _user_id(cls, v: object) -> object:
-        return str(v) if isinstance(v, int) else v
 
     @model_validator(mode="before")
     @classmethod

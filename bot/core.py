@@ -83,7 +83,7 @@ class Bot:
 
     def _make_publisher(self, account: AccountConfig) -> Publisher:
         return make_publisher(account, stream=self._stream, clock=self.clock, user_agent=self.config.agent,
-                              pictures=self.pictures)
+                              pictures=self.pictures, tokens=self.store)
 
     @property
     def pictures(self) -> Pictures:
@@ -153,8 +153,9 @@ class Bot:
                           tz=self.config.site.tz)
 
     def alert(self, *, stop: threading.Event | None = None) -> int:
-        """Tell the operators what began or ended (``alerts:``); returns how many messages went out."""
-        if self.config.alerts is None:
+        """Tell the operators what began or ended (``alerts:``); returns how many messages went out. Tokens that
+        the bot refreshes (Threads') are refreshed here, with or without ``alerts:``."""
+        if self.config.alerts is None and not self.config.refreshes_tokens():
             return 0
         if self.config.alerts_unset():  # loaded for a command that sends nothing (load_config(secrets=False))
             raise BotError("cannot send alerts: an alert channel's secret is not set in this environment")

@@ -258,12 +258,14 @@ class Daemon:
             self._scheduler.add_job(self._tracked(lambda: self.bot.prune() and None),
                                     IntervalTrigger(hours=6, timezone=UTC), id="prune", name="retention",
                                     next_run_time=now + timedelta(minutes=1))
-        # Alerts on their own job (their own thread): a slow or failing channel never holds up posting.
-        if config.alerts is None:
+        # Alerts on their own job (their own thread): a slow or failing channel never holds up posting. Without
+        # alerts:, the job still asks (and refreshes) the tokens the bot refreshes itself, hourly.
+        if config.alerts is None and not config.refreshes_tokens():
             if self._scheduler.get_job("alerts") is not None:
                 self._scheduler.remove_job("alerts")
         else:
-            every = IntervalTrigger(seconds=config.alerts.interval.total_seconds(), timezone=UTC)
+            every = IntervalTrigger(seconds=config.alerts.interval.total_seconds() if config.alerts else 3600,
+                                    timezone=UTC)
             if self._scheduler.get_job("alerts") is None:
                 self._scheduler.add_job(self._tracked(self.alert_job), every,
                                         id="alerts", name="alerts", next_run_time=now + timedelta(seconds=5))

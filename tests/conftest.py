@@ -20,6 +20,7 @@ from .kit.fake_facebook import FakeFacebook
 from .kit.fake_instagram import FakeInstagram, MediaSide
 from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
+from .kit.fake_threads import FakeThreads
 from .kit.fake_x import FakeX
 from .kit.runs import Run, run_cli
 from .kit.servers import FeedServer, serving
@@ -90,6 +91,11 @@ def media() -> Iterator[MediaSide]:
     side = MediaSide()
     yield side
     side.close()
+
+
+@pytest.fixture
+def threads(clock: ManualClock) -> Iterator[FakeThreads]:
+    yield from serving(FakeThreads(clock))
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from .kit.fake_facebook import FakeFacebook
 from .kit.fake_instagram import FakeInstagram, MediaSide
 from .kit.fake_mastodon import FakeMastodon, mastodon_length
 from .kit.fake_telegram import FakeTelegram
+from .kit.fake_threads import FakeThreads
 from .kit.fake_x import FakeX
 from .kit.runs import Run
 from .kit.servers import FeedServer, closed_clean
@@ -41,6 +42,7 @@ class Fakes:
         self.discord = FakeDiscord(clock)
         self.discord.limit = self.discord.remaining = 50  # the whole feed in one poll, on a clock that stands still
         self.instagram = FakeInstagram(clock)
+        self.threads = FakeThreads(clock)
         self.clock = clock
         self.media = MediaSide()  #: the bot's HTTP side, serving the pictures Instagram fetches
 
@@ -50,7 +52,8 @@ class Fakes:
 
     def close(self) -> None:
         self.media.close()
-        for fake in (self.x, self.telegram, self.facebook, self.mastodon, self.bluesky, self.discord, self.instagram):
+        for fake in (self.x, self.telegram, self.facebook, self.mastodon, self.bluesky, self.discord, self.instagram,
+                     self.threads):
             closed_clean(fake)
 
 
@@ -61,7 +64,7 @@ def fakes(clock: ManualClock) -> Iterator[Fakes]:
     f.close()
 
 
-def seven_accounts(f: Fakes) -> list[dict[str, object]]:
+def all_accounts(f: Fakes) -> list[dict[str, object]]:
     template = "{title}\n\n{short_link}\n{hashtags}"
     return [
         account(f.x, "x", image=True, template=template),
@@ -71,6 +74,7 @@ def seven_accounts(f: Fakes) -> list[dict[str, object]]:
         account(f.bluesky, "bluesky", template=template),
         account(f.discord, "discord", template="{title}\n\n{excerpt}\n\n{short_link}"),
         account(f.instagram, "instagram", hashtags={"max": 30}),  # its own template: link line, hashtags
+        account(f.threads, "threads", template="{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"),
     ]
 
 
@@ -83,7 +87,7 @@ def test_the_whole_feed_reaches_all_seven_platforms_once(
     feed_server.set("/wp-content/uploads/2026/11/babylon.jpg", JPEG, content_type="image/jpeg", conditional=False)
     path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 10}],
                         site={"name": "قريش", "url": base, "timezone": "Asia/Baghdad"},
-                        server={"public_url": fakes.media.public_url}, accounts=seven_accounts(fakes))
+                        server={"public_url": fakes.media.public_url}, accounts=all_accounts(fakes))
     fakes.serve_pictures(path)
     assert run_bot("poll", "--config", str(path)).code == 0
     assert run_bot("poll", "--config", str(path)).code == 0  # again: nothing more
@@ -105,12 +109,19 @@ def test_the_whole_feed_reaches_all_seven_platforms_once(
     assert len(captions) == 10 and all(count_utf16(c) <= 2200 and count_hashtags(c) <= 5 for c in captions)
     assert all("🔗 الرابط في الملف الشخصي" in c and "http" not in c for c in captions)
     assert sorted(p["size"] for p in fakes.instagram.posts) == [(1080, 1350)] * 10  # cards (babylon.jpg is no image)
-    for text in x_texts + [s["text"] for s in fakes.mastodon.statuses] + [r["text"] for r in records] + captions:
+    threads_texts = fakes.threads.texts()
+    assert len(threads_texts) == 10 and all(len(t.encode()) <= 500 for t in threads_texts)  # Threads' bytes
+    assert all(p.container.link_attachment for p in fakes.threads.posts)  # each with its article's link card
+    # One tag made by the bot at most (a headline's own #tag comes first and is the topic then; one after it
+    # stays plain text on Threads)
+    assert all(t.count("#") - t.split("\n")[0].count("#") <= 1 for t in threads_texts)
+    for text in x_texts + [s["text"] for s in fakes.mastodon.statuses] + [r["text"] for r in records] + captions + \
+            threads_texts:
         assert "&#" not in text and "<" not in text
 
     bot = Bot.open(load_config(path))
     rows = bot.store.deliveries()
-    assert len(rows) == 70 and {r.state for r in rows} == {"sent"}
+    assert len(rows) == 80 and {r.state for r in rows} == {"sent"}
     bot.close()
 
 
@@ -118,7 +129,7 @@ def test_each_publisher_deletes_what_it_posted(
     tmp_path: Path, feed_server: FeedServer, fakes: Fakes, clock: ManualClock,
 ) -> None:
     feed_server.set("/feed", rss2(SAMPLE_ITEMS[:1]))
-    accounts = [{**a, "image": False} if "image" in a else a for a in seven_accounts(fakes)]
+    accounts = [{**a, "image": False} if "image" in a else a for a in all_accounts(fakes)]
     for a in accounts:  # the article's page is on news.example, not on this machine: no image lookups
         a.pop("photo", None)
         if a["platform"] == "bluesky":
@@ -134,7 +145,7 @@ def test_each_publisher_deletes_what_it_posted(
     bot = Bot.open(load_config(path), clock=clock)
     bot.poll("main")
     outcomes = bot.dispatch()
-    assert sorted(o.status for o in outcomes) == ["sent"] * 7
+    assert sorted(o.status for o in outcomes) == ["sent"] * 8
     for row in bot.store.deliveries():
         publisher = bot.publishers[row.account_id]
         assert row.remote_id
@@ -142,6 +153,7 @@ def test_each_publisher_deletes_what_it_posted(
     assert fakes.x.tweets == [] and fakes.telegram.messages == [] and fakes.facebook.posts == []
     assert fakes.mastodon.statuses == [] and fakes.bluesky.records == {} and fakes.discord.messages == []
     assert fakes.instagram.posts == []
+    assert fakes.threads.posts == [] and len(fakes.threads.deleted) == 1
     bot.close()
 
 
@@ -155,7 +167,7 @@ def test_no_secret_reaches_the_logs_on_any_platform(
     import logging
 
     feed_server.set("/feed", rss2(SAMPLE_ITEMS[:2]))
-    accounts = seven_accounts(fakes)
+    accounts = all_accounts(fakes)
     for a in accounts:  # the articles' pages are on news.example, not on this machine: no image lookups
         a.pop("image", None)
         a.pop("photo", None)
@@ -163,12 +175,14 @@ def test_no_secret_reaches_the_logs_on_any_platform(
             a["link_card"] = False
     secrets = [fakes.x.keys["consumer_secret"], fakes.x.keys["token_secret"], fakes.telegram.token,
                fakes.facebook.token, fakes.mastodon.token, fakes.bluesky.password, fakes.discord.token,
-               fakes.instagram.token]
+               fakes.instagram.token,
+               fakes.threads.token]
     fakes.x.revoked = True
     fakes.telegram.token, fakes.facebook.token, fakes.mastodon.token = "other", "other", "other"
     fakes.bluesky.password = "other"
     fakes.discord.token = "other"
     fakes.instagram.token = "other"  # refused at its first call, the publishing limit: before any picture
+    fakes.threads.tokens[fakes.threads.token].valid = False  # revoked
     path = write_config(tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "backfill": 2}],
                         site={"name": "قريش", "url": "https://news.example",
                               "short_link": {"kind": "wordpress", "page_lookup": False}},

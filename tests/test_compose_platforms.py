@@ -22,7 +22,7 @@ from bot.models import Article
 from .kit.paths import WORDPRESS_FIXTURES
 from .kit.wordpress import SAMPLE_ITEMS, rss2
 
-PLATFORMS = ["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord", "instagram"]
+PLATFORMS = ["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord", "instagram", "threads"]
 TEMPLATE = "{title}\n\n{excerpt}\n\n{short_link}\n{hashtags}"
 SITE = "https://news.example"
 
@@ -75,6 +75,12 @@ def test_the_long_headline_is_cut_on_x_but_whole_elsewhere() -> None:
     assert x.split("\n")[0].endswith("…") and x.endswith(link)
     fb = compose_post(long_one, "{title}\n\n{short_link}", "قريش", rule_of("facebook"), short_link=link)
     assert fb == f"{long_one.title}\n\n{link}"
+    # Threads counts UTF-8 bytes: its 330 Arabic letters are some 600, so it is cut there too, at a word.
+    threads = compose_post(long_one, "{title}\n\n{short_link}", "قريش", rule_of("threads"), direction="rtl",
+                           short_link=link)
+    assert len(threads.encode()) <= 500 and threads.endswith(f"\n\n{link}")
+    check(threads, long_one, link, rule_of("threads"), [])
+    assert len(threads.encode()) > 450  # as much of the headline as fits, not a few words
 
 
 # --- generated headlines ----------------------------------------------------------------------------------

@@ -311,6 +311,7 @@ def test_example_config_documents_every_option() -> None:
         ShortLinkConfig,
         SiteConfig,
         TelegramAccount,
+        ThreadsAccount,
         UtmConfig,
         XAccount,
         XCredentials,
@@ -325,7 +326,8 @@ def test_example_config_documents_every_option() -> None:
                                      HashtagConfig, UtmConfig, XAccount, XCredentials, TelegramAccount,
                                      FacebookAccount, MastodonAccount, BlueskyAccount, Limits, NameFilter,
                                      ServerConfig, AlertsConfig, TelegramChannel, EmailChannel, WebhookChannel,
-                                     XPrices, XBudget, ApprovalConfig, DiscordAccount, InstagramAccount]
+                                     XPrices, XBudget, ApprovalConfig, DiscordAccount, InstagramAccount,
+                                     ThreadsAccount]
     missing = [f"{m.__name__}.{k}" for m in models for k in m.model_fields if f"{k}:" not in text]
     assert missing == []
 

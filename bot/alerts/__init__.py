@@ -42,7 +42,7 @@ CLAIM_MARGIN = timedelta(seconds=30)
 #: A channel that failed is tried again after 1, 2, 4 … minutes, at most this long apart.
 MAX_PAUSE = timedelta(minutes=30)
 #: The platforms whose publisher says when the account's token expires (``TokenExpiry``).
-ASKS_TOKEN_EXPIRY = ("facebook", "instagram")
+ASKS_TOKEN_EXPIRY = ("facebook", "instagram", "threads")
 #: How often a platform is asked when the account's token expires.
 TOKEN_CHECK_EVERY = timedelta(hours=24)
 #: … and after a failed ask.
@@ -167,13 +167,13 @@ class Alerter:
     def run(self, stop: threading.Event | None = None) -> int:
         """One look: tokens asked where due, problems compared with the open ones, each channel told what it is
         owed. Returns how many problems' news went out to every channel owed it. Never raises for a channel's
-        failure."""
+        failure. Without ``alerts:`` only the tokens are asked (and refreshed, where the platform's are)."""
         config = self.config
-        if config.alerts is None:
-            return 0
         with self._lock:  # two looks of one Alerter never overlap
             now = self.clock.now()
             self.check_tokens(now, stop)
+            if config.alerts is None:
+                return 0
             for key, event in self.store.sync_alerts(lambda: find_problems(config, self.store, now), now,
                                                      [c.name for c in self.channels], self._watched):
                 log.info("alert %s: %s", key, event)  # (closed: its account or feed left the config)
@@ -190,7 +190,8 @@ class Alerter:
         return any(a.id == subject and a.enabled for a in self.config.accounts)
 
     def check_tokens(self, now: datetime, stop: threading.Event | None = None) -> None:
-        """Ask the platforms that say when a token expires (Facebook), once a day per account."""
+        """Ask the platforms that say when a token expires (Facebook; Threads, which refreshes it then), once a
+        day per account."""
         for account in self.config.accounts:
             if stop is not None and stop.is_set():
                 return

@@ -13,10 +13,14 @@
 | Instagram | UTF-16 code units (Meta does not say how it counts: UTF-16 is  | 2200; and at most 30      |
 |           | never less than code points, so a caption that fits it fits    | hashtags (fewer where the |
 |           | either way; Arabic letters count 1 both ways, an emoji 2)      | account says, ``max_hashtags``) |
+| Threads   | UTF-8 bytes: Meta says "emojis are counted as the number of     | 500; at most 5 unique     |
+|           | UTF-8 bytes", and a text of 498 code points with three curly   | links                     |
+|           | quotes (504 bytes) is refused too (postiz-app#1946): an Arabic |                           |
+|           | letter counts 2, a link as written                             |                           |
 
 A rule may also limit the hashtags in a text (``max_hashtags``: every ``#tag`` as :func:`bot.compose.hashtags.
-count_hashtags` finds them, those the headline or template has and those the account adds alike); fitting then
-drops the account's hashtags first, as it does for length.
+count_hashtags` finds them, those the headline or template has and those the account adds alike), and the
+different links in it (``max_links``); fitting then drops the account's hashtags first, as it does for length.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from bot.compose.hashtags import count_hashtags
 
 #: A link as platforms that shorten links find it in a text.
 URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+#: A link as a platform that counts links finds it: with a scheme, or a bare ``www.`` address.
+LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
 _GRAPHEME = regex.compile(r"\X")
 
 
@@ -97,6 +103,15 @@ def _parse_tweet() -> Callable[[str], Any]:
     return parse_tweet  # type: ignore[no-any-return]
 
 
+def count_utf8(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def unique_links(text: str) -> set[str]:
+    """The different links in a text (a trailing full stop or comma is not part of one)."""
+    return {m.group(0).rstrip(".,;:!?،؛)»") for m in LINK.finditer(text)}
+
+
 def count_mastodon(text: str) -> int:
     """Mastodon: grapheme clusters, each URL with a scheme counted as 23."""
     return _with_fixed_urls(text, 23, count_graphemes)
@@ -105,19 +120,22 @@ def count_mastodon(text: str) -> int:
 @dataclass(frozen=True)
 class LengthRule:
     """A platform's length limit: ``count(text) <= max_length`` (no limit when max_length is None), at most
-    ``max_bytes`` UTF-8 bytes where the platform also limits bytes, and at most ``max_hashtags`` hashtags where
-    it limits those."""
+    ``max_bytes`` UTF-8 bytes where the platform also limits bytes, at most ``max_hashtags`` hashtags and
+    ``max_links`` different links where it limits those."""
 
     max_length: int | None
     count: Callable[[str], int] = count_code_points
     name: str = "characters"
     max_bytes: int | None = None
     max_hashtags: int | None = None
+    max_links: int | None = None
 
     def fits(self, text: str) -> bool:
         if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
             return False
         if self.max_hashtags is not None and count_hashtags(text) > self.max_hashtags:
+            return False
+        if self.max_links is not None and len(unique_links(text)) > self.max_links:
             return False
         return self.max_length is None or self.count(text) <= self.max_length
 
@@ -145,6 +163,9 @@ def instagram_rule(max_hashtags: int = INSTAGRAM_HASHTAGS) -> LengthRule:
                       max_hashtags=min(max_hashtags, INSTAGRAM_HASHTAGS))
 
 
+THREADS = LengthRule(500, count_utf8, "UTF-8 bytes (Threads)", max_links=5)
+
+
 def mastodon_rule(max_length: int = 500) -> LengthRule:
     return LengthRule(max_length, count_mastodon, "characters (Mastodon)")
 
@@ -152,7 +173,8 @@ def mastodon_rule(max_length: int = 500) -> LengthRule:
 def rule_of(platform: str, max_length: int | None = None) -> LengthRule:
     """The length rule of a platform by name (``max_length`` overrides Mastodon's per-instance limit)."""
     rules = {"x": X, "bluesky": BLUESKY, "telegram": TELEGRAM_MESSAGE, "telegram_caption": TELEGRAM_CAPTION,
-             "facebook": FACEBOOK, "discord": DISCORD, "instagram": INSTAGRAM}
+             "facebook": FACEBOOK, "discord": DISCORD, "instagram": INSTAGRAM,
+             "threads": THREADS}
     if platform == "mastodon":
         return mastodon_rule(max_length or 500)
     return rules[platform]

@@ -31,6 +31,7 @@ from bot.config.accounts import (
     InstagramAccount,
     MastodonAccount,
     TelegramAccount,
+    ThreadsAccount,
     XAccount,
     XCredentials,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "ShortLinkConfig",
     "SiteConfig",
     "TelegramAccount",
+    "ThreadsAccount",
     "UtmConfig",
     "XAccount",
     "XCredentials",

@@ -14,13 +14,13 @@ from pydantic.functional_validators import AfterValidator
 from bot.compose.template import DEFAULT_TEMPLATE
 from bot.config.common import Approval, ApprovalConfig, HashtagConfig, Limits, NameFilter, ShortLink, UtmConfig
 from bot.config.values import (
-    DIGITS,
     HOSTNAME,
     UNSET_SECRET,
     BaseURL,
     Duration,
     Identifier,
     ImageMode,
+    NumericId,
     PositiveDuration,
     Secret,
     TelegramChat,
@@ -76,7 +76,8 @@ class ConsoleAccount(_AccountBase):
 
     platform: Literal["console"]
     count_as: Literal["x", "mastodon", "bluesky", "telegram", "telegram_caption", "facebook", "discord",
-                      "instagram"] | None = None
+                      "instagram",
+                      "threads"] | None = None
     max_length: int | None = Field(default=280, ge=1)
     url_length: int | None = Field(default=23, ge=1)
     output: str | None = None
@@ -160,7 +161,7 @@ class FacebookAccount(_AccountBase):
     """A Facebook Page, with a Page access token that has pages_manage_posts."""
 
     platform: Literal["facebook"]
-    page_id: Annotated[str, Field(pattern=DIGITS)]
+    page_id: NumericId
     page_token: Secret
     #: a photo post (``/{page-id}/photos``) with this picture instead of a link post; ``photo: true`` is
     #: ``image: article``
@@ -169,11 +170,6 @@ class FacebookAccount(_AccountBase):
     card_size: str = "landscape"
     base_url: BaseURL = None
     timeout: PositiveDuration = timedelta(seconds=20)
-
-    @field_validator("page_id", mode="before")
-    @classmethod
-    def _page_id(cls, v: object) -> object:
-        return str(v) if isinstance(v, int) else v
 
     @model_validator(mode="after")
     def _photo_is_article(self) -> FacebookAccount:
@@ -248,13 +244,8 @@ class DiscordAccount(_AccountBase):
     username: Annotated[str | None, Field(min_length=1, max_length=80)] = None
     avatar_url: Annotated[str | None, AfterValidator(_http_url)] = None
     #: the Discord server's id, for links to the posts (Discord's answer to a webhook does not say it)
-    guild_id: Annotated[str | None, Field(pattern=DIGITS)] = None
+    guild_id: NumericId | None = None
     timeout: PositiveDuration = timedelta(seconds=20)
-
-    @field_validator("guild_id", mode="before")
-    @classmethod
-    def _guild_id(cls, v: object) -> object:
-        return str(v) if isinstance(v, int) else v
 
     @field_validator("webhook_url")
     @classmethod
@@ -295,7 +286,7 @@ class InstagramAccount(_AccountBase):
 
     platform: Literal["instagram"]
     #: the Instagram professional account's id (Graph API: ``GET /me/accounts?fields=instagram_business_account``)
-    user_id: Annotated[str, Field(pattern=DIGITS)]
+    user_id: NumericId
     access_token: Secret
     #: graph.facebook.com (Instagram API with Facebook Login, the Page's token) or https://graph.instagram.com
     #: (with Instagram Login, the Instagram user's token); the version, v26.0, is added to it
@@ -312,11 +303,6 @@ class InstagramAccount(_AccountBase):
     #: hashtags in a caption, the headline's and the template's with the account's: Instagram documents 30, and
     #: since December 2025 its app takes 5 per post
     max_hashtags: int = Field(default=5, ge=0, le=30)
-
-    @field_validator("user_id", mode="before")
-    @classmethod
-    def _user_id(cls, v: object) -> object:
-        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
     @field_validator("image")
     @classmethod
@@ -338,6 +324,55 @@ class InstagramAccount(_AccountBase):
         return with_link_line(super().template_for(names), self.link_line)
 
 
+class ThreadsAccount(_AccountBase):
+    """A Threads profile, through Meta's Threads API with a long-lived user token (threads_basic and
+    threads_content_publish; threads_delete for ``bot unpost``), which the bot refreshes itself."""
+
+    platform: Literal["threads"]
+    user_id: NumericId
+    #: the long-lived token as first made; the bot refreshes it and keeps the refreshed one in its store
+    access_token: Secret
+    #: another server speaking the Threads API (tests); the API's version path is v1.0
+    base_url: BaseURL = None
+    #: none: a text post with the article's link as its link card; else an image post with that picture
+    image: ImageMode = "none"
+    card_size: str = "landscape"
+    #: each request's timeout, and how long an image container may take to be ready
+    timeout: PositiveDuration = timedelta(seconds=20)
+    #: Threads makes only a post's first #tag its topic: one hashtag, at most
+    hashtags: HashtagConfig = HashtagConfig(max=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_hashtag_unless_told(cls, data: object) -> object:
+        """``hashtags: {source: tags}`` without ``max`` makes one, as no ``hashtags`` does."""
+        tags = data.get("hashtags") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(tags, dict) and "max" not in tags:
+            return {**data, "hashtags": {**tags, "max": 1}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_topic(self) -> ThreadsAccount:
+        """One hashtag (a topic) at most, and no ``token_expires``: the bot knows when its token ends."""
+        if self.hashtags.max + len(self.hashtags.keywords) > 1:
+            raise ValueError("Threads makes only a post's first #tag its topic (the others stay plain text): give "
+                             "hashtags.max 1 and no keywords, or max 0 and one keyword")
+        if self.token_expires is not None:
+            raise ValueError("token_expires is not for threads: the bot refreshes the token and learns when it "
+                             "expires from Threads")
+        return self
+
+    @property
+    def needs_public_images(self) -> bool:
+        """Threads fetches an image post's picture from a public address (``server.public_url``)."""
+        return self.image != "none"
+
+    @property
+    def refreshes_token(self) -> bool:
+        """The bot refreshes this account's long-lived token (the daily token check, ``bot.alerts``)."""
+        return True
+
+
 AccountConfig = Annotated[Union[ConsoleAccount, XAccount, TelegramAccount, FacebookAccount,  # noqa: UP007
-                                MastodonAccount, BlueskyAccount, DiscordAccount, InstagramAccount],
+                                MastodonAccount, BlueskyAccount, DiscordAccount, InstagramAccount, ThreadsAccount],
                           Field(discriminator="platform")]

@@ -240,6 +240,11 @@ class BotConfig(_Model):
         """Enabled accounts that take articles from this feed."""
         return [a for a in self.accounts if a.enabled and (a.feeds is None or feed_id in a.feeds)]
 
+    def refreshes_tokens(self) -> bool:
+        """Whether an enabled account's token is one the bot refreshes (Threads'): the daily token check then
+        runs without ``alerts:`` too."""
+        return any(a.enabled and getattr(a, "refreshes_token", False) for a in self.accounts)
+
     def unset_secrets(self) -> list[str]:
         """The accounts whose secrets were not set when a command that needs none loaded the config."""
         return [a.id for a in self.accounts

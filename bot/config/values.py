@@ -75,6 +75,14 @@ PATTERN_WORDS = {
 Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
 
 
+def _number_as_text(v: object) -> object:
+    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+#: A platform's numeric id (a Page's, a Threads user's, a Discord server's): digits, written quoted or not.
+NumericId = Annotated[str, BeforeValidator(_number_as_text), Field(pattern=DIGITS)]
+
+
 def telegram_chat(v: int | str) -> int | str:
     """A Telegram chat: ``@channelname``, or a numeric id (a string of digits becomes a number)."""
     if isinstance(v, int) or (isinstance(v, str) and v.startswith("@") and len(v) > 1):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.compose.length import unique_links
 from bot.core import Bot
 from bot.dispatch import Outcome
 from bot.errors import UsageError
@@ -212,6 +213,10 @@ class EditingMixin:
             raise UsageError(f"the text is {size} UTF-8 bytes; {account.platform} takes at most {rule.max_bytes}")
         if rule.too_many_hashtags(mine):
             raise UsageError(f"the text has more hashtags than {account.id} takes ({rule.max_hashtags})")
+        links = len(unique_links(mine))
+        if rule.max_links is not None and links > rule.max_links:
+            raise UsageError(f"the text has {links} different links; {account.platform} takes at most "
+                             f"{rule.max_links}")
         if not rule.fits(mine):
             raise UsageError(f"the text is {rule.count(mine)} {rule.name}; {account.id} takes at most "
                              f"{rule.max_length}")

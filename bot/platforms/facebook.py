@@ -18,8 +18,6 @@ not a guarantee): in_doubt.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,13 +31,12 @@ from bot.errors import AuthFailed, Duplicate, MaybeSent, RateLimited, Rejected
 from bot.media import Image
 from bot.netguard import content_session
 from bot.pictures import Pictures
+from bot.platforms import meta
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
 
 API_VERSION = "v26.0"
-RATE_LIMIT_CODES = {4, 17, 32, 613, 80001}
-ACCOUNT_CODES = {10, 190, 368} | set(range(200, 300))
-DEFAULT_RATE_WAIT = timedelta(minutes=15)
+ACCOUNT_CODES = meta.ACCOUNT_CODES | {368}  # and a Page blocked from posting
 
 
 class FacebookPublisher:
@@ -123,8 +120,8 @@ class FacebookPublisher:
         code = int(error.get("code") or 0)
         message = str(error.get("message") or f"HTTP {reply.status}")
         said = f"({code}: {message})" if code else f"({message})"
-        if code in RATE_LIMIT_CODES:
-            raise RateLimited(f"Facebook's rate limit {said}", self.clock.now() + self._wait(reply.headers))
+        if code in meta.RATE_LIMIT_CODES:
+            raise RateLimited(f"Facebook's rate limit {said}", self.clock.now() + meta.usage_wait(reply.headers))
         if code == 506:
             raise Duplicate(f"Facebook says it is a duplicate {said}")
         if code in ACCOUNT_CODES:
@@ -132,20 +129,3 @@ class FacebookPublisher:
         if code in (1, 2) or error.get("is_transient") or reply.status >= 500:
             raise MaybeSent(f"Facebook answered {reply.status} {said}")
         raise Rejected(f"Facebook refused the post {said}")
-
-    @staticmethod
-    def _wait(headers: Mapping[str, str]) -> timedelta:
-        """The longest ``estimated_time_to_regain_access`` (minutes) in Facebook's usage headers."""
-        minutes = 0
-        for header in ("X-Business-Use-Case-Usage", "X-Page-Usage", "X-App-Usage"):
-            try:
-                usage = json.loads(headers.get(header) or "{}")
-            except ValueError:
-                continue
-            entries = [e for v in usage.values() if isinstance(v, list) for e in v] if isinstance(usage, dict) else []
-            if isinstance(usage, dict) and "estimated_time_to_regain_access" in usage:
-                entries.append(usage)
-            for entry in entries:
-                if isinstance(entry, dict):
-                    minutes = max(minutes, int(entry.get("estimated_time_to_regain_access") or 0))
-        return timedelta(minutes=minutes) if minutes else DEFAULT_RATE_WAIT

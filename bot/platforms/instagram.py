@@ -56,8 +56,8 @@ from bot.media import Image
 from bot.netguard import content_session
 from bot.pictures import Hosted, Pictures
 from bot.platforms.base import Post, Published
-from bot.platforms.facebook import FacebookPublisher
 from bot.platforms.http import Reply, send
+from bot.platforms.meta import usage_wait
 
 log = logging.getLogger("bot.platforms.instagram")
 
@@ -311,8 +311,7 @@ class InstagramPublisher:
             return RateLimited(f"Instagram's publishing limit is used up {said}", self._room_at(total, duration)
                                if total > 0 else self.clock.now() + QUOTA_UNSAID_WAIT)
         if code in RATE_LIMIT_CODES:
-            return RateLimited(f"Instagram's rate limit {said}", self.clock.now() + FacebookPublisher._wait(
-                reply.headers))
+            return RateLimited(f"Instagram's rate limit {said}", self.clock.now() + usage_wait(reply.headers))
         if code == NOT_FETCHED_CODE or sub in NOT_FETCHED_SUBCODES:
             return Unavailable(f"Instagram could not fetch the picture from the bot's public address {said}: "
                                "server.public_url must be reachable from the internet")

@@ -16,6 +16,7 @@ from .fake_facebook import FakeFacebook
 from .fake_instagram import FakeInstagram
 from .fake_mastodon import FakeMastodon
 from .fake_telegram import FakeTelegram
+from .fake_threads import FakeThreads
 from .fake_x import FakeX
 from .servers import FakeServer, FeedServer
 from .wordpress import SAMPLE_ITEMS, rss2
@@ -66,6 +67,8 @@ def account(fake: FakeServer, id: str, **settings: Any) -> dict[str, Any]:
         reach = {"platform": "discord", "webhook_url": fake.webhook_url, "base_url": fake.base}
     elif isinstance(fake, FakeInstagram):
         reach = {"platform": "instagram", "user_id": fake.user_id, "access_token": fake.token, "base_url": fake.base}
+    elif isinstance(fake, FakeThreads):
+        reach = {"platform": "threads", "user_id": fake.user_id, "access_token": fake.token, "base_url": fake.base}
     else:
         raise TypeError(f"no account for {type(fake).__name__}")
     return {"id": id, **reach, **settings}

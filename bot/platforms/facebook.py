@@ -18,7 +18,7 @@ not a guarantee): in_doubt.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -90,10 +90,7 @@ class FacebookPublisher:
         """When the Page token expires, as ``debug_token`` says (``expires_at`` 0: never). The token's access
         to the Page's data lapses too (``data_access_expires_at``): the sooner of the two counts."""
         token = self.account.page_token.get_secret_value()
-        data = self._call("GET", "/debug_token", params={"input_token": token}).get("data") or {}
-        ends = [int(v) for v in (data.get("expires_at"), data.get("data_access_expires_at"))
-                if isinstance(v, int | float) and v > 0]
-        return datetime.fromtimestamp(min(ends), UTC) if ends else None
+        return meta.debug_token_end(self._call("GET", "/debug_token", params={"input_token": token}))
 
     def close(self) -> None:
         self.session.close()

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,18 +58,16 @@ from bot.media import Image
 from bot.netguard import content_session
 from bot.pictures import Hosted, Pictures
 from bot.platforms.base import Post, Published
-from bot.platforms.http import Reply, send
-from bot.platforms.meta import usage_wait
+from bot.platforms.http import send
+from bot.platforms.meta import ACCOUNT_CODES, GraphError, debug_token_end, graph_error, number, outcome
 
 log = logging.getLogger("bot.platforms.instagram")
 
 API_VERSION = "v26.0"
-RATE_LIMIT_CODES = {4, 17, 32, 613}
 QUOTA_CODE, QUOTA_SUBCODE = 9, 2207042
 NOT_FETCHED_CODE, NOT_FETCHED_SUBCODES = 9004, {2207052, 2207003}
-ACCOUNT_CODES = {10, 190} | set(range(200, 300))
 ACCOUNT_SUBCODES = {2207050, 2207051}
-TRANSIENT_CODES = {-2, -1, 1, 2}
+UNKNOWN_CODES = {-2, -1}
 #: The quota's window is searched to this precision (about a dozen questions for 24 h).
 QUOTA_PRECISION = 60
 #: How long a post waits when Instagram says the quota is used up but not what it is.
@@ -139,10 +139,7 @@ class InstagramPublisher:
         if self.instagram_login:
             return None
         token = self.account.access_token.get_secret_value()
-        data = self._call("GET", "/debug_token", params={"input_token": token}).get("data") or {}
-        ends = [int(v) for v in (data.get("expires_at"), data.get("data_access_expires_at"))
-                if isinstance(v, int | float) and v > 0]
-        return datetime.fromtimestamp(min(ends), UTC) if ends else None
+        return debug_token_end(self._call("GET", "/debug_token", params={"input_token": token}))
 
     def close(self) -> None:
         self.session.close()
@@ -248,7 +245,7 @@ class InstagramPublisher:
         entry = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
         config = entry.get("config")
         config = config if isinstance(config, dict) else {}
-        return _int(entry.get("quota_usage")), _int(config.get("quota_total")), _int(config.get("quota_duration"))
+        return number(entry.get("quota_usage")), number(config.get("quota_total")), number(config.get("quota_duration"))
 
     def _check_quota(self) -> None:
         used, total, duration = self._quota()
@@ -293,32 +290,28 @@ class InstagramPublisher:
             if publishing:
                 raise
             raise Unavailable(exc.message.replace(" (the request may have reached Instagram)", "")) from None
-        answer = reply.body if isinstance(reply.body, dict) else {}
-        if reply.status == 200 and "error" not in answer:
-            return answer
-        raise self._error(reply, answer, publishing, "post" if method == "POST" else "request")
+        error = graph_error(reply)
+        if error is None:
+            return reply.body if isinstance(reply.body, dict) else {}
+        raise self._error(error, reply.headers, publishing)
 
-    def _error(self, reply: Reply, answer: dict[str, Any], publishing: bool, what: str) -> PlatformError:
-        error = answer.get("error")
-        error = error if isinstance(error, dict) else {}
-        code, sub = _int(error.get("code")), _int(error.get("error_subcode"))
-        message = str(error.get("error_user_msg") or error.get("message") or f"HTTP {reply.status}")
-        said = f"({code}{f'/{sub}' if sub else ''}: {message})" if code else f"({message})"
+    def _error(self, error: GraphError, headers: Mapping[str, str], publishing: bool) -> PlatformError:
+        """Instagram's own codes (its account refusals, its publishing limit, a picture it could not fetch),
+        then what every Graph API says (:func:`bot.platforms.meta.outcome`)."""
+        code, sub, said = error.code, error.subcode, error.said
         if code in ACCOUNT_CODES or sub in ACCOUNT_SUBCODES:
             return AuthFailed(f"Instagram refused this account or its token {said}")
         if code == QUOTA_CODE or sub == QUOTA_SUBCODE:
             _, total, duration = self._quota_or_none()
             return RateLimited(f"Instagram's publishing limit is used up {said}", self._room_at(total, duration)
                                if total > 0 else self.clock.now() + QUOTA_UNSAID_WAIT)
-        if code in RATE_LIMIT_CODES:
-            return RateLimited(f"Instagram's rate limit {said}", self.clock.now() + usage_wait(reply.headers))
         if code == NOT_FETCHED_CODE or sub in NOT_FETCHED_SUBCODES:
             return Unavailable(f"Instagram could not fetch the picture from the bot's public address {said}: "
                                "server.public_url must be reachable from the internet")
-        if reply.status >= 500 or error.get("is_transient") or code in TRANSIENT_CODES:
-            said = f"Instagram answered {reply.status} {said}"
-            return MaybeSent(said) if publishing else Unavailable(said)
-        return Rejected(f"Instagram refused the {what} {said}")
+        if code in UNKNOWN_CODES:  # Meta's "unknown error": as a temporary one
+            error = replace(error, transient=True)
+        return outcome(error, platform="Instagram", now=self.clock.now(), headers=headers,
+                       may_have_posted=publishing)
 
     def _quota_or_none(self) -> tuple[int, int, int]:
         try:
@@ -339,14 +332,3 @@ def _size(data: bytes) -> tuple[int, int] | None:
     except (OSError, ValueError, PILImage.DecompressionBombError):
         return None
     return (width, height) if width > 0 and height > 0 else None
-
-
-def _int(value: object) -> int:
-    """A number Instagram gave, or 0."""
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return 0

@@ -27,7 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import requests
@@ -213,6 +213,15 @@ def refresh_if_due(tokens: TokenStore | None, account_id: str, configured: str, 
     log.info("account=%s: its token was refreshed; it now expires %s", account_id,
              f"{expires:%Y-%m-%d %H:%M UTC}" if expires else "(not said)")
     return expires
+
+
+def debug_token_end(answer: Mapping[str, Any]) -> datetime | None:
+    """When a token ends, from ``debug_token``'s answer: the sooner of ``expires_at`` and the end of its access
+    to the data (``data_access_expires_at``); 0 is never, and so is neither given."""
+    data = answer.get("data") or {}
+    ends = [int(v) for v in (data.get("expires_at"), data.get("data_access_expires_at"))
+            if isinstance(v, int | float) and not isinstance(v, bool) and v > 0] if isinstance(data, dict) else []
+    return datetime.fromtimestamp(min(ends), UTC) if ends else None
 
 
 def number(value: object) -> int:

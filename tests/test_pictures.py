@@ -500,3 +500,26 @@ def test_bluesky_re_encodes_a_card_over_a_megabyte_as_a_jpeg(
     pictured = next(r for r in bluesky.records.values() if "الجادرية" in r["text"])
     thumb = bluesky.blobs[pictured["embed"]["external"]["thumb"]["ref"]["$link"]]
     assert thumb.startswith(b"\xff\xd8") and len(thumb) <= 1_000_000  # a JPEG within Bluesky's limit
+
+
+def test_an_instagram_preview_shows_the_card_that_replaces_a_picture_of_a_shape_it_refuses(
+    tmp_path: Path, feed_server: FeedServer, run_bot: Callable[..., Run], instagram: Any,
+) -> None:
+    import json
+
+    feed_server.set("/up/bridge.jpg", photo(3000, 1000), content_type="image/jpeg", conditional=False)  # 3:1
+    config = sample_site(tmp_path, feed_server, [account(instagram, "ig", timeout="2s")],
+                         server={"public_url": "https://bot.news.example"})
+    assert run_bot("poll", "--config", str(config)).code == 0
+    publish(feed_server, items(feed_server.base))
+    result = run_bot("preview", "--config", str(config), "--limit", "2", "--json")
+    assert result.code == 0, result.out
+    shown = {r["guid"].rsplit("=", 1)[1]: r.get("picture") for r in map(json.loads, result.out.splitlines())}
+    assert shown["151"].startswith("card: ")  # its panorama is outside 4:5 to 1.91:1: a card over it
+    assert decoded(Path(shown["151"].removeprefix("card: ")).read_bytes()).size == (1080, 1350)
+    assert shown["150"].startswith("card: ")  # no image of its own
+    with pytest.raises(ConfigError) as caught:
+        load_config(sample_site(tmp_path, feed_server, [account(instagram, "ig", card_size="story")],
+                                server={"public_url": "https://bot.news.example"},
+                                cards={"sizes": {"story": [1080, 1920]}}))
+    assert "Instagram takes pictures from 4:5 to 1.91:1" in caught.value.render()

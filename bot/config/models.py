@@ -195,6 +195,12 @@ class BotConfig(_Model):
             if draws and size is not None and size not in self.cards.sizes:
                 raise _PathError(("accounts", i, "card_size"), f"no card size {size!r} in cards.sizes; sizes: "
                                  f"{', '.join(self.cards.sizes)}")
+            if draws and account.platform == "instagram" and size in self.cards.sizes:
+                width, height = self.cards.sizes[size]
+                if not 0.8 <= width / height <= 1.91:
+                    raise _PathError(("accounts", i, "card_size"), f"card size {size!r} is {width}×{height}: "
+                                     "Instagram takes pictures from 4:5 to 1.91:1 (portrait 1080×1350, square "
+                                     "1080×1080)")
             if account.enabled and getattr(account, "needs_public_images", False) and not (
                     self.server and self.server.public_url):  # an account that is off posts nothing
                 raise _PathError(("accounts", i, "image"),

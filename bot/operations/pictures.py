@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.config import AccountConfig
 from bot.core import Bot
+from bot.media import Image
 from bot.models import Article
 
 log = logging.getLogger("bot.operations")
@@ -37,6 +38,13 @@ def preview_picture(bot: Bot, account: AccountConfig, article: Article, text: st
     candidates = tuple(dict.fromkeys(u for u in (article.featured_image, *article.image_urls) if u))
     post = Post(0, text, article.link, article.title, candidates, article.excerpt or article.summary,
                 labels=tuple(dict.fromkeys((*article.category_names, *article.tag_names))))
+    own = getattr(publisher, "picture", None)  # a publisher that chooses further (Instagram: the shapes it takes)
+    if callable(own):
+        try:
+            return _shown(own(post))
+        except Exception as exc:  # its post would fail the same way, saying why
+            log.info("preview account=%s: no picture: %s", account.id, exc)
+            return None
     choose = getattr(publisher, "picture_mode", None)
     mode = choose(post) if callable(choose) else str(getattr(account, "image", "none"))
     if mode == "none":
@@ -53,6 +61,11 @@ def preview_picture(bot: Bot, account: AccountConfig, article: Article, text: st
     except Exception as exc:  # a preview shows what it can; the post itself never fails on its picture
         log.warning("preview account=%s: its picture could not be had: %s", account.id, exc)
         return None
+    return _shown(image)
+
+
+def _shown(image: Image | None) -> PicturePreview | None:
+    """How a picture is shown: the article's image by its address, a card by its file."""
     if image is None:
         return None
     if not image.card:

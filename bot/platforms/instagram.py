@@ -101,7 +101,7 @@ class InstagramPublisher:
 
     def publish(self, post: Post) -> Published:
         self._check_quota()
-        image = self._picture(post)
+        image = self.picture(post)
         try:
             hosted = self.pictures.public(image, jpeg=True)
         except BotError as exc:
@@ -152,7 +152,7 @@ class InstagramPublisher:
                                    timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
                                    account_id=self.account_id)
 
-    def _picture(self, post: Post) -> Image:
+    def picture(self, post: Post) -> Image:
         """The post's picture, one Instagram takes (readable, from 4:5 to 1.91:1): with ``article_or_card``, an
         article's image it would refuse gives way to a card drawn over it. Rejected when there is none."""
         mode = self.account.image
@@ -165,7 +165,7 @@ class InstagramPublisher:
         size = _size(image.data)
         if size is not None and MIN_RATIO <= size[0] / size[1] <= MAX_RATIO:
             return image
-        if mode == "article_or_card" and not image.url.startswith("card-"):
+        if mode == "article_or_card" and not image.card:
             card = self.pictures.card(post, self.account.card_size, image.data,
                                       context=f"account={self.account_id} delivery={post.delivery_id}")
             if card is not None:

@@ -220,18 +220,20 @@ def test_a_token_too_young_to_refresh_is_asked_again_later(
     tmp_path: Path, feed_server: FeedServer, threads: FakeThreads, clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A token made minutes ago (Meta refreshes only tokens a day old): the check says so and asks again in an
-    hour; posting goes on with the config's token meanwhile."""
+    """A token made minutes ago (Meta refreshes only tokens a day old): the check says so, keeps the latest it
+    can end (60 days from now) and asks again the next day; posting goes on with the config's token meanwhile."""
     info = threads.tokens[threads.token]
     info.issued = clock.now() - timedelta(minutes=5)
     bot = Bot.open(load_config(config(tmp_path, feed_server, threads)), clock=clock)
     bot.alert()
-    assert threads.refreshes == [] and "cannot learn when its token expires" in caplog.text
+    assert threads.refreshes == [] and "its token was not refreshed" in caplog.text
     assert "less than 24 hours old" in caplog.text
-    clock.advance(timedelta(minutes=59))
+    assert "at the latest (60 days after the bot first saw it)" in caplog.text
+    assert bot.store.token_state("th")[0] == clock.now() + timedelta(days=60)
+    clock.advance(timedelta(hours=23))
     bot.alert()
     assert len(threads.calls_to("/refresh_access_token")) == 1
-    clock.advance(timedelta(hours=24))
+    clock.advance(timedelta(hours=1))
     bot.alert()
     assert len(threads.refreshes) == 1
     bot.close()

@@ -7,7 +7,8 @@ article page's Open Graph tags) or, with ``photo: true`` and an image, a photo p
 | -------------------------------------------- | ------------------------------------------ |
 | no connection (refused, DNS, connect timeout) | Unavailable: retried with backoff         |
 | 1, 2, ``is_transient``, 5xx, read timeout    | MaybeSent: the delivery is in doubt        |
-| 4, 17, 32, 613, 80001 (rate limits)          | RateLimited (for the time Facebook gives)  |
+| 4, 17, 32, 613, 80001, 80002, a 429          | RateLimited (for the time Facebook gives,  |
+|                                              | 24 h at most)                              |
 | 10, 200–299 (permissions), 190 (token), 368  | AuthFailed: the account is held            |
 | 506 (duplicate post)                         | Duplicate: counted as posted               |
 | others                                       | Rejected, with Facebook's message          |
@@ -111,18 +112,17 @@ class FacebookPublisher:
         reply = send(self.session, method, self.base + path, platform="Facebook", timeout=timeout,
                      user_agent=self.user_agent, **kwargs)
         answer = reply.body
-        if reply.status == 200 and "error" not in answer:
+        if reply.status == 200 and not (isinstance(answer, dict) and "error" in answer):
             return answer if isinstance(answer, dict) else {}
-        error = answer.get("error") or {}
-        code = int(error.get("code") or 0)
-        message = str(error.get("message") or f"HTTP {reply.status}")
-        said = f"({code}: {message})" if code else f"({message})"
-        if code in meta.RATE_LIMIT_CODES:
+        error = meta.graph_error(reply) or meta.GraphError(reply.status, 0, 0, f"HTTP {reply.status}", False)
+        code = error.code
+        said = f"({code}: {error.message})" if code else f"({error.message})"
+        if meta.rate_limited(error):  # its codes, or a 429 that names none of the account's
             raise RateLimited(f"Facebook's rate limit {said}", self.clock.now() + meta.usage_wait(reply.headers))
         if code == 506:
             raise Duplicate(f"Facebook says it is a duplicate {said}")
         if code in ACCOUNT_CODES:
             raise AuthFailed(f"Facebook refused this page or token {said}")
-        if code in (1, 2) or error.get("is_transient") or reply.status >= 500:
+        if code in (1, 2) or error.transient or reply.status >= 500:
             raise MaybeSent(f"Facebook answered {reply.status} {said}")
         raise Rejected(f"Facebook refused the post {said}")

@@ -17,21 +17,28 @@ holds, not when its oldest leaves it, so the bot asks again every :data:`QUOTA_R
 | no connection, or anything at the quota, container or    | Unavailable: retried (those steps post      |
 | status step (a 5xx, a read timeout)                      | nothing)                                    |
 | a 5xx, 1, 2, ``is_transient`` or no answer at publish    | MaybeSent: the delivery is in doubt         |
-| 4, 17, 32, 613 (rate limits); the quota used up          | RateLimited                                 |
-| 190 (token), 10 and 200–299 (permissions)                | AuthFailed: the account is held             |
+| 4, 17, 32, 613, a 429 (rate limits); the quota used up   | RateLimited                                 |
+| 190 (token), 10 and 200–299 (permissions)                | AuthFailed: the account is held (asked once |
+|                                                          | more first if the token changed meanwhile)  |
 | a container's ERROR (its ``error_message``), more than 5 | Rejected, with Threads' words               |
 | links (``THREADS_API__LINK_LIMIT_EXCEEDED``), others     |                                             |
 
 Only ``threads_publish`` posts, and Threads takes no idempotency key: a send interrupted by a crash, or whose
-publish was not answered, is in doubt. The long-lived token is the store's refreshed one while it came from
-the config's (:mod:`bot.platforms.meta`); ``token_expiry`` (the daily token check) refreshes it when less than
-30 days remain.
+publish was not answered (or answered without a post's id), is in doubt. An id Threads gives that is not one
+(digits) is never used: a container's is Unavailable, a post's in doubt. The database failing before the
+container (the token, the picture's address) is Unavailable: nothing was sent.
+
+The long-lived token is the store's refreshed one while it came from the config's (:mod:`bot.platforms.meta`);
+``token_expiry`` (the daily token check) refreshes it when less than 30 days remain. A send reads it once; a
+refusal of the token while another one has become current (refreshed meanwhile, by this process or another
+replica) asks once more with the current one instead of holding the account.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,7 +48,7 @@ from bot.clock import Clock, SystemClock
 from bot.compose.length import THREADS, unique_links
 from bot.config import ThreadsAccount
 from bot.config.cards import CardsConfig
-from bot.errors import MaybeSent, MediaError, PlatformError, RateLimited, Rejected, Unavailable
+from bot.errors import AuthFailed, MaybeSent, MediaError, PlatformError, RateLimited, Rejected, Unavailable
 from bot.netguard import content_session
 from bot.pictures import Hosted, Pictures
 from bot.platforms import meta
@@ -54,6 +61,13 @@ API_VERSION = "v1.0"
 QUOTA_RECHECK = timedelta(minutes=15)
 #: The waits between two reads of an image container's status (seconds; the last one repeats).
 STATUS_WAITS = (0.5, 1.0, 2.0, 3.0)
+
+
+@dataclass
+class Auth:
+    """The token a send uses: read once, and replaced when Threads refuses it and another is current."""
+
+    value: str
 
 
 class ThreadsPublisher:
@@ -77,25 +91,29 @@ class ThreadsPublisher:
         self.base = f"{self.root}/{API_VERSION}"
 
     def publish(self, post: Post) -> Published:
-        token = self._token()
+        token = Auth(self._token())
         self._quota(token)
         hosted = self._hosted(post)
+        where = f"the Threads profile of user {self.account.user_id}"
         try:
             container = self._container(post, hosted, token)
             try:
                 answer = self._call("POST", f"/{self.account.user_id}/threads_publish", token, may_have_posted=True,
                                     data={"creation_id": container})
             except MaybeSent as exc:  # where a person can look whether it went out
-                exc.check = exc.check or f"the Threads profile of user {self.account.user_id}"
+                exc.check = exc.check or where
                 raise
         finally:
             if hosted is not None and self.pictures.host is not None:  # Meta has it, or will not need it
                 self.pictures.host.drop(hosted)
-        media_id = str(answer["id"])
+        media_id = meta.valid_id(answer.get("id"))
+        if media_id is None:  # a success without the post's id: it may be posted
+            raise MaybeSent(f"Threads answered threads_publish without a post's id ({_shown(answer.get('id'))})",
+                            check=where)
         return Published(media_id, self._permalink(media_id, token))
 
     def check(self) -> str:
-        me = self._call("GET", "/me", self._token(), params={"fields": "id,username"})
+        me = self._call("GET", "/me", Auth(self._token()), params={"fields": "id,username"})
         if str(me.get("id")) != self.account.user_id:
             raise Rejected(f"the token is @{me.get('username')}'s (user {me.get('id')}), not user "
                            f"{self.account.user_id}'s: put that user's token or id in the config")
@@ -103,7 +121,9 @@ class ThreadsPublisher:
 
     def delete(self, remote_id: str) -> None:
         """Delete a post (``DELETE /{media-id}``: the token needs threads_delete; 100 deletes a day)."""
-        self._call("DELETE", f"/{remote_id}", self._token())
+        if meta.valid_id(remote_id) is None:
+            raise Rejected(f"{_shown(remote_id)} is not a Threads post's id")
+        self._call("DELETE", f"/{remote_id}", Auth(self._token()))
 
     def token_expiry(self) -> datetime | None:
         """When the account's token expires, after refreshing it when less than 30 days remain."""
@@ -115,14 +135,19 @@ class ThreadsPublisher:
         self.images.close()
 
     def _token(self) -> str:
-        return meta.current_token(self.tokens, self.account_id, self.account.access_token.get_secret_value()).value
+        """The token to post with now (Unavailable when the database cannot say: nothing was sent)."""
+        try:
+            return meta.current_token(self.tokens, self.account_id,
+                                      self.account.access_token.get_secret_value()).value
+        except Exception as exc:  # the store's trouble, before any request
+            raise meta.store_trouble("read this account's token", exc) from exc
 
     def _refresh(self, token: str) -> tuple[str, datetime | None]:
         return meta.refresh(self.session, f"{self.root}/refresh_access_token", "th_refresh_token", token,
                             platform="Threads", timeout=self.account.timeout.total_seconds(),
                             user_agent=self.user_agent, now=self.clock.now)
 
-    def _quota(self, token: str) -> None:
+    def _quota(self, token: Auth) -> None:
         """RateLimited when the profile's 250 posts in 24 hours are used up."""
         answer = self._call("GET", f"/{self.account.user_id}/threads_publishing_limit", token,
                             params={"fields": "quota_usage,config"})
@@ -152,8 +177,10 @@ class ThreadsPublisher:
             log.warning("account=%s delivery=%d posts without its picture: %s", self.account_id, post.delivery_id,
                         exc)
             return None
+        except Exception as exc:  # the database would not keep it: nothing was sent
+            raise meta.store_trouble("put the post's picture at its public address", exc) from exc
 
-    def _container(self, post: Post, hosted: Hosted | None, token: str) -> str:
+    def _container(self, post: Post, hosted: Hosted | None, token: Auth) -> str:
         """A ready container for the post: its id."""
         data: dict[str, str] = {"text": post.text}
         if hosted is not None:
@@ -163,13 +190,13 @@ class ThreadsPublisher:
             if post.link and len(unique_links(post.text) | {post.link}) <= (THREADS.max_links or 5):
                 data["link_attachment"] = post.link  # counted as a link unless the text has it already
         answer = self._call("POST", f"/{self.account.user_id}/threads", token, data=data)
-        container = str(answer.get("id") or "")
-        if not container:
-            raise Unavailable("Threads made no container (its answer had no id)")
+        container = meta.valid_id(answer.get("id"))
+        if container is None:
+            raise Unavailable(f"Threads made no container (its answer's id: {_shown(answer.get('id'))})")
         self._wait_ready(container, token)  # a text container is ready at once: one read
         return container
 
-    def _wait_ready(self, container: str, token: str) -> None:
+    def _wait_ready(self, container: str, token: Auth) -> None:
         """Wait until the container is ready (``status`` FINISHED: Meta has fetched and processed an image), at
         most the account's timeout: ERROR is Rejected with Threads' ``error_message``; still not ready is
         Unavailable (nothing is posted)."""
@@ -192,7 +219,7 @@ class ThreadsPublisher:
         raise Unavailable(f"Threads had not made the post ready within {self.account.timeout.total_seconds():g} s "
                           "(its container is IN_PROGRESS); tried again later")
 
-    def _permalink(self, media_id: str, token: str) -> str | None:
+    def _permalink(self, media_id: str, token: Auth) -> str | None:
         """Where the post is seen (one more request); None when Threads does not say: the post is made."""
         try:
             answer = self._call("GET", f"/{media_id}", token, params={"fields": "permalink"})
@@ -203,8 +230,23 @@ class ThreadsPublisher:
         link = answer.get("permalink")
         return link if isinstance(link, str) and link.startswith("https://") else None
 
-    def _call(self, method: str, path: str, token: str, *, may_have_posted: bool = False,
+    def _call(self, method: str, path: str, token: Auth, *, may_have_posted: bool = False,
               **kwargs: Any) -> dict[str, Any]:
+        """One request with the send's token; a refusal of it while another token is current (refreshed
+        meanwhile) is asked once more with that one, which the rest of the send then uses."""
+        try:
+            return self._request(method, path, token.value, may_have_posted, dict(kwargs))
+        except AuthFailed:
+            current = self._token()
+            if current == token.value:  # refused with the current token: the account is held
+                raise
+        log.info("account=%s: its token changed during this send (refreshed); asked again with the new one",
+                 self.account_id)
+        token.value = current
+        return self._request(method, path, current, may_have_posted, kwargs)
+
+    def _request(self, method: str, path: str, token: str, may_have_posted: bool,
+                 kwargs: dict[str, Any]) -> dict[str, Any]:
         if method == "POST":
             kwargs["data"] = {**kwargs.get("data", {}), "access_token": token}
         else:
@@ -212,3 +254,9 @@ class ThreadsPublisher:
         return meta.call(self.session, method, self.base + path, platform="Threads",
                          timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
                          now=self.clock.now, may_have_posted=may_have_posted, **kwargs)
+
+
+def _shown(value: object) -> str:
+    """What Meta gave for an id, shown short (it is not one)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"

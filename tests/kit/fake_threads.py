@@ -14,6 +14,7 @@ import re
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,6 +90,8 @@ class FakeThreads(FakeServer):
         self.processing_reads: int | None = 1
         self.published_elsewhere: list[datetime] = []
         self.step_faults: dict[str, list[tuple[Answer | None, float]]] = {}
+        self.before: dict[str, Callable[[], None]] = {}  #: run once when a request of that step arrives
+        self.permalink_base = "https://www.threads.com"  #: where its posts' permalinks point
         self._ids = itertools.count(18000000000000001)
         self._tokens = itertools.count(1)
 
@@ -126,7 +129,15 @@ class FakeThreads(FakeServer):
 
     # --- the API -------------------------------------------------------------------------------------------
 
+    def before_step(self, step: str, run: Callable[[], None]) -> None:
+        """``run`` (once) when the next request of ``step`` arrives, before it is answered: something that
+        happens meanwhile (another replica refreshing the token)."""
+        self.before[step] = run
+
     def answer(self, request: Request) -> Answer:
+        hook = self.before.pop(self.step(request), None)
+        if hook is not None:
+            hook()
         queued = self.step_faults.get(self.step(request))
         if queued:
             fault, hang = queued.pop(0)
@@ -262,7 +273,7 @@ class FakeThreads(FakeServer):
         media_id = str(next(self._ids))
         code = f"D{media_id[-9:]}x"
         self.posts.append(ThreadsPost(media_id, c, self.clock.now(),
-                                      f"https://www.threads.com/@{self.username}/post/{code}", token))
+                                      f"{self.permalink_base}/@{self.username}/post/{code}", token))
         return Answer(200, {"id": media_id})
 
     def texts(self) -> list[str]:

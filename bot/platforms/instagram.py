@@ -18,10 +18,11 @@ the account's ``link_line`` stands where the template shows one.
 | --------------------------------------------------------------- | -------------------------------------------- |
 | no connection; a 5xx, a transient error or no answer before     | Unavailable: nothing was posted; retried     |
 | ``media_publish``                                               |                                              |
-| a 5xx, a transient error or no answer to ``media_publish``      | MaybeSent (in doubt), unless the container   |
-|                                                                 | then says PUBLISHED: sent                    |
+| a 5xx, a transient error or no answer to ``media_publish``, or  | MaybeSent (in doubt), unless the container   |
+| a success without a post's id                                   | then says PUBLISHED: sent                    |
 | the quota used up (``content_publishing_limit``; 9 / 2207042)   | RateLimited until the window has room        |
-| 4, 17, 32, 613 (call rate limits)                               | RateLimited for Meta's usage headers' time   |
+| 4, 17, 32, 613, 80001, 80002, a 429 (call rate limits:          | RateLimited for Meta's usage headers' time   |
+| :data:`bot.platforms.meta.RATE_LIMIT_CODES`)                    | (24 h at most)                               |
 | 9004 / 2207052, 2207003: the picture could not be fetched       | Unavailable (below)                          |
 | 190 (token), 10 and 200–299 (permissions), 2207050 (account     | AuthFailed: the account is held              |
 | restricted), 2207051 (publishing restricted as suspected spam)  |                                              |
@@ -29,7 +30,9 @@ the account's ``link_line`` stands where the template shows one.
 
 A picture Instagram could not fetch is the bot's own, made again at each attempt: the trouble is the address
 (``server.public_url`` not reachable from the internet, or slow), not the post, so it is retried, and the reason
-is on the post. Instagram has no idempotency key: a send interrupted by a crash is in_doubt.
+is on the post. Instagram has no idempotency key: a send interrupted by a crash is in_doubt. An id Instagram
+gives that is not one (digits) is never used: a container's is Unavailable, a post's is asked of the container
+as a lost answer is. The database failing before the container (the picture's address) is Unavailable.
 
 Not here: refreshing tokens (a Page's token through Facebook Login does not expire; a long-lived user token
 lasts 60 days, and ``debug_token`` says when: alerts tell; Instagram Login's 60-day token needs
@@ -57,6 +60,7 @@ from bot.errors import AuthFailed, BotError, MaybeSent, PlatformError, RateLimit
 from bot.media import Image
 from bot.netguard import content_session
 from bot.pictures import Hosted, Pictures
+from bot.platforms import meta
 from bot.platforms.base import Post, Published
 from bot.platforms.http import send
 from bot.platforms.meta import ACCOUNT_CODES, GraphError, debug_token_end, graph_error, number, outcome
@@ -70,6 +74,8 @@ ACCOUNT_SUBCODES = {2207050, 2207051}
 UNKNOWN_CODES = {-2, -1}
 #: The quota's window is searched to this precision (about a dozen questions for 24 h).
 QUOTA_PRECISION = 60
+#: The search for when the quota has room takes at most this many times the account's timeout in all.
+QUOTA_SEARCH_TIMEOUTS = 2
 #: How long a post waits when Instagram says the quota is used up but not what it is.
 QUOTA_UNSAID_WAIT = timedelta(hours=1)
 INSTAGRAM_LOGIN_HOST = "graph.instagram.com"
@@ -106,6 +112,8 @@ class InstagramPublisher:
             hosted = self.pictures.public(image, jpeg=True)
         except BotError as exc:
             raise Rejected(f"Instagram posts need a picture, and this one cannot be given to it: {exc}") from exc
+        except Exception as exc:  # the database would not keep it: nothing was sent
+            raise meta.store_trouble("put the post's picture at its public address", exc) from exc
         try:
             container = self._container(hosted.url, post)
             self._wait_until_ready(container)
@@ -180,10 +188,12 @@ class InstagramPublisher:
         if post.title:
             title = post.title
             data["alt_text"] = title if len(title) <= ALT_TEXT_MAX else title[:ALT_TEXT_MAX - 1] + "…"
-        container = self._call("POST", f"/{self.user}/media", data=data).get("id")
-        if not container:
-            raise Unavailable("Instagram answered without a container's id: nothing was posted")
-        return str(container)
+        answer = self._call("POST", f"/{self.user}/media", data=data)
+        container = meta.valid_id(answer.get("id"))
+        if container is None:
+            raise Unavailable(f"Instagram answered without a container's id ({str(answer.get('id'))[:40]!r}): "
+                              "nothing was posted")
+        return container
 
     def _status(self, container: str) -> tuple[str, str]:
         answer = self._call("GET", f"/{container}", params={"fields": "status_code,status"})
@@ -206,22 +216,29 @@ class InstagramPublisher:
             pause = min(pause * 2, 2.0)
 
     def _media_publish(self, container: str) -> str | None:
-        """The post's id; None when it was made but its id is not known (the answer was lost and the container
-        says PUBLISHED, or a 200 without it)."""
+        """The post's id; None when it was made but its id is not known: the answer was lost, or had no id
+        (``{}``, not JSON, an id that is not one), and the container says PUBLISHED."""
         try:
             answer = self._call("POST", f"/{self.user}/media_publish", data={"creation_id": container},
                                 publishing=True)
         except MaybeSent as exc:
-            try:
-                published = self._status(container)[0] == "PUBLISHED"
-            except PlatformError:
-                published = False
-            if published:
-                return None
-            exc.check = exc.check or f"the Instagram account's profile (user id {self.user})"
-            raise
-        media_id = answer.get("id")  # a 200 is a post made: without its id, it is still made
-        return str(media_id) if media_id else None
+            self._published_or_raise(container, exc)
+            return None
+        media_id = meta.valid_id(answer.get("id"))
+        if media_id is None:  # a success that does not say which post: the container does
+            self._published_or_raise(container, MaybeSent(
+                f"Instagram answered media_publish without a post's id ({str(answer.get('id'))[:40]!r})"))
+        return media_id
+
+    def _published_or_raise(self, container: str, doubt: MaybeSent) -> None:
+        """Nothing when the container says PUBLISHED; else ``doubt`` raised, with where to look."""
+        try:
+            published = self._status(container)[0] == "PUBLISHED"
+        except PlatformError:
+            published = False
+        if not published:
+            doubt.check = doubt.check or f"the Instagram account's profile (user id {self.user})"
+            raise doubt
 
     def _permalink(self, media_id: str) -> str | None:
         try:
@@ -238,10 +255,11 @@ class InstagramPublisher:
 
     # The publishing limit.
 
-    def _quota(self, since: int | None = None) -> tuple[int, int, int]:
+    def _quota(self, since: int | None = None, timeout: float | None = None) -> tuple[int, int, int]:
         """(posts published in the window, or since ``since``; the quota; the window in seconds), 0 when unsaid."""
         params = {"fields": "quota_usage,config", **({"since": str(since)} if since is not None else {})}
-        data = self._call("GET", f"/{self.user}/content_publishing_limit", params=params).get("data")
+        data = self._call("GET", f"/{self.user}/content_publishing_limit", params=params,
+                          timeout=timeout).get("data")
         entry = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
         config = entry.get("config")
         config = config if isinstance(config, dict) else {}
@@ -256,14 +274,21 @@ class InstagramPublisher:
     def _room_at(self, total: int, duration: int) -> datetime:
         """When the moving window has room again: the first moment after which fewer than ``total`` posts were
         published, found by asking ``content_publishing_limit`` with ``since`` (halving, to a minute), plus the
-        window. If Instagram cannot be asked: in window / quota (the pace at which a full window frees)."""
+        window (at most :data:`~bot.platforms.meta.MAX_WAIT`, whatever Instagram says it is). The questions
+        together take at most :data:`QUOTA_SEARCH_TIMEOUTS` times the account's timeout; if Instagram cannot be
+        asked in that time: in window / quota (the pace at which a full window frees), at least 5 minutes."""
         now = self.clock.now()
-        duration = duration or 86_400
+        longest = int(meta.MAX_WAIT.total_seconds())
+        duration = min(duration, longest) if duration > 0 else longest
         lo, hi = int(now.timestamp()) - duration + 1, int(now.timestamp())
+        deadline = time.monotonic() + QUOTA_SEARCH_TIMEOUTS * self.account.timeout.total_seconds()
         try:
             while hi - lo > QUOTA_PRECISION:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Unavailable(f"its questions took more than {QUOTA_SEARCH_TIMEOUTS} × the timeout")
                 mid = (lo + hi) // 2
-                if self._quota(since=mid)[0] < total:
+                if self._quota(since=mid, timeout=min(left, self.account.timeout.total_seconds()))[0] < total:
                     hi = mid
                 else:
                     lo = mid
@@ -275,9 +300,11 @@ class InstagramPublisher:
 
     # The Graph API.
 
-    def _call(self, method: str, path: str, *, publishing: bool = False, **kwargs: Any) -> dict[str, Any]:
-        """One Graph API request; ``publishing``: the request that may make the post (its lost answer is in
-        doubt); any other cannot post, so a lost answer to it is only Unavailable."""
+    def _call(self, method: str, path: str, *, publishing: bool = False, timeout: float | None = None,
+              **kwargs: Any) -> dict[str, Any]:
+        """One Graph API request (within ``timeout``, else the account's); ``publishing``: the request that may
+        make the post (its lost answer is in doubt); any other cannot post, so a lost answer to it is only
+        Unavailable."""
         token = {"access_token": self.account.access_token.get_secret_value()}
         if method in ("GET", "DELETE"):
             kwargs["params"] = {**kwargs.get("params", {}), **token}
@@ -285,7 +312,8 @@ class InstagramPublisher:
             kwargs["data"] = {**kwargs.get("data", {}), **token}
         try:
             reply = send(self.session, method, self.base + path, platform="Instagram",
-                         timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent, **kwargs)
+                         timeout=timeout or self.account.timeout.total_seconds(), user_agent=self.user_agent,
+                         **kwargs)
         except MaybeSent as exc:
             if publishing:
                 raise

@@ -6,7 +6,7 @@ refused with 9004 / 2207052; a shape outside 4:5 to 1.91:1 with 36003 / 2207009)
 container once and enforces the publishing limit (``quota_total`` posts per moving ``quota_duration``), which
 ``content_publishing_limit`` reports (``since`` too); permalinks, ``DELETE``, ``debug_token``. Everything it
 received is recorded; ``failing`` answers every request with one answer (5xx mode), ``lose_publish_answers``
-posts and then answers 500 (an answer lost).
+posts and then answers 500 (an answer lost), ``after_publishing`` posts and then gives its answers.
 
 Also ``MediaSide``: the bot's own HTTP side (``bot.web``), serving ``/media/…`` from a store, for tests that
 run the bot in this process (``bot run`` serves it itself)."""
@@ -68,6 +68,8 @@ class FakeInstagram(FakeServer):
         self.container_status: str | None = None  #: a status every container ends in instead (ERROR, EXPIRED)
         self.failing: Answer | None = None
         self.lose_publish_answers = 0
+        self.after_publishing: list[Answer] = []  #: answers given (in turn) after a post is made, in place of its id
+        self.permalink_base = "https://www.instagram.com/p/"
         self.expires_at = 0  #: what debug_token says (0: never)
         self._ids = itertools.count(17900000000000001)
 
@@ -193,11 +195,13 @@ class FakeInstagram(FakeServer):
         c["status"] = "PUBLISHED"
         self.posts.append({"id": media_id, "caption": c["caption"], "image": c["image"], "size": c["size"],
                            "alt_text": c["alt_text"], "at": now,
-                           "permalink": f"https://www.instagram.com/p/Qr{media_id[-9:]}/"})
+                           "permalink": f"{self.permalink_base}Qr{media_id[-9:]}/"})
         if self.lose_publish_answers:
             self.lose_publish_answers -= 1
             return graph_error(500, 2, "An unexpected error has occurred. Please retry your request later.",
                                is_transient=True)
+        if self.after_publishing:
+            return self.after_publishing.pop(0)
         return Answer(200, {"id": media_id})
 
 

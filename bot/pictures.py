@@ -171,9 +171,10 @@ class Pictures:
         except Exception as exc:  # a bug, or a machine out of memory: the post goes, without its card
             log.exception("%s posts without a card: drawing it failed (%s)", context, type(exc).__name__)
             return None
+        kind = content_type(data)
         where = cache_path(card, self.cards, size, self.cache_dir).resolve().as_uri() if self.cache_dir else \
-            f"card-{post.delivery_id}.png"
-        return Image(where, data, content_type(data), card=True)
+            f"card-{post.delivery_id}.{'jpg' if kind == 'image/jpeg' else 'png'}"
+        return Image(where, data, kind, card=True)
 
     def _quiet_photo(self, post: Post, *, session: requests.Session, timeout: float,
                      user_agent: str) -> Image | None:

@@ -114,3 +114,27 @@ def test_a_resend_after_a_crash_returns_the_first_status(
     [row] = bot.store.deliveries()
     assert row.state == DeliveryState.SENT and row.remote_id == mastodon.statuses[0]["id"]
     bot.close()
+
+
+def test_the_fake_acts_on_no_half_sent_request_as_mastodon_does(mastodon: FakeMastodon) -> None:
+    """A bot killed after sending a request's head but not its body (requests sends a form's body apart from
+    the head) made the fake post an empty status once; a real server never acts on half a body, and Mastodon
+    refuses a blank one."""
+    import socket
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    host = urlsplit(mastodon.base)
+    body = b"status=%D8%AE%D8%A8%D8%B1"
+    with socket.create_connection((host.hostname, host.port), timeout=5) as s:
+        s.sendall(f"POST /api/v1/statuses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {mastodon.token}\r\n"
+                  f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body) + 40}\r\n\r\n"
+                  .encode() + body)
+    blank = urllib.request.Request(mastodon.base + "/api/v1/statuses", data=b"status=+", method="POST",
+                                   headers={"Authorization": f"Bearer {mastodon.token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(blank, timeout=5)
+    assert refused.value.code == 422
+    refused.value.close()
+    assert mastodon.statuses == []

@@ -85,6 +85,8 @@ class FakeMastodon(FakeServer):
         params = request.json() if kind.startswith("application/json") else \
             {k: (v if k.endswith("[]") else v[0]) for k, v in parse_qs(request.body.decode()).items()}
         text = str(params.get("status", ""))
+        if not text.strip() and not (params.get("media_ids[]") or params.get("media_ids")):
+            return error(422, "Validation failed: Text can't be blank")
         if mastodon_length(text) > self.limit:
             return error(422, f"Validation failed: Text character limit of {self.limit} exceeded")
         media_ids = params.get("media_ids[]") or params.get("media_ids") or []

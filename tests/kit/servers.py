@@ -304,6 +304,9 @@ class FakeServer(LocalServer):
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-body (a bot killed mid-send): no request at all, as a
+            h.close_connection = True  # real server never acts on half a body
+            return
         parts = urlsplit(h.path)
         headers: dict[str, str] = CaseInsensitiveDict(h.headers.items())  # type: ignore[assignment]
         request = Request(h.command, parts.path, dict(parse_qsl(parts.query)), headers, body, parts.query)

@@ -117,8 +117,11 @@ class ServerConfig(_Model):
     #: The HTTP side's address as the internet reaches it (``https://bot.example.com``): images for the
     #: platforms that fetch them from a URL (Instagram, Threads) are put at ``{public_url}/media/…``.
     public_url: str | None = None
+    #: The companion WordPress plugin's shared secret: its notices (``POST /wordpress/notice``) are signed with
+    #: it (``bot.web.notice``); none: every notice is refused.
+    plugin_secret: Secret | None = None
 
-    @field_validator("ping_token", "metrics_token", mode="before")
+    @field_validator("ping_token", "metrics_token", "plugin_secret", mode="before")
     @classmethod
     def _no_token(cls, v: object) -> object:
         return None if v == "" else v  # ${BOT_PING_TOKEN:-}: no ping endpoint until the token is set

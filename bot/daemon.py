@@ -334,11 +334,13 @@ class Daemon:
             token = server.ping_token.get_secret_value() if server and server.ping_token else \
                 os.environ.get("BOT_PING_TOKEN")
             metrics_token = server.metrics_token.get_secret_value() if server and server.metrics_token else None
+            plugin = server.plugin_secret.get_secret_value() if server and server.plugin_secret else None
             app = build_app(Hooks(self.health, self.metrics.render, self.ping, lambda: metrics_token,
-                                  self._hosted_image), self._console())
+                                  self._hosted_image, lambda: plugin), self._console())
             try:  # before anything starts: a port that cannot be had is a person's mistake, said in one line
                 self.web = WebSide(host, listen, app, lambda: token,
-                                   forwarded_allow_ips=server.trusted_proxies if server else "127.0.0.1")
+                                   forwarded_allow_ips=server.trusted_proxies if server else "127.0.0.1",
+                                   plugin_secret=lambda: plugin)
             except OSError as exc:
                 setting = "$PORT" if port else "server.port"
                 raise UsageError(f"cannot listen on {host}:{listen} ({setting}): {exc.strerror or exc}") from exc

@@ -5,6 +5,8 @@ the newsroom console at ``/``.
   ``weblogUpdates.extendedPing`` (Settings → Writing → Update Services): poll the site's feeds now, then
   dispatch. The body is never trusted: it only triggers a poll. A wrong token gets 404 (``server.BodyGuard``
   says so before a byte of the body is read).
+- ``POST /wordpress/notice``: the companion WordPress plugin's signed notice (``bot.web.notice``: an HMAC of
+  the body with ``server.plugin_secret``, a fresh timestamp, never replayed): a ping. Anything else, 404.
 - ``GET /healthz``: 200 when the scheduler runs and the store answers; 503 with what is wrong.
 - ``GET /metrics``: Prometheus text format; behind ``Authorization: Bearer <server.metrics_token>`` when set.
 - ``GET /media/<token>.<ext>``: an image put there for a platform that fetches it (Instagram, Threads), at an
@@ -29,6 +31,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.web.notice import PATH as NOTICE_PATH
+from bot.web.notice import Notices, Refused
 
 if TYPE_CHECKING:
     from bot.web.console import Console
@@ -58,6 +63,8 @@ class Hooks:
     metrics_token: Callable[[], str | None] = lambda: None  #: /metrics wants this bearer token when set
     #: the hosted image whose address token hashes to the key, while it lasts (``bot.pictures``)
     image: Callable[[str], tuple[bytes, str] | None] | None = None
+    #: the plugin's shared secret (``server.plugin_secret``); None: every notice is refused
+    plugin_secret: Callable[[], str | None] = lambda: None
 
 
 class SecurityHeaders:
@@ -110,6 +117,21 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
             return Response(XMLRPC_OK, media_type="text/xml")
         return JSONResponse({"ok": True, "polling": True}, status_code=202)
 
+    notices = Notices(hooks.plugin_secret)
+
+    async def wordpress_notice(request: Request) -> Response:
+        assert hooks.ping is not None
+        body = await request.body()  # read whole and bounded by BodyGuard, which also checked the head
+        peer = request.client.host if request.client else "?"
+        try:
+            found = notices.verify(request.headers, body)
+        except Refused as exc:
+            log.warning("a plugin notice from %s refused: %s", peer, exc)
+            return PlainTextResponse("not found\n", status_code=404)
+        log.info("plugin notice from %s: %s of post %d: polling now", peer, found.event, found.post_id)
+        await run_in_threadpool(hooks.ping)
+        return JSONResponse({"ok": True, "polling": True}, status_code=202)
+
     async def media(request: Request) -> Response:
         assert hooks.image is not None
         token = request.path_params["name"].rsplit(".", 1)[0]
@@ -132,6 +154,7 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
         routes.append(Route("/metrics", metrics, methods=["GET"]))
     if hooks.ping is not None:
         routes.append(Route("/ping/{token}", ping, methods=["POST"]))
+        routes.append(Route(NOTICE_PATH, wordpress_notice, methods=["POST"]))
     if hooks.image is not None:
         routes.append(Route("/media/{name}", media, methods=["GET", "HEAD"]))
     if console is not None:

@@ -14,8 +14,9 @@ adds what a public port needs:
 
 :class:`BodyGuard`, the outermost ASGI layer, looks at a request before any of its body is read: a request
 that takes no body and has one, 400 (it is never read as the next request); a chunked body, 411; a declared
-length over ``MAX_BODY``, 413; a ping to a wrong token, 404. Then it reads the body, in at most
-``HEAD_TIMEOUT``, and hands the app the whole of it: no handler ever waits on a slow sender.
+length over ``MAX_BODY``, 413; a ping to a wrong token, 404; a plugin's notice (``bot.web.notice``) without a
+secret configured, with a missing or malformed signature or timestamp, or a stale one, 404. Then it reads the
+body, in at most ``HEAD_TIMEOUT``, and hands the app the whole of it: no handler ever waits on a slow sender.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ import logging
 import resource
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import ClassVar
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from bot.web import notice
 
 log = logging.getLogger("bot.web")
 
@@ -138,9 +142,10 @@ class BodyGuard:
     """The outermost ASGI layer: a request's body is checked by its head, then read whole, in bounded time."""
 
     def __init__(self, app: ASGIApp, ping_token: Callable[[], str | None], max_body: int = MAX_BODY,
-                 timeout: float = HEAD_TIMEOUT) -> None:
+                 timeout: float = HEAD_TIMEOUT, plugin_secret: Callable[[], str | None] = lambda: None) -> None:
         self.app = app
         self.ping_token = ping_token
+        self.plugin_secret = plugin_secret
         self.max_body = max_body
         self.timeout = timeout
 
@@ -159,6 +164,13 @@ class BodyGuard:
             if not token or not hmac.compare_digest(given.encode(), token.encode()):
                 peer = (scope.get("client") or ("?",))[0]
                 log.warning("a POST to /ping/… with no or a wrong ping token, from %s: refused", peer)
+                return await _refuse(send, 404, "not found")
+        if path == notice.PATH and method == "POST":
+            try:
+                notice.check_head(self.plugin_secret(), headers, time.time())
+            except notice.Refused as exc:
+                peer = (scope.get("client") or ("?",))[0]
+                log.warning("a plugin notice from %s refused: %s", peer, exc)
                 return await _refuse(send, 404, "not found")
         if "transfer-encoding" in headers:
             return await _refuse(send, 411, "send the body with a Content-Length")
@@ -221,7 +233,8 @@ class WebSide:
     The socket is bound here, so a port that cannot be had is known before anything starts (OSError)."""
 
     def __init__(self, host: str, port: int, app: ASGIApp, ping_token: Callable[[], str | None] = lambda: None,
-                 *, forwarded_allow_ips: str = "127.0.0.1") -> None:
+                 *, forwarded_allow_ips: str = "127.0.0.1",
+                 plugin_secret: Callable[[], str | None] = lambda: None) -> None:
         self.head_timeout = HEAD_TIMEOUT
         self.answer_timeout = ANSWER_TIMEOUT
         self.max_per_address = MAX_PER_ADDRESS
@@ -241,9 +254,10 @@ class WebSide:
             self.socket.close()
             raise
         self.config = uvicorn.Config(
-            BodyGuard(app, ping_token), http=protocol, lifespan="off", log_config=None, access_log=False,
-            timeout_keep_alive=int(IDLE_TIMEOUT), h11_max_incomplete_event_size=MAX_HEAD, server_header=False,
-            timeout_graceful_shutdown=2, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
+            BodyGuard(app, ping_token, plugin_secret=plugin_secret), http=protocol, lifespan="off", log_config=None,
+            access_log=False, timeout_keep_alive=int(IDLE_TIMEOUT), h11_max_incomplete_event_size=MAX_HEAD,
+            server_header=False, timeout_graceful_shutdown=2, proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips)
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
 

@@ -226,11 +226,10 @@ class Dispatcher:
         publisher = self.publishers[d.account_id]
         if (waiting := self._over_budget(d, text)) is not None:
             return waiting
-        images = tuple(dict.fromkeys(u for u in (d.article.featured_image, *d.article.image_urls) if u))
         # The headline frozen with the text (a retry's card says what its text says), else the article's now.
-        post = Post(d.id, text, d.article.link, d.title or d.article.title, images,
+        post = Post(d.id, text, d.article.link, d.title or d.article.title, d.article.images,
                     d.article.excerpt or d.article.summary, d.created_at, d.revision,
-                    tuple(dict.fromkeys((*d.article.category_names, *d.article.tag_names))))
+                    d.article.names)
         store, acc = self.store, d.account_id
         if d.text is not None and publisher.resend_window is not None:  # a resend: is its key still known?
             now = self.clock.now()

@@ -88,6 +88,15 @@ class Image:
     content_type: str
     card: bool = False  #: a headline card drawn for the post (its url: the card's file), not the article's image
 
+    @property
+    def shown(self) -> str:
+        """Where a person finds it: its address, or its file's path (a ``file:`` URL)."""
+        if not self.url.startswith("file:"):
+            return self.url
+        from urllib.request import url2pathname
+
+        return url2pathname(urlsplit(self.url).path)
+
 
 class _MetaImage(HTMLParser):
     """``og:image`` (or ``twitter:image``) of a page's head."""

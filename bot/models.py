@@ -33,6 +33,16 @@ class Article:
     def tag_names(self) -> tuple[str, ...]:
         return self.labels if self.tags is None else self.tags
 
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Its image candidates, best first: the featured image, then the feed's (each once)."""
+        return tuple(dict.fromkeys(u for u in (self.featured_image, *self.image_urls) if u))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Its categories, then its tags (each once): what a card's breaking label is looked for in."""
+        return tuple(dict.fromkeys((*self.category_names, *self.tag_names)))
+
 
 @dataclass(frozen=True, slots=True)
 class Validators:

@@ -61,6 +61,19 @@ def card_label(names: Sequence[str], breaking: Sequence[str]) -> str | None:
     return next((label for label in breaking if any(same_name(label, n) for n in names)), None)
 
 
+class PicturedAccount(Protocol):
+    """What of an account its posts' pictures need (every platform's account that carries one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def image(self) -> str: ...
+    @property
+    def card_size(self) -> str: ...
+    @property
+    def timeout(self) -> timedelta: ...
+
+
 class ImageStore(Protocol):
     """Where hosted images are kept (the :class:`~bot.store.Store`: every replica's HTTP side can serve them)."""
 
@@ -157,6 +170,12 @@ class Pictures:
             photo = self._quiet_photo(post, session=session, timeout=timeout, user_agent=user_agent) \
                 if self.cards.photo else None
         return self.card(post, size, photo.data if photo is not None else None, context=context)
+
+    def for_account(self, post: Post, account: PicturedAccount, *, session: requests.Session, user_agent: str,
+                    mode: str | None = None) -> Image | None:
+        """:meth:`image` as ``account``'s posts carry it: its ``image:`` (or ``mode``), its card size, its timeout."""
+        return self.image(post, account.image if mode is None else mode, account.card_size, session=session,
+                          timeout=account.timeout.total_seconds(), user_agent=user_agent, account_id=account.id)
 
     def card(self, post: Post, size: str, photo: bytes | None, *, context: str) -> Image | None:
         """The post's headline card (None, logged, when it cannot be drawn)."""

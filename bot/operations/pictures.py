@@ -35,9 +35,9 @@ def preview_picture(bot: Bot, account: AccountConfig, article: Article, text: st
     from bot.platforms.base import Post
 
     publisher = bot.publisher_for(account)
-    candidates = tuple(dict.fromkeys(u for u in (article.featured_image, *article.image_urls) if u))
+    candidates = article.images
     post = Post(0, text, article.link, article.title, candidates, article.excerpt or article.summary,
-                labels=tuple(dict.fromkeys((*article.category_names, *article.tag_names))))
+                labels=article.names)
     own = getattr(publisher, "picture", None)  # a publisher that chooses further (Instagram: the shapes it takes)
     if callable(own):
         try:
@@ -68,10 +68,4 @@ def _shown(image: Image | None) -> PicturePreview | None:
     """How a picture is shown: the article's image by its address, a card by its file."""
     if image is None:
         return None
-    if not image.card:
-        return PicturePreview("article", image.url)
-    from urllib.parse import urlsplit
-    from urllib.request import url2pathname
-
-    return PicturePreview("card", url2pathname(urlsplit(image.url).path) if image.url.startswith("file:")
-                          else image.url)
+    return PicturePreview("card", image.shown) if image.card else PicturePreview("article", image.url)

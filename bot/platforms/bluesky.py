@@ -182,9 +182,8 @@ class BlueskyPublisher:
         if not self.account.link_card or not post.link:
             return None
         external: dict[str, Any] = {"uri": post.link, "title": post.title[:300], "description": post.summary[:300]}
-        image = self.pictures.image(post, self.picture_mode(post), self.account.card_size, session=self.images,
-                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
-                                   account_id=self.account_id)
+        image = self.pictures.for_account(post, self.account, session=self.images, user_agent=self.user_agent,
+                                          mode=self.picture_mode(post))
         if image is not None and len(image.data) > MAX_THUMB:  # a card over a photo is a large PNG
             from bot.pictures import as_jpeg
 

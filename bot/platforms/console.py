@@ -45,7 +45,7 @@ class ConsolePublisher:
         limit = f"/{self.rule.max_length}" if self.rule.max_length else ""
         head = f"── {self.account_id} · post #{post.delivery_id} · {count}{limit} "
         picture = self._picture(post)
-        shown = f"[{'card' if picture.card else 'image'}: {_where(picture.url)}]\n" if picture else ""
+        shown = f"[{'card' if picture.card else 'image'}: {picture.shown}]\n" if picture else ""
         block = f"{head}{'─' * max(3, RULE_WIDTH - len(head))}\n{post.text}\n{shown}{'─' * RULE_WIDTH}\n"
         with self._lock:
             stream.write(block)
@@ -53,7 +53,7 @@ class ConsolePublisher:
             if self.output:
                 record = {"account": self.account_id, "delivery": post.delivery_id, "text": post.text,
                           "link": post.link, "title": post.title, "length": count,
-                          **({"card" if picture.card else "image": _where(picture.url)} if picture else {})}
+                          **({"card" if picture.card else "image": picture.shown} if picture else {})}
                 with open(self.output, "a", encoding="utf-8") as f:
                     f.write(json.dumps(record, ensure_ascii=False) + "\n")
         return Published(remote_id=f"console-{post.delivery_id}", url=None)
@@ -77,12 +77,3 @@ class ConsolePublisher:
     def close(self) -> None:
         pass
 
-
-def _where(url: str) -> str:
-    """An image's address, or a card's file as a path."""
-    if not url.startswith("file:"):
-        return url
-    from urllib.parse import urlsplit
-    from urllib.request import url2pathname
-
-    return url2pathname(urlsplit(url).path)

@@ -109,9 +109,8 @@ class DiscordPublisher:
     def _card(self, post: Post) -> Image | None:
         """The post's headline card (the article's image behind it, downloaded with limits), or None."""
         with content_session() as images:
-            return self.pictures.image(post, "card", self.account.card_size, session=images,
-                                       timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
-                                       account_id=self.account_id)
+            return self.pictures.for_account(post, self.account, session=images, user_agent=self.user_agent,
+                                             mode="card")
 
     def check(self) -> str:
         hook = self._call("GET", self.hook)

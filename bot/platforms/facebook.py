@@ -98,9 +98,7 @@ class FacebookPublisher:
         self.images.close()
 
     def _image(self, post: Post) -> Image | None:
-        return self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
-                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
-                                   account_id=self.account_id)
+        return self.pictures.for_account(post, self.account, session=self.images, user_agent=self.user_agent)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         timeout = self.account.timeout.total_seconds()

@@ -156,9 +156,7 @@ class InstagramPublisher:
     # The steps of a post.
 
     def _image(self, post: Post) -> Image | None:
-        return self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
-                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
-                                   account_id=self.account_id)
+        return self.pictures.for_account(post, self.account, session=self.images, user_agent=self.user_agent)
 
     def picture(self, post: Post) -> Image:
         """The post's picture, one Instagram takes (readable, from 4:5 to 1.91:1): with ``article_or_card``, an

@@ -63,9 +63,7 @@ class MastodonPublisher:
     def publish(self, post: Post) -> Published:
         media_ids = []
         if self.account.image != "none":
-            image = self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
-                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
-                                   account_id=self.account_id)
+            image = self.pictures.for_account(post, self.account, session=self.images, user_agent=self.user_agent)
             if image is not None:
                 try:
                     media_ids.append(self._upload(image.data, image.content_type, image.url, post.title))

@@ -103,9 +103,7 @@ class TelegramPublisher:
         return self.account.image if TELEGRAM_CAPTION.fits(text) else "none"
 
     def _image(self, post: Post) -> Image | None:
-        return self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
-                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
-                                   account_id=self.account_id)
+        return self.pictures.for_account(post, self.account, session=self.images, user_agent=self.user_agent)
 
     def _url(self, result: dict[str, Any], message_id: str) -> str | None:
         chat = result.get("chat") or {}

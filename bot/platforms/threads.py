@@ -166,9 +166,7 @@ class ThreadsPublisher:
         """The post's picture at a public address, or None (a text post; the reason logged)."""
         if self.account.image == "none":
             return None
-        image = self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
-                                    timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
-                                    account_id=self.account_id)
+        image = self.pictures.for_account(post, self.account, session=self.images, user_agent=self.user_agent)
         if image is None:
             return None
         try:

@@ -125,9 +125,7 @@ class XPublisher:
 
     def _media(self, post: Post) -> list[str]:
         """The uploaded image's media id, or [] with the reason logged: a post never waits on its image."""
-        image = self.pictures.image(post, self.account.image, self.account.card_size, session=self.images,
-                                   timeout=self.account.timeout.total_seconds(), user_agent=self.user_agent,
-                                   account_id=self.account_id)
+        image = self.pictures.for_account(post, self.account, session=self.images, user_agent=self.user_agent)
         if image is None:
             return []
         try:

@@ -19,8 +19,10 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -274,6 +276,22 @@ def cached(card: Card, template: CardsConfig, size: str, cache_dir: Path | None,
         with contextlib.suppress(OSError):
             tmp.unlink()
     return data
+
+
+def prune(cache_dir: Path, kept: timedelta) -> int:
+    """Delete the cards of ``cache_dir`` (and writes left half-done) not used for ``kept``; how many went. A file
+    gone meanwhile, or not the bot's to delete, is left as it is."""
+    if not cache_dir.is_dir():
+        return 0
+    oldest, gone = time.time() - kept.total_seconds(), 0
+    for path in cache_dir.iterdir():
+        try:
+            if path.suffix in (".png", ".jpg", ".tmp") and path.stat().st_mtime < oldest:
+                path.unlink()
+                gone += 1
+        except OSError:
+            continue
+    return gone
 
 
 def describe(template: CardsConfig) -> dict[str, Any]:

@@ -181,20 +181,12 @@ class Bot:
         return gone, dropped
 
     def _prune_cards(self) -> None:
-        """Delete cards not drawn for ``CARDS_KEPT`` (a retry or a preview after that draws its card again)."""
-        import time
-        from pathlib import Path
+        """Delete cards not used for ``CARDS_KEPT`` (a retry or a preview after that draws its card again)."""
+        cache = self.pictures.cache_dir
+        if cache is not None:
+            from bot.cards import prune
 
-        folder = Path(self.config.data_dir) / "cards"
-        if not folder.is_dir():
-            return
-        oldest = time.time() - CARDS_KEPT.total_seconds()
-        for path in folder.iterdir():
-            try:
-                if path.suffix in (".png", ".tmp") and path.stat().st_mtime < oldest:
-                    path.unlink()
-            except OSError:
-                continue  # gone meanwhile, or not ours to delete: left as it is
+            prune(cache, CARDS_KEPT)
 
     def close(self) -> None:
         for s in self._sessions.values():

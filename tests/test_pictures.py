@@ -320,10 +320,11 @@ def test_cards_not_drawn_for_a_week_are_pruned(tmp_path: Path, clock: ManualCloc
         folder.mkdir(parents=True)
         old, fresh, half, other = (folder / ("a" * 64 + ".png"), folder / ("b" * 64 + ".png"),
                                    folder / "c.1.2.tmp", folder / "notes.txt")
-        for path in (old, fresh, half, other):
+        old_jpeg = folder / ("d" * 64 + ".jpg")  # a card over a photo
+        for path in (old, fresh, half, other, old_jpeg):
             path.write_bytes(b"x")
         week_ago = time.time() - 7 * 86400 - 60
-        for path in (old, half, other):
+        for path in (old, half, other, old_jpeg):
             os.utime(path, (week_ago, week_ago))
         bot.prune()
         assert sorted(p.name for p in folder.iterdir()) == sorted([fresh.name, other.name])

@@ -300,7 +300,7 @@ class Operations(EditingMixin, UsersOperations):
                 if image:  # the one a person named: say why it cannot be used
                     raise UsageError(f"--image: {exc}") from exc
         card = Card(clean_title(title or ""), label, data, bot.config.site.name)
-        return cached(card, bot.config.cards, size, Path(bot.config.data_dir) / "cards", fmt)
+        return cached(card, bot.config.cards, size, bot.pictures.cache_dir, fmt)
 
     def manual_post(self, *, text: str | None, url: str | None, account_ids: Sequence[str], link: str | None,
                     image: str | None, dry_run: bool, force: bool, by: str,

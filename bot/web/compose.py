@@ -105,12 +105,11 @@ def routes(console: Console) -> list[BaseRoute]:
 
     def card(page: Page) -> Response:
         """A card drawn for a preview (a file of the card cache, named by the SHA-256 of what it shows)."""
-        name = page.request.path_params["name"]
-        if not CARD_FILE.fullmatch(name):
+        name, cache = page.request.path_params["name"], page.ops.bot.pictures.cache_dir
+        if cache is None or not CARD_FILE.fullmatch(name):
             return PlainTextResponse("", 404)
-        path = Path(page.ops.bot.config.data_dir) / "cards" / name
         try:
-            data = path.read_bytes()
+            data = (cache / name).read_bytes()
         except OSError:
             return PlainTextResponse("", 404)
         kind = "image/jpeg" if name.endswith(".jpg") else "image/png"

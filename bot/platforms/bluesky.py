@@ -28,7 +28,6 @@ from bot.clock import Clock, SystemClock
 from bot.compose.hashtags import hashtag_spans
 from bot.compose.length import BLUESKY, URL
 from bot.config import BlueskyAccount
-from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, Duplicate, MediaError, PlatformError, RateLimited, Rejected, Unavailable
 from bot.media import Image
 from bot.netguard import content_session
@@ -90,13 +89,13 @@ class BlueskyPublisher:
     resend_window: timedelta | None = None
 
     def __init__(self, account: BlueskyAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
-                 pictures: Pictures | None = None):
+                 *, pictures: Pictures):
         from atproto import Client
         from atproto_client.request import Request
 
         self.account_id = account.id
         self.account = account
-        self.pictures = pictures or Pictures(CardsConfig())
+        self.pictures = pictures
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.images = content_session()

@@ -33,7 +33,6 @@ from bot.clock import Clock, SystemClock
 from bot.compose.fit import ELLIPSIS, cut_words
 from bot.compose.length import DISCORD, DISCORD_EMBED_DESCRIPTION, DISCORD_EMBED_TITLE
 from bot.config import DiscordAccount
-from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, MaybeSent, RateLimited, Rejected
 from bot.media import Image
 from bot.netguard import content_session
@@ -54,10 +53,10 @@ class DiscordPublisher:
     resend_window: timedelta | None = None
 
     def __init__(self, account: DiscordAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
-                 pictures: Pictures | None = None):
+                 *, pictures: Pictures):
         self.account_id = account.id
         self.account = account
-        self.pictures = pictures or Pictures(CardsConfig())
+        self.pictures = pictures
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()

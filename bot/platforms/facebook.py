@@ -27,7 +27,6 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import FACEBOOK
 from bot.config import FacebookAccount
-from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, Duplicate, MaybeSent, RateLimited, Rejected
 from bot.media import Image
 from bot.netguard import content_session
@@ -48,10 +47,10 @@ class FacebookPublisher:
     resend_window: timedelta | None = None
 
     def __init__(self, account: FacebookAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
-                 pictures: Pictures | None = None):
+                 *, pictures: Pictures):
         self.account_id = account.id
         self.account = account
-        self.pictures = pictures or Pictures(CardsConfig())
+        self.pictures = pictures
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()

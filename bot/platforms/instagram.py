@@ -55,7 +55,6 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import instagram_rule
 from bot.config import InstagramAccount
-from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, BotError, MaybeSent, PlatformError, RateLimited, Rejected, Unavailable
 from bot.media import Image
 from bot.netguard import content_session
@@ -91,11 +90,11 @@ class InstagramPublisher:
     resend_window: timedelta | None = None
 
     def __init__(self, account: InstagramAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
-                 pictures: Pictures | None = None):
+                 *, pictures: Pictures):
         self.account_id = account.id
         self.account = account
         self.rule = instagram_rule(account.max_hashtags)
-        self.pictures = pictures or Pictures(CardsConfig())
+        self.pictures = pictures
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()

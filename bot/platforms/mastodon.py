@@ -23,7 +23,6 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import mastodon_rule
 from bot.config import MastodonAccount
-from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, MediaError, RateLimited, Rejected, Unavailable
 from bot.netguard import content_session
 from bot.pictures import Pictures
@@ -43,12 +42,12 @@ class MastodonPublisher:
     resend_window: timedelta | None = timedelta(minutes=50)
 
     def __init__(self, account: MastodonAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
-                 pictures: Pictures | None = None):
+                 *, pictures: Pictures):
         from mastodon import Mastodon
 
         self.account_id = account.id
         self.account = account
-        self.pictures = pictures or Pictures(CardsConfig())
+        self.pictures = pictures
         self.rule = mastodon_rule(account.max_length)
         self.clock = clock or SystemClock()
         self.user_agent = user_agent

@@ -26,7 +26,6 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
 from bot.config import TelegramAccount
-from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, MaybeSent, RateLimited, Rejected
 from bot.media import Image
 from bot.netguard import content_session
@@ -47,10 +46,10 @@ class TelegramPublisher:
     resend_window: timedelta | None = None
 
     def __init__(self, account: TelegramAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
-                 pictures: Pictures | None = None):
+                 *, pictures: Pictures):
         self.account_id = account.id
         self.account = account
-        self.pictures = pictures or Pictures(CardsConfig())
+        self.pictures = pictures
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.session = requests.Session()

@@ -47,7 +47,6 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import THREADS, unique_links
 from bot.config import ThreadsAccount
-from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, MaybeSent, MediaError, PlatformError, RateLimited, Rejected, Unavailable
 from bot.netguard import content_session
 from bot.pictures import Hosted, Pictures
@@ -78,10 +77,10 @@ class ThreadsPublisher:
     resend_window: timedelta | None = None
 
     def __init__(self, account: ThreadsAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
-                 pictures: Pictures | None = None, tokens: meta.TokenStore | None = None):
+                 *, pictures: Pictures, tokens: meta.TokenStore | None = None):
         self.account_id = account.id
         self.account = account
-        self.pictures = pictures or Pictures(CardsConfig())
+        self.pictures = pictures
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         self.tokens = tokens

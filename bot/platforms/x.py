@@ -30,7 +30,6 @@ from requests.adapters import HTTPAdapter
 from bot.clock import Clock, SystemClock
 from bot.compose.length import X
 from bot.config import XAccount
-from bot.config.cards import CardsConfig
 from bot.errors import AuthFailed, Duplicate, MediaError, RateLimited, Rejected, Unavailable
 from bot.netguard import content_session
 from bot.pictures import Pictures
@@ -72,12 +71,12 @@ class XPublisher:
     resend_window: timedelta | None = None
 
     def __init__(self, account: XAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
-                 pictures: Pictures | None = None) -> None:
+                 *, pictures: Pictures) -> None:
         import tweepy
 
         self.account_id = account.id
         self.account = account
-        self.pictures = pictures or Pictures(CardsConfig())
+        self.pictures = pictures
         self.clock = clock or SystemClock()
         self.user_agent = user_agent
         c = account.credentials

@@ -4,6 +4,13 @@ For one account and one article: UTM on the link, the short link (a shortener, c
 API's real categories, tags, featured image and excerpt (asked once per stored article), hashtags from
 them; then the pure :func:`bot.compose.compose_post` fits the template to the platform's length rule. Every
 lookup falls back quietly (the full link, the feed's labels): a post never waits on one.
+
+With ``site.wordpress_user`` the same answer carries the editor's say from the companion plugin
+(:class:`bot.feeds.wordpress.EditorSay`): a custom text takes the headline's place (per network, else for all),
+and breaking news takes the first of ``cards.breaking`` as a category (so the account's ``priority:``, its
+``templates:`` and the card's band see it as they see a WordPress category of that name). Where the editor's say
+is expected but the site does not answer, a post waits and asks again for up to :data:`SAY_WAIT` after the
+article was first seen (:class:`bot.errors.SayPending`), then goes with the feed's data, logged.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 import requests
 
@@ -20,14 +28,20 @@ from bot.compose.hashtags import make_hashtags, tag_keywords
 from bot.compose.ids import post_id
 from bot.compose.length import LengthRule
 from bot.config import AccountConfig, BotConfig
-from bot.errors import WordPressError
+from bot.errors import SayPending, WordPressError
 from bot.feeds.wordpress import WordPressPost, fetch_post
 from bot.links import Shortener, add_utm
 from bot.models import Article
+from bot.policy import priority_of
 from bot.pricing import carries_link
 from bot.store import Store
 
 log = logging.getLogger("bot")
+
+#: How long after an article is first seen its posts wait for the editor's say when the site does not answer.
+SAY_WAIT = timedelta(minutes=5)
+#: Seconds the REST API has to answer.
+API_TIMEOUT = 5.0
 
 
 class Composer:
@@ -50,11 +64,13 @@ class Composer:
         the account's link policy sends without its link (``carries_link``) has its link fields empty."""
         account = self.account(account_id)
         site = self.config.site
+        article = self.enrich(article, article_id)
+        priority = max(priority, priority_of(account, article))  # the editor may have marked it breaking
         with_link = carries_link(account, priority)
         link = add_utm(article.link, account.utm.model_dump(exclude_none=True) if account.utm else {}) \
             if article.link and with_link else ""
         short = self.shortener(account).short_link(link, article.guid, self.site_url(article)) if link else ""
-        article = self.enrich(article, article_id)
+        article = replace(article, title=article.text_for(account.platform))  # an editor's text, where given
         rules = account.hashtags
         if rules.keywords:
             article = replace(article, title=tag_keywords(article.title, rules.keywords))
@@ -80,33 +96,71 @@ class Composer:
 
     def enrich(self, article: Article, article_id: int | None = None) -> Article:
         """The article with its real categories, tags and featured image from the WordPress REST API, when
-        ``site.wordpress_api`` is on (asked once per stored article; any failure keeps the feed's labels)."""
+        ``site.wordpress_api`` is on (asked once per stored article; any failure keeps the feed's labels), and
+        the editor's say where the answer has it. Raises :class:`SayPending` while the say is expected, the site
+        fails, and the article is younger than :data:`SAY_WAIT`."""
         if not self.config.site.wordpress_api:
             return article
         if article_id is None:  # not stored (a preview): ask, keep nothing
             post = self._api_post(article)
-            return article if post is None else replace(
-                article, categories=post.categories, tags=post.tags, featured_image=post.featured_image,
-                excerpt=post.excerpt or None)
+            return article if post is None else self._with(article, post)
         if not self.store.api_checked(article_id):
-            post = self._api_post(article)
-            if post is None:
-                self.store.record_api_data(article_id, self.clock.now())
-            else:
-                self.store.record_api_data(article_id, self.clock.now(), post.categories, post.tags,
-                                           post.featured_image, post.excerpt)
+            self.refresh(article_id, article)
         return self.store.article_by_id(article_id)
+
+    def refresh(self, article_id: int, article: Article | None = None, *, pending: bool = True) -> Article | None:
+        """Ask the REST API for a stored article now (again), and keep what it says: the article as stored
+        then, or None when the site did not answer (noted as asked, unless the editor's say is expected and
+        the article is younger than :data:`SAY_WAIT`: then :class:`SayPending` when ``pending``, else None)."""
+        stored = article or self.store.article_by_id(article_id)
+        post = self._api_post(stored)
+        now = self.clock.now()
+        if post is None:
+            seen = self.store.first_seen(article_id)
+            if self.config.site.wordpress_auth and seen is not None and now - seen < SAY_WAIT:
+                if pending:
+                    raise SayPending(f"the editor's say for {stored.guid} could not be read from the site yet")
+                return None
+            if self.config.site.wordpress_auth and not self.store.api_checked(article_id):
+                log.warning("article %s: the editor's say could not be read from the site within %s; posting "
+                            "with the feed's data", stored.guid, SAY_WAIT)
+            self.store.record_api_data(article_id, now)
+            return None
+        known = self._with(stored, post)
+        self.store.record_api_data(article_id, now, known.categories, known.tags, post.featured_image, post.excerpt)
+        if post.say is not None:
+            self.store.record_say(article_id, post.say.share, post.say.text, post.say.texts, post.say.breaking)
+        return self.store.article_by_id(article_id)
+
+    def _with(self, article: Article, post: WordPressPost) -> Article:
+        """The article with what the REST API said of it: its categories (and the breaking label, where the editor
+        marked it so), tags, featured image, excerpt and the editor's say."""
+        categories = post.categories
+        say = post.say
+        label = self.config.cards.breaking[0] if self.config.cards.breaking else None
+        if say is not None and say.breaking and label and label not in categories:
+            categories = (*categories, label)
+        article = replace(article, categories=categories, tags=post.tags, featured_image=post.featured_image,
+                          excerpt=post.excerpt or None)
+        if say is None:
+            return article
+        return replace(article, share=say.share, custom_text=say.text, custom_texts=tuple(sorted(say.texts.items())),
+                       breaking=say.breaking)
 
     def _api_post(self, article: Article) -> WordPressPost | None:
         # The id is in a ?p=ID guid, or in the page's rel=shortlink when a short link was made from it.
         pid = post_id(article.guid, article.link) or post_id(
             self.store.cached_short_link("wordpress-page", article.link) or "")
+        site = self.config.site
+        if pid is None and article.link and site.short_link.page_lookup:
+            shortener = Shortener(site.short_link, self.store, self.session("links"), self.config.agent, self.clock)
+            pid = post_id(shortener.page_short_link(article.link) or "")
         if pid is None:
             log.info("article %s: no ?p=ID to ask the WordPress API with; using the feed's labels", article.guid)
             return None
         try:
-            return fetch_post(self.site_url(article), pid, session=self.session("wordpress"), timeout=5.0,
-                              user_agent=self.config.agent)
+            return fetch_post(self.site_url(article), pid, session=self.session("wordpress"), timeout=API_TIMEOUT,
+                              user_agent=self.config.agent, auth=self.config.site.wordpress_auth)
         except WordPressError as exc:
             log.warning("WordPress API failed for post %d, using the feed's labels: %s", pid, exc)
             return None

@@ -23,6 +23,7 @@ from bot.errors import BotError, StoreError, UsageError
 from bot.feeds import FeedClient, new_session
 from bot.feeds.poll import PollResult, poll_feed
 from bot.platforms import Publisher, make_publisher
+from bot.say import Say
 from bot.store import Store
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Bot:
         netguard.TRUSTED.set(config.trusted_hosts())  # what URLs found in content may reach besides the internet
         self.composer = Composer(config, store, self.clock, rule_for=lambda a: self.publisher_for(a).rule,
                                  session=self.session, account=self.account)
+        self.say = Say(config, store, self.composer, self.clock)  #: the editor's say (the companion plugin)
 
     @classmethod
     def open(cls, config: BotConfig, clock: Clock | None = None, stream: TextIO | None = None, *,
@@ -128,8 +130,12 @@ class Bot:
     def poll(self, feed_id: str, *, stop: threading.Event | None = None, force: bool = False,
              scheduled: bool = False) -> PollResult:
         feed = self.config.feed(feed_id)
-        return poll_feed(feed, self.config, self.store, self.clock, self.feed_client, stop=stop, force=force,
-                         scheduled=scheduled)
+        since = self.clock.now()
+        result = poll_feed(feed, self.config, self.store, self.clock, self.feed_client, stop=stop, force=force,
+                           scheduled=scheduled)
+        if result.new and not result.first_start:
+            self.say.read_new(feed_id, since)  # before the dispatcher sends (it reads what is left itself)
+        return result
 
     def poll_all(self, *, stop: threading.Event | None = None, force: bool = False) -> list[PollResult]:
         return [self.poll(f.id, stop=stop, force=force) for f in self.config.feeds
@@ -150,7 +156,7 @@ class Bot:
             raise BotError(f"cannot send: the secrets of {', '.join(unset)} are not set in this environment")
         return Dispatcher(self.store, self.publishers, self.composer.compose, self.clock,
                           lease=self.config.dispatch_lease, policies={a.id: a for a in self.config.accounts},
-                          tz=self.config.site.tz)
+                          tz=self.config.site.tz, enrich=self.composer.enrich)
 
     def alert(self, *, stop: threading.Event | None = None) -> int:
         """Tell the operators what began or ended (``alerts:``); returns how many messages went out. Tokens that

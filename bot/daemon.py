@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -28,6 +28,9 @@ from bot.core import Bot
 from bot.errors import BotError, ConfigError, UsageError
 from bot.logs import redact_also
 from bot.metrics import Metrics, NoMetrics
+
+if TYPE_CHECKING:
+    from bot.web.notice import Notice
 
 log = logging.getLogger("bot.daemon")
 
@@ -165,6 +168,21 @@ class Daemon:
         for feed in self.bot.config.feeds:
             self._scheduler.add_job(self._tracked(functools.partial(self.poll_job, feed.id, True, ping=True)),
                                     "date", run_date=datetime.now(UTC), name=f"ping poll {feed.id}")
+
+    def notice(self, notice: Notice) -> None:
+        """The companion plugin says a post changed: poll now (a ping); an edit (or a publish of a post already
+        known) has its editor's say read again first, then the outbox is sent (in the background: the plugin
+        gets its answer at once)."""
+        if self._scheduler is None or self.stop.is_set():
+            return
+        if notice.event in ("publish", "update") and self.bot.say.on:
+            def reread() -> None:
+                if self.bot.say.notice(notice.event, notice.post_id, notice.url):
+                    self.dispatch_job()
+
+            self._scheduler.add_job(self._tracked(reread), "date", run_date=datetime.now(UTC),
+                                    name=f"notice {notice.event} {notice.post_id}")
+        self.ping()
 
     def _recheck(self, feed_id: str) -> None:
         """A ping found nothing new: look once more a little later. WordPress's validators are whole seconds,
@@ -336,7 +354,8 @@ class Daemon:
             metrics_token = server.metrics_token.get_secret_value() if server and server.metrics_token else None
             plugin = server.plugin_secret.get_secret_value() if server and server.plugin_secret else None
             app = build_app(Hooks(self.health, self.metrics.render, self.ping, lambda: metrics_token,
-                                  self._hosted_image, lambda: plugin), self._console())
+                                  self._hosted_image, lambda: plugin, self.notice,
+                                  lambda post_id, url: self.bot.say.status(post_id, url)), self._console())
             try:  # before anything starts: a port that cannot be had is a person's mistake, said in one line
                 self.web = WebSide(host, listen, app, lambda: token,
                                    forwarded_allow_ips=server.trusted_proxies if server else "127.0.0.1",

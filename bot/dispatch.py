@@ -26,8 +26,10 @@ from bot.errors import (
     PlatformError,
     RateLimited,
     Rejected,
+    SayPending,
     Unavailable,
 )
+from bot.lifecycle import NOT_SHARED_NOTE
 from bot.models import Article
 from bot.platforms.base import Post, Publisher
 from bot.policy import next_send
@@ -40,6 +42,8 @@ log = logging.getLogger("bot.dispatch")
 LEASE = timedelta(minutes=2)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
+#: How soon a post whose editor's say could not be read asks again.
+SAY_RETRY = timedelta(seconds=30)
 #: The shortest wait after a rate limit, even when the platform's reset time has passed (clock skew).
 MIN_WAIT = timedelta(seconds=5)
 
@@ -50,7 +54,7 @@ class Outcome:
 
     delivery_id: int
     account_id: str
-    status: str  #: sent | duplicate | retry | rate_limited | budget | held | failed | in_doubt
+    status: str  #: sent | duplicate | retry | rate_limited | budget | held | failed | in_doubt | skipped
     detail: str | None = None
     url: str | None = None
 
@@ -64,8 +68,11 @@ class Dispatcher:
         self, store: Store, publishers: Mapping[str, Publisher], compose: Callable[[str, Article, int, int], str],
         clock: Clock, *, lease: timedelta = LEASE, draw: Callable[[], float] = random.random,
         policies: Mapping[str, AccountConfig] | None = None, tz: tzinfo = UTC,
+        enrich: Callable[[Article, int], Article] | None = None,
     ) -> None:
         self.policies = policies or {}
+        #: the article as the site's REST API tells it (``Composer.enrich``): the editor's say is read from it
+        self.enrich = enrich
         self.tz = tz
         self.store = store
         self.publishers = publishers
@@ -109,6 +116,11 @@ class Dispatcher:
                     text = self._freeze(claimed, claimed.text or "")
                     claimed = replace(claimed, text=None)
                 else:
+                    said = self._editor_say(claimed) if claimed.text is None else claimed
+                    if isinstance(said, Outcome):
+                        outcomes.append(said)
+                        continue
+                    claimed = said
                     text = claimed.text if claimed.text is not None else self._compose(claimed)
                 if isinstance(text, Outcome):
                     outcomes.append(text)
@@ -194,6 +206,28 @@ class Dispatcher:
             return None
         self.store.record_retry(d, now, None, None, count_attempt=False, waits=wait.why)
         return self._log(Outcome(d.id, d.account_id, "budget", wait.why))
+
+    def _editor_say(self, d: DeliveryForDispatch) -> DeliveryForDispatch | Outcome:
+        """Before a first send, the article as the site tells it now, with the editor's say (the companion
+        plugin's): not shared → skipped (a post made by hand goes all the same: a person asked for it); not
+        readable yet → back to the queue for a little while (``SayPending``). The delivery with that article."""
+        if self.enrich is None:
+            return d
+        try:
+            article = self.enrich(d.article, d.article_id)
+        except SayPending as exc:
+            now = self.clock.now()
+            self.store.record_retry(d, now, now + SAY_RETRY, None, count_attempt=False,
+                                    waits=f"waiting for the editor's say: {exc}")
+            return self._log(Outcome(d.id, d.account_id, "retry", str(exc)))
+        except Exception:  # a bug must not hold the post: it goes as the feed tells it
+            log.exception("delivery=%d account=%s: reading the article's REST data failed", d.id, d.account_id)
+            return d
+        if article.share is False and d.created_by is None:
+            if self.store.record_not_shared(d, self.clock.now()):
+                return self._log(Outcome(d.id, d.account_id, "skipped", NOT_SHARED_NOTE))
+            return Outcome(d.id, d.account_id, "lost", "the claim was taken over")
+        return replace(d, article=article)
 
     def _compose(self, d: DeliveryForDispatch) -> str | Outcome:
         """Compose a delivery's text from the latest article data (outside any transaction: short links and
@@ -319,7 +353,7 @@ class Dispatcher:
 
     @staticmethod
     def _log(o: Outcome) -> Outcome:
-        level = logging.INFO if o.status in ("sent", "duplicate") else logging.WARNING
+        level = logging.INFO if o.status in ("sent", "duplicate", "skipped") else logging.WARNING
         if o.status == "failed":
             level = logging.ERROR
         log.log(level, "delivery=%d account=%s status=%s%s%s", o.delivery_id, o.account_id, o.status,

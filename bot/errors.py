@@ -87,6 +87,11 @@ class WordPressError(BotError):
     """WordPress's REST API did not give the post (the feed's labels are used instead)."""
 
 
+class SayPending(WordPressError):
+    """The editor's say could not be read yet (the site's REST API failed): the post waits and asks again, for a
+    while (``bot.composer.SAY_WAIT``), rather than go against what the editor may have chosen."""
+
+
 class MediaError(BotError):
     """An article's image could not be found, fetched or uploaded (the post goes without it)."""
 

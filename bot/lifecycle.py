@@ -6,7 +6,11 @@ from. The store applies them (``bot/store/outbox.py``); nothing else writes a de
 - a post by hand: new → ``queued`` (an editor's post needs no approval; ``not_before`` its time when scheduled)
 - the dispatcher: ``claim``: ``queued`` → ``sending``; then one outcome: ``sent``, ``retry later`` (→ ``queued``),
   ``fail`` (→ ``failed``) or ``doubt`` (→ ``in_doubt``); a claim found expired: ``resend`` (→ ``queued``) or
-  ``expired in doubt`` (→ ``in_doubt``); ``stale``: ``queued`` | ``awaiting_approval`` → ``skipped``
+  ``expired in doubt`` (→ ``in_doubt``); ``stale``: ``queued`` | ``awaiting_approval`` → ``skipped``; ``not shared``
+  at its first send, where the editor chose so in the companion plugin (→ ``skipped``)
+- the editor's say, read from the site by a poll or a plugin's notice: ``not shared`` (``queued`` |
+  ``awaiting_approval`` → ``skipped``), ``shared again`` (those ``skipped`` so, never sent → ``queued``, or
+  ``awaiting_approval`` where the account's approval applies)
 - operators: ``approve`` (``awaiting_approval`` → ``queued``), ``reject`` (``awaiting_approval`` → ``skipped``),
   ``retry`` (``failed`` | ``in_doubt`` | ``skipped`` → ``queued``; ``retry for approval``: ``skipped`` →
   ``awaiting_approval`` where the account's approval applies), ``skip`` (``queued`` | ``in_doubt`` | ``failed`` |
@@ -63,6 +67,11 @@ DOUBT = _t("doubt", IN_DOUBT)  #: it may or may not have posted, and a resend co
 RESEND = _t("resend", Q, SENDING)  #: a claim expired mid-send where a resend is safe: again, same text
 EXPIRED_DOUBT = _t("expired in doubt", IN_DOUBT, SENDING)  #: a claim expired mid-send where a resend is not safe
 STALE = _t("stale", SKIPPED, Q, AWAITING)  #: not gone out (nor approved) within the account's ``stale_after``
+NOT_SHARED_AT_SEND = _t("not shared", SKIPPED)  #: the editor's say, read just before the first send: not shared
+# The editor's say in the companion plugin, read from the site (a poll, a notice).
+NOT_SHARED = _t("not shared", SKIPPED, Q, AWAITING)  #: the editor chose not to share the article
+SHARED_AGAIN = _t("shared again", Q, SKIPPED)  #: … and then chose to share it after all, before it went out
+SHARED_AGAIN_FOR_APPROVAL = _t("shared again for approval", AWAITING, SKIPPED)  #: the same, where approval applies
 # The poll's.
 REPOST = _t("repost", Q, SENT)  #: ``repost_on_edit``: the headline was edited after the post went out
 REPOST_FOR_APPROVAL = _t("repost for approval", AWAITING, SENT)  #: the same, where the account's approval applies
@@ -74,6 +83,9 @@ RETRY = _t("retry", Q, FAILED, IN_DOUBT, SKIPPED)  #: send again (an in-doubt on
 RETRY_FOR_APPROVAL = _t("retry for approval", AWAITING, SKIPPED)
 SKIP = _t("skip", SKIPPED, Q, IN_DOUBT, FAILED, AWAITING)  #: never send it
 UNPOST = _t("unpost", DELETED, SENT)  #: the post was deleted on its platform
+
+#: The note of a delivery the editor's say skipped (``NOT_SHARED``); only those are ``SHARED_AGAIN``.
+NOT_SHARED_NOTE = "the editor chose not to share"
 
 #: The states whose text an editor may replace (``edit``), when no send may have taken it to the platform yet.
 EDITABLE = (Q, AWAITING)

@@ -110,6 +110,15 @@ class Shortener:
             return link
         return short
 
+    def page_short_link(self, link: str) -> str | None:
+        """The article page's ``rel=shortlink`` (cached as the wordpress kind caches it), or None when it cannot
+        be had: how a post published with its permalink as guid is known by its ``?p=ID``."""
+        try:
+            return self._cached("wordpress-page", _split_utm(link)[0], self._page_shortlink)
+        except (ShortenError, requests.RequestException, ValueError) as exc:
+            log.warning("the page of %s gave no short link: %s", link, _reason(exc))
+            return None
+
     def _wordpress(self, link: str, guid: str, site_url: str) -> str:
         base, utm = _split_utm(link)
         short = wordpress_short_link(guid, site_url) or wordpress_short_link(base, site_url)

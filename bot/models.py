@@ -24,6 +24,11 @@ class Article:
     tags: tuple[str, ...] | None = None  #: from WordPress's REST API; None: unknown, use labels
     featured_image: str | None = None  #: from WordPress's REST API
     excerpt: str | None = None  #: the post's own excerpt, from WordPress's REST API (else the summary is used)
+    # The editor's say in the companion plugin's panel, from the REST API (``bot.feeds.wordpress.EditorSay``).
+    share: bool | None = None  #: False: the editor chose not to share it; None: nothing said
+    custom_text: str = ""  #: posted in place of the headline ('': the headline)
+    custom_texts: tuple[tuple[str, str], ...] = ()  #: (platform, text): in place of ``custom_text`` there
+    breaking: bool = False  #: marked as breaking news in the panel
 
     @property
     def category_names(self) -> tuple[str, ...]:
@@ -37,6 +42,11 @@ class Article:
     def images(self) -> tuple[str, ...]:
         """Its image candidates, best first: the featured image, then the feed's (each once)."""
         return tuple(dict.fromkeys(u for u in (self.featured_image, *self.image_urls) if u))
+
+    def text_for(self, platform: str) -> str:
+        """What the post of this article says in place of its headline on a platform: the editor's text for
+        that network, else for all, else the headline."""
+        return dict(self.custom_texts).get(platform) or self.custom_text or self.title
 
     @property
     def names(self) -> tuple[str, ...]:

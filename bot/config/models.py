@@ -43,7 +43,35 @@ class SiteConfig(_Model):
     direction: Literal["rtl", "ltr"] | None = None
     short_link: ShortLink = ShortLinkConfig()
     wordpress_api: bool = False
+    #: A WordPress user who may edit the posts (an editor) and one of its application passwords: the REST API
+    #: is then asked with ``context=edit``, which shows the companion plugin's per-post choices (share or
+    #: not, a custom text, breaking) that the public view hides.
+    wordpress_user: str | None = None
+    wordpress_password: Secret | None = None
     allowed_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("wordpress_user", "wordpress_password", mode="before")
+    @classmethod
+    def _unset(cls, v: object) -> object:
+        return None if v == "" else v  # ${WP_APP_PASSWORD:-}: not set
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SiteConfig:
+        if (self.wordpress_user is None) != (self.wordpress_password is None):
+            missing = "wordpress_password" if self.wordpress_password is None else "wordpress_user"
+            raise _PathError(("site", missing), "wordpress_user and wordpress_password go together (an application "
+                                         "password of a WordPress user who can edit the posts)")
+        if self.wordpress_user is not None and not self.wordpress_api:
+            raise _PathError(("site", "wordpress_api"), "wordpress_user is set but wordpress_api is false: the "
+                                                 "credentials are used only to read the REST API")
+        return self
+
+    @property
+    def wordpress_auth(self) -> tuple[str, str] | None:
+        """The REST API's Basic credentials (an application password), when set."""
+        if self.wordpress_user is None or self.wordpress_password is None:
+            return None
+        return self.wordpress_user, self.wordpress_password.get_secret_value()
 
     @field_validator("url")
     @classmethod

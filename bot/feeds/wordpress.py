@@ -1,18 +1,39 @@
 """WordPress's REST API: an article's real categories and tags (the feed mixes them), its featured image
 and its excerpt, from ``/wp-json/wp/v2/posts/<id>?_embed``. Used when ``site.wordpress_api`` is on; any
-failure leaves the feed's labels in place."""
+failure leaves the feed's labels in place.
+
+With ``site.wordpress_user`` and an application password the post is asked for with ``context=edit``, where the
+companion plugin's post meta show (:class:`EditorSay`): whether to share it, a custom text (for every network,
+or one network), and whether it is breaking news."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-from bot.compose.text import html_to_text
+from bot.compose.text import clean_text, html_to_text
 from bot.errors import WordPressError
 
 MAX_ANSWER = 2_000_000
+#: The companion plugin's meta keys (``wordpress/wp-social-bot``), and the networks a text may be given for.
+SHARE, TEXT, BREAKING = "wp_social_bot_share", "wp_social_bot_text", "wp_social_bot_breaking"
+NETWORKS = ("x", "telegram", "facebook", "mastodon", "bluesky", "threads", "instagram", "discord")
+#: A custom text, at most (characters; the plugin keeps 1,000).
+MAX_TEXT = 1000
+
+
+@dataclass(frozen=True)
+class EditorSay:
+    """What the editor chose for a post in the plugin's "Social" panel."""
+
+    share: bool = True
+    text: str = ""  #: used in place of the headline ('' : the headline)
+    breaking: bool = False
+    texts: Mapping[str, str] = field(default_factory=dict)  #: per network (``NETWORKS``), in place of ``text``
 
 
 @dataclass(frozen=True)
@@ -24,6 +45,30 @@ class WordPressPost:
     tags: tuple[str, ...]
     excerpt: str
     featured_image: str | None
+    say: EditorSay | None = None  #: None: the answer has no plugin meta (no plugin, or not asked as an editor)
+
+
+def _text(value: Any) -> str:
+    return clean_text(value[:MAX_TEXT * 2])[:MAX_TEXT].strip() if isinstance(value, str) else ""
+
+
+def _flag(value: Any, default: bool) -> bool:
+    # register_post_meta's booleans come back as true/false; "1"/"" from an older save are taken too.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)) and str(value).strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, (int, str)) and str(value).strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    return default
+
+
+def parse_say(meta: Any) -> EditorSay | None:
+    """The editor's say from a post's ``meta`` object, or None when the plugin's keys are not in it."""
+    if not isinstance(meta, dict) or SHARE not in meta:
+        return None
+    texts = {n: t for n in NETWORKS if (t := _text(meta.get(f"{TEXT}_{n}")))}
+    return EditorSay(_flag(meta.get(SHARE), True), _text(meta.get(TEXT)), _flag(meta.get(BREAKING), False), texts)
 
 
 def parse_post(data: Any) -> WordPressPost:
@@ -48,22 +93,31 @@ def parse_post(data: Any) -> WordPressPost:
             image = str(media["source_url"])
             break
     excerpt = html_to_text(str((data.get("excerpt") or {}).get("rendered") or ""))
-    return WordPressPost(data["id"], tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(tags)), excerpt, image)
+    return WordPressPost(data["id"], tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(tags)), excerpt, image,
+                         parse_say(data.get("meta")))
 
 
 def fetch_post(site_url: str, post_id: int, *, session: requests.Session, timeout: float,
-               user_agent: str) -> WordPressPost:
-    """Ask the site's REST API for one post (pretty ``/wp-json/`` first, then ``?rest_route=``)."""
+               user_agent: str, auth: tuple[str, str] | None = None) -> WordPressPost:
+    """Ask the site's REST API for one post (pretty ``/wp-json/`` first, then ``?rest_route=``); with ``auth``
+    (a user and its application password) in the edit context, which shows the plugin's meta. A 401 or 403
+    with credentials says so: the application password is wrong, or its user cannot edit the post."""
     base = site_url.rstrip("/")
+    query = "_embed&context=edit" if auth else "_embed"
     last = ""
-    for url in (f"{base}/wp-json/wp/v2/posts/{post_id}?_embed",
-                f"{base}/?rest_route=/wp/v2/posts/{post_id}&_embed"):
+    for url in (f"{base}/wp-json/wp/v2/posts/{post_id}?{query}",
+                f"{base}/?rest_route=/wp/v2/posts/{post_id}&{query}"):
         try:
-            with session.get(url, timeout=timeout, stream=True,
+            # requests drops the credentials on a redirect to another host or from https to http.
+            with session.get(url, timeout=timeout, stream=True, auth=auth,
                              headers={"User-Agent": user_agent, "Accept": "application/json"}) as resp:
                 if resp.status_code == 404:
                     last = "HTTP 404"
                     continue
+                if resp.status_code in (401, 403) and auth:
+                    raise WordPressError(f"{url}: HTTP {resp.status_code}: WordPress refused site.wordpress_user "
+                                         f"{auth[0]!r} (a wrong application password, or a user who cannot "
+                                         "edit this post)")
                 if resp.status_code != 200:
                     raise WordPressError(f"{url}: HTTP {resp.status_code}")
                 body = resp.raw.read(MAX_ANSWER + 1, decode_content=True)
@@ -72,8 +126,6 @@ def fetch_post(site_url: str, post_id: int, *, session: requests.Session, timeou
         if len(body) > MAX_ANSWER:
             raise WordPressError(f"{url}: the answer is over {MAX_ANSWER:,} bytes")
         try:
-            import json
-
             return parse_post(json.loads(body))
         except ValueError as exc:
             raise WordPressError(f"{url}: not JSON") from exc

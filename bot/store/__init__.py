@@ -12,7 +12,8 @@ outcomes, operators' transitions, history), ``editorial`` (approvals, editors' t
 ``accounts`` (held and paused accounts), ``alerts`` (the
 problems, what each alert channel was last told, token expiry), ``spend`` (what X charged), ``caches``
 (short links, the REST API's answers, retention), ``users`` (the console's users, sessions, failed sign-ins),
-``hosted`` (images at a public address, platforms' refreshed tokens).
+``hosted`` (images at a public address, platforms' refreshed tokens), ``say`` (the editor's say per article from
+the companion WordPress plugin, applied to its deliveries).
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ from bot.store.records import (
     PollPlan,
     Problem,
 )
+from bot.store.say import SayMixin
 from bot.store.spend import SpendMixin
 from bot.store.tables import accounts, articles, deliveries, events, feeds, metadata, short_links
 from bot.store.users import User, UsersMixin
 
 
 class Store(FeedsMixin, OutboxMixin, EditorialMixin, AccountsMixin, AlertsMixin, SpendMixin, CachesMixin,
-            UsersMixin, HostedMixin, StoreBase):
+            UsersMixin, HostedMixin, SayMixin, StoreBase):
     """The bot's state, one object over one database: open it with :meth:`Store.open`. Safe to share between
     threads (each call takes its own connection); on PostgreSQL, several processes share one database
     (poll leases, claims with ``SKIP LOCKED``, advisory locks)."""

@@ -16,6 +16,8 @@ from bot.lifecycle import (
     DOUBT,
     EXPIRED_DOUBT,
     FAIL,
+    NOT_SHARED_AT_SEND,
+    NOT_SHARED_NOTE,
     RESEND,
     RETRY,
     RETRY_FOR_APPROVAL,
@@ -143,7 +145,7 @@ class OutboxMixin(StoreBase):
                         d_id, m[deliveries.c.account_id], attempts, text.text,
                         _article({k.name: m[k] for k in articles.c}), m[articles.c.id],
                         m[deliveries.c.created_at], m[deliveries.c.revision], text.first_tried_at,
-                        m[deliveries.c.priority], text.frozen_title)
+                        m[deliveries.c.priority], text.frozen_title, m[deliveries.c.created_by])
 
     def freeze_text(self, delivery: int | DeliveryForDispatch, text: str, now: datetime,
                     title: str | None = None) -> str | None:
@@ -228,6 +230,11 @@ headline then) is frozen with it, for the card, alt text and embeds of every att
 
     def record_failed(self, delivery: int | DeliveryForDispatch, now: datetime, error: str) -> bool:
         return self._finish(FAIL, delivery, now, last_error=error)
+
+    def record_not_shared(self, delivery: DeliveryForDispatch, now: datetime) -> bool:
+        """The dispatcher's claim, just before its first send: the editor chose not to share it."""
+        return self._finish(NOT_SHARED_AT_SEND, delivery, now, note=NOT_SHARED_NOTE, text=None, frozen_title=None,
+                            first_tried_at=None, attempts=deliveries.c.attempts - 1)
 
     def record_in_doubt(self, delivery: int | DeliveryForDispatch, now: datetime, error: str) -> bool:
         return self._finish(DOUBT, delivery, now, last_error=error, maybe_posted=True,

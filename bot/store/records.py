@@ -83,6 +83,7 @@ class DeliveryForDispatch:
     first_tried_at: datetime | None = None  #: when its text was frozen (its first attempt)
     priority: int = 0  #: its priority (an X account's link policy reads it)
     title: str | None = None  #: the headline frozen with its text (None before its first attempt)
+    created_by: str | None = None  #: who made it by hand (None: the feed's)
 
 
 @dataclass(frozen=True)
@@ -172,4 +173,8 @@ def _article(r: Any) -> Article:
         tags=None if r["tags"] is None else tuple(r["tags"]),
         featured_image=r["featured_image"],
         excerpt=r["excerpt"],
+        share=r["editor_share"],
+        custom_text=r["editor_text"] or "",
+        custom_texts=tuple(sorted((str(k), str(v)) for k, v in (r["editor_texts"] or {}).items())),
+        breaking=bool(r["editor_breaking"]),
     )

@@ -79,6 +79,11 @@ articles = sa.Table(
     sa.Column("post_key", sa.String(32)),
     sa.Column("link_key", sa.Text),
     sa.Column("last_seen_at", UTCDateTime),
+    # Migration 0010: the editor's say in the companion plugin (bot.feeds.wordpress.EditorSay); NULL: none.
+    sa.Column("editor_share", sa.Boolean),
+    sa.Column("editor_text", sa.Text),
+    sa.Column("editor_texts", sa.JSON),  # {platform: text}
+    sa.Column("editor_breaking", sa.Boolean),
     sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
 )
 

@@ -6,7 +6,9 @@ the newsroom console at ``/``.
   dispatch. The body is never trusted: it only triggers a poll. A wrong token gets 404 (``server.BodyGuard``
   says so before a byte of the body is read).
 - ``POST /wordpress/notice``: the companion WordPress plugin's signed notice (``bot.web.notice``: an HMAC of
-  the body with ``server.plugin_secret``, a fresh timestamp, never replayed): a ping. Anything else, 404.
+  the body with ``server.plugin_secret``, a fresh timestamp, never replayed): a ping (and an edit's say read
+  again). ``POST /wordpress/status``, signed the same way: each account's delivery of a post (the plugin's
+  panel). Anything else, 404.
 - ``GET /healthz``: 200 when the scheduler runs and the store answers; 503 with what is wrong.
 - ``GET /metrics``: Prometheus text format; behind ``Authorization: Bearer <server.metrics_token>`` when set.
 - ``GET /media/<token>.<ext>``: an image put there for a platform that fetches it (Instagram, Threads), at an
@@ -33,7 +35,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.web.notice import PATH as NOTICE_PATH
-from bot.web.notice import Notices, Refused
+from bot.web.notice import STATUS_PATH, Notice, Notices, Refused
 
 if TYPE_CHECKING:
     from bot.web.console import Console
@@ -65,6 +67,10 @@ class Hooks:
     image: Callable[[str], tuple[bytes, str] | None] | None = None
     #: the plugin's shared secret (``server.plugin_secret``); None: every notice is refused
     plugin_secret: Callable[[], str | None] = lambda: None
+    #: a valid plugin notice (returns at once: what it asks for runs in the background); None: a ping
+    notice: Callable[[Notice], None] | None = None
+    #: each account's delivery of a WordPress post, by post id and address (the plugin's panel); None: no route
+    post_status: Callable[[int, str], dict[str, Any]] | None = None
 
 
 class SecurityHeaders:
@@ -129,8 +135,23 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
             log.warning("a plugin notice from %s refused: %s", peer, exc)
             return PlainTextResponse("not found\n", status_code=404)
         log.info("plugin notice from %s: %s of post %d: polling now", peer, found.event, found.post_id)
-        await run_in_threadpool(hooks.ping)
+        if hooks.notice is not None:
+            await run_in_threadpool(hooks.notice, found)
+        else:
+            await run_in_threadpool(hooks.ping)
         return JSONResponse({"ok": True, "polling": True}, status_code=202)
+
+    async def wordpress_status(request: Request) -> Response:
+        assert hooks.post_status is not None
+        body = await request.body()
+        peer = request.client.host if request.client else "?"
+        try:
+            asked = notices.verify_status(request.headers, body)
+        except Refused as exc:
+            log.warning("a plugin status request from %s refused: %s", peer, exc)
+            return PlainTextResponse("not found\n", status_code=404)
+        answer = await run_in_threadpool(hooks.post_status, asked.post_id, asked.url)
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
     async def media(request: Request) -> Response:
         assert hooks.image is not None
@@ -155,6 +176,8 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
     if hooks.ping is not None:
         routes.append(Route("/ping/{token}", ping, methods=["POST"]))
         routes.append(Route(NOTICE_PATH, wordpress_notice, methods=["POST"]))
+    if hooks.post_status is not None:
+        routes.append(Route(STATUS_PATH, wordpress_status, methods=["POST"]))
     if hooks.image is not None:
         routes.append(Route("/media/{name}", media, methods=["GET", "HEAD"]))
     if console is not None:

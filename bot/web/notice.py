@@ -8,9 +8,15 @@ bot at once. The request carries two headers::
 
 (in PHP: ``'sha256=' . hash_hmac('sha256', $ts . '.' . $body, $secret)``), and a JSON object as its body::
 
-    {"event": "publish|update|unpublish|trash|delete", "post_id": 123, "url": "<permalink>", "site": "<home url>"}
+    {"event": "publish|update|unpublish|trash|delete", "post_id": 123, "url": "<permalink>", "site": "<home url>",
+     "nonce": "<random>"}
 
-(at most ``MAX_NOTICE`` bytes; unknown fields are ignored). The shared secret is ``server.plugin_secret``.
+(at most ``MAX_NOTICE`` bytes; unknown fields are ignored; the nonce makes two notices of the same second differ).
+The shared secret is ``server.plugin_secret``.
+
+``POST /wordpress/status`` (:data:`STATUS_PATH`), signed the same way, with ``{"post_id": 123, "url": "<permalink>",
+"nonce": "<random>"}``, is the plugin's "where it went" panel asking: the answer is each account's delivery of the
+post (``bot.say.Say.status``). ``post_id`` 0 is a connection test (nothing is found).
 
 A notice is refused, with 404 and no detail (as a wrong ping token is), when no secret is configured, a header is
 missing or malformed, the timestamp is more than ``WINDOW`` seconds from now (either way), the signature is
@@ -31,8 +37,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 PATH = "/wordpress/notice"
+STATUS_PATH = "/wordpress/status"
+#: The signed paths: their heads are checked before a byte of their bodies is read (``bot.web.server``).
+SIGNED = frozenset({PATH, STATUS_PATH})
 TIMESTAMP_HEADER = "x-wp-social-bot-timestamp"
 SIGNATURE_HEADER = "x-wp-social-bot-signature"
 #: Seconds a notice's timestamp may be from now, older or newer.
@@ -43,6 +53,7 @@ MAX_SEEN = 10_000
 MAX_NOTICE = 8 * 1024
 EVENTS = frozenset({"publish", "update", "unpublish", "trash", "delete"})
 _HEX = frozenset("0123456789abcdef")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,14 @@ class Notice:
     post_id: int
     url: str
     site: str
+
+
+@dataclass(frozen=True)
+class StatusAsk:
+    """A status request that passed every check."""
+
+    post_id: int
+    url: str
 
 
 class Refused(Exception):
@@ -95,6 +114,13 @@ class Notices:
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> Notice:
         """The notice, when every check passes; :class:`Refused` else (and nothing is remembered)."""
+        return self._signed(headers, body, _parse)
+
+    def verify_status(self, headers: Mapping[str, str], body: bytes) -> StatusAsk:
+        """The status request, when every check passes; :class:`Refused` else."""
+        return self._signed(headers, body, _parse_status)
+
+    def _signed(self, headers: Mapping[str, str], body: bytes, parse: Callable[[bytes], _T]) -> _T:
         now = self.clock()
         secret = self.secret()
         timestamp, signature = check_head(secret, headers, now)
@@ -103,7 +129,7 @@ class Notices:
             raise Refused("the signature is wrong")
         if len(body) > MAX_NOTICE:
             raise Refused(f"the body is over {MAX_NOTICE} bytes")
-        notice = _parse(body)
+        notice = parse(body)
         with self._lock:
             self._forget(now)
             if signature in self._seen:
@@ -122,19 +148,38 @@ class Notices:
             self._seen.pop(signature, None)
 
 
-def _parse(body: bytes) -> Notice:
+def _object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise Refused("the body is not JSON") from None
     if not isinstance(data, dict):
         raise Refused("the body is not a JSON object")
-    event, post_id = data.get("event"), data.get("post_id")
+    return data
+
+
+def _post_id(data: dict[str, Any]) -> int:
+    post_id = data.get("post_id")
+    if not isinstance(post_id, int) or isinstance(post_id, bool) or not 0 <= post_id < 2**63:
+        raise Refused("post_id is not a whole number")
+    return post_id
+
+
+def _parse_status(body: bytes) -> StatusAsk:
+    data = _object(body)
+    post_id, url = _post_id(data), data.get("url", "")
+    if not isinstance(url, str):
+        raise Refused("url is not a string")
+    return StatusAsk(post_id, url[:2000])
+
+
+def _parse(body: bytes) -> Notice:
+    data = _object(body)
+    event = data.get("event")
     url, site = data.get("url", ""), data.get("site", "")
     if event not in EVENTS:
         raise Refused("the event is not one of " + ", ".join(sorted(EVENTS)))
-    if not isinstance(post_id, int) or isinstance(post_id, bool) or post_id < 0:
-        raise Refused("post_id is not a whole number")
+    post_id = _post_id(data)
     if not isinstance(url, str) or not isinstance(site, str):
         raise Refused("url or site is not a string")
     return Notice(str(event), post_id, url[:2000], site[:2000])

@@ -165,7 +165,7 @@ class BodyGuard:
                 peer = (scope.get("client") or ("?",))[0]
                 log.warning("a POST to /ping/… with no or a wrong ping token, from %s: refused", peer)
                 return await _refuse(send, 404, "not found")
-        if path == notice.PATH and method == "POST":
+        if path in notice.SIGNED and method == "POST":
             try:
                 notice.check_head(self.plugin_secret(), headers, time.time())
             except notice.Refused as exc:

@@ -14,6 +14,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -241,13 +242,18 @@ class WordPress:
         return session
 
     def close(self) -> None:
+        """Stop the web server (its workers too: each server runs in a process group of its own) and MariaDB,
+        and remove every file."""
         for process in reversed(self.processes):
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # a php -S worker left behind
         self.processes.clear()
         shutil.rmtree(self.work, ignore_errors=True)
 
@@ -263,7 +269,7 @@ def _mariadb(work: Path) -> tuple[subprocess.Popen[bytes], Path]:
             [_tool("mariadbd"), "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", "--skip-networking",
              "--user=root", f"--pid-file={work / 'mysql.pid'}", f"--log-error={log}", "--skip-log-bin",
              "--innodb-flush-log-at-trx-commit=0", "--innodb-buffer-pool-size=32M", "--skip-name-resolve"],
-            stdout=out, stderr=subprocess.STDOUT)
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + PATIENCE
     while True:
         probe = subprocess.run(["mariadb", "--no-defaults", "-uroot", "-S", str(sock), "-e", "select 1"],
@@ -420,7 +426,7 @@ def _serve(wp: WordPress, port: int) -> subprocess.Popen[bytes]:
         server = subprocess.Popen(
             ["php", "-d", f"error_log={errors}", "-d", "log_errors=1", "-d", "display_errors=0",
              "-d", "memory_limit=256M", "-S", f"127.0.0.1:{port}", "-t", str(wp.root), str(router)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=wp.root)
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=wp.root, start_new_session=True)
     deadline = time.monotonic() + PATIENCE
     while True:
         status = None

@@ -36,17 +36,6 @@ TITLE = "قريش"
 CATEGORIES = ("سياسة", "اقتصاد")
 #: Seconds a step may take before the harness gives up (generous: a slow machine never fails a test).
 PATIENCE = 60
-#: The mu-plugin that turns the block editor off for a request carrying ``?classic=1`` or the cookie
-#: ``wp_social_bot_classic=1`` (so the browser test can drive the classic editor too).
-CLASSIC_SWITCH = """<?php
-/* Test only: the classic editor when the request says so (query flag or cookie). */
-add_filter( 'use_block_editor_for_post', function ( $use ) {
-    if ( ! empty( $_GET['classic'] ) || ! empty( $_COOKIE['wp_social_bot_classic'] ) ) {
-        return false;
-    }
-    return $use;
-}, 100 );
-"""
 ROUTER = """<?php
 /* php -S router: real files (and PHP scripts) as they are, everything else to WordPress's index.php. */
 $path = rawurldecode( parse_url( $_SERVER['REQUEST_URI'], PHP_URL_PATH ) );
@@ -228,7 +217,12 @@ class WordPress:
         _, tail = rest.split(_END, 1)
         lines = [f"define( 'WP_SOCIAL_BOT_{name}', {_php_string(value)} );"
                  for name, value in (("URL", url), ("SECRET", secret)) if value is not None]
+        before = config.stat().st_mtime
         config.write_text(head + _BEGIN + "\n" + "\n".join(lines) + "\n" + _END + tail)
+        # The server's opcache checks the file's mtime on every request (revalidate_freq=0): make it change
+        # even when two rewrites fall in one second.
+        later = max(time.time(), before + 1)
+        os.utime(config, (later, later))
 
     def login(self, user: str = "admin") -> requests.Session:
         """A requests session logged in as ``user`` through wp-login.php (its cookies)."""
@@ -392,7 +386,6 @@ def start_wordpress(url: str | None = None, secret: str | None = None) -> WordPr
         (root / ".htaccess").unlink(missing_ok=True)
         (root / "wp-config.php").write_text(_config(sock, work, url, secret))
         (root / "wp-content" / "mu-plugins").mkdir(exist_ok=True)
-        (root / "wp-content" / "mu-plugins" / "classic-switch.php").write_text(CLASSIC_SWITCH)
         _install_plugin(root)
         install = work / "install.php"
         install.write_text(f"""<?php
@@ -424,8 +417,9 @@ def _serve(wp: WordPress, port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PHP_CLI_SERVER_WORKERS="4")
     with open(log, "ab") as out:
         server = subprocess.Popen(
-            ["php", "-d", f"error_log={errors}", "-d", "log_errors=1", "-d", "display_errors=0",
-             "-d", "memory_limit=256M", "-S", f"127.0.0.1:{port}", "-t", str(wp.root), str(router)],
+            ["php", "-d", f"error_log={errors}", "-d", "log_errors=1", "-d", "display_errors=0", "-d",
+             "memory_limit=256M", "-d", "opcache.revalidate_freq=0", "-S", f"127.0.0.1:{port}", "-t", str(wp.root),
+             str(router)],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=wp.root, start_new_session=True)
     deadline = time.monotonic() + PATIENCE
     while True:

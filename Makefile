@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean plugin-zip
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy
+
+# The companion WordPress plugin as an installable zip: dist/wp-social-bot.zip, the folder wp-social-bot/ at its root.
+plugin-zip:
+	@mkdir -p dist
+	@rm -f dist/wp-social-bot.zip
+	cd wordpress && $(PYTHON) -m zipfile -c ../dist/wp-social-bot.zip wp-social-bot
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -22,6 +22,7 @@ from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_threads import FakeThreads
 from .kit.fake_x import FakeX
+from .kit.real_wordpress import WordPress, wordpress_fixture
 from .kit.runs import Run, run_cli
 from .kit.servers import FeedServer, serving
 
@@ -114,6 +115,12 @@ def webhook() -> Iterator[FakeWebhook]:
 def desk() -> Iterator[FakeTelegram]:
     """A second Telegram: the newsroom's chat that alerts go to (its own bot and chat)."""
     yield from serving(FakeTelegram(token="777000:AA-alerts-bot", channel="qurays_desk", chat_id=-1009876543210))
+
+
+@pytest.fixture(scope="session")
+def real_wordpress() -> Iterator[WordPress]:
+    """One real WordPress (MariaDB, php -S, the plugin from its zip) for the whole run (kit.real_wordpress)."""
+    yield from wordpress_fixture()
 
 
 # --- the sandbox ---------------------------------------------------------------------------------------------

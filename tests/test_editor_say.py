@@ -195,6 +195,8 @@ def test_breaking_takes_the_breaking_priority_and_template(tmp_path: Path, feed_
                templates={"عاجل": "🔴 عاجل | {title}\n{short_link}"})
     publish(bot, feed_server, NEW)
     assert row(bot).priority == 10  # before the first send: the queue's order sees it
+    [article] = [a for a in bot.store.articles() if a.guid == NEW.guid]
+    assert article.breaking and "عاجل" in article.names  # the card's band reads its names
     bot.dispatch()
     [post] = posts(tmp_path)
     assert post["text"].startswith("🔴 عاجل | " + NEW.title)

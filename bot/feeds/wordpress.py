@@ -112,7 +112,12 @@ def fetch_post(site_url: str, post_id: int, *, session: requests.Session, timeou
             with session.get(url, timeout=timeout, stream=True, auth=auth,
                              headers={"User-Agent": user_agent, "Accept": "application/json"}) as resp:
                 if resp.status_code == 404:
-                    last = "HTTP 404"
+                    last = f"{last}, then HTTP 404" if last else "HTTP 404"
+                    continue
+                kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                if resp.status_code == 200 and "/wp-json/" in url and kind == "text/html":
+                    # No pretty permalinks: /wp-json/ is the front page, and ?rest_route= answers.
+                    last = "/wp-json/ is not JSON"
                     continue
                 if resp.status_code in (401, 403) and auth:
                     raise WordPressError(f"{url}: HTTP {resp.status_code}: WordPress refused site.wordpress_user "

@@ -351,6 +351,7 @@ update_option( 'home', $base );
 update_option( 'WPLANG', 'ar' );
 update_option( 'permalink_structure', '' );
 update_option( 'timezone_string', 'Asia/Baghdad' );
+update_option( 'show_avatars', 0 ); // no gravatar.com in the browser tests
 $pw = json_decode( stream_get_contents( STDIN ), true );
 $out = array( 'users' => array( 'admin' => array( 'id' => 1 ) ), 'categories' => array() );
 {users}

@@ -381,9 +381,9 @@ def test_the_classic_editors_box_saves_the_choices(wp: WordPress, bot: Bot, driv
     share.click()
     driver.find_element("id", "wp-social-bot-text").send_keys(CUSTOM)
     post_id = int(driver.find_element("id", "post_ID").get_attribute("value"))
-    # Leaving the title saved the new post as a draft (WordPress's autosave): the publish button is off until
-    # that is done.
-    until(driver, lambda d: d.execute_script("return jQuery('.autosave-message').text() !== ''"
+    # Leaving the title saves the new post as a draft (WordPress's autosave, through the heartbeat): a click on
+    # Publish while that runs is ignored. Done, it empties #auto_draft and turns the buttons back on.
+    until(driver, lambda d: d.execute_script("return jQuery('#auto_draft').val() === ''"
                                              " && !jQuery('#publish').hasClass('disabled')"), "the autosave done")
     publish = driver.find_element("id", "publish")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", publish)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean plugin-zip
+.PHONY: run test lint clean plugin-zip plugin-mo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ plugin-zip:
 	@mkdir -p dist
 	@rm -f dist/wp-social-bot.zip
 	cd wordpress && $(PYTHON) -m zipfile -c ../dist/wp-social-bot.zip wp-social-bot
+
+# The plugin's Arabic .mo from its .po, with gettext's msgfmt: WordPress 6.1's MO reader cannot read pybabel's
+# output (it leaves the hash table's address 0).
+plugin-mo:
+	msgfmt -c -o wordpress/wp-social-bot/languages/wp-social-bot-ar.mo wordpress/wp-social-bot/languages/wp-social-bot-ar.po
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

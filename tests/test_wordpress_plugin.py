@@ -11,12 +11,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.web.notice import sign
 
+from .kit.browser import browser, screenshot, until
 from .kit.real_wordpress import WordPress
 from .kit.servers import FeedServer, Seen
 
@@ -292,3 +294,104 @@ def test_two_notices_in_the_same_second_never_share_a_signature(wp: WordPress, b
     notices = bot.wait(3)
     assert len({s.headers["X-WP-Social-Bot-Signature"] for s in notices}) == 3
     assert {signed(s)["post_id"] for s in notices} == set(posts)
+
+
+# --- the editors, in a real browser ----------------------------------------------------------------------------------
+# The classic editor: a mu-plugin of the test's own turns the block editor off for a browser carrying the cookie
+# wp_social_bot_classic=1 (use_block_editor_for_post), so one WordPress serves both editors and the post type
+# is the real "post", with its meta registered exactly as for the block editor.
+CLASSIC_SWITCH = """<?php
+/* Test only: the classic editor when the request says so (the cookie wp_social_bot_classic=1). */
+add_filter( 'use_block_editor_for_post', function ( $use ) {
+    return empty( $_COOKIE['wp_social_bot_classic'] ) ? $use : false;
+}, 100 );
+"""
+CUSTOM = "نص مخصص كتبه المحرر في المتصفح"
+
+
+@pytest.fixture
+def driver() -> Iterator[Any]:
+    yield from browser(1400, 1000)
+
+
+def sign_in(driver: Any, wp: WordPress, classic: bool) -> None:
+    driver.get(wp.base + "/wp-login.php")
+    if classic:
+        driver.add_cookie({"name": "wp_social_bot_classic", "value": "1", "path": "/"})
+    user = wp.users["editor"]
+    until(driver, lambda d: d.find_element("id", "user_login"), "the login form").send_keys(user.login)
+    driver.find_element("id", "user_pass").send_keys(user.password)
+    driver.find_element("id", "wp-submit").click()
+    until(driver, lambda d: "/wp-admin/" in d.current_url, "the dashboard")
+
+
+def saved_meta(wp: WordPress, post_id: int) -> tuple[Any, Any]:
+    meta = wp.edit_view(post_id)["meta"]
+    return meta["wp_social_bot_share"], meta["wp_social_bot_text"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_block_editors_social_panel_saves_the_choices(wp: WordPress, bot: Bot, driver: Any,
+                                                          tmp_path: Path) -> None:
+    sign_in(driver, wp, classic=False)
+    driver.get(wp.base + "/wp-admin/post-new.php")
+    js = "return window.wp && wp.data && wp.data.select('core/editor') && wp.data.select('core/edit-post')"
+    until(driver, lambda d: d.execute_script(js + " && wp.data.select('core/editor').getCurrentPostId()"),
+          "the block editor")
+    driver.execute_script("var e = wp.data.select('core/edit-post'), d = wp.data.dispatch('core/edit-post');"
+                          "if (e.isFeatureActive('welcomeGuide')) d.toggleFeature('welcomeGuide');"
+                          "d.openGeneralSidebar('edit-post/document');")
+    until(driver, lambda d: not d.find_elements("css selector", ".edit-post-welcome-guide"), "no welcome guide")
+    driver.execute_script("wp.data.dispatch('core/editor').editPost({title: 'خبر من المحرر المكتبي'})")
+    panel = until(driver, lambda d: d.find_element("css selector", ".wp-social-bot-panel"), "the Social panel")
+    if "is-opened" not in (panel.get_attribute("class") or ""):
+        panel.find_element("css selector", ".components-panel__body-toggle").click()
+    share = until(driver, lambda d: d.find_element("id", "wp-social-bot-share"), "the share toggle")
+    assert share.is_selected(), "share is on by default"
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", share)
+    share.click()
+    until(driver, lambda d: not d.find_element("id", "wp-social-bot-share").is_selected(), "share off")
+    driver.find_element("id", "wp-social-bot-text").send_keys(CUSTOM)
+    until(driver, lambda d: d.execute_script(
+        "return wp.data.select('core/editor').getEditedPostAttribute('meta').wp_social_bot_text") == CUSTOM,
+        "the text in the post's meta")
+    until(driver, lambda d: d.find_element("css selector", ".editor-post-publish-panel__toggle"),
+          "the publish button").click()
+    until(driver, lambda d: d.find_element("css selector", ".editor-post-publish-panel .editor-post-publish-button"),
+          "the confirm button").click()
+    until(driver, lambda d: d.execute_script("var e = wp.data.select('core/editor');"
+                                             "return e.isCurrentPostPublished() && !e.isSavingPost()"), "published")
+    post_id = int(driver.execute_script("return wp.data.select('core/editor').getCurrentPostId()"))
+    screenshot(driver, tmp_path, "wordpress-block-editor")
+    assert saved_meta(wp, post_id) == (False, CUSTOM)
+    assert ("publish", post_id) in [(b["event"], b["post_id"]) for b in map(signed, bot.wait(1))]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_classic_editors_box_saves_the_choices(wp: WordPress, bot: Bot, driver: Any, tmp_path: Path) -> None:
+    (wp.root / "wp-content" / "mu-plugins" / "classic-switch.php").write_text(CLASSIC_SWITCH)
+    sign_in(driver, wp, classic=True)
+    driver.get(wp.base + "/wp-admin/post-new.php")
+    until(driver, lambda d: d.find_element("id", "title"), "the classic editor").send_keys("خبر من المحرر الكلاسيكي")
+    share = until(driver, lambda d: d.find_element("id", "wp-social-bot-share"), "the share box")
+    assert share.is_selected(), "share is on by default"
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", share)
+    share.click()
+    driver.find_element("id", "wp-social-bot-text").send_keys(CUSTOM)
+    post_id = int(driver.find_element("id", "post_ID").get_attribute("value"))
+    # Leaving the title saves the new post as a draft (WordPress's autosave, through the heartbeat): a click on
+    # Publish while that runs is ignored. Done, it empties #auto_draft and turns the buttons back on.
+    until(driver, lambda d: d.execute_script("return jQuery('#auto_draft').val() === ''"
+                                             " && !jQuery('#publish').hasClass('disabled')"), "the autosave done")
+    publish = driver.find_element("id", "publish")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", publish)
+    publish.click()
+    # WordPress drops "message=6" from the address bar once the page is in (wp_admin_canonical_url): read the
+    # post's status off the reloaded form instead.
+    until(driver, lambda d: "post.php" in d.current_url and d.find_element(
+        "id", "original_post_status").get_attribute("value") == "publish", "the post published")
+    screenshot(driver, tmp_path, "wordpress-classic-editor")
+    assert saved_meta(wp, post_id) == (False, CUSTOM)
+    assert ("publish", post_id) in [(b["event"], b["post_id"]) for b in map(signed, bot.wait(1))]

@@ -317,13 +317,12 @@ require_once ABSPATH . 'wp-settings.php';
 
 
 def plugin_zip() -> Path:
-    """The plugin's zip as ``make plugin-zip`` builds it (the build is run here)."""
+    """The plugin's zip as ``make plugin-zip`` builds it (dist/wp-social-bot.zip; the build is run here)."""
     _run("make plugin-zip", ["make", "-s", "plugin-zip"], cwd=ROOT)
-    found = sorted((p for p in ROOT.glob("**/wp-social-bot*.zip") if ".venv" not in p.parts),
-                   key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise StartFailed("make plugin-zip built no wp-social-bot*.zip in the repository")
-    return found[-1]
+    built = ROOT / "dist" / "wp-social-bot.zip"
+    if not built.exists():
+        raise StartFailed(f"make plugin-zip built no {built}")
+    return built
 
 
 def _install_plugin(root: Path) -> None:
@@ -351,6 +350,7 @@ update_option( 'home', $base );
 update_option( 'WPLANG', 'ar' );
 update_option( 'permalink_structure', '' );
 update_option( 'timezone_string', 'Asia/Baghdad' );
+update_option( 'show_avatars', 0 ); // no gravatar.com in the browser tests
 $pw = json_decode( stream_get_contents( STDIN ), true );
 $out = array( 'users' => array( 'admin' => array( 'id' => 1 ) ), 'categories' => array() );
 {users}

@@ -115,6 +115,10 @@ def signed(seen: Seen, secret: str = SECRET) -> dict[str, Any]:
     return body
 
 
+def signature(seen: Seen) -> str:
+    return next(v for k, v in seen.headers.items() if k.lower() == "x-wp-social-bot-signature")
+
+
 def events(bot: Bot) -> list[tuple[str, int]]:
     return [(b["event"], b["post_id"]) for b in (json.loads(s.body) for s in bot.notices())]
 
@@ -167,7 +171,8 @@ def test_each_change_of_a_published_post_is_told_and_drafts_are_not(wp: WordPres
                            ("trash", post), ("publish", gone), ("delete", gone)]
     bodies = [signed(s) for s in bot.notices()]
     assert all(b["post_id"] != draft for b in bodies)
-    signatures = [s.headers["X-WP-Social-Bot-Signature"] for s in bot.notices()]
+    assert all(b["url"] == f"{wp.base}/?p={b['post_id']}" and b["site"] == wp.base for b in bodies), bodies
+    signatures = [signature(s) for s in bot.notices()]
     nonces = [b["nonce"] for b in bodies]
     assert len(set(signatures)) == len(signatures) and len(set(nonces)) == len(nonces)
 
@@ -292,7 +297,7 @@ def test_two_notices_in_the_same_second_never_share_a_signature(wp: WordPress, b
     for t in threads:
         t.join()
     notices = bot.wait(3)
-    assert len({s.headers["X-WP-Social-Bot-Signature"] for s in notices}) == 3
+    assert len({signature(s) for s in notices}) == 3
     assert {signed(s)["post_id"] for s in notices} == set(posts)
 
 

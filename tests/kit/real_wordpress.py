@@ -327,11 +327,8 @@ def plugin_zip() -> Path:
 
 def _install_plugin(root: Path) -> None:
     plugins = root / "wp-content" / "plugins"
-    if "plugin-zip:" in (ROOT / "Makefile").read_text():
-        with zipfile.ZipFile(plugin_zip()) as archive:
-            archive.extractall(plugins)
-    else:  # until the Makefile has the target: the plugin's folder as it is
-        shutil.copytree(ROOT / "wordpress" / "wp-social-bot", plugins / "wp-social-bot")
+    with zipfile.ZipFile(plugin_zip()) as archive:  # always the zip: what a site installs is what is tested
+        archive.extractall(plugins)
     if not (plugins / PLUGIN).exists():
         raise StartFailed(f"the plugin's zip has no {PLUGIN}")
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -40,6 +40,7 @@ from bot.web.notice import STATUS_PATH, Notice, Notices, Refused
 if TYPE_CHECKING:
     from bot.web.console import Console
 
+_T = TypeVar("_T")
 log = logging.getLogger("bot.web")
 
 XMLRPC_OK = (b"<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
@@ -125,15 +126,22 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
 
     notices = Notices(hooks.plugin_secret)
 
+    async def signed(request: Request, verify: Callable[[Mapping[str, str], bytes], _T], what: str) -> _T | Response:
+        """The plugin's request checked (its head was, by BodyGuard, before its body was read whole); 404 else."""
+        body = await request.body()
+        try:
+            return verify(request.headers, body)
+        except Refused as exc:
+            peer = request.client.host if request.client else "?"
+            log.warning("a plugin %s from %s refused: %s", what, peer, exc)
+            return PlainTextResponse("not found\n", status_code=404)
+
     async def wordpress_notice(request: Request) -> Response:
         assert hooks.ping is not None
-        body = await request.body()  # read whole and bounded by BodyGuard, which also checked the head
+        found = await signed(request, notices.verify, "notice")
+        if isinstance(found, Response):
+            return found
         peer = request.client.host if request.client else "?"
-        try:
-            found = notices.verify(request.headers, body)
-        except Refused as exc:
-            log.warning("a plugin notice from %s refused: %s", peer, exc)
-            return PlainTextResponse("not found\n", status_code=404)
         log.info("plugin notice from %s: %s of post %d: polling now", peer, found.event, found.post_id)
         if hooks.notice is not None:
             await run_in_threadpool(hooks.notice, found)
@@ -143,13 +151,9 @@ def build_app(hooks: Hooks, console: Console | None = None) -> ASGIApp:
 
     async def wordpress_status(request: Request) -> Response:
         assert hooks.post_status is not None
-        body = await request.body()
-        peer = request.client.host if request.client else "?"
-        try:
-            asked = notices.verify_status(request.headers, body)
-        except Refused as exc:
-            log.warning("a plugin status request from %s refused: %s", peer, exc)
-            return PlainTextResponse("not found\n", status_code=404)
+        asked = await signed(request, notices.verify_status, "status request")
+        if isinstance(asked, Response):
+            return asked
         answer = await run_in_threadpool(hooks.post_status, asked.post_id, asked.url)
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 

@@ -28,7 +28,7 @@ from bot.compose.hashtags import make_hashtags, tag_keywords
 from bot.compose.ids import post_id
 from bot.compose.length import LengthRule
 from bot.config import AccountConfig, BotConfig
-from bot.errors import SayPending, WordPressError
+from bot.errors import PostNotThere, SayPending, WordPressError
 from bot.feeds.wordpress import WordPressPost, fetch_post
 from bot.links import Shortener, add_utm
 from bot.models import Article
@@ -64,7 +64,7 @@ class Composer:
         the account's link policy sends without its link (``carries_link``) has its link fields empty."""
         account = self.account(account_id)
         site = self.config.site
-        article = self.enrich(article, article_id)
+        article = self.enrich(article, article_id, pending=False)  # the dispatcher waited for the say already
         priority = max(priority, priority_of(account, article))  # the editor may have marked it breaking
         with_link = carries_link(account, priority)
         link = add_utm(article.link, account.utm.model_dump(exclude_none=True) if account.utm else {}) \
@@ -94,7 +94,7 @@ class Composer:
         settings = account.short_link or self.config.site.short_link
         return Shortener(settings, self.store, self.session("links"), self.config.agent, self.clock)
 
-    def enrich(self, article: Article, article_id: int | None = None) -> Article:
+    def enrich(self, article: Article, article_id: int | None = None, *, pending: bool = True) -> Article:
         """The article with its real categories, tags and featured image from the WordPress REST API, when
         ``site.wordpress_api`` is on (asked once per stored article; any failure keeps the feed's labels), and
         the editor's say where the answer has it. Raises :class:`SayPending` while the say is expected, the site
@@ -102,10 +102,10 @@ class Composer:
         if not self.config.site.wordpress_api:
             return article
         if article_id is None:  # not stored (a preview): ask, keep nothing
-            post = self._api_post(article)
+            post, _ = self._api_post(article)
             return article if post is None else self._with(article, post)
         if not self.store.api_checked(article_id):
-            self.refresh(article_id, article)
+            self.refresh(article_id, article, pending=pending)
         return self.store.article_by_id(article_id)
 
     def refresh(self, article_id: int, article: Article | None = None, *, pending: bool = True) -> Article | None:
@@ -113,23 +113,23 @@ class Composer:
         then, or None when the site did not answer (noted as asked, unless the editor's say is expected and
         the article is younger than :data:`SAY_WAIT`: then :class:`SayPending` when ``pending``, else None)."""
         stored = article or self.store.article_by_id(article_id)
-        post = self._api_post(stored)
+        post, lasting = self._api_post(stored)
         now = self.clock.now()
         if post is None:
             seen = self.store.first_seen(article_id)
-            if self.config.site.wordpress_auth and seen is not None and now - seen < SAY_WAIT:
+            if not lasting and self.config.site.wordpress_auth and seen is not None and now - seen < SAY_WAIT:
                 if pending:
                     raise SayPending(f"the editor's say for {stored.guid} could not be read from the site yet")
                 return None
-            if self.config.site.wordpress_auth and not self.store.api_checked(article_id):
+            if self.config.site.wordpress_auth and not lasting and not self.store.api_checked(article_id):
                 log.warning("article %s: the editor's say could not be read from the site within %s; posting "
                             "with the feed's data", stored.guid, SAY_WAIT)
             self.store.record_api_data(article_id, now)
             return None
         known = self._with(stored, post)
-        self.store.record_api_data(article_id, now, known.categories, known.tags, post.featured_image, post.excerpt)
-        if post.say is not None:
-            self.store.record_say(article_id, post.say.share, post.say.text, post.say.texts, post.say.breaking)
+        say = None if post.say is None else (post.say.share, post.say.text, dict(post.say.texts), post.say.breaking)
+        self.store.record_api_data(article_id, now, known.categories, known.tags, post.featured_image, post.excerpt,
+                                   say=say)
         return self.store.article_by_id(article_id)
 
     def _with(self, article: Article, post: WordPressPost) -> Article:
@@ -147,7 +147,8 @@ class Composer:
         return replace(article, share=say.share, custom_text=say.text, custom_texts=tuple(sorted(say.texts.items())),
                        breaking=say.breaking)
 
-    def _api_post(self, article: Article) -> WordPressPost | None:
+    def _api_post(self, article: Article) -> tuple[WordPressPost | None, bool]:
+        """The REST API's post, or None and whether that answer lasts (no post id, a 404, credentials refused)."""
         # The id is in a ?p=ID guid, or in the page's rel=shortlink when a short link was made from it.
         pid = post_id(article.guid, article.link) or post_id(
             self.store.cached_short_link("wordpress-page", article.link) or "")
@@ -157,10 +158,10 @@ class Composer:
             pid = post_id(shortener.page_short_link(article.link) or "")
         if pid is None:
             log.info("article %s: no ?p=ID to ask the WordPress API with; using the feed's labels", article.guid)
-            return None
+            return None, True
         try:
             return fetch_post(self.site_url(article), pid, session=self.session("wordpress"), timeout=API_TIMEOUT,
-                              user_agent=self.config.agent, auth=self.config.site.wordpress_auth)
+                              user_agent=self.config.agent, auth=self.config.site.wordpress_auth), False
         except WordPressError as exc:
             log.warning("WordPress API failed for post %d, using the feed's labels: %s", pid, exc)
-            return None
+            return None, isinstance(exc, PostNotThere)

@@ -211,8 +211,8 @@ class Dispatcher:
         """Before a first send, the article as the site tells it now, with the editor's say (the companion
         plugin's): not shared → skipped (a post made by hand goes all the same: a person asked for it); not
         readable yet → back to the queue for a little while (``SayPending``). The delivery with that article."""
-        if self.enrich is None:
-            return d
+        if self.enrich is None or d.created_by is not None:
+            return d  # a post made by hand: a person asked for it, and its compose reads the site without waiting
         try:
             article = self.enrich(d.article, d.article_id)
         except SayPending as exc:
@@ -223,7 +223,7 @@ class Dispatcher:
         except Exception:  # a bug must not hold the post: it goes as the feed tells it
             log.exception("delivery=%d account=%s: reading the article's REST data failed", d.id, d.account_id)
             return d
-        if article.share is False and d.created_by is None:
+        if article.share is False:
             if self.store.record_not_shared(d, self.clock.now()):
                 return self._log(Outcome(d.id, d.account_id, "skipped", NOT_SHARED_NOTE))
             return Outcome(d.id, d.account_id, "lost", "the claim was taken over")

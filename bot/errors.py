@@ -87,6 +87,10 @@ class WordPressError(BotError):
     """WordPress's REST API did not give the post (the feed's labels are used instead)."""
 
 
+class PostNotThere(WordPressError):
+    """The site answered, and will answer so again: no such post (404), or the credentials refused (401/403)."""
+
+
 class SayPending(WordPressError):
     """The editor's say could not be read yet (the site's REST API failed): the post waits and asks again, for a
     while (``bot.composer.SAY_WAIT``), rather than go against what the editor may have chosen."""

@@ -27,6 +27,7 @@ from bot.feeds import new_session
 from bot.feeds.wordpress import EditorSay, fetch_post, parse_say
 from bot.lifecycle import NOT_SHARED_NOTE
 from bot.models import DeliveryState
+from bot.operations import Operations
 from bot.web import WebSide
 from bot.web.app import Hooks, build_app
 from bot.web.notice import sign
@@ -277,3 +278,105 @@ def test_the_panels_status_signed(tmp_path: Path, feed_server: FeedServer) -> No
     finally:
         web.stop()
         bot.close()
+
+
+def test_a_text_post_made_by_hand_is_not_held_for_an_editors_say_it_cannot_have(
+    tmp_path: Path, feed_server: FeedServer,
+) -> None:
+    # The console's "post now" of a plain text: there is no WordPress post, so no say to wait for.
+    bot = site(tmp_path, feed_server)
+    bot.poll("main")
+    [result] = Operations(bot).manual_post(text="تنويه: مؤتمر صحفي عند الظهر", url=None, account_ids=["console"],
+                                           link=None, image=None, dry_run=False, force=False, by="هدى")
+    assert result.status == "sent", result  # no WordPress post, no say to wait for
+    bot.close()
+
+
+def test_a_definite_404_is_not_a_site_that_does_not_answer(tmp_path: Path, feed_server: FeedServer) -> None:
+    # /wp/v2/posts/<id> 404s for a page or a custom post type the plugin handles (it registers its meta for
+    # several post types): the bot cannot ever read that say, yet holds every such post 5 minutes, then ignores it.
+    answer(feed_server, status=404, share=False)
+    bot = site(tmp_path, feed_server)
+    publish(bot, feed_server, NEW)
+    [outcome] = bot.dispatch()
+    assert outcome.status == "sent", outcome  # not held for an answer that will never change
+    bot.close()
+
+
+def test_the_say_and_the_api_check_are_recorded_together(tmp_path: Path, feed_server: FeedServer) -> None:
+    # The check and the say are one write: a dispatcher right after it never sees "asked" without the say.
+    answer(feed_server, status=503, share=False)
+    bot = site(tmp_path, feed_server)
+    publish(bot, feed_server, NEW)  # the poll's eager read failed: the post waits
+    answer(feed_server, share=False)
+    real = bot.store.record_api_data
+    other: list[Any] = []
+
+    def then(*args: Any, **kw: Any) -> None:
+        real(*args, **kw)
+        if not other:
+            other.append(bot.dispatch())  # the other replica's dispatcher, the instant after the write
+
+    bot.store.record_api_data = then  # type: ignore[method-assign]
+    bot.say.refresh(row(bot).article_id)  # a notice's (or the poll's) read
+    assert posts(tmp_path) == [] and [o.status for o in other[0]] == ["skipped"], other
+    bot.close()
+
+
+def test_shared_again_keeps_its_wait(tmp_path: Path, feed_server: FeedServer) -> None:
+    answer(feed_server)
+    bot = site(tmp_path, feed_server)
+    publish(bot, feed_server, NEW)
+    d = row(bot)
+    from datetime import timedelta
+    later = bot.clock.now() + timedelta(hours=1)
+    with bot.store.engine.begin() as c:  # e.g. a retry's backoff, a rate limit's reset
+        from bot.store.tables import deliveries
+        c.execute(deliveries.update().where(deliveries.c.id == d.id).values(not_before=later))
+    answer(feed_server, share=False)
+    bot.say.notice("update", 140, "")
+    answer(feed_server, share=True)
+    bot.say.notice("update", 140, "")
+    assert row(bot).state == DeliveryState.QUEUED.value
+    assert row(bot).not_before == later  # its wait is kept
+    bot.close()
+
+
+def test_a_post_with_no_findable_id_is_not_held(tmp_path: Path, feed_server: FeedServer) -> None:
+    # Published in one step (the permalink as guid), its page giving no short link: the bot cannot ask.
+    pretty = Item(141, "وزارة الصحة تعلن حملة تلقيح جديدة", ["صحة"], pretty_guid=True, site=feed_server.base)
+    answer(feed_server, item=pretty)  # its page (and so its rel=shortlink) is not to be had: a 404
+    bot = site(tmp_path, feed_server)
+    publish(bot, feed_server, pretty)
+    outcomes = bot.dispatch()
+    assert [o.status for o in outcomes] == ["sent"], outcomes
+    bot.close()
+
+
+
+def test_a_post_made_by_hand_goes_though_the_editor_said_not_to_share(tmp_path: Path, feed_server: FeedServer) -> None:
+    from bot.models import Article
+
+    other = Item(142, "مؤتمر صحفي لوزير الخارجية", ["العراق"], site=feed_server.base)
+    answer(feed_server, item=other, share=False)
+    bot = site(tmp_path, feed_server)
+    bot.poll("main")
+    bot.store.add_manual([Article("main", f"{feed_server.base}/?p=142", other.title,
+                          f"{feed_server.base}/?p=142")], ["console"], bot.clock.now(), "هدى")
+    [o] = bot.dispatch()
+    assert o.status == "sent"  # a person asked for it
+    bot.close()
+
+
+def test_a_post_that_may_have_gone_out_is_never_moved_by_the_say(tmp_path: Path, feed_server: FeedServer) -> None:
+    from bot.store.tables import deliveries
+
+    answer(feed_server)
+    bot = site(tmp_path, feed_server)
+    publish(bot, feed_server, NEW)
+    with bot.store.engine.begin() as c:  # queued again after a doubtful send (an operator's retry)
+        c.execute(deliveries.update().where(deliveries.c.id == row(bot).id).values(maybe_posted=True))
+    answer(feed_server, share=False)
+    bot.say.notice("update", 140, "")
+    assert row(bot).state == DeliveryState.QUEUED.value  # store/say.py: _AUTOMATIC's maybe_posted
+    bot.close()

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from bot.compose.text import clean_text, html_to_text
-from bot.errors import WordPressError
+from bot.errors import PostNotThere, WordPressError
 
 MAX_ANSWER = 2_000_000
 #: The companion plugin's meta keys (``wordpress/wp-social-bot``), and the networks a text may be given for.
@@ -120,7 +120,7 @@ def fetch_post(site_url: str, post_id: int, *, session: requests.Session, timeou
                     last = "/wp-json/ is not JSON"
                     continue
                 if resp.status_code in (401, 403) and auth:
-                    raise WordPressError(f"{url}: HTTP {resp.status_code}: WordPress refused site.wordpress_user "
+                    raise PostNotThere(f"{url}: HTTP {resp.status_code}: WordPress refused site.wordpress_user "
                                          f"{auth[0]!r} (a wrong application password, or a user who cannot "
                                          "edit this post)")
                 if resp.status_code != 200:
@@ -134,4 +134,4 @@ def fetch_post(site_url: str, post_id: int, *, session: requests.Session, timeou
             return parse_post(json.loads(body))
         except ValueError as exc:
             raise WordPressError(f"{url}: not JSON") from exc
-    raise WordPressError(f"post {post_id}: {last}")
+    raise (PostNotThere if last.endswith("HTTP 404") else WordPressError)(f"post {post_id}: {last}")

@@ -28,9 +28,14 @@ class CachesMixin(StoreBase):
 
     def record_api_data(self, article_id: int, now: datetime, categories: Sequence[str] | None = None,
                         tags: Sequence[str] | None = None, featured_image: str | None = None,
-                        excerpt: str | None = None) -> None:
-        """Note that the REST API was asked; with what it said when it answered."""
+                        excerpt: str | None = None, say: tuple[bool, str, dict[str, str], bool] | None = None) -> None:
+        """Note that the REST API was asked; with what it said when it answered, and the editor's say (share,
+        text, texts per network, breaking) in the same write: no send ever sees the one without the other."""
         values: dict[str, Any] = {"api_checked_at": now}
+        if say is not None:
+            share, text, texts, breaking = say
+            values.update(editor_share=share, editor_text=text or None, editor_texts=dict(texts) or None,
+                          editor_breaking=breaking)
         if categories is not None:
             values["categories"] = list(categories)
         if tags is not None:

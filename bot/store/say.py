@@ -26,13 +26,6 @@ _AUTOMATIC = (deliveries.c.created_by.is_(None), deliveries.c.maybe_posted.is_(F
 class SayMixin(StoreBase):
     """The :class:`~bot.store.Store`'s part for the editor's say per article."""
 
-    def record_say(self, article_id: int, share: bool, text: str, texts: Mapping[str, str], breaking: bool) -> None:
-        """Keep what the editor chose for the article (read from the site just now)."""
-        with self.engine.begin() as c:
-            c.execute(articles.update().where(articles.c.id == article_id).values(
-                editor_share=share, editor_text=text or None, editor_texts=dict(texts) or None,
-                editor_breaking=breaking))
-
     def apply_say(self, article_id: int, now: datetime, share: bool, priorities: Mapping[str, int],
                   for_approval: Sequence[str] = ()) -> tuple[int, int]:
         """Apply the article's say to its waiting deliveries in one transaction: not shared → those queued or
@@ -43,7 +36,7 @@ class SayMixin(StoreBase):
         skipped = restored = 0
         with self.engine.begin() as c:
             if not share:
-                skipped = move(c, NOT_SHARED, *mine, updated_at=now, note=NOT_SHARED_NOTE, not_before=None)
+                skipped = move(c, NOT_SHARED, *mine, updated_at=now, note=NOT_SHARED_NOTE)  # its wait is kept
             else:
                 again = (*mine, deliveries.c.note == NOT_SHARED_NOTE, deliveries.c.sent_at.is_(None))
                 wait = list(for_approval)

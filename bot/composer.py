@@ -116,12 +116,13 @@ class Composer:
         post, lasting = self._api_post(stored)
         now = self.clock.now()
         if post is None:
-            seen = self.store.first_seen(article_id)
-            if not lasting and self.config.site.wordpress_auth and seen is not None and now - seen < SAY_WAIT:
+            expected = not lasting and self.config.site.wordpress_auth is not None  # the say, had the site answered
+            seen = self.store.first_seen(article_id) if expected else None
+            if seen is not None and now - seen < SAY_WAIT:
                 if pending:
                     raise SayPending(f"the editor's say for {stored.guid} could not be read from the site yet")
                 return None
-            if self.config.site.wordpress_auth and not lasting and not self.store.api_checked(article_id):
+            if expected and not self.store.api_checked(article_id):
                 log.warning("article %s: the editor's say could not be read from the site within %s; posting "
                             "with the feed's data", stored.guid, SAY_WAIT)
             self.store.record_api_data(article_id, now)

@@ -18,6 +18,7 @@
         │                  a resend cannot post twice, else the delivery is in doubt for the operator
         ├── RateLimited    the platform said "not before ``until``": no request for the account before it
         ├── Rejected       this post is refused (validation): failed, with the platform's own message
+        │   └── Gone       the post is not on the platform any more (deleted there): nothing to edit or delete
         ├── Duplicate      the platform already holds this text: counted as sent
         └── AuthFailed     the account, not the post, is the problem: the account is held
 
@@ -144,6 +145,11 @@ class RateLimited(PlatformError):
 
 class Rejected(PlatformError):
     """This post is refused; retrying the same text cannot help."""
+
+
+class Gone(Rejected):
+    """The post asked for is not on the platform any more (deleted there, by a person or the platform): a delete
+    has nothing left to do, an edit nothing to change."""
 
 
 class Duplicate(PlatformError):

@@ -14,6 +14,10 @@ from typing import Protocol, runtime_checkable
 
 from bot.compose.length import LengthRule
 
+#: The platforms whose API lets the bot change a post's text in place (``on_edit: update``); the others' posts
+#: are left as they are or posted again (``on_edit_fallback``). Each publisher's ``can_edit`` says the same.
+EDITABLE_PLATFORMS = frozenset({"telegram", "facebook", "mastodon", "discord", "console"})
+
 
 @dataclass(frozen=True)
 class Post:
@@ -56,6 +60,8 @@ class Publisher(Protocol):
     resend_is_safe: bool
     #: How long after the first attempt a resend stays safe (an idempotency key's lifetime), or None: always.
     resend_window: timedelta | None
+    #: Whether the platform's API lets a post's text be changed in place (``edit``): see EDITABLE_PLATFORMS.
+    can_edit: bool
 
     def publish(self, post: Post) -> Published:
         """Post ``post`` on the platform (raises a PlatformError kind when it did not post)."""
@@ -66,7 +72,16 @@ class Publisher(Protocol):
         ...
 
     def delete(self, remote_id: str) -> None:
-        """Delete a post this account made (raises a PlatformError kind when the platform refuses)."""
+        """Delete a post this account made (raises a PlatformError kind when the platform refuses; ``Gone`` when
+        the post is not there any more)."""
+        ...
+
+    def edit(self, remote_id: str, post: Post) -> None:
+        """Replace the text of a post this account made with ``post.text``, composed and fitted as a new post
+        would be (its link, card and picture stay as they are). Raises ``Rejected`` where the platform does not
+        let posts be edited (``can_edit`` False) or refuses this text, ``Gone`` when the post is not there any
+        more, another PlatformError kind when the call failed (``MaybeSent`` is harmless here: an edit sent
+        twice leaves the same text)."""
         ...
 
     def close(self) -> None:

@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("retry", "send a failed, skipped or in-doubt delivery again"),
                        ("skip", "skip a waiting, failed or in-doubt delivery"),
                        ("unpost", "delete a post the bot made, on its platform"),
+                       ("withdraw", "delete every post of this delivery's article, on every platform (a withdrawn "
+                                    "article)"),
                        ("approve", "approve a post that awaits approval (as it is, or with your text): it goes now"),
                        ("reject", "reject a post that awaits approval: it is never sent"),
                        ("edit", "put your own text on a waiting post (queued or awaiting approval): sent as it is")):
@@ -419,7 +421,7 @@ def _operate(action: str) -> Callable[[argparse.Namespace, Clock | None, TextIO 
             else:
                 acts: dict[str, Callable[..., str]] = {"retry": ops.retry, "skip": ops.skip, "unpost": ops.unpost,
                                                        "approve": ops.approve, "reject": ops.reject,
-                                                       "edit": ops.edit_text}
+                                                       "edit": ops.edit_text, "withdraw": ops.withdraw}
                 more = {k: getattr(args, k) for k in ("text", "reason") if k in args}  # approve, edit; reject
                 message = acts[action](args.delivery, by=args.by, **more)
         finally:
@@ -438,7 +440,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Clock | None, TextIO | None], 
     "preview": cmd_preview,
     "status": cmd_status,
     "post": cmd_post,
-    **{name: _operate(name) for name in ("release", "hold", "retry", "skip", "unpost", "approve", "reject", "edit")},
+    **{name: _operate(name) for name in ("release", "hold", "retry", "skip", "unpost", "withdraw", "approve", "reject",
+                                         "edit")},
 }
 
 COMMANDS.update(cli_console.commands(_operations) | cli_cards.commands(_operations))  # user, console, card

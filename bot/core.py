@@ -23,6 +23,8 @@ from bot.errors import BotError, StoreError, UsageError
 from bot.feeds import FeedClient, new_session
 from bot.feeds.poll import PollResult, poll_feed
 from bot.platforms import Publisher, make_publisher
+from bot.retract import Retractions
+from bot.revise import Reviser
 from bot.say import Say
 from bot.store import Store
 
@@ -59,6 +61,9 @@ class Bot:
         self.composer = Composer(config, store, self.clock, rule_for=lambda a: self.publisher_for(a).rule,
                                  session=self.session, account=self.account)
         self.say = Say(config, store, self.composer, self.clock)  #: the editor's say (the companion plugin)
+        #: the site's withdrawals of articles (the plugin's notices, the REST API's check)
+        self.retractions = Retractions(config, store, self.clock, session=self.session,
+                                       articles_of=self.say.post_articles)
 
     @classmethod
     def open(cls, config: BotConfig, clock: Clock | None = None, stream: TextIO | None = None, *,
@@ -143,11 +148,19 @@ class Bot:
 
     def dispatch(self, *, stop: threading.Event | None = None, only: list[int] | None = None,
                  force: bool = False) -> list[Outcome]:
-        """One dispatch pass (of every due delivery, or ``only`` these). Passes in this process take turns: an
-        account never has two sends under way at once from one process, on SQLite as on PostgreSQL."""
+        """One dispatch pass (of every due delivery, or ``only`` these), then (a whole pass) the changes owed to
+        posts out (:mod:`bot.revise`). Passes in this process take turns: an account never has two sends under way
+        at once from one process, on SQLite as on PostgreSQL."""
         dispatcher = self.dispatcher()
         with self._dispatch_lock:
-            return dispatcher.run(stop=stop, only=only, force=force)
+            outcomes = dispatcher.run(stop=stop, only=only, force=force)
+            if only is None:
+                outcomes += self.reviser().run(stop)
+            return outcomes
+
+    def reviser(self) -> Reviser:
+        return Reviser(self.store, self.publishers, self.composer.compose, self.clock,
+                       policies={a.id: a for a in self.config.accounts})
 
     def dispatcher(self) -> Dispatcher:
         enabled = {a.id for a in self.config.accounts if a.enabled}

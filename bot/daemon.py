@@ -140,6 +140,11 @@ class Daemon:
             finally:
                 self._dispatching.release()
 
+    def retract_job(self) -> None:
+        """Ask the site whether the articles posted lately still stand; send what their withdrawal owes."""
+        if self.bot.retractions.check():
+            self.dispatch_job()
+
     def alert_job(self) -> None:
         """Tell operators what began or ended since the last look (``alerts:``)."""
         self.bot.alert(stop=self.stop)
@@ -171,17 +176,21 @@ class Daemon:
 
     def notice(self, notice: Notice) -> None:
         """The companion plugin says a post changed: poll now (a ping); an edit (or a publish of a post already
-        known) has its editor's say read again first, then the outbox is sent (in the background: the plugin
-        gets its answer at once)."""
+        known) has its editor's say read again first, a withdrawal (unpublish, trash, delete) or a publish again
+        is applied to the article's posts (:mod:`bot.retract`), then the outbox is sent (in the background: the
+        plugin gets its answer at once)."""
         if self._scheduler is None or self.stop.is_set():
             return
-        if notice.event in ("publish", "update") and self.bot.say.on:
-            def reread() -> None:
-                if self.bot.say.notice(notice.event, notice.post_id, notice.url):
-                    self.dispatch_job()
 
-            self._scheduler.add_job(self._tracked(reread), "date", run_date=datetime.now(UTC),
-                                    name=f"notice {notice.event} {notice.post_id}")
+        def apply() -> None:
+            changed = self.bot.retractions.notice(notice.event, notice.post_id, notice.url)
+            if notice.event in ("publish", "update") and self.bot.say.on:
+                changed += self.bot.say.notice(notice.event, notice.post_id, notice.url)
+            if changed:
+                self.dispatch_job()
+
+        self._scheduler.add_job(self._tracked(apply), "date", run_date=datetime.now(UTC),
+                                name=f"notice {notice.event} {notice.post_id}")
         self.ping()
 
     def _recheck(self, feed_id: str) -> None:
@@ -289,6 +298,18 @@ class Daemon:
                                         id="alerts", name="alerts", next_run_time=now + timedelta(seconds=5))
             else:
                 self._scheduler.reschedule_job("alerts", trigger=every)
+        # Retractions: the REST API asked, now and then, whether the articles posted lately still stand.
+        check = config.site.retract_check if config.site.wordpress_api else timedelta(0)
+        if not check:
+            if self._scheduler.get_job("retractions") is not None:
+                self._scheduler.remove_job("retractions")
+        elif self._scheduler.get_job("retractions") is None:
+            self._scheduler.add_job(self._tracked(self.retract_job), IntervalTrigger(
+                seconds=check.total_seconds(), timezone=UTC), id="retractions", name="retraction check",
+                next_run_time=now + timedelta(seconds=30))
+        else:
+            self._scheduler.reschedule_job("retractions", trigger=IntervalTrigger(seconds=check.total_seconds(),
+                                                                                  timezone=UTC))
         dispatch = IntervalTrigger(seconds=config.dispatch_interval.total_seconds(), timezone=UTC)
         if self._scheduler.get_job("dispatch") is None:
             self._scheduler.add_job(self._tracked(self.dispatch_job), dispatch, id="dispatch", name="dispatch",

@@ -113,7 +113,7 @@ class Dispatcher:
                 editors = claimed.text is not None and claimed.first_tried_at is None
                 if editors:
                     # An editor's own text, never tried: sent as it is, as a first attempt (not a resend).
-                    text = self._freeze(claimed, claimed.text or "")
+                    text = self._freeze(claimed, claimed.text or "", source="")
                     claimed = replace(claimed, text=None)
                 else:
                     said = self._editor_say(claimed) if claimed.text is None else claimed
@@ -245,10 +245,14 @@ class Dispatcher:
             return Outcome(d.id, d.account_id, "retry", str(exc))
         return self._freeze(d, text)
 
-    def _freeze(self, d: DeliveryForDispatch, text: str) -> str | Outcome:
-        """Freeze the text of a first attempt on the claim's row; the text to send, or the outcome when the claim
-        was lost meanwhile."""
-        frozen = self.store.freeze_text(d, text, self.clock.now(), d.article.title)
+    def _freeze(self, d: DeliveryForDispatch, text: str, source: str | None = None) -> str | Outcome:
+        """Freeze the text of a first attempt on the claim's row, with what it was composed from (``source``; by
+        default the article's text for the account's platform: a later correction is a change of it); the text to
+        send, or the outcome when the claim was lost meanwhile."""
+        if source is None:
+            policy = self.policies.get(d.account_id)
+            source = d.article.text_for(policy.platform) if policy is not None else d.article.title
+        frozen = self.store.freeze_text(d, text, self.clock.now(), d.article.title, source)
         if frozen is None:  # the claim lapsed while composing and another took the row: it sends, not this one
             log.warning("delivery=%d account=%s: its claim was taken over while composing; not sent here",
                         d.id, d.account_id)

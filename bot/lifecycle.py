@@ -11,15 +11,20 @@ from. The store applies them (``bot/store/outbox.py``); nothing else writes a de
 - the editor's say, read from the site by a poll or a plugin's notice: ``not shared`` (``queued`` |
   ``awaiting_approval`` → ``skipped``), ``shared again`` (those ``skipped`` so, never sent → ``queued``, or
   ``awaiting_approval`` where the account's approval applies)
+- the site's withdrawal of the article (the plugin's notice, the REST API's check): ``withdrawn`` (``queued`` |
+  ``awaiting_approval`` → ``skipped``), ``published again`` (those skipped so, never sent → ``queued``, or
+  ``awaiting_approval``); the reviser: ``withdraw`` (``sent`` → ``deleted``), where the account's ``on_retract``
+  is delete or a person asked
 - operators: ``approve`` (``awaiting_approval`` → ``queued``), ``reject`` (``awaiting_approval`` → ``skipped``),
   ``retry`` (``failed`` | ``in_doubt`` | ``skipped`` → ``queued``; ``retry for approval``: ``skipped`` →
   ``awaiting_approval`` where the account's approval applies), ``skip`` (``queued`` | ``in_doubt`` | ``failed`` |
   ``awaiting_approval`` → ``skipped``), ``unpost`` (``sent`` → ``deleted``)
 
-An editor's own text (``edit``, kept in the history) changes no state: it replaces the text of a delivery in one
-of ``EDITABLE`` whose text no send may have taken to the platform (the row's ``maybe_posted``, set by every outcome
-that could have posted it and cleared only where its text is dropped: ``retry`` of one neither in doubt nor
-``maybe_posted``, ``repost``).
+A correction of a post out (``corrected``, kept in the history with who or what asked) changes no state: the post
+stays ``sent``, with its new text. An editor's own text (``edit``, kept in the history) changes no state: it
+replaces the text of a delivery in one of ``EDITABLE`` whose text no send may have taken to the platform (the row's
+``maybe_posted``, set by every outcome that could have posted it and cleared only where its text is dropped:
+``retry`` of one neither in doubt nor ``maybe_posted``, ``repost``).
 
 A send's outcomes (``sent``, ``retry_later``, ``fail``, ``doubt``) are recorded by the dispatcher on the row
 it claimed; they name no from-states yet (the row is not re-checked against its claim when the outcome is
@@ -72,8 +77,14 @@ NOT_SHARED_AT_SEND = _t("not shared", SKIPPED)  #: the editor's say, read just b
 NOT_SHARED = _t("not shared", SKIPPED, Q, AWAITING)  #: the editor chose not to share the article
 SHARED_AGAIN = _t("shared again", Q, SKIPPED)  #: … and then chose to share it after all, before it went out
 SHARED_AGAIN_FOR_APPROVAL = _t("shared again for approval", AWAITING, SKIPPED)  #: the same, where approval applies
+# The site's withdrawal of an article (unpublished, private, trashed, deleted), learned from the plugin's notice or the
+# REST API; and its publication again.
+WITHDRAWN = _t("withdrawn", SKIPPED, Q, AWAITING)  #: the article was withdrawn before its post went out
+REPUBLISHED = _t("published again", Q, SKIPPED)  #: … and published again: those it skipped, never sent, go
+REPUBLISHED_FOR_APPROVAL = _t("published again for approval", AWAITING, SKIPPED)  #: the same, where approval applies
+WITHDRAW = _t("withdraw", DELETED, SENT)  #: the reviser deleted the post of a withdrawn article on its platform
 # The poll's.
-REPOST = _t("repost", Q, SENT)  #: ``repost_on_edit``: the headline was edited after the post went out
+REPOST = _t("repost", Q, SENT)  #: ``on_edit: repost``: the headline was corrected after the post went out
 REPOST_FOR_APPROVAL = _t("repost for approval", AWAITING, SENT)  #: the same, where the account's approval applies
 # The operators'.
 APPROVE = _t("approve", Q, AWAITING)  #: a person lets it go (with their own text, maybe)
@@ -86,6 +97,8 @@ UNPOST = _t("unpost", DELETED, SENT)  #: the post was deleted on its platform
 
 #: The note of a delivery the editor's say skipped (``NOT_SHARED``); only those are ``SHARED_AGAIN``.
 NOT_SHARED_NOTE = "the editor chose not to share"
+#: The beginning of the note of a delivery a withdrawal skipped (``WITHDRAWN``); only those are ``REPUBLISHED``.
+WITHDRAWN_NOTE = "withdrawn on the site"
 
 #: The states whose text an editor may replace (``edit``), when no send may have taken it to the platform yet.
 EDITABLE = (Q, AWAITING)

@@ -11,6 +11,8 @@ from datetime import datetime, time, timedelta, tzinfo
 from bot.compose.hashtags import same_name
 from bot.config import AccountConfig
 from bot.models import Article
+from bot.platforms.base import EDITABLE_PLATFORMS
+from bot.store.records import Correcting
 
 
 def _has_any(names: Sequence[str], wanted: Sequence[str]) -> bool:
@@ -34,6 +36,30 @@ def skip_reason(account: AccountConfig, article: Article, now: datetime, tz: tzi
         published = article.published.astimezone(tz) if tz else article.published
         return f"older than max_article_age when first seen (published {published:%Y-%m-%d %H:%M%z})"
     return None
+
+
+def edit_action(account: AccountConfig) -> tuple[str, str]:
+    """What the account does with a correction on the site of an article it posted (update, repost or ignore),
+    and the config that says so: ``on_edit``, or ``on_edit_fallback`` where ``on_edit`` is update and the
+    platform does not let posts be edited."""
+    if account.on_edit == "update" and account.platform not in EDITABLE_PLATFORMS:
+        return account.on_edit_fallback, (f"{account.platform} does not let posts be edited: on_edit_fallback: "
+                                          f"{account.on_edit_fallback}")
+    return account.on_edit, f"on_edit: {account.on_edit}"
+
+
+def corrections_for(accounts: Sequence[AccountConfig], article: Article, now: datetime,
+                    tz: tzinfo | None = None) -> list[Correcting]:
+    """What each account does with a correction of this article (as it is now): a repost only where the account
+    still takes the article (its filters), and waits for approval where its ``approval:`` says so."""
+    out = []
+    for account in accounts:
+        action, why = edit_action(account)
+        if action == "repost" and skip_reason(account, article, now, tz) is not None:
+            action, why = "ignore", f"{why}, but the corrected article is not one it takes"
+        out.append(Correcting(account.id, account.platform, action, why,
+                              approval_reason(account, article) if action == "repost" else None))
+    return out
 
 
 def approval_reason(account: AccountConfig, article: Article) -> str | None:

@@ -11,7 +11,8 @@ password; :mod:`bot.feeds.wordpress`). They are read:
 
 What they say is applied to the article's deliveries that have not gone out (:meth:`Store.apply_say`): not
 shared → skipped with the reason "the editor chose not to share"; shared again → back in the queue; breaking →
-each account's priority for it. A custom text is used when a post is composed. Posts made by hand, and sends
+each account's priority for it. A custom text is used when a post is composed; one changed after a post went out
+is a correction of it (``on_edit``, :func:`bot.store.revise.correct`). Posts made by hand, and sends
 that may have reached a platform, are never moved.
 
 :meth:`Say.status` answers the plugin's "where it went" panel: each account's delivery of the post.
@@ -29,7 +30,7 @@ from bot.compose.ids import link_key
 from bot.composer import Composer
 from bot.config import BotConfig
 from bot.models import Article, DeliveryState
-from bot.policy import approval_reason, priority_of
+from bot.policy import approval_reason, corrections_for, priority_of
 from bot.store import Store
 
 log = logging.getLogger("bot")
@@ -89,6 +90,10 @@ class Say:
             log.info("article %s: the editor chose not to share it: %d post(s) skipped", article.guid, skipped)
         if restored:
             log.info("article %s: the editor chose to share it: %d post(s) queued again", article.guid, restored)
+        # A custom text changed after the posts went out is a correction of them, as a corrected headline is.
+        if self.store.correct(article_id, self.clock.now(), "the editor's text in the plugin",
+                              corrections_for(accounts, article, self.clock.now(), self.config.site.tz)):
+            log.info("article %s: the editor's text changed: its posts out take it as their on_edit says", article.guid)
 
     def post_articles(self, post_id: int, url: str) -> list[int]:
         """The stored articles of a WordPress post, by its id on the site's hosts or by its address."""

@@ -48,7 +48,19 @@ class _AccountBase(_Model):
     quiet_hours: Annotated[str | None, AfterValidator(_quiet_hours)] = None
     stale_after: Duration | None = None
     priority: dict[str, int] = Field(default_factory=dict)
-    repost_on_edit: bool = False
+    #: What a correction on the site (a changed headline, or the editor's text) does to a post already out:
+    #: ignore it, update the post in place where the platform lets posts be edited (else ``on_edit_fallback``),
+    #: or repost (a new post; the old one stays)
+    on_edit: Literal["ignore", "update", "repost"] = "ignore"
+    on_edit_fallback: Literal["ignore", "repost"] = "ignore"
+    #: How long a new article's post waits before it goes, so that a quick fix on the site reaches the post
+    #: itself rather than a correction (none by default: posts go at once)
+    settle: Duration = timedelta(0)
+    #: What the article's withdrawal on the site (unpublished, private, trashed, deleted) does to its posts out:
+    #: flag them for a person (``bot status``, the console's overview: one action deletes them all), or delete
+    #: them wherever the platform allows it
+    on_retract: Literal["flag", "delete"] = "flag"
+    repost_on_edit: bool = False  #: the older name of ``on_edit: repost``
     approval: Approval = ApprovalConfig()
     template: Template = DEFAULT_TEMPLATE
     templates: dict[str, Template] = Field(default_factory=dict)
@@ -59,6 +71,16 @@ class _AccountBase(_Model):
     feeds: list[str] | None = None
     #: when the account's token expires, for a platform that does not say (Facebook does, and is asked)
     token_expires: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _repost_on_edit(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("repost_on_edit") is True:
+            if data.get("on_edit", "repost") != "repost":
+                raise ValueError(f"repost_on_edit: true is the older name of on_edit: repost, and on_edit is "
+                                 f"{data['on_edit']}: keep only on_edit")
+            data = {**data, "on_edit": "repost"}
+        return data
 
     def template_for(self, names: Sequence[str]) -> str:
         """The template for an article with these categories: the first of ``templates`` it has, else
@@ -316,6 +338,16 @@ class InstagramAccount(_AccountBase):
     def needs_public_images(self) -> bool:
         """Instagram fetches each picture from a URL: the config must give the bot a public address."""
         return True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _repost_on_edit(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("repost_on_edit") is True:
+            if data.get("on_edit", "repost") != "repost":
+                raise ValueError(f"repost_on_edit: true is the older name of on_edit: repost, and on_edit is "
+                                 f"{data['on_edit']}: keep only on_edit")
+            data = {**data, "on_edit": "repost"}
+        return data
 
     def template_for(self, names: Sequence[str]) -> str:
         """The template for an article with these categories, with ``link_line`` where it shows the link."""

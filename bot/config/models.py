@@ -48,6 +48,10 @@ class SiteConfig(_Model):
     #: not, a custom text, breaking) that the public view hides.
     wordpress_user: str | None = None
     wordpress_password: Secret | None = None
+    #: With ``wordpress_api``: how far back posts out are checked against the site (an article withdrawn there
+    #: is a retraction), and how often (one REST request per check for the recent post ids; 0: never)
+    retract_window: Duration = timedelta(hours=48)
+    retract_check: Duration = timedelta(minutes=10)
     allowed_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("wordpress_user", "wordpress_password", mode="before")

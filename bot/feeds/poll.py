@@ -19,7 +19,7 @@ from bot.errors import FeedError
 from bot.feeds import FeedClient, ParsedFeed, fetch, parse
 from bot.feeds.prescan import split_items
 from bot.models import Article, Validators
-from bot.policy import approval_reason, priority_of, skip_reason
+from bot.policy import approval_reason, corrections_for, priority_of, skip_reason
 from bot.store import FeedState, KnownArticle, PlannedDelivery, PollPlan, Store
 
 log = logging.getLogger("bot.poll")
@@ -43,7 +43,7 @@ class PollResult:
     entries: int = 0  #: entries in the feed
     new: int = 0  #: articles seen for the first time
     edited: int = 0  #: known articles whose data changed
-    queued: int = 0  #: deliveries created
+    queued: int = 0  #: deliveries created (and posts out owed a correction, or reposted)
     first_start: bool = False
     parsed: bool = False  #: whether the body went through the parser
     parsed_items: int = 0  #: how many of its items did (the others were stored already in exactly that form)
@@ -125,8 +125,9 @@ def plan_poll(
     """Decide what a poll changes. On a feed's first start, what it holds is only marked seen (or the
     ``backfill`` newest are posted); later, every article not seen before goes to every account, or is
     recorded as skipped there with the reason (its filters; or :func:`held_back`: older articles under new
-    guids). A post the account's ``approval:`` names waits for a person's approval (a repost too). An edited
-    headline goes out again only to accounts with ``repost_on_edit``. ``items``: how many items the feed's body
+    guids). A post the account's ``approval:`` names waits for a person's approval (a repost too), and a queued
+    one first waits the account's ``settle``. An edited headline is a correction of the posts out, which each
+    account takes as its ``on_edit`` says (``policy.corrections_for``). ``items``: how many items the feed's body
     holds (``in_feed`` may be only its new and edited ones)."""
     new = [a for a in in_feed if a.guid not in known]
     edited = [a for a in in_feed if a.guid in known and _differs(known[a.guid].article, a)]
@@ -136,12 +137,11 @@ def plan_poll(
     deliveries = [PlannedDelivery(a.guid, acc.id, priority_of(acc, a),
                                   held.get(a.guid)
                                   or (foreign_link(a.link, own_hosts) if own_hosts is not None else None)
-                                  or skip_reason(acc, a, now, tz), approval_reason(acc, a))
+                                  or skip_reason(acc, a, now, tz), approval_reason(acc, a), acc.settle)
                   for a in chosen for acc in accounts]
     retitled = [a for a in edited if a.title != known[a.guid].article.title]
-    reposts = [PlannedDelivery(a.guid, acc.id, approval=approval_reason(acc, a)) for a in retitled for acc in accounts
-               if acc.repost_on_edit and skip_reason(acc, a, now, tz) is None]
-    return PollPlan(new=new, edited=edited, deliveries=deliveries, reposts=reposts, held_back=tuple(held))
+    corrections = {a.guid: corrections_for(accounts, a, now, tz) for a in retitled}
+    return PollPlan(new=new, edited=edited, deliveries=deliveries, corrections=corrections, held_back=tuple(held))
 
 
 def poll_feed(

@@ -135,3 +135,70 @@ def fetch_post(site_url: str, post_id: int, *, session: requests.Session, timeou
         except ValueError as exc:
             raise WordPressError(f"{url}: not JSON") from exc
     raise (PostNotThere if last.endswith("HTTP 404") else WordPressError)(f"post {post_id}: {last}")
+
+
+#: The REST API's error codes (with their HTTP status) that say for sure a post is not public: it was deleted
+#: (or never was), or it is not published (a draft, private, trashed, scheduled: asked for without credentials).
+NOT_THERE = {("rest_post_invalid_id", 404): "deleted", ("rest_forbidden", 401): "not public",
+             ("rest_forbidden", 403): "not public"}
+#: How many ids one request asks for at most (the REST API's ``per_page`` maximum).
+MAX_IDS = 100
+
+
+def _answer(session: requests.Session, urls: tuple[str, ...], timeout: float, user_agent: str,
+            auth: tuple[str, str] | None) -> tuple[int, Any] | None:
+    """The first REST answer that is JSON (its status and body), trying each URL in turn (``/wp-json/`` then
+    ``?rest_route=``); None when none is (a timeout, a refused connection, HTML, a body too large)."""
+    for url in urls:
+        try:
+            with session.get(url, timeout=timeout, stream=True, auth=auth,
+                             headers={"User-Agent": user_agent, "Accept": "application/json"}) as resp:
+                kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                body = resp.raw.read(MAX_ANSWER + 1, decode_content=True)
+                status = resp.status_code
+        except requests.RequestException:
+            return None
+        if len(body) > MAX_ANSWER or "json" not in kind:
+            continue
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            continue
+    return None
+
+
+def published_ids(site_url: str, post_ids: list[int], *, session: requests.Session, timeout: float,
+                  user_agent: str, auth: tuple[str, str] | None = None) -> set[int] | None:
+    """Which of these posts (at most :data:`MAX_IDS`) the site shows as published, in one request; None when the
+    answer says nothing for sure (not a 200 with a JSON list: the site is down, the REST API is off, an error).
+    A post missing from it may be withdrawn: :func:`post_standing` tells."""
+    ids = ",".join(str(i) for i in post_ids[:MAX_IDS])
+    query = f"include={ids}&per_page={MAX_IDS}&_fields=id&status=publish"
+    base = site_url.rstrip("/")
+    got = _answer(session, (f"{base}/wp-json/wp/v2/posts?{query}", f"{base}/?rest_route=/wp/v2/posts&{query}"),
+                  timeout, user_agent, auth)
+    if got is None or got[0] != 200 or not isinstance(got[1], list):
+        return None
+    return {p["id"] for p in got[1] if isinstance(p, dict) and isinstance(p.get("id"), int)}
+
+
+def post_standing(site_url: str, post_id: int, *, session: requests.Session, timeout: float,
+                  user_agent: str, auth: tuple[str, str] | None = None) -> str | None:
+    """Where one post stands on the site: ``publish``, another status (``draft``, ``private``, ``trash``,
+    ``pending``, ``future``; as an editor, with ``auth``), ``deleted`` or ``not public`` (the REST API's own error
+    codes, :data:`NOT_THERE`); None when the answer says nothing for sure (the site down, an error, credentials
+    refused)."""
+    query = "_fields=id,status" + ("&context=edit" if auth else "")
+    base = site_url.rstrip("/")
+    got = _answer(session, (f"{base}/wp-json/wp/v2/posts/{post_id}?{query}",
+                            f"{base}/?rest_route=/wp/v2/posts/{post_id}&{query}"), timeout, user_agent, auth)
+    if got is None:
+        return None
+    status, data = got
+    if status == 200 and isinstance(data, dict) and data.get("id") == post_id:
+        standing = data.get("status")
+        return standing if isinstance(standing, str) and standing.isidentifier() else None
+    code = data.get("code") if isinstance(data, dict) else None
+    if not isinstance(code, str) or (auth and status in (401, 403)):
+        return None  # with credentials, a refusal is the credentials' (a wrong password), not the post's
+    return NOT_THERE.get((code, status))

@@ -154,6 +154,24 @@ class Operations(EditingMixin, UsersOperations):
         self.bot.store.unposted(delivery_id, self.bot.clock.now(), by, where)
         return f"deleted {where} ({row.account_id})"
 
+    def withdraw(self, delivery_id: int, by: str) -> str:
+        """Delete every post out of this delivery's article, on every platform that allows it (the one action on a
+        withdrawn article's flagged posts): each is owed a deletion, made by the reviser and kept in its history
+        with who asked. Here (the CLI) they are made at once and told; from the console the daemon makes them."""
+        row = self._row(delivery_id)
+        owed = self.bot.store.withdraw_posts(row.article_id, self.bot.clock.now(), by)
+        if not owed:
+            raise UsageError(f"delivery {delivery_id}'s article has no post out whose id the bot knows: nothing to "
+                             "delete")
+        if self.wake is not None:
+            self.wake()
+            return f"{owed} post(s) of «{row.title}» will be deleted"
+        outcomes = self.bot.reviser().run()
+        done = [o for o in outcomes if o.status == "deleted"]
+        left = [f"{o.account_id}: {o.status}: {o.detail}" for o in outcomes if o.status != "deleted"]
+        return f"deleted {len(done)} of {owed} post(s) of «{row.title}»" + (
+            "; not deleted: " + "; ".join(left) if left else "")
+
     def _charge(self, account: AccountConfig, request: str, delivery_id: int | None = None) -> int | None:
         """Record what a request the platform charges for cost (X: a check's read, a delete)."""
         price = request_cost(account, request)

@@ -157,6 +157,14 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
                   "error": r.last_error or r.note}
                  for state in (DeliveryState.IN_DOUBT, DeliveryState.FAILED)
                  for r in store.deliveries(state=state.value, newest_first=True, limit=limit)]
+    for w in store.withdrawn(limit):  # the site withdrew these articles: their posts are still out
+        posts = [{"id": r.id, "account": r.account_id, "url": r.remote_url or r.remote_id,
+                  "deleting": owed == "delete", "error": error} for r, owed, error in w.posts]
+        problems.append({
+            "kind": "withdrawn", "article": w.article_id, "id": posts[0]["id"], "ids": [p["id"] for p in posts],
+            "title": w.title, "link": w.link, "why": w.why, "at": _t(w.at, tz), "posts": posts,
+            "error": f"withdrawn ({w.why}) but {len(posts)} post(s) still out"
+                     + ("" if all(p["deleting"] for p in posts) else f": bot withdraw {posts[0]['id']} deletes them all")})
     return {"now": _t(now, tz), "timezone": config.site.timezone, "database": store.shown, "feeds": feeds,
             "accounts": accounts,
             "queue": queue, "recent": recent, "problems": problems}
@@ -227,6 +235,12 @@ def render(data: dict[str, Any]) -> str:
     for p in data["problems"]:
         if p["kind"] == "delivery":
             lines.append(f"  #{p['id']} {p['account']} {p['state']}: {iso(p['title'])} — {p['error']}")
+        elif p["kind"] == "withdrawn":
+            lines.append(f"  withdrawn: {iso(p['title'])} — {p['error']}")
+            for post in p["posts"]:
+                state = "being deleted" if post["deleting"] else \
+                    f"could not be deleted: {post['error']}" if post["error"] else "flagged"
+                lines.append(f"    #{post['id']} {post['account']}: {post['url'] or '?'} ({state})")
         else:
             lines.append(f"  {p['kind']} {p.get('account') or p.get('feed')}: {p['error']}")
     return "\n".join(lines) + "\n"

@@ -13,7 +13,8 @@ outcomes, operators' transitions, history), ``editorial`` (approvals, editors' t
 problems, what each alert channel was last told, token expiry), ``spend`` (what X charged), ``caches``
 (short links, the REST API's answers, retention), ``users`` (the console's users, sessions, failed sign-ins),
 ``hosted`` (images at a public address, platforms' refreshed tokens), ``say`` (the editor's say per article from
-the companion WordPress plugin, applied to its deliveries).
+the companion WordPress plugin, applied to its deliveries), ``revise`` (corrections and withdrawals of posts out:
+what each is owed, claimed and recorded).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.store.outbox import OutboxMixin
 from bot.store.records import (
     AccountState,
     AccountToken,
+    Correcting,
     DeliveryForDispatch,
     DeliveryRow,
     Event,
@@ -38,7 +40,10 @@ from bot.store.records import (
     PlannedDelivery,
     PollPlan,
     Problem,
+    Revision,
+    Withdrawn,
 )
+from bot.store.revise import ReviseMixin
 from bot.store.say import SayMixin
 from bot.store.spend import SpendMixin
 from bot.store.tables import accounts, articles, deliveries, events, feeds, metadata, short_links
@@ -46,7 +51,7 @@ from bot.store.users import User, UsersMixin
 
 
 class Store(FeedsMixin, OutboxMixin, EditorialMixin, AccountsMixin, AlertsMixin, SpendMixin, CachesMixin,
-            UsersMixin, HostedMixin, SayMixin, StoreBase):
+            UsersMixin, HostedMixin, SayMixin, ReviseMixin, StoreBase):
     """The bot's state, one object over one database: open it with :meth:`Store.open`. Safe to share between
     threads (each call takes its own connection); on PostgreSQL, several processes share one database
     (poll leases, claims with ``SKIP LOCKED``, advisory locks)."""
@@ -55,6 +60,7 @@ class Store(FeedsMixin, OutboxMixin, EditorialMixin, AccountsMixin, AlertsMixin,
 __all__ = [
     "AccountState",
     "AccountToken",
+    "Correcting",
     "DeliveryForDispatch",
     "DeliveryRow",
     "Event",
@@ -64,9 +70,11 @@ __all__ = [
     "PlannedDelivery",
     "PollPlan",
     "Problem",
+    "Revision",
     "Store",
     "StoreBase",
     "User",
+    "Withdrawn",
     "accounts",
     "articles",
     "database_url",

@@ -10,7 +10,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.lifecycle import REPOST, REPOST_FOR_APPROVAL
 from bot.models import Article, DeliveryState, Validators
 from bot.store.engine import (
     StoreBase,
@@ -19,7 +18,7 @@ from bot.store.engine import (
     _insert,
     _serialize_new_articles,
 )
-from bot.store.outbox import _delivered, _identity, move
+from bot.store.outbox import _delivered, _identity
 from bot.store.records import (
     FeedState,
     KnownArticle,
@@ -27,6 +26,7 @@ from bot.store.records import (
     _article,
     _article_values,
 )
+from bot.store.revise import correct
 from bot.store.tables import UTCDateTime, articles, deliveries, feeds
 
 
@@ -203,24 +203,17 @@ class FeedsMixin(StoreBase):
                 if not _delivered(c, by_guid[d.guid], d.account_id):
                     state = DeliveryState.SKIPPED if d.skip else \
                         DeliveryState.AWAITING_APPROVAL if d.approval else DeliveryState.QUEUED
+                    settles = state == DeliveryState.QUEUED and d.settle > timedelta(0)
                     c.execute(deliveries.insert().values(
                         article_id=ids[d.guid], account_id=d.account_id, state=state.value, priority=d.priority,
-                        note=d.skip or (awaiting(d.approval) if d.approval else None), created_at=now, updated_at=now,
+                        note=d.skip or (awaiting(d.approval) if d.approval else None) or (
+                            f"settling for {d.settle}: a quick fix on the site reaches this post" if settles else None),
+                        not_before=now + d.settle if settles else None, created_at=now, updated_at=now,
                     ))
                     queued += state == DeliveryState.QUEUED
-            for again_for in plan.reposts:
-                row = c.execute(sa.select(deliveries.c.id, deliveries.c.remote_url).where(
-                    deliveries.c.article_id == ids[again_for.guid], deliveries.c.account_id == again_for.account_id,
-                    deliveries.c.state == DeliveryState.SENT.value)).first()
-                if row is not None:  # a new post: its own revision, so its own idempotency keys
-                    again = f"the headline was edited: posting again (was {row.remote_url})"
-                    approval = again_for.approval
-                    move(c, REPOST_FOR_APPROVAL if approval else REPOST, deliveries.c.id == row.id, text=None,
-                         frozen_title=None, remote_id=None, remote_url=None, attempts=0, not_before=None,
-                         first_tried_at=None, maybe_posted=False, created_at=now,
-                         revision=deliveries.c.revision + 1, updated_at=now,
-                         note=f"{awaiting(approval)}; {again}" if approval else again)
-                    queued += not approval
+            for guid, correcting in plan.corrections.items():  # a corrected headline: each account's posts out
+                if guid in ids:
+                    queued += correct(c, int(ids[guid]), now, "the feed (a corrected headline)", correcting)
             seen = [h for h in present if h] or [h for h in hashes.values() if h]
             for chunk in _chunks(seen, 500):  # what is in the feed now stays seen (retention keeps it)
                 c.execute(articles.update().where(articles.c.feed_id == feed_id, articles.c.item_hash.in_(chunk))

@@ -148,12 +148,13 @@ class OutboxMixin(StoreBase):
                         m[deliveries.c.priority], text.frozen_title, m[deliveries.c.created_by])
 
     def freeze_text(self, delivery: int | DeliveryForDispatch, text: str, now: datetime,
-                    title: str | None = None) -> str | None:
+                    title: str | None = None, source: str | None = None) -> str | None:
         """Freeze a claimed delivery's text (only the first time, noting when); returns the frozen text. Every
         later attempt sends exactly this text, so a platform's duplicate check recognises a resend; ``title`` (the
-headline then) is frozen with it, for the card, alt text and embeds of every attempt. An editor's
-        text never tried is kept, and only its first try noted. Given the claim: None when the row is no longer
-        that claim's (then it must not be sent)."""
+        headline then) is frozen with it, for the card, alt text and embeds of every attempt, and ``source`` (what
+        the text was composed from: the headline or the editor's text in the plugin; "" for a person's own text,
+        which no correction on the site changes). An editor's text never tried is kept, and only its first try
+        noted. Given the claim: None when the row is no longer that claim's (then it must not be sent)."""
         delivery_id, fence = _claim(delivery)
         where = [deliveries.c.id == delivery_id,
                  sa.or_(deliveries.c.text.is_(None), deliveries.c.first_tried_at.is_(None))]
@@ -162,7 +163,8 @@ headline then) is frozen with it, for the card, alt text and embeds of every att
         with self.engine.begin() as c:
             c.execute(deliveries.update().where(*where).values(
                 text=sa.func.coalesce(deliveries.c.text, text), updated_at=now, first_tried_at=now,
-                frozen_title=sa.func.coalesce(deliveries.c.frozen_title, title)))
+                frozen_title=sa.func.coalesce(deliveries.c.frozen_title, title),
+                source_text=sa.func.coalesce(deliveries.c.source_text, source)))
             row = c.execute(sa.select(deliveries.c.text, deliveries.c.attempts, deliveries.c.state).where(
                 deliveries.c.id == delivery_id)).one()
         if fence is not None and (row.attempts != fence or row.state != DeliveryState.SENDING.value):

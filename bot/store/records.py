@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.compose.ids import link_key, post_key
@@ -50,17 +50,30 @@ class PlannedDelivery:
     priority: int = 0  #: higher goes first when an account's quota is short
     skip: str | None = None  #: why the account does not take it (recorded as skipped)
     approval: str | None = None  #: why it waits for a person's approval (``policy.approval_reason``); None: no wait
+    settle: timedelta = timedelta(0)  #: how long it waits for quick fixes on the site first (the account's ``settle``)
+
+
+@dataclass(frozen=True)
+class Correcting:
+    """What one account does with a correction on the site of an article it posted (``policy.edit_action``)."""
+
+    account_id: str
+    platform: str  #: the post's text is compared with the article's text for it (``Article.text_for``)
+    action: str  #: update | repost | ignore
+    why: str  #: the config that says so (``on_edit: update``, ``X cannot edit posts: on_edit_fallback: repost``)
+    approval: str | None = None  #: a repost waits for approval, and why
 
 
 @dataclass(frozen=True)
 class PollPlan:
-    """What a poll decided: articles to add or update, the deliveries the new ones get, and the sent
-    deliveries to send again because the headline was edited (``repost_on_edit``)."""
+    """What a poll decided: articles to add or update, the deliveries the new ones get, and what each account
+    does with a correction of an article it posted."""
 
     new: Sequence[Article] = ()  #: articles seen for the first time
     edited: Sequence[Article] = ()  #: known articles whose feed item changed
     deliveries: Sequence[PlannedDelivery] = ()  #: for the new ones
-    reposts: Sequence[PlannedDelivery] = ()  #: sent deliveries to post again (their approval, where one applies)
+    corrections: Mapping[str, Sequence[Correcting]] = field(default_factory=dict)  #: by guid: headline changed
+
     held_back: Sequence[str] = ()  #: guids that look new but are not news (recorded as skipped, not posted)
 
 
@@ -178,3 +191,32 @@ def _article(r: Any) -> Article:
         custom_texts=tuple(sorted((str(k), str(v)) for k, v in (r["editor_texts"] or {}).items())),
         breaking=bool(r["editor_breaking"]),
     )
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A change the reviser claimed for a post out: its update with the corrected text, or its deletion."""
+
+    delivery: DeliveryRow  #: the post as it stands (its text, its id on the platform)
+    kind: str  #: update | delete
+    by: str  #: who or what asked (the history says it)
+    tries: int  #: including this claim's
+    claimed_until: datetime  #: the claim's end, by the database's clock (it fences the outcome)
+    article: Article  #: as stored now (the corrected text is composed from it)
+    source: str | None  #: what its text was composed from (None: before the bot kept it)
+    earlier: tuple[tuple[str, str | None], ...] = ()  #: the posts of its earlier revisions (id, address)
+    frozen_title: str | None = None  #: the headline frozen with its text
+    revision: int = 0  #: which post of the delivery is out (a repost is another)
+    why: str | None = None  #: how the article's withdrawal was learned (for a deletion)
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """An article the site withdrew, with its posts still out: (the post, the change owed it, the last error)."""
+
+    article_id: int
+    title: str
+    link: str
+    at: datetime  #: when the bot learned it
+    why: str  #: how (the plugin's notice of a trash, the REST API …)
+    posts: Sequence[tuple[DeliveryRow, str | None, str | None]]

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection, Engine
 from bot.store.tables import metadata
 
 #: The newest revision (the last file in bot/store/migrations/versions; a test keeps them in step).
-HEAD = "0010"
+HEAD = "0011"
 #: Revisions in order, oldest first.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Any fixed number: the key of the PostgreSQL advisory lock held while the schema is prepared.
 _LOCK_KEY = 7_413_092_001

@@ -84,6 +84,10 @@ articles = sa.Table(
     sa.Column("editor_text", sa.Text),
     sa.Column("editor_texts", sa.JSON),  # {platform: text}
     sa.Column("editor_breaking", sa.Boolean),
+    # Migration 0011: the site withdrew it (unpublished, made private, trashed, deleted), when and how it was
+    # learned; NULL: it stands (a withdrawn article published again is cleared).
+    sa.Column("retracted_at", UTCDateTime),
+    sa.Column("retracted_why", sa.Text),
     sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
 )
 
@@ -116,6 +120,19 @@ deliveries = sa.Table(
     sa.Column("maybe_posted", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     # Migration 0009: the headline as it was when the text was frozen (its card, alt text and embeds show it).
     sa.Column("frozen_title", sa.Text),
+    # Migration 0011: a change owed to its post on the platform (``update``: the corrected text, composed when it
+    # goes; ``delete``: the article was withdrawn), who or what asked, not before when, its tries, its claim and
+    # its last failure (kept when given up); what its text was composed from (the headline or the editor's
+    # text: a correction is a change of it); and the posts of earlier revisions ([[id, url], …]: a withdrawal
+    # deletes them too).
+    sa.Column("revise", sa.String(16)),
+    sa.Column("revise_by", sa.Text),
+    sa.Column("revise_due", UTCDateTime),
+    sa.Column("revise_tries", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("revise_claimed_until", UTCDateTime),
+    sa.Column("revise_error", sa.Text),
+    sa.Column("source_text", sa.Text),
+    sa.Column("earlier", sa.JSON),
     sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
 )
 
@@ -134,6 +151,8 @@ sa.Index("ix_articles_guid", articles.c.guid)
 sa.Index("ix_articles_feed_item_hash", articles.c.feed_id, articles.c.item_hash)
 sa.Index("ix_articles_post_key", articles.c.post_key)
 sa.Index("ix_articles_link_key", articles.c.link_key)
+sa.Index("ix_deliveries_revise", deliveries.c.revise)  # migration 0011: the changes owed to posts out
+sa.Index("ix_articles_retracted", articles.c.retracted_at)
 
 short_links = sa.Table(
     "short_links", metadata,

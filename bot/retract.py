@@ -1,0 +1,148 @@
+"""Retractions: an article the site withdrew (unpublished, made private, trashed, deleted) after the bot posted it.
+
+It is learned two ways:
+
+- the companion plugin's signed notice of ``unpublish``, ``trash`` or ``delete`` (:meth:`Retractions.notice`);
+  where the REST API is on, one request first asks where the post stands, and only an answer that it is
+  published overrides the notice (a publish that came right after it); ``publish`` of a withdrawn article
+  publishes it again (:meth:`bot.store.Store.republish`);
+- the REST API, every ``site.retract_check``, for the articles posted in the last ``site.retract_window``
+  (:meth:`Retractions.check`): one request lists which of their ids are still published; each one missing is
+  asked for alone (at most :data:`CONFIRM_MAX` a check), and only the REST API's own answer that it is not
+  public (``rest_forbidden``), deleted (``rest_post_invalid_id``) or in another status counts. A site that does
+  not answer, answers an error or anything but JSON is never taken for a retraction.
+
+A withdrawn article's waiting posts are skipped; its posts out are deleted where the account's ``on_retract`` is
+delete (by the reviser, :mod:`bot.revise`), else flagged: ``bot status`` and the console's overview list them
+with one action that deletes them all (:meth:`bot.operations.Operations.withdraw`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+import requests
+
+from bot.clock import Clock
+from bot.config import BotConfig
+from bot.feeds.wordpress import MAX_IDS, post_standing, published_ids
+from bot.policy import approval_reason
+from bot.store import Store
+
+log = logging.getLogger("bot")
+
+#: The plugin's events that withdraw an article, and what the history says of each.
+WITHDRAWING = {"unpublish": "unpublished on the site", "trash": "trashed on the site", "delete": "deleted on the site"}
+#: Posts missing from a check's list that are asked for one by one, at most, per check (the rest wait for the next).
+CONFIRM_MAX = 10
+#: Seconds the REST API has to answer a check.
+TIMEOUT = 10.0
+
+
+class Retractions:
+    """Learns which articles the site withdrew, and applies it to their posts."""
+
+    def __init__(self, config: BotConfig, store: Store, clock: Clock, *, session: Callable[[str], requests.Session],
+                 articles_of: Callable[[int, str], list[int]]) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.session = session  #: the REST API's kept-alive session (``Bot.session("wordpress")``)
+        self.articles_of = articles_of  #: the stored articles of a WordPress post, by its id or address
+
+    def _delete_accounts(self) -> list[str]:
+        return [a.id for a in self.config.accounts if a.enabled and a.on_retract == "delete"]
+
+    def withdraw(self, article_id: int, why: str, by: str) -> tuple[int, int]:
+        """Record the article as withdrawn (``why``) and apply it: (posts skipped, posts owed a deletion)."""
+        skipped, owed = self.store.retract(article_id, self.clock.now(), why, by, self._delete_accounts())
+        if skipped or owed:
+            log.warning("article %d was withdrawn (%s): %d waiting post(s) skipped, %d post(s) to delete", article_id,
+                        why, skipped, owed)
+        return skipped, owed
+
+    def notice(self, event: str, post_id: int, url: str) -> int:
+        """The plugin's notice of a change to a post: a withdrawal, or a publish of a withdrawn one. How many
+        stored articles it changed."""
+        found = self.articles_of(post_id, url)
+        if not found:
+            return 0
+        if event == "publish":
+            return sum(self._republish(a, "the plugin's notice") for a in found)
+        why = WITHDRAWING.get(event)
+        if why is None:
+            return 0
+        if self.config.site.wordpress_api and post_id > 0 and self._standing(post_id) == "publish":
+            log.info("post %d: the plugin says %s, but the REST API shows it published: left as it is", post_id, why)
+            return 0
+        for article_id in found:
+            self.withdraw(article_id, f"{why} (the plugin's notice)", "the site")
+        return len(found)
+
+    def _republish(self, article_id: int, how: str) -> bool:
+        article = self.store.article_by_id(article_id)
+        approval = [a.id for a in self.config.accounts if a.enabled and approval_reason(a, article)]
+        again = self.store.republish(article_id, self.clock.now(), f"the site ({how})", approval)
+        if again:
+            log.info("article %s was published again: %d post(s) wait again", article.guid, again)
+        return bool(again)
+
+    def _standing(self, post_id: int, site_url: str | None = None) -> str | None:
+        return post_standing(site_url or self.config.site.url, post_id, session=self.session("wordpress"),
+                             timeout=TIMEOUT, user_agent=self.config.agent, auth=self.config.site.wordpress_auth)
+
+    def check(self) -> int:
+        """Ask the REST API whether the articles posted in the last ``retract_window`` still stand; how many were
+        found withdrawn. Does nothing where the REST API is off or nothing was posted in the window."""
+        site = self.config.site
+        if not site.wordpress_api or not site.retract_check:
+            return 0
+        recent = self.store.recently_posted(self.clock.now() - site.retract_window)
+        by_site: dict[str, list[tuple[int, int]]] = {}
+        sites = self._sites()
+        for article_id, key in recent:
+            host, _, number = key.partition("?p=")
+            if host in sites and number.isdigit():
+                by_site.setdefault(sites[host], []).append((article_id, int(number)))
+        withdrawn = 0
+        confirmed = 0
+        for site_url, posts in by_site.items():
+            for chunk in _chunks(posts, MAX_IDS):
+                shown = published_ids(site_url, [p for _, p in chunk], session=self.session("wordpress"),
+                                      timeout=TIMEOUT, user_agent=self.config.agent, auth=site.wordpress_auth)
+                if shown is None:
+                    log.info("retraction check: %s gave no usable answer; nothing is taken as withdrawn", site_url)
+                    break
+                for article_id, pid in chunk:
+                    if pid in shown or confirmed >= CONFIRM_MAX:
+                        continue
+                    confirmed += 1
+                    standing = self._standing(pid, site_url)
+                    if standing is None or standing == "publish":
+                        continue
+                    self.withdraw(article_id, f"{_words(standing)} (the REST API's check)", "the site")
+                    withdrawn += 1
+        return withdrawn
+
+    def _sites(self) -> dict[str, str]:
+        """The site's hosts (without ``www.``), each with the address its REST API is asked at."""
+        hosts: dict[str, str] = {}
+        for feed in self.config.feeds:
+            url = self.config.site_url_of(feed)
+            hosts.setdefault((urlsplit(url).hostname or "").lower().removeprefix("www."), url)
+        hosts.setdefault((urlsplit(self.config.site.url).hostname or "").lower().removeprefix("www."),
+                         self.config.site.url)
+        return hosts
+
+
+def _words(standing: str) -> str:
+    return {"deleted": "deleted on the site", "not public": "no longer public on the site",
+            "trash": "trashed on the site", "private": "made private on the site",
+            "draft": "unpublished on the site (a draft)", "pending": "unpublished on the site (pending review)",
+            "future": "unpublished on the site (scheduled again)"}.get(standing, f"{standing} on the site")
+
+
+def _chunks(items: Sequence[tuple[int, int]], n: int) -> list[Sequence[tuple[int, int]]]:
+    return [items[i:i + n] for i in range(0, len(items), n)]

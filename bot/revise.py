@@ -1,0 +1,181 @@
+"""The reviser: makes the changes owed to posts already out, one at a time, after each dispatch pass.
+
+- **update** (a correction on the site, for an account with ``on_edit: update`` on a platform that edits posts):
+  the corrected text is composed and fitted from the article as it is now, as a new post would be, and the post
+  is edited in place (its link, card and picture stay); a text that says what the post says already is no change.
+- **delete** (the site withdrew the article, for an account with ``on_retract: delete``, or a person asked for a
+  flagged article's posts): the post and those of its earlier revisions (reposts) are deleted; one already gone
+  from the platform counts as deleted.
+
+Each outcome is kept in the post's history with who or what asked. A rate limit pauses the account; a held account
+waits; a failure is tried again with backoff up to :data:`MAX_TRIES` times, then given up, its error kept on the
+post (a flagged post stays listed with it, "says where it could not"). A refusal (the platform does not let this
+post be changed, or deleted) is given up at once. An edit sent twice leaves the same text, and a delete sent twice
+finds the post gone: the reviser's claim (by the database's clock) keeps two replicas off one post, and nothing
+worse than a repeated request comes of a claim that lapsed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.backoff import backoff
+from bot.clock import Clock
+from bot.config import AccountConfig
+from bot.dispatch import Outcome
+from bot.errors import AuthFailed, ComposeError, Gone, PlatformError, RateLimited, Rejected
+from bot.models import Article
+from bot.platforms.base import Post, Publisher
+from bot.pricing import request_cost
+from bot.store import Revision, Store
+
+log = logging.getLogger("bot.revise")
+
+#: How long a reviser's claim lasts: longer than a compose and a few platform calls take.
+LEASE = timedelta(minutes=5)
+#: Failures (not refusals) after which a change is given up, its error kept on the post.
+MAX_TRIES = 8
+RETRY_BASE = timedelta(minutes=1)
+RETRY_CAP = timedelta(hours=1)
+#: How long a change owed to a held account waits before it is looked at again.
+HELD_WAIT = timedelta(minutes=10)
+
+
+class Reviser:
+    """Makes the changes owed to posts out (``Store.claim_revision``), each with the account's publisher."""
+
+    def __init__(self, store: Store, publishers: Mapping[str, Publisher],
+                 compose: Callable[[str, Article, int, int], str], clock: Clock, *,
+                 policies: Mapping[str, AccountConfig], draw: Callable[[], float] = random.random) -> None:
+        self.store = store
+        self.publishers = publishers
+        self.compose = compose  #: the corrected text of an account's post (``Composer.compose``)
+        self.clock = clock
+        self.policies = policies
+        self.draw = draw
+
+    def run(self, stop: threading.Event | None = None) -> list[Outcome]:
+        """Make every change owed and due; one cheap query when none is."""
+        if not self.store.anything_to_revise():
+            return []
+        outcomes: list[Outcome] = []
+        held = self.store.held_accounts()
+        while not (stop and stop.is_set()):
+            now = self.clock.now()
+            ready = [a for a in self.publishers if a not in held and not self._paused(a, now)]
+            rev = self.store.claim_revision(now, ready, LEASE)
+            if rev is None:
+                break
+            outcomes.append(self._log(self._revise(rev)))
+        return outcomes
+
+    def _paused(self, account_id: str, now: datetime) -> bool:
+        until = self.store.account_state(account_id).not_before
+        return until is not None and until > now
+
+    def _revise(self, rev: Revision) -> Outcome:
+        d = rev.delivery
+        publisher = self.publishers[d.account_id]
+        try:
+            if rev.kind == "update":
+                return self._update(rev, publisher)
+            return self._delete(rev, publisher)
+        except Gone as exc:
+            if rev.kind == "delete":
+                return self._deleted(rev, f"it was gone from the platform already ({exc.message})")
+            return self._give_up(rev, f"the post is not on the platform any more: {exc.message}")
+        except RateLimited as exc:
+            now = self.clock.now()
+            self.store.pause_account(d.account_id, exc.until, now)
+            self.store.record_revise_failed(rev, now, f"rate limited: {exc.message}", exc.until)
+            return Outcome(d.id, d.account_id, "rate_limited", exc.message)
+        except AuthFailed as exc:
+            now = self.clock.now()
+            if self.store.hold_account(d.account_id, exc.message, now):
+                log.error("account=%s is HELD: %s. Fix its credentials, then run `bot release %s`.", d.account_id,
+                          exc.message, d.account_id)
+            self.store.record_revise_failed(rev, now, f"account held: {exc.message}", now + HELD_WAIT)
+            return Outcome(d.id, d.account_id, "held", exc.message)
+        except (Rejected, ComposeError) as exc:
+            return self._give_up(rev, str(exc))
+        except PlatformError as exc:  # Unavailable, MaybeSent (harmless here), or a kind a publisher should not raise
+            return self._again(rev, exc.message)
+        except Exception as exc:  # a bug: tried again later, never lost
+            log.exception("delivery=%d account=%s: revising the post failed unexpectedly", d.id, d.account_id)
+            return self._again(rev, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _update(self, rev: Revision, publisher: Publisher) -> Outcome:
+        d = rev.delivery
+        account = self.policies[d.account_id]
+        if not publisher.can_edit or not d.remote_id:
+            why = f"{account.platform} does not let posts be edited" if d.remote_id else "its id on the platform is " \
+                "unknown"
+            return self._give_up(rev, f"not updated: {why}")
+        text = self.compose(d.account_id, rev.article, d.article_id, d.priority)
+        source = rev.article.text_for(account.platform)
+        if text == d.text:
+            self.store.record_corrected(rev, self.clock.now(), text, source, rev.article.title)
+            return Outcome(d.id, d.account_id, "unchanged", "the post already says this", d.remote_url)
+        a = rev.article
+        publisher.edit(d.remote_id, Post(d.id, text, a.link, a.title, a.images, a.excerpt or a.summary,
+                                         d.created_at, rev.revision, a.names))
+        self.store.record_corrected(rev, self.clock.now(), text, source, a.title)
+        return Outcome(d.id, d.account_id, "corrected", f"updated by {rev.by}", d.remote_url)
+
+    def _delete(self, rev: Revision, publisher: Publisher) -> Outcome:
+        d = rev.delivery
+        account = self.policies.get(d.account_id)
+        left = list(rev.earlier)
+        for remote_id, url in rev.earlier:  # the posts of its earlier revisions first
+            try:
+                publisher.delete(remote_id)
+                self._charge(account, d.id)
+            except Gone:
+                pass
+            except PlatformError:
+                self.store.record_earlier_deleted(rev, left)
+                raise
+            left.remove((remote_id, url))
+        if left != list(rev.earlier):
+            self.store.record_earlier_deleted(rev, left)
+        if d.remote_id:
+            publisher.delete(d.remote_id)  # Gone: counted as deleted (_revise)
+            self._charge(account, d.id)
+        where = d.remote_url or d.remote_id or "its id on the platform is unknown"
+        return self._deleted(rev, f"deleted from the platform (was {where})")
+
+    def _deleted(self, rev: Revision, detail: str) -> Outcome:
+        d = rev.delivery
+        why = f"{rev.why}: " if rev.why else ""
+        self.store.record_deleted(rev, self.clock.now(), f"{why}{detail}")
+        return Outcome(d.id, d.account_id, "deleted", f"{detail}; asked by {rev.by}", d.remote_url)
+
+    def _charge(self, account: AccountConfig | None, delivery_id: int) -> None:
+        price = request_cost(account, "delete") if account is not None else None
+        if price is not None and account is not None:
+            self.store.record_charge(account.id, self.clock.now(), price[0], price[1], delivery_id)
+
+    def _give_up(self, rev: Revision, error: str) -> Outcome:
+        d = rev.delivery
+        self.store.record_revise_failed(rev, self.clock.now(), error, None)
+        what = "correction failed" if rev.kind == "update" else "delete failed"
+        return Outcome(d.id, d.account_id, what, error, d.remote_url)
+
+    def _again(self, rev: Revision, error: str) -> Outcome:
+        if rev.tries >= MAX_TRIES:
+            return self._give_up(rev, f"{error} (given up after {rev.tries} tries)")
+        now = self.clock.now()
+        at = now + backoff(rev.tries - 1, RETRY_BASE, RETRY_CAP, self.draw())
+        self.store.record_revise_failed(rev, now, error, at)
+        return Outcome(rev.delivery.id, rev.delivery.account_id, "retry", error)
+
+    @staticmethod
+    def _log(o: Outcome) -> Outcome:
+        level = logging.INFO if o.status in ("corrected", "deleted", "unchanged") else logging.WARNING
+        log.log(level, "delivery=%d account=%s status=%s detail=%s%s", o.delivery_id, o.account_id, o.status,
+                o.detail, f" url={o.url}" if o.url else "")
+        return o

@@ -1,0 +1,306 @@
+"""Corrections and withdrawals, on the store's side: what each post out is owed after its article changed on the
+site, claimed and recorded one at a time, every change kept in the post's history with who or what asked.
+
+- :func:`correct` (in a poll's transaction, or on its own through :meth:`ReviseMixin.correct`): a changed headline
+  (or the editor's text) is compared with what each post was composed from (``source_text``; a correction is a
+  change of what it says, :func:`bot.compose.correction.is_correction`); then, per account, the post is owed an
+  ``update``, is reposted (``REPOST``), or the correction is only noted.
+- :meth:`ReviseMixin.retract`: the site withdrew the article: its waiting posts are skipped (``WITHDRAWN``), its
+  posts out are owed a ``delete`` where the account says so, else flagged (they stay listed until deleted);
+  :meth:`ReviseMixin.republish` undoes what can be undone when it is published again.
+- :meth:`ReviseMixin.claim_revision` / :meth:`record_revised` / :meth:`record_revise_failed`: the reviser's claim
+  (by the database's clock, fenced by its own end time) and outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bot.compose.correction import is_correction
+from bot.lifecycle import (
+    REPOST,
+    REPOST_FOR_APPROVAL,
+    REPUBLISHED,
+    REPUBLISHED_FOR_APPROVAL,
+    WITHDRAW,
+    WITHDRAWN,
+    WITHDRAWN_NOTE,
+)
+from bot.models import DeliveryState
+from bot.store.engine import StoreBase, db_now
+from bot.store.outbox import ROWS, delivery_row, move
+from bot.store.records import Correcting, DeliveryRow, Revision, Withdrawn, _article
+from bot.store.tables import articles, deliveries, events
+
+UPDATE, DELETE = "update", "delete"
+SENT = DeliveryState.SENT.value
+#: States whose text may be on the platform, or soon will be: an update owed waits for them to be sent.
+_MAYBE_OUT = (DeliveryState.SENDING.value, DeliveryState.IN_DOUBT.value)
+#: States where nothing is out, or no longer: a change owed to them is dropped.
+_NOTHING_OUT = (DeliveryState.FAILED.value, DeliveryState.SKIPPED.value, DeliveryState.DELETED.value,
+                DeliveryState.AWAITING_APPROVAL.value)
+
+
+def _event(c: Connection, delivery_id: int, now: datetime, event: str, detail: str, by: str) -> None:
+    c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=event, detail=detail, by=by))
+
+
+def _frozen(d: Any) -> bool:
+    """Whether a row's text went (or may go) to the platform as it is: sent, being sent, in doubt, or a retry
+    of a frozen text."""
+    return bool(d["state"] in (SENT, *_MAYBE_OUT) or (d["state"] == DeliveryState.QUEUED.value and d["text"]
+                                                       and d["first_tried_at"] is not None))
+
+
+def correct(c: Connection, article_id: int, now: datetime, by: str, correcting: Sequence[Correcting]) -> int:
+    """Apply a correction of the article on the site to its posts, in the caller's transaction: for each post of
+    an account in ``correcting`` whose source it changes (its text is a person's: never), an ``update`` owed
+    (``revise``: the reviser composes the corrected text when it goes), a repost, or a note in its history.
+    Posts not out yet need nothing: they are composed from the article as it is when they go. A withdrawn
+    article's posts are not corrected. Returns how many posts were affected."""
+    row = c.execute(sa.select(articles).where(articles.c.id == article_id)).mappings().first()
+    if row is None or row["retracted_at"] is not None:
+        return 0
+    article = _article(row)
+    wanted = {x.account_id: x for x in correcting}
+    touched = 0
+    for d in c.execute(sa.select(deliveries).where(deliveries.c.article_id == article_id,
+                                                   deliveries.c.created_by.is_(None))).mappings().all():
+        x = wanted.get(d["account_id"])
+        if x is None or not _frozen(d):
+            continue
+        source = d["source_text"] if d["source_text"] is not None else d["frozen_title"]
+        new = article.text_for(x.platform)
+        if not is_correction(source, new):
+            continue
+        said = f"corrected on the site: «{source}» → «{new}»"
+        if x.action == UPDATE:
+            if d["revise"] != DELETE:
+                c.execute(deliveries.update().where(deliveries.c.id == d["id"]).values(
+                    revise=UPDATE, revise_by=by, revise_due=now, revise_error=None, revise_claimed_until=None))
+            _event(c, d["id"], now, "edited on site", f"{said}; the post will be updated ({x.why})", by)
+        elif x.action == "repost" and d["state"] == SENT:
+            earlier = [*(d["earlier"] or []), *([[d["remote_id"], d["remote_url"]]] if d["remote_id"] else [])]
+            again = f"the headline was edited: posting again (was {d['remote_url'] or d['remote_id']})"
+            move(c, REPOST_FOR_APPROVAL if x.approval else REPOST, deliveries.c.id == d["id"], text=None,
+                 frozen_title=None, source_text=None, remote_id=None, remote_url=None, attempts=0,
+                 not_before=None, first_tried_at=None, maybe_posted=False, created_at=now,
+                 revision=deliveries.c.revision + 1, updated_at=now, earlier=earlier or None, revise=None,
+                 note=f"awaiting approval ({x.approval}); {again}" if x.approval else again)
+            _event(c, d["id"], now, "repost", f"{said}; posting it again ({x.why})", by)
+        elif d["state"] == SENT:
+            _event(c, d["id"], now, "edited on site", f"{said}; the post is left as it is ({x.why})", by)
+        else:
+            continue
+        touched += 1
+    return touched
+
+
+class ReviseMixin(StoreBase):
+    """The :class:`~bot.store.Store`'s part for corrections and withdrawals of posts out."""
+
+    def correct(self, article_id: int, now: datetime, by: str, correcting: Sequence[Correcting]) -> int:
+        """:func:`correct` in a transaction of its own (a notice of an edit, the editor's text changed)."""
+        with self.engine.begin() as c:
+            return correct(c, article_id, now, by, correcting)
+
+    def retract(self, article_id: int, now: datetime, why: str, by: str, delete: Sequence[str]) -> tuple[int, int]:
+        """The site withdrew the article (``why``: how it was learned): in one transaction it is marked so, its
+        waiting posts are skipped (``WITHDRAWN``), and the posts out of the accounts in ``delete`` are owed a
+        deletion (those being sent too, once sent); the others' stay listed as flagged. Nothing again for an
+        article already withdrawn. Returns (skipped, owed a deletion)."""
+        with self.engine.begin() as c:
+            marked = c.execute(articles.update().where(articles.c.id == article_id,
+                                                       articles.c.retracted_at.is_(None))
+                               .values(retracted_at=now, retracted_why=why)).rowcount
+            if not marked:
+                return 0, 0
+            mine = deliveries.c.article_id == article_id
+            waiting = [r.id for r in c.execute(sa.select(deliveries.c.id).where(mine, deliveries.c.state.in_(
+                WITHDRAWN.allowed)))]
+            note = f"{WITHDRAWN_NOTE} ({why}): not posted"
+            skipped = move(c, WITHDRAWN, mine, deliveries.c.id.in_(waiting), updated_at=now, note=note,
+                           claimed_until=None) if waiting else 0
+            for d_id in waiting:
+                _event(c, d_id, now, "withdrawn", note, by)
+            owed = [r.id for r in c.execute(sa.select(deliveries.c.id).where(
+                mine, deliveries.c.account_id.in_(list(delete)),
+                sa.or_(deliveries.c.state.in_([SENT, *_MAYBE_OUT]),
+                       sa.and_(deliveries.c.state == DeliveryState.QUEUED.value,
+                               deliveries.c.first_tried_at.is_not(None)))))] if delete else []
+            if owed:
+                c.execute(deliveries.update().where(deliveries.c.id.in_(owed)).values(
+                    revise=DELETE, revise_by=by, revise_due=now, revise_error=None, revise_claimed_until=None))
+            for d_id in owed:
+                _event(c, d_id, now, "withdrawn", f"{WITHDRAWN_NOTE} ({why}): the post will be deleted", by)
+            for r in c.execute(sa.select(deliveries.c.id).where(mine, deliveries.c.state == SENT,
+                                                                deliveries.c.id.not_in(owed or [0]))):
+                _event(c, r.id, now, "withdrawn", f"{WITHDRAWN_NOTE} ({why}): the post is flagged for a person "
+                                                  "to delete", by)
+            return skipped, len(owed)
+
+    def republish(self, article_id: int, now: datetime, by: str, for_approval: Sequence[str] = ()) -> int:
+        """The withdrawn article is published again: it no longer counts as withdrawn, the posts its withdrawal
+        skipped (never sent) wait again (for approval, for the accounts in ``for_approval``), and deletions owed
+        and not under way are dropped (posts already deleted stay so). Returns how many posts wait again."""
+        with self.engine.begin() as c:
+            if not c.execute(articles.update().where(articles.c.id == article_id, articles.c.retracted_at.is_not(None))
+                             .values(retracted_at=None, retracted_why=None)).rowcount:
+                return 0
+            again = (deliveries.c.article_id == article_id, deliveries.c.note.startswith(WITHDRAWN_NOTE),
+                     deliveries.c.sent_at.is_(None))
+            ids = [r.id for r in c.execute(sa.select(deliveries.c.id).where(*again, deliveries.c.state.in_(
+                REPUBLISHED.allowed)))]
+            wait = list(for_approval)
+            note = "published again on the site"
+            n = move(c, REPUBLISHED_FOR_APPROVAL, *again, deliveries.c.account_id.in_(wait), updated_at=now,
+                     note=f"awaiting approval; {note}") if wait else 0
+            n += move(c, REPUBLISHED, *again, deliveries.c.account_id.not_in(wait), updated_at=now, note=note)
+            clock = db_now(c)
+            dropped = [r.id for r in c.execute(sa.select(deliveries.c.id).where(
+                deliveries.c.article_id == article_id, deliveries.c.revise == DELETE,
+                sa.or_(deliveries.c.revise_claimed_until.is_(None), deliveries.c.revise_claimed_until < clock)))]
+            if dropped:
+                c.execute(deliveries.update().where(deliveries.c.id.in_(dropped)).values(revise=None))
+            for d_id in {*ids, *dropped}:
+                _event(c, d_id, now, "published again", note + ("" if d_id in ids else ": the post is not deleted"),
+                       by)
+            return n
+
+    def withdraw_posts(self, article_id: int, now: datetime, by: str) -> int:
+        """A person asks that the article's posts out be deleted, all of them (the flagged ones' one action):
+        each is owed a deletion. How many."""
+        with self.engine.begin() as c:
+            owed = [r.id for r in c.execute(sa.select(deliveries.c.id).where(
+                deliveries.c.article_id == article_id, deliveries.c.state == SENT,
+                sa.or_(deliveries.c.remote_id.is_not(None), deliveries.c.earlier.is_not(None))))]
+            if owed:
+                c.execute(deliveries.update().where(deliveries.c.id.in_(owed)).values(
+                    revise=DELETE, revise_by=by, revise_due=now, revise_error=None, revise_claimed_until=None))
+            for d_id in owed:
+                _event(c, d_id, now, "delete asked", f"deletion asked by {by}", by)
+            return len(owed)
+
+    def anything_to_revise(self) -> bool:
+        """Whether any post out is owed a change (one indexed query: the usual idle answer is no)."""
+        with self.light.connect() as c:
+            return c.execute(sa.select(deliveries.c.id).where(deliveries.c.revise.is_not(None)).limit(1)).first() \
+                is not None
+
+    def claim_revision(self, now: datetime, accounts: Sequence[str], lease: timedelta) -> Revision | None:
+        """Claim the next change owed to a post out of one of these accounts (due, not claimed), by the database's
+        clock; changes owed to posts that are not out any more are dropped first."""
+        with self.engine.begin() as c:
+            c.execute(deliveries.update().where(
+                deliveries.c.revise.is_not(None),
+                sa.or_(deliveries.c.state.in_(_NOTHING_OUT),
+                       sa.and_(deliveries.c.state == DeliveryState.QUEUED.value,
+                               deliveries.c.first_tried_at.is_(None)))).values(revise=None, revise_claimed_until=None))
+            clock = db_now(c)
+            q = (ROWS.add_columns(articles.c.retracted_why).where(
+                deliveries.c.revise.is_not(None), deliveries.c.state == SENT,
+                deliveries.c.account_id.in_(list(accounts)),
+                sa.or_(deliveries.c.revise_due.is_(None), deliveries.c.revise_due <= now),
+                sa.or_(deliveries.c.revise_claimed_until.is_(None), deliveries.c.revise_claimed_until < clock))
+                 .order_by(deliveries.c.revise_due, deliveries.c.id).limit(1))
+            if self.postgres:
+                q = q.with_for_update(of=deliveries, skip_locked=True)
+            r = c.execute(q).mappings().first()
+            if r is None:
+                return None
+            until = clock + lease
+            c.execute(deliveries.update().where(deliveries.c.id == r["id"]).values(
+                revise_claimed_until=until, revise_tries=deliveries.c.revise_tries + 1))
+            article = c.execute(sa.select(articles).where(articles.c.id == r["article_id"])).mappings().one()
+            return Revision(
+                delivery=delivery_row(r), kind=r["revise"], by=r["revise_by"] or "the bot", tries=r["revise_tries"] + 1,
+                claimed_until=until, article=_article(article), source=r["source_text"],
+                earlier=tuple((str(e[0]), e[1]) for e in (r["earlier"] or []) if e and e[0]),
+                frozen_title=r["frozen_title"], revision=r["revision"], why=r["retracted_why"])
+
+    def _fence(self, rev: Revision) -> tuple[Any, ...]:
+        return (deliveries.c.id == rev.delivery.id, deliveries.c.revise == rev.kind,
+                deliveries.c.revise_claimed_until == rev.claimed_until)
+
+    def record_corrected(self, rev: Revision, now: datetime, text: str, source: str, title: str) -> bool:
+        """The post was updated on its platform with ``text`` (composed from ``source``): kept on the row and in
+        its history; the change is done unless another correction came meanwhile. False: there was nothing to
+        change (the post already said it)."""
+        changed = text != rev.delivery.text
+        with self.engine.begin() as c:
+            c.execute(deliveries.update().where(deliveries.c.id == rev.delivery.id).values(
+                text=text, source_text=source, frozen_title=title, updated_at=now))
+            c.execute(deliveries.update().where(*self._fence(rev)).values(
+                revise=None, revise_claimed_until=None, revise_error=None, revise_tries=0))
+            if changed:
+                _event(c, rev.delivery.id, now, "corrected", f"updated on the platform; it said: «{rev.delivery.text}»",
+                       rev.by)
+        return changed
+
+    def record_deleted(self, rev: Revision, now: datetime, detail: str) -> bool:
+        """The post (and those of its earlier revisions) were deleted on the platform, or were gone already:
+        ``WITHDRAW``, kept in its history. False when the claim was no longer this one's."""
+        with self.engine.begin() as c:
+            if not move(c, WITHDRAW, *self._fence(rev), revise=None, revise_claimed_until=None, revise_error=None,
+                        earlier=None, updated_at=now, note=detail):
+                return False
+            _event(c, rev.delivery.id, now, WITHDRAW.name, detail, rev.by)
+            return True
+
+    def record_earlier_deleted(self, rev: Revision, left: Sequence[tuple[str, str | None]]) -> None:
+        """Some of the posts of earlier revisions were deleted: only ``left`` are still owed."""
+        with self.engine.begin() as c:
+            c.execute(deliveries.update().where(deliveries.c.id == rev.delivery.id).values(
+                earlier=[list(e) for e in left] or None))
+
+    def record_revise_failed(self, rev: Revision, now: datetime, error: str, retry_at: datetime | None) -> None:
+        """The change could not be made: tried again at ``retry_at``, or (None) given up, the error kept on the row
+        and in the history (a flagged post stays listed with it)."""
+        values: dict[str, Any] = {"revise_claimed_until": None, "revise_error": error}
+        if retry_at is None:
+            values.update(revise=None, revise_tries=0)
+        else:
+            values["revise_due"] = retry_at
+        with self.engine.begin() as c:
+            if c.execute(deliveries.update().where(*self._fence(rev)).values(**values)).rowcount and retry_at is None:
+                what = "correction failed" if rev.kind == UPDATE else "delete failed"
+                _event(c, rev.delivery.id, now, what, error, rev.by)
+
+    def withdrawn(self, limit: int = 20) -> list[Withdrawn]:
+        """The withdrawn articles that still have posts out (newest withdrawal first), with those posts."""
+        with self.engine.connect() as c:
+            found = c.execute(sa.select(articles.c.id, articles.c.title, articles.c.link, articles.c.retracted_at,
+                                        articles.c.retracted_why).where(
+                articles.c.retracted_at.is_not(None),
+                sa.exists().where(deliveries.c.article_id == articles.c.id, deliveries.c.state == SENT))
+                .order_by(articles.c.retracted_at.desc()).limit(limit)).all()
+            out: list[Withdrawn] = []
+            for a in found:
+                rows = c.execute(ROWS.add_columns(deliveries.c.revise, deliveries.c.revise_error).where(
+                    deliveries.c.article_id == a.id, deliveries.c.state == SENT).order_by(deliveries.c.id)).mappings()
+                posts = [(delivery_row(r), r["revise"], r["revise_error"]) for r in rows]
+                out.append(Withdrawn(a.id, a.title, a.link, a.retracted_at, a.retracted_why or "", posts))
+            return out
+
+    def recently_posted(self, since: datetime, limit: int = 500) -> list[tuple[int, str]]:
+        """The articles with a post out sent since then, not withdrawn, whose WordPress post id is known: (article
+        id, post key ``host?p=ID``), newest first."""
+        with self.light.connect() as c:
+            return [(r.id, r.post_key) for r in c.execute(
+                sa.select(articles.c.id, articles.c.post_key).where(
+                    articles.c.retracted_at.is_(None), articles.c.post_key.is_not(None),
+                    sa.exists().where(deliveries.c.article_id == articles.c.id, deliveries.c.state == SENT,
+                                      deliveries.c.sent_at >= since))
+                .order_by(articles.c.id.desc()).limit(limit))]
+
+    def owed(self, delivery_id: int) -> DeliveryRow | None:
+        """A delivery with a change owed (for tests and status)."""
+        with self.engine.connect() as c:
+            r = c.execute(ROWS.where(deliveries.c.id == delivery_id, deliveries.c.revise.is_not(None))).mappings() \
+                .first()
+            return None if r is None else delivery_row(r)

@@ -37,8 +37,8 @@ log = logging.getLogger("bot")
 WITHDRAWING = {"unpublish": "unpublished on the site", "trash": "trashed on the site", "delete": "deleted on the site"}
 #: Posts missing from a check's list that are asked for one by one, at most, per check (the rest wait for the next).
 CONFIRM_MAX = 10
-#: Seconds the REST API has to answer a check.
-TIMEOUT = 10.0
+#: Seconds the REST API has to answer each request of a check.
+TIMEOUT = 5.0
 
 
 class Retractions:

@@ -34,7 +34,8 @@ CORRECTED = "وزير الخارجية يزور البصرة لبحث ملف ا�
 def test_a_correction_is_a_change_of_what_the_headline_says() -> None:
     assert not is_correction(HEADLINE, HEADLINE)
     # White space, punctuation, entities, tatweel, invisible marks, presentation forms, digits' script: no.
-    for same in ("وزير  الخارجية يزور بغداد، لبحث ملف المياه!", "&#8220;وزير الخارجية&#8221; يزور بغداد لبحث ملف المياه",
+    for same in ("وزير  الخارجية يزور بغداد، لبحث ملف المياه!",
+                 "&#8220;وزير الخارجية&#8221; يزور بغداد لبحث ملف المياه",
                  "وزيـــر الخارجية يزور بغداد لبحث ملف المياه", "وزير\u200f الخارجية يزور بغداد لبحث\u200c ملف المياه",
                  "<b>وزير الخارجية</b> يزور بغداد لبحث ملف المياه…", "وزير الخارجية يزور بغداد لبحث ملف «المياه»"):
         assert not is_correction(HEADLINE, same), same

@@ -106,7 +106,8 @@ def test_a_trash_notice_deletes_where_the_account_says_and_flags_elsewhere(
     rows = {(r.account_id, r.guid): r for r in bot.store.deliveries()}
     gone = rows[("x", first.guid)]
     assert gone.state == DeliveryState.DELETED and "trashed on the site (the plugin's notice)" in (gone.note or "")
-    assert [(e.event, e.by) for e in bot.store.history(gone.id)] == [("withdrawn", "the site"), ("withdraw", "the site")]
+    assert [(e.event, e.by) for e in bot.store.history(gone.id)] == [("withdrawn", "the site"),
+                                                                      ("withdraw", "the site")]
     # X charged the delete (Interaction: Delete), and the bot counted it.
     assert bot.store.x_spend(bot.account("x"), clock.now(), bot.config.site.tz).today - spent == 10_000
     flagged = rows[("x-desk", first.guid)]
@@ -169,7 +170,7 @@ def test_the_rest_check_finds_what_was_withdrawn_with_one_request_when_nothing_w
     before = len(feed_server.requests)
     assert bot.retractions.check() == 0
     asked = feed_server.requests[before:]
-    assert len(asked) == 1 and "include=602,601" in asked[0].path or "include=601,602" in asked[0].path
+    assert len(asked) == 1 and ("include=602,601" in asked[0].path or "include=601,602" in asked[0].path)
     rest.published.discard(601)  # made private (or trashed: the REST API answers a visitor the same)
     assert bot.retractions.check() == 1
     [o] = bot.dispatch()

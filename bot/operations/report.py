@@ -160,11 +160,12 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
     for w in store.withdrawn(limit):  # the site withdrew these articles: their posts are still out
         posts = [{"id": r.id, "account": r.account_id, "url": r.remote_url or r.remote_id,
                   "deleting": owed == "delete", "error": error} for r, owed, error in w.posts]
+        all_going = all(p["deleting"] for p in posts)
         problems.append({
             "kind": "withdrawn", "article": w.article_id, "id": posts[0]["id"], "ids": [p["id"] for p in posts],
             "title": w.title, "link": w.link, "why": w.why, "at": _t(w.at, tz), "posts": posts,
             "error": f"withdrawn ({w.why}) but {len(posts)} post(s) still out"
-                     + ("" if all(p["deleting"] for p in posts) else f": bot withdraw {posts[0]['id']} deletes them all")})
+                     + ("" if all_going else f": bot withdraw {posts[0]['id']} deletes them all")})
     return {"now": _t(now, tz), "timezone": config.site.timezone, "database": store.shown, "feeds": feeds,
             "accounts": accounts,
             "queue": queue, "recent": recent, "problems": problems}

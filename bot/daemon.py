@@ -171,8 +171,7 @@ class Daemon:
         if self._scheduler is None or self.stop.is_set():
             return
         for feed in self.bot.config.feeds:
-            self._scheduler.add_job(self._tracked(functools.partial(self.poll_job, feed.id, True, ping=True)),
-                                    "date", run_date=datetime.now(UTC), name=f"ping poll {feed.id}")
+            self._soon(functools.partial(self.poll_job, feed.id, True, ping=True), f"ping poll {feed.id}")
 
     def notice(self, notice: Notice) -> None:
         """The companion plugin says a post changed: poll now (a ping); an edit (or a publish of a post already
@@ -184,14 +183,14 @@ class Daemon:
 
         def apply() -> None:
             changed = self.bot.retractions.notice(notice.event, notice.post_id, notice.url)
-            if notice.event in ("publish", "update") and self.bot.say.on:
-                changed += self.bot.say.notice(notice.event, notice.post_id, notice.url)
-            if changed:
+            if changed + self.bot.say.notice(notice.event, notice.post_id, notice.url):
                 self.dispatch_job()
 
-        self._scheduler.add_job(self._tracked(apply), "date", run_date=datetime.now(UTC),
-                                name=f"notice {notice.event} {notice.post_id}")
+        self._soon(apply, f"notice {notice.event} {notice.post_id}")
         self.ping()
+
+    def _soon(self, fn: Callable[[], None], name: str) -> None:
+        self._scheduler.add_job(self._tracked(fn), "date", run_date=datetime.now(UTC), name=name)
 
     def _recheck(self, feed_id: str) -> None:
         """A ping found nothing new: look once more a little later. WordPress's validators are whole seconds,
@@ -287,35 +286,28 @@ class Daemon:
                                     next_run_time=now + timedelta(minutes=1))
         # Alerts on their own job (their own thread): a slow or failing channel never holds up posting. Without
         # alerts:, the job still asks (and refreshes) the tokens the bot refreshes itself, hourly.
-        if config.alerts is None and not config.refreshes_tokens():
-            if self._scheduler.get_job("alerts") is not None:
-                self._scheduler.remove_job("alerts")
-        else:
-            every = IntervalTrigger(seconds=config.alerts.interval.total_seconds() if config.alerts else 3600,
-                                    timezone=UTC)
-            if self._scheduler.get_job("alerts") is None:
-                self._scheduler.add_job(self._tracked(self.alert_job), every,
-                                        id="alerts", name="alerts", next_run_time=now + timedelta(seconds=5))
-            else:
-                self._scheduler.reschedule_job("alerts", trigger=every)
+        alerting = config.alerts is not None or config.refreshes_tokens()
+        self._periodic("alerts", (config.alerts.interval if config.alerts else timedelta(hours=1)) if alerting
+                       else None, self.alert_job, now + timedelta(seconds=5))
         # Retractions: the REST API asked, now and then, whether the articles posted lately still stand.
-        check = config.site.retract_check if config.site.wordpress_api else timedelta(0)
-        if not check:
-            if self._scheduler.get_job("retractions") is not None:
-                self._scheduler.remove_job("retractions")
-        elif self._scheduler.get_job("retractions") is None:
-            self._scheduler.add_job(self._tracked(self.retract_job), IntervalTrigger(
-                seconds=check.total_seconds(), timezone=UTC), id="retractions", name="retraction check",
-                next_run_time=now + timedelta(seconds=30))
-        else:
-            self._scheduler.reschedule_job("retractions", trigger=IntervalTrigger(seconds=check.total_seconds(),
-                                                                                  timezone=UTC))
+        self._periodic("retractions", config.site.retract_check if config.site.wordpress_api else None,
+                       self.retract_job, now + timedelta(seconds=30))
         dispatch = IntervalTrigger(seconds=config.dispatch_interval.total_seconds(), timezone=UTC)
         if self._scheduler.get_job("dispatch") is None:
             self._scheduler.add_job(self._tracked(self.dispatch_job), dispatch, id="dispatch", name="dispatch",
                                     next_run_time=now)
         else:
             self._scheduler.reschedule_job("dispatch", trigger=dispatch)
+
+    def _periodic(self, job_id: str, every: timedelta | None, fn: Callable[[], None], first: datetime) -> None:
+        """Run ``fn`` every ``every`` (first at ``first``) as the job ``job_id``; None or 0: not at all."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        if self._scheduler.get_job(job_id) is not None:
+            self._scheduler.remove_job(job_id)
+        if every:
+            self._scheduler.add_job(self._tracked(fn), IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
+                                    id=job_id, name=job_id, next_run_time=first)
 
     def _warm_up(self) -> None:
         """Import the heavy libraries and build the publishers now, so the first news is not the slow one."""
@@ -338,8 +330,7 @@ class Daemon:
         """Dispatch now, in the daemon's own job (the console's sends: one sender in this process, and none
         before a release's reload)."""
         if self._scheduler is not None and self._scheduler.running and not self.stop.is_set():
-            self._scheduler.add_job(self._tracked(self.dispatch_job), "date", run_date=datetime.now(UTC),
-                                    name="dispatch for the console")
+            self._soon(self.dispatch_job, "dispatch for the console")
 
     def _hosted_image(self, key: str) -> tuple[bytes, str] | None:
         """An image hosted for a platform that fetches it (``GET /media/…``), while it lasts; none at all while
@@ -443,8 +434,7 @@ class Daemon:
                         log.error("reload failed, the old config keeps running: %s", exc)
                     self._releasing.clear()
                     if self._scheduler is not None and not self.stop.is_set():
-                        self._scheduler.add_job(self._tracked(self.dispatch_job), "date", run_date=datetime.now(UTC),
-                                                name="dispatch after reload")
+                        self._soon(self.dispatch_job, "dispatch after reload")
         finally:
             clean = self.shutdown()
             for s, h in previous.items():

@@ -203,9 +203,7 @@ class Revision:
     tries: int  #: including this claim's
     claimed_until: datetime  #: the claim's end, by the database's clock (it fences the outcome)
     article: Article  #: as stored now (the corrected text is composed from it)
-    source: str | None  #: what its text was composed from (None: before the bot kept it)
     earlier: tuple[tuple[str, str | None], ...] = ()  #: the posts of its earlier revisions (id, address)
-    frozen_title: str | None = None  #: the headline frozen with its text
     revision: int = 0  #: which post of the delivery is out (a repost is another)
     why: str | None = None  #: how the article's withdrawal was learned (for a deletion)
 
@@ -214,9 +212,9 @@ class Revision:
 class Withdrawn:
     """An article the site withdrew, with its posts still out: (the post, the change owed it, the last error)."""
 
-    article_id: int
-    title: str
-    link: str
+    article_id: int  #: its row's id
+    title: str  #: its headline
+    link: str  #: its address
     at: datetime  #: when the bot learned it
     why: str  #: how (the plugin's notice of a trash, the REST API …)
-    posts: Sequence[tuple[DeliveryRow, str | None, str | None]]
+    posts: Sequence[tuple[DeliveryRow, str | None, str | None]]  #: each post out, the change owed, the last error

@@ -219,9 +219,9 @@ class ReviseMixin(StoreBase):
             article = c.execute(sa.select(articles).where(articles.c.id == r["article_id"])).mappings().one()
             return Revision(
                 delivery=delivery_row(r), kind=r["revise"], by=r["revise_by"] or "the bot", tries=r["revise_tries"] + 1,
-                claimed_until=until, article=_article(article), source=r["source_text"],
+                claimed_until=until, article=_article(article),
                 earlier=tuple((str(e[0]), e[1]) for e in (r["earlier"] or []) if e and e[0]),
-                frozen_title=r["frozen_title"], revision=r["revision"], why=r["retracted_why"])
+                revision=r["revision"], why=r["retracted_why"])
 
     def _fence(self, rev: Revision) -> tuple[Any, ...]:
         return (deliveries.c.id == rev.delivery.id, deliveries.c.revise == rev.kind,

@@ -13,8 +13,8 @@ status instead of posting twice; the image is uploaded with the headline as its 
 
 An edit is ``PUT /api/v1/statuses/:id`` (Mastodon.py's ``status_update``) with the new ``status``. Mastodon drops
 the media an edit does not name again, so the status is read first (``GET /api/v1/statuses/:id``) and its
-``media_attachments`` go back as ``media_ids``. Mastodon.py 2's ``status_update`` takes no ``language``: the
-instance keeps the status's own when an edit names none. The same text again changes nothing (Mastodon adds no
+``media_attachments`` go back as ``media_ids``. Mastodon.py's ``status_update`` (2.3) takes no ``language``:
+the instance keeps the status's own when an edit names none. The same text again changes nothing (Mastodon adds no
 version to the status's history). A delete is ``DELETE /api/v1/statuses/:id``.
 """
 

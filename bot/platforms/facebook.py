@@ -11,8 +11,8 @@ article page's Open Graph tags) or, with ``photo: true`` and an image, a photo p
 |                                              | 24 h at most)                              |
 | 10, 200–299 (permissions), 190 (token), 368  | AuthFailed: the account is held            |
 | 506 (duplicate post)                         | Duplicate: counted as posted               |
-| 100 with subcode 33 ("Object with ID … does  | Gone: the post is not there (an edit or a  |
-| not exist")                                  | delete of it)                              |
+| 100 with subcode 33 ("Object with ID … does  | Gone: the post is not there (to an edit or |
+| not exist")                                  | a delete)                                  |
 | others                                       | Rejected, with Facebook's message          |
 
 An edit is ``POST /{post-id}`` with the new ``message`` (Facebook answers ``{"success": true}``; the link, its
@@ -135,6 +135,6 @@ class FacebookPublisher:
             raise AuthFailed(f"Facebook refused this page or token {said}")
         if code in (1, 2) or error.transient or reply.status >= 500:
             raise MaybeSent(f"Facebook answered {reply.status} {said}")
-        if meta.not_there(error):
+        if what in ("edit", "delete") and meta.not_there(error):  # the post named is not there
             raise Gone(f"Facebook says the post is not there {said}")
         raise Rejected(f"Facebook refused the {what} {said}")

@@ -327,9 +327,10 @@ class InstagramPublisher:
         error = graph_error(reply)
         if error is None:
             return reply.body if isinstance(reply.body, dict) else {}
-        raise self._error(error, reply.headers, publishing)
+        raise self._error(error, reply.headers, publishing, deleting=method == "DELETE")
 
-    def _error(self, error: GraphError, headers: Mapping[str, str], publishing: bool) -> PlatformError:
+    def _error(self, error: GraphError, headers: Mapping[str, str], publishing: bool,
+               deleting: bool = False) -> PlatformError:
         """Instagram's own codes (its account refusals, its publishing limit, a picture it could not fetch),
         then what every Graph API says (:func:`bot.platforms.meta.outcome`)."""
         code, sub, said = error.code, error.subcode, error.said
@@ -345,7 +346,7 @@ class InstagramPublisher:
         if code in UNKNOWN_CODES:  # Meta's "unknown error": as a temporary one
             error = replace(error, transient=True)
         return outcome(error, platform="Instagram", now=self.clock.now(), headers=headers,
-                       may_have_posted=publishing)
+                       may_have_posted=publishing, deleting=deleting)
 
     def _quota_or_none(self) -> tuple[int, int, int]:
         try:

@@ -10,7 +10,8 @@ Errors (``{"error": {"message", "type", "code", "error_subcode", "is_transient"?
 | names no account code                                       | say (15 min when they say nothing; 24 h most) |
 | 1, 2, ``is_transient``, a 5xx, no answer in time            | MaybeSent where the call itself may post (a   |
 |                                                             | publish), else Unavailable: nothing was made  |
-| 100 with subcode 33 ("Object with ID … does not exist")     | Gone: not there (a post deleted already)      |
+| 100 with subcode 33 ("Object with ID … does not exist") to  | Gone: not there (deleted already)             |
+| a delete                                                    |                                               |
 | anything else                                               | Rejected, with Meta's own words               |
 
 Tokens: a long-lived token lasts 60 days and is refreshed by a ``GET`` of the platform's
@@ -97,9 +98,11 @@ def graph_error(reply: Reply) -> GraphError | None:
 
 
 def outcome(error: GraphError, *, platform: str, now: datetime, headers: Mapping[str, str],
-            may_have_posted: bool) -> PlatformError:
+            may_have_posted: bool, deleting: bool = False) -> PlatformError:
     """What ``error`` means, as one of the outcome kinds (see the table above). ``may_have_posted``: the call
-    was the one that posts (a publish), so a server's failure leaves the post in doubt."""
+    was the one that posts (a publish), so a server's failure leaves the post in doubt. ``deleting``: the call
+    deletes one of the account's posts, so an object that does not exist is a post deleted already (Gone);
+    elsewhere (a wrong user id, a container) it is Rejected."""
     if rate_limited(error):
         return RateLimited(f"{platform}'s rate limit {error.said}", now + usage_wait(headers))
     if error.code in ACCOUNT_CODES:
@@ -107,7 +110,7 @@ def outcome(error: GraphError, *, platform: str, now: datetime, headers: Mapping
     if error.code in TRANSIENT_CODES or error.transient or error.status >= 500:
         said = f"{platform} answered {error.status} {error.said}"
         return MaybeSent(said) if may_have_posted else Unavailable(said)
-    if not_there(error):
+    if deleting and not_there(error):
         return Gone(f"{platform} says it is not there {error.said}")
     return Rejected(f"{platform} refused it {error.said}")
 
@@ -154,7 +157,8 @@ def call(session: requests.Session, method: str, url: str, *, platform: str, tim
         raise Unavailable(f"{exc.message.split(' (the request may')[0]}; this step posts nothing") from None
     error = graph_error(reply)
     if error is not None:
-        raise outcome(error, platform=platform, now=now(), headers=reply.headers, may_have_posted=may_have_posted)
+        raise outcome(error, platform=platform, now=now(), headers=reply.headers, may_have_posted=may_have_posted,
+                      deleting=method == "DELETE")
     return reply.body if isinstance(reply.body, dict) else {}
 
 

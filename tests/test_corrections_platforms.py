@@ -35,11 +35,11 @@ from .kit.configs import account
 from .kit.e2e import EndToEnd
 from .kit.fake_bluesky import FakeBluesky
 from .kit.fake_discord import FakeDiscord
-from .kit.fake_facebook import FakeFacebook, graph_error
+from .kit.fake_facebook import FakeFacebook, graph_error, not_there
 from .kit.fake_instagram import FakeInstagram
 from .kit.fake_mastodon import FakeMastodon, error
 from .kit.fake_telegram import FakeTelegram
-from .kit.fake_threads import FakeThreads
+from .kit.fake_threads import FakeThreads, threads_error
 from .kit.fake_x import SPEC, FakeX
 from .kit.servers import Answer, FakeServer, FeedServer
 from .kit.wordpress import Item
@@ -381,6 +381,25 @@ def test_threads_and_instagram_tell_a_deleted_post(
     with pytest.raises(Gone, match=r"does not exist.*delete it in the Instagram app"):
         on_instagram.delete("17900000000000777")
     on_instagram.close()
+
+
+def test_does_not_exist_is_gone_only_for_the_post_an_edit_or_a_delete_names(
+    facebook: FakeFacebook, threads: FakeThreads, clock: ManualClock,
+) -> None:
+    """A publish answered "Object with ID … does not exist" names a wrong page or user: Rejected, not Gone."""
+    on_facebook = publisher_on(facebook, clock, "fb")
+    facebook.fail_next("/v26.0", not_there("POST", facebook.page_id))
+    with pytest.raises(Rejected, match="does not exist") as refused:
+        on_facebook.publish(post(HEADLINE))
+    assert not isinstance(refused.value, Gone)
+    on_facebook.close()
+    on_threads = publisher_on(threads, clock, "th")
+    threads.fail_step("container", threads_error(400, 100, f"Unsupported post request. Object with ID "
+                                                            f"'{threads.user_id}' does not exist", error_subcode=33))
+    with pytest.raises(Rejected, match="does not exist") as refused:
+        on_threads.publish(post(HEADLINE))
+    assert not isinstance(refused.value, Gone)
+    on_threads.close()
 
 
 # --- an edit's errors ----------------------------------------------------------------------------------------

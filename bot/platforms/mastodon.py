@@ -138,7 +138,7 @@ class MastodonPublisher:
         except mastodon.MastodonAPIError as exc:
             if _status(exc) == 403:
                 raise AuthFailed(f"the instance refused this account (403: {_message(exc)})") from exc
-            if _status(exc) == 404:
+            if _status(exc) == 404 and what in ("edit", "delete"):  # the status named is not there
                 raise Gone(f"the instance says the status is not there (404: {_message(exc)})") from exc
             raise Rejected(f"the instance refused the {what} ({_status(exc)}: {_message(exc)})") from exc
 

@@ -14,7 +14,7 @@ from bot.compose.fit import ELLIPSIS
 from bot.config import load_config
 from bot.core import Bot
 from bot.dispatch import MIN_WAIT
-from bot.errors import Rejected
+from bot.errors import Gone
 from bot.models import DeliveryState
 from bot.platforms.discord import cut
 
@@ -217,7 +217,7 @@ def test_check_and_delete(
     publisher = bot.publishers["dc"]
     publisher.delete(row.remote_id)
     assert discord.messages == []
-    with pytest.raises(Rejected, match="Unknown Message"):
+    with pytest.raises(Gone, match="Unknown Message"):  # deleted already: nothing left to do
         publisher.delete(row.remote_id)
     bot.close()
     discord.deleted = True

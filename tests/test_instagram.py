@@ -24,7 +24,7 @@ from bot.compose.length import count_utf16
 from bot.config import load_config
 from bot.config.database import database_url
 from bot.core import Bot
-from bot.errors import ConfigError, Rejected
+from bot.errors import ConfigError, Gone, Rejected
 from bot.models import DeliveryState
 from bot.platforms import TokenExpiry
 
@@ -360,7 +360,7 @@ def test_check_delete_and_token_expiry(
     publisher = bot.publishers["ig"]
     publisher.delete(bot.store.deliveries()[0].remote_id or "")
     assert instagram.posts == []
-    with pytest.raises(Rejected, match="delete it in the Instagram app"):
+    with pytest.raises(Gone, match="delete it in the Instagram app"):  # not there: deleted, or not the token's
         publisher.delete("17900000000000777")
     instagram.expires_at = int((clock.now() + timedelta(days=50)).timestamp())
     assert isinstance(publisher, TokenExpiry)

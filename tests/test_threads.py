@@ -19,7 +19,7 @@ from bot.compose.fit import ELLIPSIS
 from bot.compose.length import THREADS, count_utf8
 from bot.config import ThreadsAccount, load_config
 from bot.core import Bot
-from bot.errors import ConfigError, Rejected
+from bot.errors import ConfigError, Gone, Rejected
 from bot.models import DeliveryState
 from bot.platforms import Post, make_publisher
 from bot.platforms.threads import QUOTA_RECHECK
@@ -409,7 +409,7 @@ def test_check_and_delete(
     publisher = bot.publishers["th"]
     publisher.delete(row.remote_id)
     assert threads.posts == [] and threads.deleted == [row.remote_id]
-    with pytest.raises(Rejected, match="does not exist"):
+    with pytest.raises(Gone, match="does not exist"):  # deleted already: nothing left to do
         publisher.delete(row.remote_id)
     bot.close()
     (tmp_path / "other").mkdir()

@@ -13,6 +13,10 @@ the existing key (or the bot finds the record already there) and the delivery co
 | 401 at login, bad app password, taken down    | AuthFailed: the account is held             |
 | the record key exists already                 | Duplicate: counted as posted                |
 | other 400                                     | Rejected, with the PDS's own message        |
+
+Bluesky has no edit: ``edit`` is Rejected without a request (a post's record is never rewritten with
+``putRecord``). A delete is ``com.atproto.repo.deleteRecord``, which the PDS answers with success for a record
+that is not there (deleted already): a second delete is done too, never Gone.
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ class BlueskyPublisher:
     rule = BLUESKY
     resend_is_safe = True  # the record key is the delivery's: a resend cannot post twice
     resend_window: timedelta | None = None
+    can_edit = False  # no edit in Bluesky's API
 
     def __init__(self, account: BlueskyAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
                  *, pictures: Pictures):
@@ -142,6 +147,9 @@ class BlueskyPublisher:
         did = self._session()
         self._call(self.client.com.atproto.repo.delete_record, models.ComAtprotoRepoDeleteRecord.Data(
             repo=did, collection="app.bsky.feed.post", rkey=remote_id.rsplit("/", 1)[-1]))
+
+    def edit(self, remote_id: str, post: Post) -> None:
+        raise Rejected("Bluesky's API does not let posts be edited")
 
     def close(self) -> None:
         self.images.close()

@@ -2,6 +2,9 @@
 
 Used by the demo and for dry runs. It never fails, so a resend is harmless. With ``image:`` it shows the
 picture the post would carry: the article's image's address, or the card's file (drawn into the card cache).
+
+An edit prints ``── <account> · edited <id>`` and the new text (and, with ``output``, appends a JSON line with
+``"edited": <id>``); a delete prints ``── <account> · deleted <id>``. Neither fails.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class ConsolePublisher:
 
     resend_is_safe = True
     resend_window: timedelta | None = None
+    can_edit = True
 
     def __init__(self, account: ConsoleAccount, stream: TextIO | None = None,
                  pictures: Pictures | None = None) -> None:
@@ -70,6 +74,20 @@ class ConsolePublisher:
         with self._lock:
             stream.write(f"── {self.account_id} · deleted {remote_id}\n")
             stream.flush()
+
+    def edit(self, remote_id: str, post: Post) -> None:
+        stream = self._stream or sys.stdout
+        count = self.rule.count(post.text)
+        limit = f"/{self.rule.max_length}" if self.rule.max_length else ""
+        head = f"── {self.account_id} · edited {remote_id} · {count}{limit} "
+        with self._lock:
+            stream.write(f"{head}{'─' * max(3, RULE_WIDTH - len(head))}\n{post.text}\n{'─' * RULE_WIDTH}\n")
+            stream.flush()
+            if self.output:
+                record = {"account": self.account_id, "edited": remote_id, "delivery": post.delivery_id,
+                          "text": post.text, "link": post.link, "title": post.title, "length": count}
+                with open(self.output, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def check(self) -> str:
         return "prints to the console" + (f" and {self.output}" if self.output else "")

@@ -14,7 +14,13 @@ Discord answer with the message, whose id ``bot unpost`` deletes.
 | 429 with ``retry_after`` (seconds)                     | RateLimited for that long                |
 | ``X-RateLimit-Remaining: 0`` on a post that went       | the next post waits ``Reset-After``      |
 | 401, 403, 404 Unknown Webhook (10015)                  | AuthFailed: the account is held          |
+| 404 Unknown Message (10008)                            | Gone: the message is not there           |
 | 400 and other refusals                                 | Rejected, with Discord's own message     |
+
+An edit is ``PATCH {webhook_url}/messages/{id}`` with the new ``content``. A message with an embed (a post with
+a link) is read first (``GET {webhook_url}/messages/{id}``): its embed's headline, link and excerpt are made
+again as publish makes them, and its picture is kept (an uploaded card stays the file it is, named again as
+``attachment://``). A delete is ``DELETE {webhook_url}/messages/{id}``.
 
 The webhook's URL holds its token: messages name the webhook by its id only. A webhook has no idempotency
 key: a send interrupted by a crash, or whose answer never came, is marked in_doubt, never resent blindly.
@@ -33,7 +39,7 @@ from bot.clock import Clock, SystemClock
 from bot.compose.fit import ELLIPSIS, cut_words
 from bot.compose.length import DISCORD, DISCORD_EMBED_DESCRIPTION, DISCORD_EMBED_TITLE
 from bot.config import DiscordAccount
-from bot.errors import AuthFailed, MaybeSent, RateLimited, Rejected
+from bot.errors import AuthFailed, Gone, MaybeSent, RateLimited, Rejected
 from bot.media import Image
 from bot.netguard import content_session
 from bot.pictures import Pictures
@@ -43,6 +49,7 @@ from bot.platforms.http import Reply, send
 #: how long to wait on a 429 that says nothing of how long (Discord always says; a proxy may not)
 DEFAULT_RATE_WAIT = timedelta(seconds=60)
 UNKNOWN_WEBHOOK, UNKNOWN_MESSAGE = 10015, 10008
+WHAT = {"POST": "post", "PATCH": "edit", "DELETE": "delete"}
 
 
 class DiscordPublisher:
@@ -51,6 +58,7 @@ class DiscordPublisher:
     rule = DISCORD
     resend_is_safe = False  # no idempotency key: an interrupted send is in doubt
     resend_window: timedelta | None = None
+    can_edit = True
 
     def __init__(self, account: DiscordAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
                  *, pictures: Pictures):
@@ -67,10 +75,7 @@ class DiscordPublisher:
         self.paused_until: datetime | None = None
 
     def publish(self, post: Post) -> Published:
-        now = self.clock.now()
-        if self.paused_until is not None and now < self.paused_until:
-            raise RateLimited(f"Discord's rate limit for webhook {self.webhook_id} is used up until it resets",
-                              self.paused_until)
+        self._not_paused()
         body: dict[str, Any] = {"content": post.text, "allowed_mentions": {"parse": []}}
         card = None
         if self.account.embed and post.link:  # a text posted by hand without a link is only its text
@@ -118,6 +123,22 @@ class DiscordPublisher:
     def delete(self, remote_id: str) -> None:
         self._call("DELETE", f"{self.hook}/messages/{remote_id}")
 
+    def edit(self, remote_id: str, post: Post) -> None:
+        self._not_paused()
+        url = f"{self.hook}/messages/{remote_id}"
+        body: dict[str, Any] = {"content": post.text, "allowed_mentions": {"parse": []}}
+        if self.account.embed and post.link:  # publish gave it an embed: its headline and excerpt made again
+            message = self._call("GET", url)
+            if message.get("embeds"):
+                body |= edited_embed(post, message)
+        self._call("PATCH", url, json=body)
+
+    def _not_paused(self) -> None:
+        """RateLimited while Discord's headers said the webhook's bucket is empty."""
+        if self.paused_until is not None and self.clock.now() < self.paused_until:
+            raise RateLimited(f"Discord's rate limit for webhook {self.webhook_id} is used up until it resets",
+                              self.paused_until)
+
     def close(self) -> None:
         self.session.close()
 
@@ -134,10 +155,12 @@ class DiscordPublisher:
         if reply.status >= 500:
             raise MaybeSent(f"Discord answered {said}")
         code = answer.get("code")
-        if reply.status in (401, 403) or (reply.status == 404 and code != UNKNOWN_MESSAGE):
+        if reply.status == 404 and code == UNKNOWN_MESSAGE:
+            raise Gone(f"Discord says the message is not there ({said})")
+        if reply.status in (401, 403) or reply.status == 404:
             raise AuthFailed(f"Discord refused webhook {self.webhook_id} ({said}): it was deleted or its URL is "
                              "wrong; copy the channel's webhook URL into webhook_url")
-        raise Rejected(f"Discord refused the {'post' if method == 'POST' else 'request'} ({said})")
+        raise Rejected(f"Discord refused the {WHAT.get(method, 'request')} ({said})")
 
     def _said(self, status: int, answer: dict[str, Any]) -> str:
         """Discord's own words (``message``, and the fields ``errors`` names), never the token."""
@@ -178,6 +201,22 @@ def embed(post: Post, image_mode: str = "article") -> dict[str, Any]:
     if image and image_mode in ("article", "article_or_card"):
         out["image"] = {"url": image}
     return out
+
+
+def edited_embed(post: Post, message: dict[str, Any]) -> dict[str, Any]:
+    """What an edit sends of a message's embed: its headline, link and excerpt made again from ``post`` (as
+    :func:`embed` makes them) and the picture it shows kept. A picture uploaded with the message (a card) is
+    named by its file again (``attachment://card.png``), and the message's files are kept."""
+    old = (message.get("embeds") or [{}])[0]
+    new = embed(post, "none")
+    files = [a for a in message.get("attachments") or [] if isinstance(a, dict) and a.get("filename")]
+    image = str((old.get("image") or {}).get("url") or "")
+    if image:
+        path = urlsplit(image).path
+        name = next((f["filename"] for f in files if image == f"attachment://{f['filename']}"
+                     or path.endswith(f"/{f['filename']}")), None)
+        new["image"] = {"url": f"attachment://{name}" if name else image}
+    return {"embeds": [new], **({"attachments": [{"id": f["id"]} for f in files]} if files else {})}
 
 
 def cut(text: str, limit: int) -> str:

@@ -11,7 +11,12 @@ article page's Open Graph tags) or, with ``photo: true`` and an image, a photo p
 |                                              | 24 h at most)                              |
 | 10, 200–299 (permissions), 190 (token), 368  | AuthFailed: the account is held            |
 | 506 (duplicate post)                         | Duplicate: counted as posted               |
+| 100 with subcode 33 ("Object with ID … does  | Gone: the post is not there (to an edit or |
+| not exist")                                  | a delete)                                  |
 | others                                       | Rejected, with Facebook's message          |
+
+An edit is ``POST /{post-id}`` with the new ``message`` (Facebook answers ``{"success": true}``; the link, its
+card and the photo stay); a delete is ``DELETE /{post-id}``.
 
 A resend after a crash, or after an answer that never came, could post twice (Facebook's duplicate check is
 not a guarantee): in_doubt.
@@ -27,7 +32,7 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import FACEBOOK
 from bot.config import FacebookAccount
-from bot.errors import AuthFailed, Duplicate, MaybeSent, RateLimited, Rejected
+from bot.errors import AuthFailed, Duplicate, Gone, MaybeSent, RateLimited, Rejected
 from bot.media import Image
 from bot.netguard import content_session
 from bot.pictures import Pictures
@@ -45,6 +50,7 @@ class FacebookPublisher:
     rule = FACEBOOK
     resend_is_safe = False
     resend_window: timedelta | None = None
+    can_edit = True
 
     def __init__(self, account: FacebookAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
                  *, pictures: Pictures):
@@ -84,7 +90,14 @@ class FacebookPublisher:
         return f"page «{page.get('name')}» ({page.get('id')})"
 
     def delete(self, remote_id: str) -> None:
-        self._call("DELETE", f"/{remote_id}")
+        answer = self._call("DELETE", f"/{remote_id}", what="delete")
+        if answer.get("success") is False:
+            raise Rejected("Facebook did not delete the post (success: false)")
+
+    def edit(self, remote_id: str, post: Post) -> None:
+        answer = self._call("POST", f"/{remote_id}", data={"message": post.text}, what="edit")
+        if answer.get("success") is False:
+            raise Rejected("Facebook did not change the post (success: false)")
 
     def token_expiry(self) -> datetime | None:
         """When the Page token expires, as ``debug_token`` says (``expires_at`` 0: never). The token's access
@@ -99,7 +112,7 @@ class FacebookPublisher:
     def _image(self, post: Post) -> Image | None:
         return self.pictures.for_account(post, self.account, session=self.images, user_agent=self.user_agent)
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, path: str, what: str = "post", **kwargs: Any) -> dict[str, Any]:
         timeout = self.account.timeout.total_seconds()
         token = {"access_token": self.account.page_token.get_secret_value()}
         if method == "GET" or method == "DELETE":
@@ -122,4 +135,6 @@ class FacebookPublisher:
             raise AuthFailed(f"Facebook refused this page or token {said}")
         if code in (1, 2) or error.transient or reply.status >= 500:
             raise MaybeSent(f"Facebook answered {reply.status} {said}")
-        raise Rejected(f"Facebook refused the post {said}")
+        if what in ("edit", "delete") and meta.not_there(error):  # the post named is not there
+            raise Gone(f"Facebook says the post is not there {said}")
+        raise Rejected(f"Facebook refused the {what} {said}")

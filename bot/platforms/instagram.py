@@ -27,6 +27,7 @@ the account's ``link_line`` stands where the template shows one.
 | 190 (token), 10 and 200–299 (permissions), 2207050 (account     | AuthFailed: the account is held              |
 | restricted), 2207051 (publishing restricted as suspected spam)  |                                              |
 | a container in ERROR or EXPIRED; other refusals                 | Rejected, with Instagram's own words         |
+| a delete of a post not there (100, subcode 33)                  | Gone                                         |
 
 A picture Instagram could not fetch is the bot's own, made again at each attempt: the trouble is the address
 (``server.public_url`` not reachable from the internet, or slow), not the post, so it is retried, and the reason
@@ -37,7 +38,8 @@ as a lost answer is. The database failing before the container (the picture's ad
 Not here: refreshing tokens (a Page's token through Facebook Login does not expire; a long-lived user token
 lasts 60 days, and ``debug_token`` says when: alerts tell; Instagram Login's 60-day token needs
 ``token_expires``). Deleting is ``DELETE /{ig-media-id}`` through Facebook Login with ``instagram_manage_contents``
-(since December 2025); Instagram Login has no delete: the post is deleted in the app.
+(since December 2025); Instagram Login has no delete: the post is deleted in the app. A caption cannot be
+changed through the API: ``edit`` is Rejected without a request.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import instagram_rule
 from bot.config import InstagramAccount
-from bot.errors import AuthFailed, BotError, MaybeSent, PlatformError, RateLimited, Rejected, Unavailable
+from bot.errors import AuthFailed, BotError, Gone, MaybeSent, PlatformError, RateLimited, Rejected, Unavailable
 from bot.media import Image
 from bot.netguard import content_session
 from bot.pictures import Hosted, Pictures
@@ -88,6 +90,7 @@ class InstagramPublisher:
 
     resend_is_safe = False  # no idempotency key: an interrupted send is in doubt
     resend_window: timedelta | None = None
+    can_edit = False  # a caption cannot be changed through the API
 
     def __init__(self, account: InstagramAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
                  *, pictures: Pictures):
@@ -134,11 +137,17 @@ class InstagramPublisher:
                            "app")
         try:
             answer = self._call("DELETE", f"/{remote_id}")
+        except Gone as exc:
+            raise Gone(f"{exc.message}: deleted already, or the token cannot see it (if it is still on the profile, "
+                       "delete it in the Instagram app)") from exc
         except (Rejected, AuthFailed) as exc:
             raise Rejected(f"{exc.message}; deleting through the API needs a Facebook Login token with "
                            "instagram_manage_contents, else delete it in the Instagram app") from exc
         if answer.get("success") is False:
             raise Rejected("Instagram did not delete the post (success: false); delete it in the Instagram app")
+
+    def edit(self, remote_id: str, post: Post) -> None:
+        raise Rejected("Instagram's API does not let posts be edited")
 
     def token_expiry(self) -> datetime | None:
         """When the token expires, as ``debug_token`` says (Facebook Login; the sooner of ``expires_at`` and
@@ -318,9 +327,10 @@ class InstagramPublisher:
         error = graph_error(reply)
         if error is None:
             return reply.body if isinstance(reply.body, dict) else {}
-        raise self._error(error, reply.headers, publishing)
+        raise self._error(error, reply.headers, publishing, deleting=method == "DELETE")
 
-    def _error(self, error: GraphError, headers: Mapping[str, str], publishing: bool) -> PlatformError:
+    def _error(self, error: GraphError, headers: Mapping[str, str], publishing: bool,
+               deleting: bool = False) -> PlatformError:
         """Instagram's own codes (its account refusals, its publishing limit, a picture it could not fetch),
         then what every Graph API says (:func:`bot.platforms.meta.outcome`)."""
         code, sub, said = error.code, error.subcode, error.said
@@ -336,7 +346,7 @@ class InstagramPublisher:
         if code in UNKNOWN_CODES:  # Meta's "unknown error": as a temporary one
             error = replace(error, transient=True)
         return outcome(error, platform="Instagram", now=self.clock.now(), headers=headers,
-                       may_have_posted=publishing)
+                       may_have_posted=publishing, deleting=deleting)
 
     def _quota_or_none(self) -> tuple[int, int, int]:
         try:

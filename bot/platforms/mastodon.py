@@ -8,7 +8,14 @@ status instead of posting twice; the image is uploaded with the headline as its 
 | network error, 5xx                    | Unavailable: retried with backoff                  |
 | 429 (X-RateLimit-Reset)               | RateLimited until the reset                        |
 | 401, 403                              | AuthFailed: the account is held                    |
+| 404 (``Record not found``)            | Gone: the status is not there (an edit, a delete)  |
 | 422 and other refusals                | Rejected, with the instance's own message          |
+
+An edit is ``PUT /api/v1/statuses/:id`` (Mastodon.py's ``status_update``) with the new ``status``. Mastodon drops
+the media an edit does not name again, so the status is read first (``GET /api/v1/statuses/:id``) and its
+``media_attachments`` go back as ``media_ids``. Mastodon.py's ``status_update`` (2.3) takes no ``language``:
+the instance keeps the status's own when an edit names none. The same text again changes nothing (Mastodon adds no
+version to the status's history). A delete is ``DELETE /api/v1/statuses/:id``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import requests
 from bot.clock import Clock, SystemClock
 from bot.compose.length import mastodon_rule
 from bot.config import MastodonAccount
-from bot.errors import AuthFailed, MediaError, RateLimited, Rejected, Unavailable
+from bot.errors import AuthFailed, Gone, MediaError, RateLimited, Rejected, Unavailable
 from bot.netguard import content_session
 from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
@@ -40,6 +47,7 @@ class MastodonPublisher:
     resend_is_safe = True  # the Idempotency-Key makes a resend return the first status
     #: Instances keep an Idempotency-Key for about an hour: a resend later than this is in doubt.
     resend_window: timedelta | None = timedelta(minutes=50)
+    can_edit = True
 
     def __init__(self, account: MastodonAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
                  *, pictures: Pictures):
@@ -103,13 +111,18 @@ class MastodonPublisher:
         return f"@{me['acct']} on {self.account.instance}"
 
     def delete(self, remote_id: str) -> None:
-        self._call(self.api.status_delete, remote_id)
+        self._call(self.api.status_delete, remote_id, what="delete")
+
+    def edit(self, remote_id: str, post: Post) -> None:
+        status = self._call(self.api.status, remote_id, what="edit")
+        media = [str(m["id"]) for m in status.get("media_attachments") or []]  # else the edit drops them
+        self._call(self.api.status_update, remote_id, post.text, media_ids=media or None, what="edit")
 
     def close(self) -> None:
         self.images.close()
         self.api.session.close()
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, fn: Any, *args: Any, what: str = "post", **kwargs: Any) -> Any:
         import mastodon
 
         try:
@@ -125,7 +138,9 @@ class MastodonPublisher:
         except mastodon.MastodonAPIError as exc:
             if _status(exc) == 403:
                 raise AuthFailed(f"the instance refused this account (403: {_message(exc)})") from exc
-            raise Rejected(f"the instance refused the post ({_status(exc)}: {_message(exc)})") from exc
+            if _status(exc) == 404 and what in ("edit", "delete"):  # the status named is not there
+                raise Gone(f"the instance says the status is not there (404: {_message(exc)})") from exc
+            raise Rejected(f"the instance refused the {what} ({_status(exc)}: {_message(exc)})") from exc
 
     def _reset(self) -> datetime:
         """When the instance takes requests again. Mastodon.py keeps the reset in the local clock's epoch

@@ -10,6 +10,8 @@ Errors (``{"error": {"message", "type", "code", "error_subcode", "is_transient"?
 | names no account code                                       | say (15 min when they say nothing; 24 h most) |
 | 1, 2, ``is_transient``, a 5xx, no answer in time            | MaybeSent where the call itself may post (a   |
 |                                                             | publish), else Unavailable: nothing was made  |
+| 100 with subcode 33 ("Object with ID … does not exist") to  | Gone: not there (deleted already)             |
+| a delete                                                    |                                               |
 | anything else                                               | Rejected, with Meta's own words               |
 
 Tokens: a long-lived token lasts 60 days and is refreshed by a ``GET`` of the platform's
@@ -39,7 +41,7 @@ from typing import Any, Protocol
 
 import requests
 
-from bot.errors import AuthFailed, MaybeSent, PlatformError, RateLimited, Rejected, Unavailable
+from bot.errors import AuthFailed, Gone, MaybeSent, PlatformError, RateLimited, Rejected, Unavailable
 from bot.platforms.http import Reply, send
 
 log = logging.getLogger("bot.platforms.meta")
@@ -48,6 +50,9 @@ log = logging.getLogger("bot.platforms.meta")
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
 ACCOUNT_CODES = frozenset({10, 190} | set(range(200, 300)))
 TRANSIENT_CODES = frozenset({1, 2})
+#: "Unsupported delete request. Object with ID '…' does not exist, cannot be loaded due to missing permissions, or
+#: does not support this operation": code 100, subcode 33.
+NOT_THERE_CODE, NOT_THERE_SUBCODE = 100, 33
 DEFAULT_RATE_WAIT = timedelta(minutes=15)
 #: A token is refreshed once less than this remains of it (or when it ends is not known).
 REFRESH_BEFORE = timedelta(days=30)
@@ -93,9 +98,11 @@ def graph_error(reply: Reply) -> GraphError | None:
 
 
 def outcome(error: GraphError, *, platform: str, now: datetime, headers: Mapping[str, str],
-            may_have_posted: bool) -> PlatformError:
+            may_have_posted: bool, deleting: bool = False) -> PlatformError:
     """What ``error`` means, as one of the outcome kinds (see the table above). ``may_have_posted``: the call
-    was the one that posts (a publish), so a server's failure leaves the post in doubt."""
+    was the one that posts (a publish), so a server's failure leaves the post in doubt. ``deleting``: the call
+    deletes one of the account's posts, so an object that does not exist is a post deleted already (Gone);
+    elsewhere (a wrong user id, a container) it is Rejected."""
     if rate_limited(error):
         return RateLimited(f"{platform}'s rate limit {error.said}", now + usage_wait(headers))
     if error.code in ACCOUNT_CODES:
@@ -103,7 +110,17 @@ def outcome(error: GraphError, *, platform: str, now: datetime, headers: Mapping
     if error.code in TRANSIENT_CODES or error.transient or error.status >= 500:
         said = f"{platform} answered {error.status} {error.said}"
         return MaybeSent(said) if may_have_posted else Unavailable(said)
+    if deleting and not_there(error):
+        return Gone(f"{platform} says it is not there {error.said}")
     return Rejected(f"{platform} refused it {error.said}")
+
+
+def not_there(error: GraphError) -> bool:
+    """The object asked for does not exist (code 100, subcode 33, or without the subcode in Meta's words): a post
+    deleted already. Meta's words also allow that the token cannot see it ("missing permissions"); a missing
+    permission is otherwise refused with codes 10 and 200–299 (AuthFailed), so this is taken for "not there"."""
+    return error.code == NOT_THERE_CODE and (error.subcode == NOT_THERE_SUBCODE
+                                             or "does not exist" in error.message.lower())
 
 
 def rate_limited(error: GraphError) -> bool:
@@ -140,7 +157,8 @@ def call(session: requests.Session, method: str, url: str, *, platform: str, tim
         raise Unavailable(f"{exc.message.split(' (the request may')[0]}; this step posts nothing") from None
     error = graph_error(reply)
     if error is not None:
-        raise outcome(error, platform=platform, now=now(), headers=reply.headers, may_have_posted=may_have_posted)
+        raise outcome(error, platform=platform, now=now(), headers=reply.headers, may_have_posted=may_have_posted,
+                      deleting=method == "DELETE")
     return reply.body if isinstance(reply.body, dict) else {}
 
 

@@ -22,6 +22,9 @@ holds, not when its oldest leaves it, so the bot asks again every :data:`QUOTA_R
 |                                                          | more first if the token changed meanwhile)  |
 | a container's ERROR (its ``error_message``), more than 5 | Rejected, with Threads' words               |
 | links (``THREADS_API__LINK_LIMIT_EXCEEDED``), others     |                                             |
+| a delete of a post not there (100, subcode 33)           | Gone                                        |
+
+The Threads API has no edit: ``edit`` is Rejected without a request. A delete is ``DELETE /{media-id}``.
 
 Only ``threads_publish`` posts, and Threads takes no idempotency key: a send interrupted by a crash, or whose
 publish was not answered (or answered without a post's id), is in doubt. An id Threads gives that is not one
@@ -75,6 +78,7 @@ class ThreadsPublisher:
     rule = THREADS
     resend_is_safe = False  # no idempotency key: an interrupted publish is in doubt
     resend_window: timedelta | None = None
+    can_edit = False  # no edit in the Threads API
 
     def __init__(self, account: ThreadsAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
                  *, pictures: Pictures, tokens: meta.TokenStore | None = None):
@@ -123,6 +127,9 @@ class ThreadsPublisher:
         if meta.valid_id(remote_id) is None:
             raise Rejected(f"{_shown(remote_id)} is not a Threads post's id")
         self._call("DELETE", f"/{remote_id}", Auth(self._token()))
+
+    def edit(self, remote_id: str, post: Post) -> None:
+        raise Rejected("Threads's API does not let posts be edited")
 
     def token_expiry(self) -> datetime | None:
         """When the account's token expires, after refreshing it when less than 30 days remain."""

@@ -13,8 +13,12 @@ rate limit here; X's answers map onto the shared outcome kinds:
 | 402 CreditsDepleted, 403 SpendCapReached     | AuthFailed, in words: add credits / raise the limit      |
 | 403 "duplicate content"                     | Duplicate: counted as posted                              |
 | other 400 / 403 / 404                       | Rejected, with X's own message                            |
+| a delete of a post not there (404, a        | Gone: nothing left to delete                              |
+| ``resource-not-found`` problem, ``deleted: false``) |                                                   |
 
-Sending the same delivery twice is safe: X rejects the second as duplicate content.
+Sending the same delivery twice is safe: X rejects the second as duplicate content. X's API v2 has no edit
+(no ``PUT`` or ``PATCH`` on ``/2/tweets/{id}``): ``edit`` is Rejected without a request. A delete is
+``DELETE /2/tweets/{id}``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from bot.clock import Clock, SystemClock
 from bot.compose.length import X
 from bot.config import XAccount
-from bot.errors import AuthFailed, Duplicate, MediaError, RateLimited, Rejected, Unavailable
+from bot.errors import AuthFailed, Duplicate, Gone, MediaError, RateLimited, Rejected, Unavailable
 from bot.netguard import content_session
 from bot.pictures import Pictures
 from bot.platforms.base import Post, Published
@@ -40,6 +44,8 @@ log = logging.getLogger("bot.x")
 
 CANONICAL_HOSTS = ("api.twitter.com", "api.x.com", "upload.twitter.com")
 MEDIA_UPLOAD = "https://api.x.com/2/media/upload"
+#: The ``type`` of X's problem for a resource that does not exist.
+NOT_FOUND_PROBLEM = "/2/problems/resource-not-found"
 #: When X answers 429 without saying until when.
 DEFAULT_RATE_WAIT = timedelta(minutes=15)
 
@@ -69,6 +75,7 @@ class XPublisher:
     rule = X
     resend_is_safe = True  # X refuses the same text twice: a resend after a crash cannot double-post
     resend_window: timedelta | None = None
+    can_edit = False  # API v2 has no edit
 
     def __init__(self, account: XAccount, clock: Clock | None = None, user_agent: str = "wp-social-bot",
                  *, pictures: Pictures) -> None:
@@ -111,10 +118,27 @@ class XPublisher:
         return f"@{me.data.username}"
 
     def delete(self, remote_id: str) -> None:
+        import tweepy
+
         try:
-            self.client.delete_tweet(remote_id, user_auth=True)
+            response = self.client.delete_tweet(remote_id, user_auth=True)
+        except tweepy.NotFound as exc:
+            raise Gone(f"X says post {remote_id} is not there (404: {_said(exc)})") from exc
         except Exception as exc:
             raise self._outcome(exc) from exc
+        missing = [e for e in response.errors or [] if isinstance(e, dict)
+                   and str(e.get("type", "")).endswith(NOT_FOUND_PROBLEM)]
+        if missing:
+            raise Gone(f"X says post {remote_id} is not there ({missing[0].get('detail') or missing[0]})")
+        deleted = response.data.get("deleted") if isinstance(response.data, dict) else None
+        if deleted is False:  # nothing was deleted, and X refuses with an error when it will not delete
+            raise Gone(f"X deleted nothing (deleted: false): post {remote_id} is not there")
+        if deleted is not True:
+            said = "; ".join(str(e.get("detail") or e) for e in response.errors or [] if isinstance(e, dict))
+            raise Rejected(f"X did not say it deleted post {remote_id} ({said or 'no data in its answer'})")
+
+    def edit(self, remote_id: str, post: Post) -> None:
+        raise Rejected("X's API does not let posts be edited")
 
     def close(self) -> None:
         self.client.session.close()
@@ -165,7 +189,7 @@ class XPublisher:
         if not isinstance(exc, tweepy.HTTPException):
             return exc
         status = exc.response.status_code
-        message = "; ".join(str(m) for m in exc.api_messages) or f"{status} {exc.response.reason}"
+        message = _said(exc)
         if isinstance(exc, tweepy.TooManyRequests):
             return RateLimited(message, self._reset(exc.response))
         if isinstance(exc, tweepy.TwitterServerError):
@@ -221,3 +245,8 @@ class XPublisher:
             if reset and reset.isdigit() and (remaining is None or remaining == "0"):
                 resets.append(datetime.fromtimestamp(int(reset), UTC))
         return max(resets) if resets else self.clock.now() + DEFAULT_RATE_WAIT
+
+
+def _said(exc: Any) -> str:
+    """X's own words in a tweepy error (its ``api_messages``), else its status and reason."""
+    return "; ".join(str(m) for m in exc.api_messages) or f"{exc.response.status_code} {exc.response.reason}"

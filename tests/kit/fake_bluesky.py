@@ -1,7 +1,9 @@
 """A local PDS for one account: createSession (a decodable JWT, no didDoc, as CONTRACTS.md asks),
 getProfile, refreshSession, createRecord (validated: text ≤ 300 graphemes and 3000 bytes, facets at UTF-8
-byte offsets that match the text, a TID record key), getRecord, deleteRecord, uploadBlob (≤ 1,000,000
-bytes), and ratelimit headers on 429."""
+byte offsets that match the text, a TID record key), getRecord, deleteRecord (a record that is not there:
+success, as the PDS answers), uploadBlob (≤ 1,000,000 bytes), and ratelimit headers on 429. Bluesky has no
+edit: ``com.atproto.repo.putRecord`` of an ``app.bsky.feed.post`` is refused 400 ``InvalidRequest`` and kept
+in ``edit_attempts`` (a test asserts the bot made none)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class FakeBluesky(FakeServer):
         self.logins = 0
         self.refreshes = 0
         self.duplicate_status = 409  #: how an existing record key is refused (older PDSes: 500)
+        self.edit_attempts: list[dict[str, Any]] = []  #: the body of every putRecord of a post
         self._tokens = itertools.count(1)
         self._access: set[str] = set()
         self._refresh: set[str] = set()
@@ -61,6 +64,10 @@ class FakeBluesky(FakeServer):
     def answer(self, request: Request) -> Answer:
         nsid = request.path.removeprefix("/xrpc/")
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        putting_a_post = nsid == "com.atproto.repo.putRecord" and \
+            (request.json() if request.body else {}).get("collection") == "app.bsky.feed.post"
+        if putting_a_post:
+            self.edit_attempts.append(request.json())
         if nsid == "com.atproto.server.createSession":
             body = request.json()
             if body.get("identifier") not in (self.handle, self.did) or body.get("password") != self.password:
@@ -92,6 +99,9 @@ class FakeBluesky(FakeServer):
             if rkey in self.records:
                 return Answer(200, {"uri": self._uri(rkey), "cid": "bafyrei" + rkey, "value": self.records[rkey]})
             return xrpc_error(400, "RecordNotFound", f"Could not locate record: {self._uri(rkey)}")
+        if putting_a_post:
+            return xrpc_error(400, "InvalidRequest", "Posts cannot be edited: app.bsky.feed.post records are not "
+                                                     "updated (delete the post and post again)")
         if nsid == "com.atproto.repo.deleteRecord":
             self.records.pop(request.json().get("rkey", ""), None)
             return Answer(200, {})

@@ -1,7 +1,8 @@
 """A local Discord webhook API (../shared/CONTRACTS.md, Discord): execute (``POST …?wait=true``), get the
-webhook, delete a message; Discord's limits (content 2000 code points, embed title 256, description 4096,
-6000 across embeds), its errors (``{code, message, errors}``), its rate limit headers and 429s, and
-mentions resolved as Discord does (``allowed_mentions``)."""
+webhook, get, edit (``PATCH``) and delete a message (an unknown one: 404 Unknown Message, 10008); Discord's
+limits (content 2000 code points, embed title 256, description 4096, 6000 across embeds), its errors
+(``{code, message, errors}``), its rate limit headers and 429s, and mentions resolved as Discord does
+(``allowed_mentions``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from .servers import Answer, FakeServer, Request
 HOOK = re.compile(r"/api(?:/v\d+)?/webhooks/(\d+)/([^/]+)(?:/messages/(\d+))?/?")
 EXECUTE_KEYS = {"content", "embeds", "allowed_mentions", "username", "avatar_url", "tts", "flags", "components",
                 "thread_name", "applied_tags", "attachments", "poll"}
+#: What an edit of a webhook's message takes (Discord's "Edit Webhook Message").
+EDIT_KEYS = {"content", "embeds", "allowed_mentions", "components", "attachments", "flags", "poll"}
 EMBED_KEYS = {"title", "type", "description", "url", "timestamp", "color", "footer", "image", "thumbnail",
               "video", "provider", "author", "fields"}
 
@@ -42,7 +45,10 @@ def _too_long(field: str, limit: int) -> Answer:
 class FakeDiscord(FakeServer):
     """One webhook of one channel. ``messages`` are what the channel shows; ``deleted`` makes the webhook gone
     (404 Unknown Webhook); ``remaining`` posts are left in the rate limit's bucket, which refills
-    ``reset_after`` seconds (on ``clock``) after it was first drawn on."""
+    ``reset_after`` seconds (on ``clock``) after it was first drawn on. ``edits`` records each edit of a message
+    (its id, its content and embeds before and after)."""
+
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
     def __init__(self, clock: ManualClock | None = None, webhook_id: str = "1190000000000000001",
                  token: str = "Fk3-webhook_TOKEN-abcdefghijklmnopqrstuvwxyz0123456789",
@@ -55,6 +61,7 @@ class FakeDiscord(FakeServer):
         self.deleted = False
         self.messages: list[dict[str, Any]] = []
         self.files: dict[str, list[bytes]] = {}  #: the files uploaded with each message, by its id
+        self.edits: list[dict[str, Any]] = []
         self.limit, self.remaining, self.reset_after = 5, 5, 2.0
         self._refill_at: datetime | None = None
         self._ids = itertools.count(1200000000000000001)
@@ -79,11 +86,17 @@ class FakeDiscord(FakeServer):
         if m[2] != self.token:
             return _error(401, 50027, "Invalid Webhook Token")
         if m[3] is not None:
-            if request.method != "DELETE":
+            message = next((x for x in self.messages if x["id"] == m[3]), None)
+            if request.method not in ("GET", "PATCH", "DELETE"):
                 return _error(405, 0, "405: Method Not Allowed")
-            before = len(self.messages)
-            self.messages = [x for x in self.messages if x["id"] != m[3]]
-            return Answer(204, None) if len(self.messages) < before else _error(404, 10008, "Unknown Message")
+            if message is None:
+                return _error(404, 10008, "Unknown Message")
+            if request.method == "DELETE":
+                self.messages.remove(message)
+                return Answer(204, None)
+            if request.method == "PATCH":
+                return self._edit(message, request)
+            return Answer(200, self._shown(message))
         if request.method == "GET":
             return Answer(200, {"type": 1, "id": self.webhook_id, "name": self.name, "avatar": None,
                                 "channel_id": self.channel_id, "guild_id": self.guild_id,
@@ -144,7 +157,44 @@ class FakeDiscord(FakeServer):
         self.files[message["id"]] = [f["data"] for f in files]
         if request.query.get("wait", "").lower() != "true":
             return Answer(204, None, headers)
-        return Answer(200, {k: v for k, v in message.items() if k not in ("allowed_mentions", "avatar_url")}, headers)
+        return Answer(200, self._shown(message), headers)
+
+    @staticmethod
+    def _shown(message: dict[str, Any]) -> dict[str, Any]:
+        """The message as Discord answers it."""
+        return {k: v for k, v in message.items() if k not in ("allowed_mentions", "avatar_url")}
+
+    def _edit(self, message: dict[str, Any], request: Request) -> Answer:
+        """Edit Webhook Message: what the body names changes, the rest stays; ``attachments`` (when given) are
+        the files kept, and an embed's ``attachment://`` picture must name one of them."""
+        body = request.json() if request.headers.get("Content-Type", "").startswith("application/json") else None
+        if not isinstance(body, dict):
+            return _error(400, 50109, "The request body contains invalid JSON.")
+        unknown = set(body) - EDIT_KEYS
+        if unknown:
+            self.problems.append(f"edit webhook message: unknown fields {sorted(unknown)}")
+        after = {"content": body.get("content", message["content"]), "embeds": body.get("embeds", message["embeds"])}
+        problem = self._limits(after)
+        if problem is not None:
+            return problem
+        kept = message["attachments"]
+        if "attachments" in body:
+            ids = {str(a.get("id")) for a in body["attachments"] if isinstance(a, dict)}
+            kept = [a for a in message["attachments"] if a["id"] in ids]
+        for e in after["embeds"]:
+            ref = str((e.get("image") or {}).get("url") or "")
+            if ref.startswith("attachment://") and ref.removeprefix("attachment://") not in {a["filename"]
+                                                                                             for a in kept}:
+                self.problems.append(f"edited embed image {ref} names no file the message keeps")
+        self.edits.append({"id": message["id"], "before": {"content": message["content"], "embeds": message["embeds"]},
+                           "after": after})
+        parse = (body.get("allowed_mentions") or message.get("allowed_mentions")
+                 or {"parse": ["everyone", "users", "roles"]}).get("parse", [])
+        content = str(after["content"] or "")
+        message.update(content=content, embeds=[{"type": "rich", **e} for e in after["embeds"]], attachments=kept,
+                       edited_timestamp="2026-11-29T06:10:00.000000+00:00",
+                       mention_everyone="everyone" in parse and ("@everyone" in content or "@here" in content))
+        return Answer(200, self._shown(message))
 
     def _limits(self, body: dict[str, Any]) -> Answer | None:
         content = body.get("content")

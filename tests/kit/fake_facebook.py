@@ -1,5 +1,7 @@
 """A local Graph API (v26.0) for one Page: checks the Page token, stores link and photo posts, refuses a
-repeated message as Facebook's 506 duplicate, and answers with Facebook's error shape."""
+repeated message as Facebook's 506 duplicate, and answers with Facebook's error shape. A post's message is
+edited with ``POST /{post-id}`` (``{"success": true}``; each post keeps its earlier messages in ``edits``); an
+edit or a delete of a post that is not there is refused with code 100, subcode 33, as the Graph API refuses it."""
 
 from __future__ import annotations
 
@@ -13,6 +15,14 @@ from .servers import Answer, FakeServer, Request
 def graph_error(status: int, code: int, message: str, kind: str = "OAuthException", **extra: Any) -> Answer:
     return Answer(status, {"error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AbC123xYz",
                                      **extra}})
+
+
+def not_there(method: str, object_id: str) -> Answer:
+    """The Graph API's answer to a request on an object that does not exist (or the token cannot see)."""
+    return graph_error(400, 100, f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not "
+                       "exist, cannot be loaded due to missing permissions, or does not support this operation. "
+                       "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+                       "GraphMethodException", error_subcode=33)
 
 
 class FakeFacebook(FakeServer):
@@ -43,10 +53,15 @@ class FakeFacebook(FakeServer):
                                          "profile_id": self.page_id, "scopes": ["pages_manage_posts"]}})
         if request.method == "GET" and path == f"/{self.page_id}":
             return Answer(200, {"id": self.page_id, "name": "قريش"})
+        post = next((p for p in self.posts if p["id"] == path.strip("/")), None)
         if request.method == "DELETE":
-            before = len(self.posts)
-            self.posts = [p for p in self.posts if p["id"] != path.strip("/")]
-            return Answer(200, {"success": len(self.posts) < before})
+            if post is None:
+                return not_there("DELETE", path.strip("/"))
+            self.posts.remove(post)
+            return Answer(200, {"success": True})
+        target = path.strip("/")
+        if request.method == "POST" and target and "/" not in target and target != self.page_id:  # /{post-id}
+            return self._edit(post, params) if post is not None else not_there("POST", target)
         if request.method == "POST" and path in (f"/{self.page_id}/feed", f"/{self.page_id}/photos"):
             message = str(params.get("message", ""))
             if any(p["message"] == message for p in self.posts):
@@ -63,3 +78,14 @@ class FakeFacebook(FakeServer):
             self.posts.append({"id": post_id, "message": message, "photo": source.get_payload(decode=True)})
             return Answer(200, {"id": str(next(self._ids)), "post_id": post_id})
         return graph_error(400, 100, "Unsupported request", "GraphMethodException")
+
+    def _edit(self, post: dict[str, Any], params: dict[str, Any]) -> Answer:
+        unknown = set(params) - {"message", "access_token"}
+        if unknown:
+            self.problems.append(f"edit of {post['id']}: parameters the bot does not send {sorted(unknown)}")
+        if "message" not in params:
+            return graph_error(400, 100, "(#100) Nothing to update: message is required", "OAuthException")
+        if str(params["message"]) != post["message"]:
+            post.setdefault("edits", []).append(post["message"])  # the earlier messages, oldest first
+            post["message"] = str(params["message"])
+        return Answer(200, {"success": True})

@@ -8,6 +8,10 @@
 - Posts and media are stored; duplicate text gets X's 403; a 24-hour cap answers 429 with X's headers.
 - Faults for the next N calls: 5xx, 429 with a reset, a hang, or "store the post, then hang" (a crash
   between X's answer and the bot's commit).
+- No edit: X's OpenAPI document has no ``PUT`` or ``PATCH`` on ``/2/tweets/{id}``, so such a request is answered
+  404 as X answers a route it does not have, and kept in ``edit_attempts`` (a test asserts the bot made none).
+- A delete of a post that is not there is answered as ``missing_delete`` says: X v2's problem for a resource
+  not found (``resource-not-found``, in a 200), ``{"deleted": false}``, or a 404.
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ class Fault:
 class FakeX(FakeServer):
     """X API v2. Faults here are X's own kind (``Fault`` above), checked after the signature, as X does."""
 
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
     def __init__(self, clock: ManualClock, *, consumer_key: str = "ck-123", consumer_secret: str = "cs-456",
                  token: str = "at-789", token_secret: str = "ats-012", username: str = "qurays_news",
                  daily_cap: int = 17) -> None:
@@ -96,6 +102,8 @@ class FakeX(FakeServer):
         self.faults: list[Fault] = []
         self.revoked = False
         self.validation_errors: list[str] = []
+        self.edit_attempts: list[tuple[str, str]] = []  #: (method, path) of every PUT or PATCH on a post
+        self.missing_delete = "problem"  #: how a delete of a post not there is answered: problem, false or 404
         self._ids = itertools.count(1_861_000_000_000_000_000)
         #: X's pay-per-use: what each charged request cost (X's name of the price, micro-dollars), the prepaid
         #: credits left (None: plenty) and the spending limit of the Developer Console (None: none)
@@ -138,6 +146,9 @@ class FakeX(FakeServer):
 
     def _answer(self, request: Request) -> tuple[int, Any, dict[str, str]]:
         path, body = request.path, request.body
+        if request.method in ("PUT", "PATCH") and path.startswith("/2/tweets/"):
+            with self._lock:
+                self.edit_attempts.append((request.method, path))
         problem = self._auth_problem(request)
         if problem or self.revoked:
             return 401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
@@ -180,9 +191,20 @@ class FakeX(FakeServer):
                 found = [t for t in self.tweets if t["id"] == tweet_id]
                 for t in found:
                     self.tweets.remove(t)
-            return 200, {"data": {"deleted": bool(found)}}, {}
+            return (200, {"data": {"deleted": True}}, {}) if found else self._not_found(tweet_id)
         return 404, {"title": "Not Found Error", "status": 404, "type": "about:blank",
                      "detail": f"Sorry, that page does not exist: {path}"}, {}
+
+    def _not_found(self, tweet_id: str) -> tuple[int, Any, dict[str, str]]:
+        """X's answer to a delete of a post that is not there (``missing_delete``)."""
+        problem = {"value": tweet_id, "detail": f"Could not find post with id: [{tweet_id}].",
+                   "title": "Not Found Error", "resource_type": "tweet", "parameter": "id", "resource_id": tweet_id,
+                   "type": "https://api.x.com/2/problems/resource-not-found"}
+        if self.missing_delete == "false":
+            return 200, {"data": {"deleted": False}}, {}
+        if self.missing_delete == "404":
+            return 404, {**problem, "status": 404}, {}
+        return 200, {"errors": [problem]}, {}
 
     # Money (X's pay-per-use: CONTRACTS.md, X section).
 

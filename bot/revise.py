@@ -169,7 +169,7 @@ class Reviser:
         if rev.tries >= MAX_TRIES:
             return self._give_up(rev, f"{error} (given up after {rev.tries} tries)")
         now = self.clock.now()
-        at = now + backoff(rev.tries - 1, RETRY_BASE, RETRY_CAP, self.draw())
+        at = now + backoff(rev.tries, RETRY_BASE, RETRY_CAP, self.draw())
         self.store.record_revise_failed(rev, now, error, at)
         return Outcome(rev.delivery.id, rev.delivery.account_id, "retry", error)
 

@@ -5,6 +5,7 @@ itself); every change in the post's history with what caused it. Over real socke
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,12 @@ from bot.policy import edit_action
 
 from .kit.configs import account, sample_site
 from .kit.e2e import publish
+from .kit.fake_discord import FakeDiscord
+from .kit.fake_facebook import FakeFacebook
+from .kit.fake_mastodon import FakeMastodon
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
-from .kit.servers import FeedServer
+from .kit.servers import Answer, FeedServer
 from .kit.wordpress import Item
 
 HEADLINE = "وزير الخارجية يزور بغداد لبحث ملف المياه"
@@ -146,4 +150,97 @@ def test_a_quick_fix_within_settle_reaches_the_waiting_post_itself(
     [sent] = bot.dispatch()
     assert sent.status == "sent" and [t["text"] for t in fake_x.tweets] == [CORRECTED]  # once, corrected
     assert _events(bot, row.id) == []  # nothing to correct: it went out as the site says it now
+    bot.close()
+
+
+def _now_says(fake: Any, platform: str, tmp_path: Path) -> list[str]:
+    if platform == "telegram":
+        return [m.get("text") or m.get("caption") or "" for m in fake.messages]
+    if platform == "facebook":
+        return [p["message"] for p in fake.posts]
+    if platform == "mastodon":
+        return [s["text"] for s in fake.statuses]
+    if platform == "discord":
+        return [m["content"] for m in fake.messages]
+    lines = [json.loads(line) for line in (tmp_path / "posts.jsonl").read_text(encoding="utf-8").splitlines()]
+    latest: dict[str, str] = {}
+    for line in lines:
+        latest[str(line.get("edited") or f"console-{line['delivery']}")] = line["text"]
+    return list(latest.values())
+
+
+@pytest.mark.parametrize("platform", ["telegram", "facebook", "mastodon", "discord", "console"])
+def test_update_edits_the_post_in_place_with_the_corrected_text_fitted(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, facebook: FakeFacebook, mastodon: FakeMastodon,
+    discord: FakeDiscord, clock: ManualClock, platform: str,
+) -> None:
+    fakes: dict[str, Any] = {"telegram": telegram, "facebook": facebook, "mastodon": mastodon, "discord": discord}
+    extra: dict[str, Any] = {"template": "{title}\n{short_link}", "on_edit": "update", "image": "none"}
+    if platform == "console":
+        acc = {"id": "acc", "platform": "console", "output": str(tmp_path / "posts.jsonl"), **extra}
+    else:
+        acc = account(fakes[platform], "acc", **extra)
+        if platform == "mastodon":
+            acc["image"] = False
+    bot = _bot(tmp_path, feed_server, clock, [acc])
+    _posted(bot, feed_server, clock, Item(504, HEADLINE, ["سياسة"]))
+    link = "https://news.example/?p=504"
+    assert _now_says(fakes.get(platform), platform, tmp_path) == [f"{HEADLINE}\n{link}"]
+    publish(feed_server, [Item(504, CORRECTED, ["سياسة"])])
+    bot.poll("main")
+    outcomes = bot.dispatch()
+    assert [(o.account_id, o.status) for o in outcomes] == [("acc", "corrected")]
+    assert _now_says(fakes.get(platform), platform, tmp_path) == [f"{CORRECTED}\n{link}"]  # the same post, edited
+    [row] = bot.store.deliveries()
+    assert row.state == DeliveryState.SENT and row.text == f"{CORRECTED}\n{link}"
+    history = _events(bot, row.id)
+    assert [e[:2] for e in history] == [("edited on site", "the feed (a corrected headline)"),
+                                        ("corrected", "the feed (a corrected headline)")]
+    assert HEADLINE in history[1][2]  # what it said before
+    # The same headline again, or only punctuation added: nothing more to do.
+    publish(feed_server, [Item(504, CORRECTED + ".", ["سياسة"])])
+    bot.poll("main")
+    assert bot.dispatch() == [] and len(_events(bot, row.id)) == 2
+    bot.close()
+
+
+def test_a_corrected_text_is_fitted_as_a_new_post_and_one_that_cannot_go_is_given_up_with_why(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+) -> None:
+    bot = _bot(tmp_path, feed_server, clock, [account(telegram, "tg", template="{title}\n{short_link}", image="none",
+                                                      on_edit="update")])
+    _posted(bot, feed_server, clock, Item(505, HEADLINE, ["سياسة"]))
+    [message] = telegram.messages
+    telegram.uneditable.add(message["message_id"])  # Telegram will not edit this one
+    publish(feed_server, [Item(505, CORRECTED, ["سياسة"])])
+    bot.poll("main")
+    [o] = bot.dispatch()
+    assert o.status == "correction failed" and "message can't be edited" in (o.detail or "")
+    [row] = bot.store.deliveries()
+    assert row.text == f"{HEADLINE}\nhttps://news.example/?p=505" and not bot.store.anything_to_revise()
+    assert [e[0] for e in _events(bot, row.id)] == ["edited on site", "correction failed"]
+    bot.close()
+
+
+def test_an_edit_that_fails_for_a_while_is_tried_again_and_a_rate_limit_pauses_the_account(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+) -> None:
+    bot = _bot(tmp_path, feed_server, clock, [account(telegram, "tg", template="{title}", image="none",
+                                                      on_edit="update")])
+    _posted(bot, feed_server, clock, Item(506, HEADLINE, ["سياسة"]))
+    publish(feed_server, [Item(506, CORRECTED, ["سياسة"])])
+    bot.poll("main")
+    telegram.fail_next("/bot", Answer(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}))
+    [o] = bot.dispatch()
+    assert o.status == "retry" and telegram.messages[0]["text"] == HEADLINE
+    assert bot.dispatch() == []  # not before its backoff
+    clock.advance(timedelta(minutes=3))
+    telegram.rate_limit_next(120)
+    [o] = bot.dispatch()
+    assert o.status == "rate_limited"
+    clock.advance(timedelta(seconds=60))
+    assert bot.dispatch() == []  # the account is paused
+    clock.advance(timedelta(seconds=61))
+    [o] = bot.dispatch()
+    assert o.status == "corrected" and telegram.messages[0]["text"] == CORRECTED
     bot.close()

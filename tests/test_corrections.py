@@ -19,7 +19,7 @@ from bot.config.accounts import ConsoleAccount, XAccount
 from bot.core import Bot
 from bot.errors import ConfigError
 from bot.models import DeliveryState
-from bot.policy import edit_action
+from bot.policy import corrections_for, edit_action
 
 from .kit.configs import account, sample_site
 from .kit.e2e import publish
@@ -116,6 +116,11 @@ def test_x_cannot_edit_so_the_fallback_decides_and_the_history_says_so(
     again = rows["x-again"]
     assert again.state == DeliveryState.SENT and again.text == f"{CORRECTED} #عاجل"
     assert [e[0] for e in _events(bot, again.id)] == ["repost"]
+    # Asked again (a notice of another edit reads the article again): the correction was noted once.
+    article = bot.store.article_by_id(rows["x"].article_id)
+    assert bot.store.correct(rows["x"].article_id, clock.now(), "the editor's text in the plugin",
+                             corrections_for(bot.config.accounts, article, clock.now())) == 0
+    assert len(_events(bot, rows["x"].id)) == 1 and len(fake_x.tweets) == 3
     bot.close()
 
 

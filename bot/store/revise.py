@@ -80,9 +80,10 @@ def correct(c: Connection, article_id: int, now: datetime, by: str, correcting: 
             continue
         said = f"corrected on the site: «{source}» → «{new}»"
         if x.action == UPDATE:
-            if d["revise"] != DELETE:
-                c.execute(deliveries.update().where(deliveries.c.id == d["id"]).values(
-                    revise=UPDATE, revise_by=by, revise_due=now, revise_error=None, revise_claimed_until=None))
+            if d["revise"] is not None:
+                continue  # an update owed already composes the article as it is then; a deletion goes first
+            c.execute(deliveries.update().where(deliveries.c.id == d["id"]).values(
+                revise=UPDATE, revise_by=by, revise_due=now, revise_error=None, revise_claimed_until=None))
             _event(c, d["id"], now, "edited on site", f"{said}; the post will be updated ({x.why})", by)
         elif x.action == "repost" and d["state"] == SENT:
             earlier = [*(d["earlier"] or []), *([[d["remote_id"], d["remote_url"]]] if d["remote_id"] else [])]
@@ -93,7 +94,8 @@ def correct(c: Connection, article_id: int, now: datetime, by: str, correcting: 
                  revision=deliveries.c.revision + 1, updated_at=now, earlier=earlier or None, revise=None,
                  note=f"awaiting approval ({x.approval}); {again}" if x.approval else again)
             _event(c, d["id"], now, "repost", f"{said}; posting it again ({x.why})", by)
-        elif d["state"] == SENT:
+        elif d["state"] == SENT:  # noted once: the next correction is compared with this one
+            c.execute(deliveries.update().where(deliveries.c.id == d["id"]).values(source_text=new))
             _event(c, d["id"], now, "edited on site", f"{said}; the post is left as it is ({x.why})", by)
         else:
             continue

@@ -89,7 +89,7 @@ def routes(console: Console) -> list[BaseRoute]:
         config = page.ops.bot.config
         shown = _shown(page, row) if row.state == DeliveryState.AWAITING_APPROVAL else None
         return console.render(page, "post.html", row=row, events=page.ops.post_history(delivery_id),
-                              check=_profile(config, row.account_id), shown=shown)
+                              check=_profile(config, row.account_id), shown=shown, who=page.speak.who)
 
     def accounts(page: Page) -> Response:
         config = page.ops.bot.config

@@ -50,6 +50,11 @@ class Speaker:
         text = catalogue(self.lang).gettext(message)
         return text.format(**values) if values else text
 
+    def who(self, by: str) -> str:
+        """Who or what asked, in the reader's language: a machine cause (:data:`CAUSES`) translated, a person's
+        name as it is."""
+        return self.gettext(by) if by in CAUSES else by
+
     def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
         text = catalogue(self.lang).ngettext(singular, plural, n)
         return text.format(n=n, **values)
@@ -81,6 +86,9 @@ DATA_WORDS = (
     N_("post"), N_("retry"), N_("retry for approval"), N_("skip"), N_("unpost"), N_("edit"), N_("approve"),
     N_("reject"), N_("send now"),
     N_("schedule"),
+    # … a correction or a withdrawal of the article on the site, and what became of its posts out.
+    N_("edited on site"), N_("corrected"), N_("correction failed"), N_("repost"), N_("withdrawn"), N_("withdraw"),
+    N_("delete failed"), N_("published again"), N_("delete asked"),
     # Roles, and where a user signs in.
     N_("viewer"), N_("editor"), N_("admin"), N_("removed"), N_("local"), N_("wordpress"),
     # A feed's health.
@@ -89,3 +97,10 @@ DATA_WORDS = (
     N_("dry run"), N_("does not fit"), N_("already posted"), N_("waiting"), N_("scheduled"), N_("retry_later"),
     N_("in doubt"), N_("held"), N_("duplicate"), N_("rate_limited"), N_("budget"), N_("lost"),
 )
+
+#: Who or what asked, where no person did (a post's history names them as ``by``): shown translated, while a
+#: person's name is shown as it is (a user's name has no spaces, so none of these is ever one).
+CAUSES = frozenset((
+    N_("the site"), N_("the site (the plugin's notice)"), N_("the site (the REST API's check)"),
+    N_("the feed (a corrected headline)"), N_("the editor's text in the plugin"), N_("the bot"),
+))

@@ -4,7 +4,7 @@ person as ``by``; the overview and the queue refresh themselves (htmx polling ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,9 @@ PAGE_SIZE = 50
 LIVE_EVERY = 5
 #: Posts awaiting approval shown at once (each with the text it would go with).
 APPROVALS_SHOWN = 100
+#: Withdrawn articles read (newest withdrawal first) to find the one whose posts a person asks to delete (the
+#: overview lists fewer).
+WITHDRAWN_READ = 50
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -36,6 +39,8 @@ def routes(console: Console) -> list[BaseRoute]:
         for p in status["problems"]:
             if p["kind"] == "delivery":
                 p["check"] = _profile(config, p["account"])
+            if p["kind"] == "withdrawn":  # one action deletes them all: shown while any is not being deleted yet
+                p["deletable"] = not all(post["deleting"] for post in p["posts"])
             p["held"] = p["kind"] == "account" and any(a["id"] == p.get("account") and a["held"]
                                                        for a in status["accounts"])
         return {"status": status, "live_every": LIVE_EVERY}
@@ -89,7 +94,7 @@ def routes(console: Console) -> list[BaseRoute]:
         config = page.ops.bot.config
         shown = _shown(page, row) if row.state == DeliveryState.AWAITING_APPROVAL else None
         return console.render(page, "post.html", row=row, events=page.ops.post_history(delivery_id),
-                              check=_profile(config, row.account_id), shown=shown)
+                              check=_profile(config, row.account_id), shown=shown, who=page.speak.who)
 
     def accounts(page: Page) -> Response:
         config = page.ops.bot.config
@@ -115,6 +120,21 @@ def routes(console: Console) -> list[BaseRoute]:
                 return console.done(page, to, page.speak.gettext("It waits for its account: the queue says why."))
             return console.done(page, to, page.speak.gettext("Done."))
         return run
+
+    def withdraw(page: Page) -> Response:
+        """Delete every post out of an article the site withdrew (the overview's one button for them): asked of
+        the operations layer, made by the daemon's reviser (at once where there is no daemon to wake). Only for
+        such an article: deleting the posts of one still published is an admin's, post by post (``unpost``)."""
+        delivery_id = number(page.request.path_params["id"], 0)
+        to = own_path(page.form.get("back"), "/")
+        if _withdrawn_posts(page, delivery_id) is None:
+            return console.done(page, to, page.speak.gettext(
+                "Only the posts of an article the site withdrew are deleted here."), "error")
+        try:
+            page.ops.withdraw(delivery_id, by(page))
+        except BotError as exc:
+            return console.done(page, to, str(exc), "error")
+        return console.done(page, to, *_withdrawal(page, delivery_id))
 
     def account_act(hold: bool) -> Callable[[Page], Response]:
         def run(page: Page) -> Response:
@@ -151,6 +171,7 @@ def routes(console: Console) -> list[BaseRoute]:
               methods=["POST"]),
         Route("/posts/{id}/reject", v("editor", act(lambda p, i: p.ops.reject(i, by(p), p.form.get("reason") or None),
                                                      "/approvals"), write=True), methods=["POST"]),
+        Route("/posts/{id}/withdraw", v("editor", withdraw, write=True), methods=["POST"]),
         Route("/posts/{id}/unpost", v("admin", act(lambda p, i: p.ops.unpost(i, by(p))), write=True),
               methods=["POST"]),
         Route("/accounts/{id}/hold", v("admin", account_act(True), write=True), methods=["POST"]),
@@ -168,6 +189,28 @@ def _shown(page: Page, row: DeliveryRow) -> str | None:
         return page.ops.composed_text(row.id)
     except BotError:
         return None
+
+
+def _withdrawn_posts(page: Page, delivery_id: int) -> Sequence[tuple[DeliveryRow, str | None, str | None]] | None:
+    """The posts still out of this delivery's article, each with the change owed it and its last error, when the
+    site withdrew the article; None when it did not, or none of its posts is out any more."""
+    row = page.ops.bot.store.delivery(delivery_id)
+    if row is None:
+        return None
+    return next((w.posts for w in page.ops.bot.store.withdrawn(WITHDRAWN_READ) if w.article_id == row.article_id),
+                None)
+
+
+def _withdrawal(page: Page, delivery_id: int) -> tuple[str, str]:
+    """What became of the deletions just asked for a withdrawn article's posts, as the store has them now: all
+    gone; some not being deleted (given up, or no id on the platform: the overview says which); or being made
+    (by the daemon's reviser)."""
+    left = _withdrawn_posts(page, delivery_id)
+    if not left:
+        return page.speak.gettext("The posts were deleted."), "ok"
+    if any(owed is None for _, owed, _ in left):
+        return page.speak.gettext("Some posts could not be deleted: the overview says why."), "error"
+    return page.speak.gettext("The posts are being deleted."), "ok"
 
 
 def _day(value: str | None, config: BotConfig, *, end: bool = False) -> datetime | None:

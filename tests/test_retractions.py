@@ -18,6 +18,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import load_config
 from bot.core import Bot
+from bot.errors import UsageError
 from bot.feeds import new_session
 from bot.feeds.wordpress import post_standing, published_ids
 from bot.models import DeliveryState
@@ -228,3 +229,19 @@ def test_post_standing_reads_wordpress_own_answers(feed_server: FeedServer) -> N
     assert post_standing(feed_server.base, 3, auth=("socialbot", "x"), **ask) is None  # the credentials', maybe
     assert post_standing(feed_server.base, 4, **ask) is None  # a plain 404 page: not WordPress saying so
     assert published_ids(feed_server.base, [1, 2, 3], **ask) == {1}
+
+
+def test_an_editors_withdraw_is_only_for_a_withdrawn_article(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
+) -> None:
+    bot = site(tmp_path, feed_server, clock, [account(fake_x, "x", template="{title}")])
+    first, _ = items(feed_server)
+    posted(bot, feed_server, clock, first)
+    [row] = bot.store.deliveries()
+    with pytest.raises(UsageError, match="was not withdrawn on the site"):
+        Operations(bot).withdraw(row.id, "omar", withdrawn_only=True)
+    assert len(fake_x.tweets) == 1
+    bot.retractions.withdraw(row.article_id, "trashed on the site (the plugin's notice)", "the site")
+    assert Operations(bot).withdraw(row.id, "omar", withdrawn_only=True).startswith("deleted 1 of 1")
+    assert fake_x.tweets == []
+    bot.close()

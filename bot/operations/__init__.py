@@ -154,11 +154,15 @@ class Operations(EditingMixin, UsersOperations):
         self.bot.store.unposted(delivery_id, self.bot.clock.now(), by, where)
         return f"deleted {where} ({row.account_id})"
 
-    def withdraw(self, delivery_id: int, by: str) -> str:
+    def withdraw(self, delivery_id: int, by: str, *, withdrawn_only: bool = False) -> str:
         """Delete every post out of this delivery's article, on every platform that allows it (the one action on a
         withdrawn article's flagged posts): each is owed a deletion, made by the reviser and kept in its history
-        with who asked. Here (the CLI) they are made at once and told; from the console the daemon makes them."""
+        with who asked. Here (the CLI) they are made at once and told; from the console the daemon makes them.
+        ``withdrawn_only`` (an editor's, in the console): refused unless the site withdrew the article."""
         row = self._row(delivery_id)
+        if withdrawn_only and not self.bot.store.is_withdrawn(row.article_id):
+            raise UsageError(f"delivery {delivery_id}'s article was not withdrawn on the site: delete its posts one "
+                             "by one (bot unpost)")
         owed = self.bot.store.withdraw_posts(row.article_id, self.bot.clock.now(), by)
         if not owed:
             raise UsageError(f"delivery {delivery_id}'s article has no post out whose id the bot knows: nothing to "

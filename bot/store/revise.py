@@ -188,6 +188,11 @@ class ReviseMixin(StoreBase):
                 _event(c, d_id, now, "delete asked", f"deletion asked by {by}", by)
             return len(owed)
 
+    def is_withdrawn(self, article_id: int) -> bool:
+        with self.engine.connect() as c:
+            return c.execute(sa.select(articles.c.id).where(articles.c.id == article_id,
+                                                            articles.c.retracted_at.is_not(None))).first() is not None
+
     def anything_to_revise(self) -> bool:
         """Whether any post out is owed a change (one indexed query: the usual idle answer is no)."""
         with self.light.connect() as c:

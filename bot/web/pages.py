@@ -131,7 +131,7 @@ def routes(console: Console) -> list[BaseRoute]:
             return console.done(page, to, page.speak.gettext(
                 "Only the posts of an article the site withdrew are deleted here."), "error")
         try:
-            page.ops.withdraw(delivery_id, by(page))
+            page.ops.withdraw(delivery_id, by(page), withdrawn_only=True)
         except BotError as exc:
             return console.done(page, to, str(exc), "error")
         return console.done(page, to, *_withdrawal(page, delivery_id))

@@ -27,6 +27,7 @@ from bot.retract import TIMEOUT
 
 from .kit.configs import account, sample_site
 from .kit.e2e import publish
+from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
 from .kit.servers import FeedServer, Seen
 from .kit.wordpress import Item
@@ -36,10 +37,10 @@ OTHER = "افتتاح جسر الجادرية بعد أعمال صيانة اس�
 
 
 def site(tmp_path: Path, feed_server: FeedServer, clock: ManualClock, accounts: list[dict[str, Any]],
-         site_url: str | None = None, **site_settings: Any) -> Bot:
+         site_url: str | None = None, top: dict[str, Any] | None = None) -> Bot:
     path = sample_site(tmp_path, feed_server, accounts, feed={"site_url": site_url or feed_server.base},
                        site={"name": "قريش", "url": feed_server.base, "wordpress_api": True,
-                             "timezone": "Asia/Baghdad", **site_settings})
+                             "timezone": "Asia/Baghdad"}, **(top or {}))
     bot = Bot.open(load_config(path), clock=clock)
     bot.poll("main")  # the first start: the sample feed is only marked seen
     return bot
@@ -244,4 +245,24 @@ def test_an_editors_withdraw_is_only_for_a_withdrawn_article(
     bot.retractions.withdraw(row.article_id, "trashed on the site (the plugin's notice)", "the site")
     assert Operations(bot).withdraw(row.id, "omar", withdrawn_only=True).startswith("deleted 1 of 1")
     assert fake_x.tweets == []
+    bot.close()
+
+
+def test_a_withdrawal_left_to_a_person_is_told_and_its_end_too(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, desk: FakeTelegram, clock: ManualClock,
+) -> None:
+    alerts = {"channels": [{"type": "telegram", "bot_token": desk.token, "chat_id": "@qurays_desk",
+                            "base_url": desk.base}]}
+    bot = site(tmp_path, feed_server, clock, [account(fake_x, "x", template="{title}")], top={"alerts": alerts})
+    first, _ = items(feed_server)
+    posted(bot, feed_server, clock, first)
+    [row] = bot.store.deliveries()
+    bot.retractions.withdraw(row.article_id, "trashed on the site (the plugin's notice)", "the site")
+    bot.alert()
+    [told] = desk.messages
+    assert f"«{HEADLINE}» was withdrawn" in told["text"] and f"bot withdraw {row.id}" in told["text"]
+    Operations(bot).withdraw(row.id, "هدى")
+    clock.advance(timedelta(minutes=5))
+    bot.alert()
+    assert len(desk.messages) == 2 and f"the posts of «{HEADLINE}» are no longer out" in desk.messages[1]["text"]
     bot.close()

@@ -2,7 +2,8 @@
 
 The problems (:func:`find_problems`): an account held (its credentials refused, or held by a person), a
 feed that failed ``unhealthy_after`` polls in a row, posts in doubt, a token that expires within
-``alerts.token_warning``, an X account's budget (80 % spent, or no room for its next post). At each look
+``alerts.token_warning``, an X account's budget (80 % spent, or no room for its next post), an article withdrawn
+on the site whose posts are still out and not being deleted (flagged, or a deletion given up). At each look
 (:meth:`Alerter.run`, every ``alerts.interval`` in the daemon, once per ``bot poll``) they are compared with
 the open ones (the store's ``alerts``); then each channel is told what it is owed: the truth now, where its
 last word differs (``bot.store.alerts``). A channel that fails is tried again with a growing pause, the others
@@ -97,6 +98,16 @@ def find_problems(config: BotConfig, store: Store, now: datetime) -> dict[str, P
             f"{len(ids)} post(s) on {account_id} may or may not have gone out ({shown}). Look on the account: "
             "bot skip ID for one that is there, bot retry ID for one that is not",
             f"no post on {account_id} is in doubt any more")
+    for w in store.withdrawn():  # the site withdrew it, and a person must delete its posts (or see why they could not)
+        left = [row for row, owed, _ in w.posts if owed != "delete"]
+        if left:
+            key = f"withdrawn:{w.article_id}"
+            accounts = ", ".join(sorted({row.account_id for row in left}))
+            problems[key] = Problem(
+                key, "withdrawn", left[0].account_id,
+                f"«{w.title}» was withdrawn ({w.why}), but {len(left)} post(s) are still out ({accounts}): bot "
+                f"withdraw {left[0].id} deletes them all (bot status says why any could not be)",
+                f"the posts of «{w.title}» are no longer out")
     return problems
 
 
@@ -181,11 +192,11 @@ class Alerter:
 
     def _watched(self, key: str) -> bool:
         """Whether the problem's account or feed is still looked at (an account disabled or removed, a feed
-        removed: its problem's end is not news)."""
+        removed: its problem's end is not news; posts in doubt and a withdrawn article's posts always are)."""
         kind, _, subject = key.partition(":")
         if kind == "feed":
             return any(f.id == subject for f in self.config.feeds)
-        if kind == "in_doubt":
+        if kind in ("in_doubt", "withdrawn"):
             return True
         return any(a.id == subject and a.enabled for a in self.config.accounts)
 

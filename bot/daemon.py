@@ -182,7 +182,7 @@ class Daemon:
             return
 
         def apply() -> None:
-            changed = self.bot.retractions.notice(notice.event, notice.post_id, notice.url)
+            changed = self.bot.retractions.notice(notice.event, notice.post_id, notice.url, notice.site)
             if changed + self.bot.say.notice(notice.event, notice.post_id, notice.url):
                 self.dispatch_job()
 

@@ -12,7 +12,8 @@ from. The store applies them (``bot/store/outbox.py``); nothing else writes a de
   ``awaiting_approval`` → ``skipped``), ``shared again`` (those ``skipped`` so, never sent → ``queued``, or
   ``awaiting_approval`` where the account's approval applies)
 - the site's withdrawal of the article (the plugin's notice, the REST API's check): ``withdrawn`` (``queued`` |
-  ``awaiting_approval`` → ``skipped``), ``published again`` (those skipped so, never sent → ``queued``, or
+  ``awaiting_approval`` → ``skipped``; ``withdrawn in doubt``: ``queued`` after a send that may have posted it →
+  ``in_doubt``), ``published again`` (those skipped so, never sent → ``queued``, or
   ``awaiting_approval``); the reviser: ``withdraw`` (``sent`` → ``deleted``), where the account's ``on_retract``
   is delete or a person asked
 - operators: ``approve`` (``awaiting_approval`` → ``queued``), ``reject`` (``awaiting_approval`` → ``skipped``),
@@ -80,6 +81,8 @@ SHARED_AGAIN_FOR_APPROVAL = _t("shared again for approval", AWAITING, SKIPPED)  
 # The site's withdrawal of an article (unpublished, private, trashed, deleted), learned from the plugin's notice or the
 # REST API; and its publication again.
 WITHDRAWN = _t("withdrawn", SKIPPED, Q, AWAITING)  #: the article was withdrawn before its post went out
+#: … while its post waited to be sent again after a send that may have posted it: a person checks
+WITHDRAWN_IN_DOUBT = _t("withdrawn in doubt", IN_DOUBT, Q)
 REPUBLISHED = _t("published again", Q, SKIPPED)  #: … and published again: those it skipped, never sent, go
 REPUBLISHED_FOR_APPROVAL = _t("published again for approval", AWAITING, SKIPPED)  #: the same, where approval applies
 WITHDRAW = _t("withdraw", DELETED, SENT)  #: the reviser deleted the post of a withdrawn article on its platform

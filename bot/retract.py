@@ -2,15 +2,16 @@
 
 It is learned two ways:
 
-- the companion plugin's signed notice of ``unpublish``, ``trash`` or ``delete`` (:meth:`Retractions.notice`);
-  where the REST API is on, one request first asks where the post stands, and only an answer that it is
-  published overrides the notice (a publish that came right after it); ``publish`` of a withdrawn article
-  publishes it again (:meth:`bot.store.Store.republish`);
-- the REST API, every ``site.retract_check``, for the articles posted in the last ``site.retract_window``
-  (:meth:`Retractions.check`): one request lists which of their ids are still published; each one missing is
-  asked for alone (at most :data:`CONFIRM_MAX` a check), and only the REST API's own answer that it is not
-  public (``rest_forbidden``), deleted (``rest_post_invalid_id``) or in another status counts. A site that does
-  not answer, answers an error or anything but JSON is never taken for a retraction.
+- the companion plugin's signed notice of ``unpublish``, ``trash`` or ``delete`` (:meth:`Retractions.notice`),
+  matched to the articles of the notice's own site; where the REST API is on, one request to that site first asks
+  where the post stands, and only an answer that it is published overrides the notice (a publish that came right
+  after it); ``publish`` of a withdrawn article publishes it again (:meth:`bot.store.Store.republish`);
+- the REST API, every ``site.retract_check``, for the articles posted in the last ``site.retract_window`` (and
+  those first seen in it whose posts wait: settling, awaiting approval) (:meth:`Retractions.check`): one request
+  lists which of their ids are still published; each one missing is asked for alone (at most :data:`CONFIRM_MAX`
+  a check; one found published so is not asked again for :data:`STOOD_KEPT`), and only the REST API's own answer
+  that it is not public (``rest_forbidden``), deleted (``rest_post_invalid_id``) or in another status counts. A
+  site that does not answer, answers an error or anything but JSON is never taken for a retraction.
 
 A withdrawn article's waiting posts are skipped; its posts out are deleted where the account's ``on_retract`` is
 delete (by the reviser, :mod:`bot.revise`), else flagged: ``bot status`` and the console's overview list them
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
@@ -37,6 +39,9 @@ log = logging.getLogger("bot")
 WITHDRAWING = {"unpublish": "unpublished on the site", "trash": "trashed on the site", "delete": "deleted on the site"}
 #: Posts missing from a check's list that are asked for one by one, at most, per check (the rest wait for the next).
 CONFIRM_MAX = 10
+#: How long a post the list leaves out, yet found published when asked alone (a plugin filtering the list, a stale
+#: cache), is not asked alone again: it must not take the others' turn at every check.
+STOOD_KEPT = timedelta(hours=6)
 #: Seconds the REST API has to answer each request of a check.
 TIMEOUT = 5.0
 
@@ -45,12 +50,14 @@ class Retractions:
     """Learns which articles the site withdrew, and applies it to their posts."""
 
     def __init__(self, config: BotConfig, store: Store, clock: Clock, *, session: Callable[[str], requests.Session],
-                 articles_of: Callable[[int, str], list[int]]) -> None:
+                 articles_of: Callable[[int, str, str | None], list[int]]) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.session = session  #: the REST API's kept-alive session (``Bot.session("wordpress")``)
-        self.articles_of = articles_of  #: the stored articles of a WordPress post, by its id or address
+        self._stood: dict[tuple[str, int], datetime] = {}  #: (site, post id) left out of the list yet published
+        #: the stored articles of a WordPress post, by its id (on one host, where given) or its address
+        self.articles_of = articles_of
 
     def _delete_accounts(self) -> list[str]:
         return [a.id for a in self.config.accounts if a.enabled and a.on_retract == "delete"]
@@ -63,10 +70,16 @@ class Retractions:
                         why, skipped, owed)
         return skipped, owed
 
-    def notice(self, event: str, post_id: int, url: str) -> int:
-        """The plugin's notice of a change to a post: a withdrawal, or a publish of a withdrawn one. How many
-        stored articles it changed."""
-        found = self.articles_of(post_id, url)
+    def notice(self, event: str, post_id: int, url: str, site: str = "") -> int:
+        """The plugin's notice of a change to a post on ``site`` (its home address): a withdrawal, or a publish of a
+        withdrawn one. Only that site's articles are matched, and its REST API asked. How many stored articles it
+        changed."""
+        sites = self._sites()
+        host = _host(site) if site else None
+        if host is not None and host not in {h for feed in self.config.feeds for h in self.config.own_hosts(feed)}:
+            log.warning("a notice for post %d of %s, a site this config does not hold: ignored", post_id, site[:200])
+            return 0
+        found = self.articles_of(post_id, url, host)
         if not found:
             return 0
         if event == "publish":
@@ -74,7 +87,8 @@ class Retractions:
         why = WITHDRAWING.get(event)
         if why is None:
             return 0
-        if self.config.site.wordpress_api and post_id > 0 and self._standing(post_id) == "publish":
+        base = sites.get(host) if host is not None else None
+        if self.config.site.wordpress_api and post_id > 0 and self._standing(post_id, base) == "publish":
             log.info("post %d: the plugin says %s, but the REST API shows it published: left as it is", post_id, why)
             return 0
         for article_id in found:
@@ -99,7 +113,9 @@ class Retractions:
         site = self.config.site
         if not site.wordpress_api or not site.retract_check:
             return 0
-        recent = self.store.recently_posted(self.clock.now() - site.retract_window)
+        now = self.clock.now()
+        self._stood = {k: t for k, t in self._stood.items() if now - t < STOOD_KEPT}
+        recent = self.store.recently_posted(now - site.retract_window)
         by_site: dict[str, list[tuple[int, int]]] = {}
         sites = self._sites()
         for article_id, key in recent:
@@ -116,10 +132,13 @@ class Retractions:
                     log.info("retraction check: %s gave no usable answer; nothing is taken as withdrawn", site_url)
                     break
                 for article_id, pid in chunk:
-                    if pid in shown or confirmed >= CONFIRM_MAX:
+                    stood = self._stood.get((site_url, pid))
+                    if pid in shown or confirmed >= CONFIRM_MAX or (stood and now - stood < STOOD_KEPT):
                         continue
                     confirmed += 1
                     standing = self._standing(pid, site_url)
+                    if standing == "publish":
+                        self._stood[(site_url, pid)] = now
                     if standing is None or standing == "publish":
                         continue
                     self.withdraw(article_id, f"{_words(standing)} (the REST API's check)", "the site")
@@ -131,10 +150,13 @@ class Retractions:
         hosts: dict[str, str] = {}
         for feed in self.config.feeds:
             url = self.config.site_url_of(feed)
-            hosts.setdefault((urlsplit(url).hostname or "").lower().removeprefix("www."), url)
-        hosts.setdefault((urlsplit(self.config.site.url).hostname or "").lower().removeprefix("www."),
-                         self.config.site.url)
+            hosts.setdefault(_host(url), url)
+        hosts.setdefault(_host(self.config.site.url), self.config.site.url)
         return hosts
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
 
 
 def _words(standing: str) -> str:

@@ -28,8 +28,9 @@ from bot.clock import Clock
 from bot.config import AccountConfig
 from bot.dispatch import Outcome
 from bot.errors import AuthFailed, ComposeError, Gone, PlatformError, RateLimited, Rejected
-from bot.models import Article
+from bot.models import Article, DeliveryState
 from bot.platforms.base import Post, Publisher
+from bot.policy import approval_reason
 from bot.pricing import request_cost
 from bot.store import Revision, Store
 
@@ -60,7 +61,7 @@ class Reviser:
 
     def run(self, stop: threading.Event | None = None) -> list[Outcome]:
         """Make every change owed and due; one cheap query when none is."""
-        if not self.store.anything_to_revise():
+        if not self.store.anything_to_revise(self.clock.now()):
             return []
         outcomes: list[Outcome] = []
         held = self.store.held_accounts()
@@ -83,6 +84,8 @@ class Reviser:
         try:
             if rev.kind == "update":
                 return self._update(rev, publisher)
+            if rev.kind == "repost":
+                return self._repost(rev)
             return self._delete(rev, publisher)
         except Gone as exc:
             if rev.kind == "delete":
@@ -91,14 +94,14 @@ class Reviser:
         except RateLimited as exc:
             now = self.clock.now()
             self.store.pause_account(d.account_id, exc.until, now)
-            self.store.record_revise_failed(rev, now, f"rate limited: {exc.message}", exc.until)
+            self.store.record_revise_failed(rev, now, f"rate limited: {exc.message}", exc.until, counts=False)
             return Outcome(d.id, d.account_id, "rate_limited", exc.message)
         except AuthFailed as exc:
             now = self.clock.now()
             if self.store.hold_account(d.account_id, exc.message, now):
                 log.error("account=%s is HELD: %s. Fix its credentials, then run `bot release %s`.", d.account_id,
                           exc.message, d.account_id)
-            self.store.record_revise_failed(rev, now, f"account held: {exc.message}", now + HELD_WAIT)
+            self.store.record_revise_failed(rev, now, f"account held: {exc.message}", now + HELD_WAIT, counts=False)
             return Outcome(d.id, d.account_id, "held", exc.message)
         except (Rejected, ComposeError) as exc:
             return self._give_up(rev, str(exc))
@@ -115,38 +118,73 @@ class Reviser:
             why = f"{account.platform} does not let posts be edited" if d.remote_id else "its id on the platform is " \
                 "unknown"
             return self._give_up(rev, f"not updated: {why}")
-        text = self.compose(d.account_id, rev.article, d.article_id, d.priority)
-        source = rev.article.text_for(account.platform)
+        a = self.store.article_by_id(d.article_id)  # as the site says it now (the compose reads the same row)
+        text = self.compose(d.account_id, a, d.article_id, d.priority)
+        a = self.store.article_by_id(d.article_id)
+        source = a.text_for(account.platform)
         if text == d.text:
-            self.store.record_corrected(rev, self.clock.now(), text, source, rev.article.title)
+            self.store.record_corrected(rev, self.clock.now(), text, source, a.title)
             return Outcome(d.id, d.account_id, "unchanged", "the post already says this", d.remote_url)
-        a = rev.article
         publisher.edit(d.remote_id, Post(d.id, text, a.link, a.title, a.images, a.excerpt or a.summary,
                                          d.created_at, rev.revision, a.names))
-        self.store.record_corrected(rev, self.clock.now(), text, source, a.title)
+        if not self.store.record_corrected(rev, self.clock.now(), text, source, a.title):
+            return Outcome(d.id, d.account_id, "lost", "the claim was taken over")
         return Outcome(d.id, d.account_id, "corrected", f"updated by {rev.by}", d.remote_url)
 
+    def _repost(self, rev: Revision) -> Outcome:
+        """A post that was being sent when its article was corrected, for an account that reposts: out now, so
+        posted again (waiting for approval where its account's approval applies)."""
+        d = rev.delivery
+        account = self.policies[d.account_id]
+        approval = approval_reason(account, self.store.article_by_id(d.article_id))
+        if not self.store.record_reposted(rev, self.clock.now(), approval):
+            return Outcome(d.id, d.account_id, "lost", "the claim was taken over")
+        return Outcome(d.id, d.account_id, "reposted", f"queued again, asked by {rev.by}", d.remote_url)
+
     def _delete(self, rev: Revision, publisher: Publisher) -> Outcome:
+        """Delete the posts of its earlier revisions, then the post itself. A refusal of one does not keep the others
+        up: each is tried, and those refused are said (and stay listed)."""
         d = rev.delivery
         account = self.policies.get(d.account_id)
         left = list(rev.earlier)
-        for remote_id, url in rev.earlier:  # the posts of its earlier revisions first
+        refused: list[str] = []
+        for remote_id, url in rev.earlier:
             try:
                 publisher.delete(remote_id)
                 self._charge(account, d.id)
             except Gone:
                 pass
+            except Rejected as exc:
+                refused.append(f"{url or remote_id}: {exc.message}")
+                continue
             except PlatformError:
                 self.store.record_earlier_deleted(rev, left)
                 raise
             left.remove((remote_id, url))
         if left != list(rev.earlier):
             self.store.record_earlier_deleted(rev, left)
-        if d.remote_id:
-            publisher.delete(d.remote_id)  # Gone: counted as deleted (_revise)
-            self._charge(account, d.id)
-        where = d.remote_url or d.remote_id or "its id on the platform is unknown"
-        return self._deleted(rev, f"deleted from the platform (was {where})")
+        gone = d.state != DeliveryState.SENT.value  # the row's own post is not out (a repost that waits)
+        if not gone and not d.remote_id:
+            refused.append("its id on the platform is unknown (the platform said it had the post already): "
+                           "delete it there by hand")
+        elif not gone and d.remote_id:
+            try:
+                publisher.delete(d.remote_id)
+                self._charge(account, d.id)
+                gone = True
+            except Gone:
+                gone = True
+            except Rejected as exc:
+                refused.append(f"{d.remote_url or d.remote_id}: {exc.message}")
+        where = d.remote_url or d.remote_id or ", ".join(u or i for i, u in rev.earlier)
+        if not refused:
+            return self._deleted(rev, f"deleted from the platform (was {where})")
+        error = "not deleted: " + "; ".join(refused)
+        if gone:  # the post itself is deleted; an earlier one the platform refused stays listed, with why
+            self.store.record_deleted(rev, self.clock.now(), f"deleted from the platform (was {where})",
+                                      keep=left, error=error)
+            return Outcome(d.id, d.account_id, "delete failed", error, d.remote_url)
+        return self._give_up(rev, error)
 
     def _deleted(self, rev: Revision, detail: str) -> Outcome:
         d = rev.delivery

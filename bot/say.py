@@ -95,9 +95,12 @@ class Say:
                               corrections_for(accounts, article, self.clock.now(), self.config.site.tz)):
             log.info("article %s: the editor's text changed: its posts out take it as their on_edit says", article.guid)
 
-    def post_articles(self, post_id: int, url: str) -> list[int]:
-        """The stored articles of a WordPress post, by its id on the site's hosts or by its address."""
+    def post_articles(self, post_id: int, url: str, host: str | None = None) -> list[int]:
+        """The stored articles of a WordPress post, by its id on the site's hosts (only on ``host``, the notice's
+        site, where given) or by its address."""
         hosts = {h for feed in self.config.feeds for h in self.config.own_hosts(feed)}
+        if host is not None:
+            hosts = {host} & hosts
         keys = sorted(f"{h}?p={post_id}" for h in hosts) if post_id > 0 else []
         return self.store.post_articles(keys, link_key(url) if url else None)
 

@@ -51,6 +51,13 @@ def test_a_correction_is_a_change_of_what_the_headline_says() -> None:
     assert is_correction("علم الطلاب", "علّم الطلاب")
     assert is_correction("سعر الدولار 1500", "سعر اليورو 1500")
     assert is_correction("التبرع بـ 5$", "التبرع بـ 5€")
+    # A number's value changed by its marks: a decimal point, a minus, a percent sign; a thousands comma does not.
+    assert is_correction("نمو الاقتصاد 2.5% هذا العام", "نمو الاقتصاد 25% هذا العام")
+    assert is_correction("نمو الاقتصاد ٢٫٥٪", "نمو الاقتصاد ٢٥٪")
+    assert is_correction("درجة الحرارة -5 في الموصل", "درجة الحرارة 5 في الموصل")
+    assert is_correction("ارتفاع 5% في الأسعار", "ارتفاع 5 في الأسعار")
+    assert not is_correction("نمو الاقتصاد ٢٫٥٪", "نمو الاقتصاد 2.5%")
+    assert not is_correction("1,500 دينار", "1500 دينار") and not is_correction("عام 2026.", "عام 2026")
     assert not is_correction(None, CORRECTED) and not is_correction(HEADLINE, "")  # nothing to compare
 
 
@@ -134,7 +141,7 @@ def test_punctuation_or_entities_only_change_nothing(
     bot.dispatch()
     [row] = bot.store.deliveries()
     assert _events(bot, row.id) == [] and row.text is not None and f"«{HEADLINE}»" not in row.text
-    assert not bot.store.anything_to_revise()
+    assert not bot.store.anything_to_revise(clock.now())
     bot.close()
 
 
@@ -222,7 +229,7 @@ def test_a_corrected_text_is_fitted_as_a_new_post_and_one_that_cannot_go_is_give
     [o] = bot.dispatch()
     assert o.status == "correction failed" and "message can't be edited" in (o.detail or "")
     [row] = bot.store.deliveries()
-    assert row.text == f"{HEADLINE}\nhttps://news.example/?p=505" and not bot.store.anything_to_revise()
+    assert row.text == f"{HEADLINE}\nhttps://news.example/?p=505" and not bot.store.anything_to_revise(clock.now())
     assert [e[0] for e in _events(bot, row.id)] == ["edited on site", "correction failed"]
     bot.close()
 

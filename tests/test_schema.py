@@ -197,3 +197,35 @@ def test_migration_0007_widens_the_state_and_keeps_every_row_and_its_history(db_
         assert c.execute(sa.text("SELECT state FROM deliveries WHERE account_id = 'tg'")).scalar() == "skipped"
         assert c.execute(sa.text("SELECT count(*) FROM delivery_events")).scalar() == 2
     engine.dispose()
+
+
+def test_migration_0011_marks_a_persons_text_sent_before_it_as_no_correction_target(db_url: str) -> None:
+    """From 0010 with data: a post whose text a person wrote (an ``edit`` in its history) gets ``source_text`` '',
+    so a corrected headline never replaces it; one composed from the headline is left to compare with it."""
+    alembic(db_url, "0010")
+    engine = make_engine(db_url)
+    naive = T0.replace(tzinfo=None)
+    with engine.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO articles (feed_id, guid, title, link, summary, author, labels, image_urls, first_seen_at,"
+            " updated_at) VALUES ('main', 'g1', 'خبر قديم', 'https://news.example/?p=1', '', '', '[]', '[]', :t, :t)"),
+            {"t": naive})
+        for account, text in (("x", "نص المحرر"), ("tg", "خبر قديم")):
+            c.execute(sa.text(
+                "INSERT INTO deliveries (article_id, account_id, state, priority, attempts, text, created_at,"
+                " updated_at, revision, maybe_posted, frozen_title) SELECT id, :a, 'sent', 0, 1, :text, :t, :t, 0,"
+                " false, 'خبر قديم' FROM articles"), {"a": account, "text": text, "t": naive})
+        c.execute(sa.text("INSERT INTO delivery_events (delivery_id, at, event, detail, by) SELECT id, :t, 'edit',"
+                          " 'نص المحرر', 'هدى' FROM deliveries WHERE account_id = 'x'"), {"t": naive})
+    engine.dispose()
+    store = Store.open(db_url, migrate=True)
+    with store.engine.connect() as c:
+        sources = dict(c.execute(sa.text("SELECT account_id, source_text FROM deliveries")).all())
+        assert c.execute(sa.text("SELECT count(*) FROM deliveries WHERE revise IS NOT NULL")).scalar() == 0
+    assert sources == {"x": "", "tg": None}
+    store.close()
+    alembic(db_url, "0010", down=True)
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM deliveries")).scalar() == 2
+    engine.dispose()

@@ -1,7 +1,8 @@
 """What counts as a correction of a headline (or of an editor's text), pure: a change of what it says, not of how
 it is written. Entities, tags, white space, punctuation, tatweel, invisible marks (RLM, ZWJ …), Arabic
 presentation forms and Arabic-Indic digits are left out of the comparison; letters, diacritics (a shadda can
-change the meaning), digits' values and symbols such as a currency stay in it."""
+change the meaning), numbers' values (their decimal point, minus and percent sign too) and symbols such as a
+currency stay in it."""
 
 from __future__ import annotations
 
@@ -12,17 +13,32 @@ from bot.compose.text import clean_title
 TATWEEL = "\u0640"
 
 
+#: Marks that are part of a number's value: a decimal point (Latin or Arabic) between digits, a minus before one,
+#: and the percent sign (Latin or Arabic), each kept in one spelling; a thousands separator is not (1,500 = 1500).
+DECIMAL, MINUS, PERCENT = ".\u066b", "-\u2212\u2010\u2011", "%\u066a"
+
+
 def gist(text: str) -> str:
     """What a headline says, for comparison only: cleaned as a post's text is (entities decoded, tags dropped),
     NFKC-normalized (presentation forms become letters), case-folded, digits as ASCII, and without white space,
-    punctuation, tatweel and format characters."""
+    punctuation (but the marks of a number's value), tatweel and format characters."""
+    chars = unicodedata.normalize("NFKC", clean_title(text)).casefold()
     kept: list[str] = []
-    for ch in unicodedata.normalize("NFKC", clean_title(text)).casefold():
+    for i, ch in enumerate(chars):
         category = unicodedata.category(ch)
-        if ch == TATWEEL or category[0] in "PZ" or category in ("Cc", "Cf"):
+        before = chars[i - 1] if i else ""
+        after = chars[i + 1] if i + 1 < len(chars) else ""
+        if ch in DECIMAL and before.isdigit() and after.isdigit():
+            kept.append(".")
+        elif ch in MINUS and after.isdigit() and not before.isalnum():
+            kept.append("-")
+        elif ch in PERCENT:
+            kept.append("%")
+        elif ch == TATWEEL or category[0] in "PZ" or category in ("Cc", "Cf"):
             continue
-        digit = unicodedata.digit(ch, None)
-        kept.append(str(digit) if digit is not None and category == "Nd" else ch)
+        else:
+            digit = unicodedata.digit(ch, None)
+            kept.append(str(digit) if digit is not None and category == "Nd" else ch)
     return "".join(kept)
 
 

@@ -165,15 +165,14 @@ class Operations(EditingMixin, UsersOperations):
                              "by one (bot unpost)")
         owed = self.bot.store.withdraw_posts(row.article_id, self.bot.clock.now(), by)
         if not owed:
-            raise UsageError(f"delivery {delivery_id}'s article has no post out whose id the bot knows: nothing to "
-                             "delete")
+            raise UsageError(f"delivery {delivery_id}'s article has no post out the bot made: nothing to delete")
         if self.wake is not None:
             self.wake()
-            return f"{owed} post(s) of «{row.title}» will be deleted"
-        outcomes = self.bot.reviser().run()
+            return f"{len(owed)} post(s) of «{row.title}» will be deleted"
+        outcomes = [o for o in self.bot.reviser().run() if o.delivery_id in owed]
         done = [o for o in outcomes if o.status == "deleted"]
         left = [f"{o.account_id}: {o.status}: {o.detail}" for o in outcomes if o.status != "deleted"]
-        return f"deleted {len(done)} of {owed} post(s) of «{row.title}»" + (
+        return f"deleted {len(done)} of {len(owed)} post(s) of «{row.title}»" + (
             "; not deleted: " + "; ".join(left) if left else "")
 
     def _charge(self, account: AccountConfig, request: str, delivery_id: int | None = None) -> int | None:

@@ -202,7 +202,6 @@ class Revision:
     by: str  #: who or what asked (the history says it)
     tries: int  #: including this claim's
     claimed_until: datetime  #: the claim's end, by the database's clock (it fences the outcome)
-    article: Article  #: as stored now (the corrected text is composed from it)
     earlier: tuple[tuple[str, str | None], ...] = ()  #: the posts of its earlier revisions (id, address)
     revision: int = 0  #: which post of the delivery is out (a repost is another)
     why: str | None = None  #: how the article's withdrawal was learned (for a deletion)

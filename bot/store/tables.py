@@ -132,7 +132,7 @@ deliveries = sa.Table(
     sa.Column("revise_claimed_until", UTCDateTime),
     sa.Column("revise_error", sa.Text),
     sa.Column("source_text", sa.Text),
-    sa.Column("earlier", sa.JSON),
+    sa.Column("earlier", sa.JSON(none_as_null=True)),
     sa.UniqueConstraint("article_id", "account_id", name="uq_deliveries_article_account"),
 )
 

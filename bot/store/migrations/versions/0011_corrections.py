@@ -33,6 +33,10 @@ def upgrade() -> None:
     op.add_column("deliveries", sa.Column("revise_error", sa.Text))
     op.add_column("deliveries", sa.Column("source_text", sa.Text))
     op.add_column("deliveries", sa.Column("earlier", sa.JSON))
+    # A text a person wrote (bot edit, an approval with one's own text: an "edit" in the history) is no headline
+    # a correction may replace: marked so on the posts made before this revision, as the bot marks them from now on.
+    op.execute("UPDATE deliveries SET source_text = '' WHERE id IN "
+               "(SELECT delivery_id FROM delivery_events WHERE event = 'edit')")
     op.create_index("ix_deliveries_revise", "deliveries", ["revise"])
     op.create_index("ix_articles_retracted", "articles", ["retracted_at"])
 

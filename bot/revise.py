@@ -5,7 +5,9 @@
   is edited in place (its link, card and picture stay); a text that says what the post says already is no change.
 - **delete** (the site withdrew the article, for an account with ``on_retract: delete``, or a person asked for a
   flagged article's posts): the post and those of its earlier revisions (reposts) are deleted; one already gone
-  from the platform counts as deleted.
+  from the platform counts as deleted; one the platform refuses (or whose id is unknown) stays listed, with why.
+- **repost** (a correction came while the post was being sent, for an account that reposts): once it is out, it is
+  queued again as a new post (``REPOST``).
 
 Each outcome is kept in the post's history with who or what asked. A rate limit pauses the account; a held account
 waits; a failure is tried again with backoff up to :data:`MAX_TRIES` times, then given up, its error kept on the
@@ -61,7 +63,7 @@ class Reviser:
 
     def run(self, stop: threading.Event | None = None) -> list[Outcome]:
         """Make every change owed and due; one cheap query when none is."""
-        if not self.store.anything_to_revise(self.clock.now()):
+        if not self.store.anything_to_revise(self.clock.now(), list(self.publishers)):
             return []
         outcomes: list[Outcome] = []
         held = self.store.held_accounts()

@@ -230,14 +230,15 @@ class ReviseMixin(StoreBase):
             return c.execute(sa.select(articles.c.id).where(articles.c.id == article_id,
                                                             articles.c.retracted_at.is_not(None))).first() is not None
 
-    def anything_to_revise(self, now: datetime) -> bool:
-        """Whether a change owed to a post can be made now, or dropped (one indexed query: the usual idle answer is
-        no; a change owed to a post in doubt or being sent waits without waking the reviser)."""
+    def anything_to_revise(self, now: datetime, accounts: Sequence[str] | None = None) -> bool:
+        """Whether a change owed to a post (of one of these accounts) can be made now, or dropped (one indexed
+        query: the usual idle answer is no; a change owed to a post in doubt or being sent, or to an account not
+        posting, waits without waking the reviser)."""
+        mine = deliveries.c.account_id.in_(list(accounts)) if accounts is not None else sa.true()
+        due = sa.or_(deliveries.c.revise_due.is_(None), deliveries.c.revise_due <= now)
         with self.light.connect() as c:
             return c.execute(sa.select(deliveries.c.id).where(
-                deliveries.c.revise.is_not(None),
-                sa.or_(sa.and_(_ACTIONABLE, sa.or_(deliveries.c.revise_due.is_(None),
-                                                   deliveries.c.revise_due <= now)), _DROPPED)).limit(1)).first() \
+                deliveries.c.revise.is_not(None), sa.or_(sa.and_(_ACTIONABLE, mine, due), _DROPPED)).limit(1)).first() \
                 is not None
 
     def claim_revision(self, now: datetime, accounts: Sequence[str], lease: timedelta) -> Revision | None:

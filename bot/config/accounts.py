@@ -339,16 +339,6 @@ class InstagramAccount(_AccountBase):
         """Instagram fetches each picture from a URL: the config must give the bot a public address."""
         return True
 
-    @model_validator(mode="before")
-    @classmethod
-    def _repost_on_edit(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("repost_on_edit") is True:
-            if data.get("on_edit", "repost") != "repost":
-                raise ValueError(f"repost_on_edit: true is the older name of on_edit: repost, and on_edit is "
-                                 f"{data['on_edit']}: keep only on_edit")
-            data = {**data, "on_edit": "repost"}
-        return data
-
     def template_for(self, names: Sequence[str]) -> str:
         """The template for an article with these categories, with ``link_line`` where it shows the link."""
         from bot.compose import with_link_line

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -30,10 +31,11 @@ import requests
 from bot.clock import Clock
 from bot.config import BotConfig
 from bot.feeds.wordpress import MAX_IDS, post_standing, published_ids
-from bot.policy import approval_reason
+from bot.policy import approval_reason, corrections_for
 from bot.store import Store
 
 log = logging.getLogger("bot")
+T = TypeVar("T")
 
 #: The plugin's events that withdraw an article, and what the history says of each.
 WITHDRAWING = {"unpublish": "unpublished on the site", "trash": "trashed on the site", "delete": "deleted on the site"}
@@ -72,14 +74,15 @@ class Retractions:
 
     def notice(self, event: str, post_id: int, url: str, site: str = "") -> int:
         """The plugin's notice of a change to a post on ``site`` (its home address): a withdrawal, or a publish of a
-        withdrawn one. Only that site's articles are matched, and its REST API asked. How many stored articles it
-        changed."""
-        sites = self._sites()
-        host = _host(site) if site else None
-        if host is not None and host not in {h for feed in self.config.feeds for h in self.config.own_hosts(feed)}:
+        withdrawn one. Only that site's articles are matched (its feeds': two sites on one host too), and its REST
+        API asked. How many stored articles it changed."""
+        feeds = self._feeds_of(site)
+        if feeds is None:
             log.warning("a notice for post %d of %s, a site this config does not hold: ignored", post_id, site[:200])
             return 0
-        found = self.articles_of(post_id, url, host)
+        host = _host(site) if site else None
+        found = [a for a in self.articles_of(post_id, url, host)
+                 if not feeds or self.store.article_by_id(a).feed_id in feeds]
         if not found:
             return 0
         if event == "publish":
@@ -87,7 +90,7 @@ class Retractions:
         why = WITHDRAWING.get(event)
         if why is None:
             return 0
-        base = sites.get(host) if host is not None else None
+        base = self.config.site_url_of(self.config.feed(sorted(feeds)[0])) if feeds else None
         if self.config.site.wordpress_api and post_id > 0 and self._standing(post_id, base) == "publish":
             log.info("post %d: the plugin says %s, but the REST API shows it published: left as it is", post_id, why)
             return 0
@@ -95,13 +98,32 @@ class Retractions:
             self.withdraw(article_id, f"{why} (the plugin's notice)", "the site")
         return len(found)
 
+    def _feeds_of(self, site: str) -> set[str] | None:
+        """The feeds of the site a notice names: those whose site address it is (host and path), else those on its
+        host; empty: a notice naming no site (all feeds); None: a site this config does not hold."""
+        if not site:
+            return set()
+        wanted = _where(site)
+        exact = {f.id for f in self.config.feeds if _where(self.config.site_url_of(f)) == wanted}
+        if exact:
+            return exact
+        host = _host(site)
+        if host not in {h for feed in self.config.feeds for h in self.config.own_hosts(feed)}:
+            return None
+        return {f.id for f in self.config.feeds if _host(self.config.site_url_of(f)) == host} or set()
+
     def _republish(self, article_id: int, how: str) -> bool:
         article = self.store.article_by_id(article_id)
-        approval = [a.id for a in self.config.accounts if a.enabled and approval_reason(a, article)]
-        again = self.store.republish(article_id, self.clock.now(), f"the site ({how})", approval)
+        accounts = [a for a in self.config.accounts if a.enabled]
+        approval = [a.id for a in accounts if approval_reason(a, article)]
+        now = self.clock.now()
+        again = self.store.republish(article_id, now, f"the site ({how})", approval)
         if again:
             log.info("article %s was published again: %d post(s) wait again", article.guid, again)
-        return bool(again)
+        # A headline fixed while it was withdrawn corrects its posts out now (the poll saw it while it was not).
+        fixed = self.store.correct(article_id, now, f"the site ({how})",
+                                   corrections_for(accounts, article, now, self.config.site.tz))
+        return bool(again or fixed or not self.store.is_withdrawn(article_id))
 
     def _standing(self, post_id: int, site_url: str | None = None) -> str | None:
         return post_standing(site_url or self.config.site.url, post_id, session=self.session("wordpress"),
@@ -116,27 +138,35 @@ class Retractions:
         now = self.clock.now()
         self._stood = {k: t for k, t in self._stood.items() if now - t < STOOD_KEPT}
         recent = self.store.recently_posted(now - site.retract_window)
-        by_site: dict[str, list[tuple[int, int]]] = {}
-        sites = self._sites()
-        for article_id, key in recent:
+        by_site: dict[str, list[tuple[int, int, bool]]] = {}
+        for article_id, key, feed_id, withdrawn_by_check in recent:
             host, _, number = key.partition("?p=")
-            if host in sites and number.isdigit():
-                by_site.setdefault(sites[host], []).append((article_id, int(number)))
+            try:  # asked where its own feed's site is (two sites on one host too)
+                site_url = self.config.site_url_of(self.config.feed(feed_id))
+            except KeyError:
+                site_url = self.config.site.url
+            if host == _host(site_url) and number.isdigit():
+                by_site.setdefault(site_url, []).append((article_id, int(number), withdrawn_by_check))
         withdrawn = 0
         confirmed = 0
         for site_url, posts in by_site.items():
             for chunk in _chunks(posts, MAX_IDS):
-                shown = published_ids(site_url, [p for _, p in chunk], session=self.session("wordpress"),
+                shown = published_ids(site_url, [p for _, p, _ in chunk], session=self.session("wordpress"),
                                       timeout=TIMEOUT, user_agent=self.config.agent, auth=site.wordpress_auth)
                 if shown is None:
                     log.info("retraction check: %s gave no usable answer; nothing is taken as withdrawn", site_url)
                     break
-                for article_id, pid in chunk:
+                for article_id, pid, was_withdrawn in chunk:
                     stood = self._stood.get((site_url, pid))
-                    if pid in shown or confirmed >= CONFIRM_MAX or (stood and now - stood < STOOD_KEPT):
+                    asked_before = stood is not None and now - stood < STOOD_KEPT
+                    if confirmed >= CONFIRM_MAX or (pid in shown) != was_withdrawn or asked_before:
                         continue
                     confirmed += 1
                     standing = self._standing(pid, site_url)
+                    if was_withdrawn:  # listed as published again: it stands again once asked alone
+                        if standing == "publish":
+                            self._republish(article_id, "the REST API's check")
+                        continue
                     if standing == "publish":
                         self._stood[(site_url, pid)] = now
                     if standing is None or standing == "publish":
@@ -145,18 +175,14 @@ class Retractions:
                     withdrawn += 1
         return withdrawn
 
-    def _sites(self) -> dict[str, str]:
-        """The site's hosts (without ``www.``), each with the address its REST API is asked at."""
-        hosts: dict[str, str] = {}
-        for feed in self.config.feeds:
-            url = self.config.site_url_of(feed)
-            hosts.setdefault(_host(url), url)
-        hosts.setdefault(_host(self.config.site.url), self.config.site.url)
-        return hosts
-
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
+def _where(url: str) -> str:
+    """A site's address as notices and feeds are compared: host (without ``www.``) and path, no trailing slash."""
+    return _host(url) + urlsplit(url).path.rstrip("/")
 
 
 def _words(standing: str) -> str:
@@ -166,5 +192,5 @@ def _words(standing: str) -> str:
             "future": "unpublished on the site (scheduled again)"}.get(standing, f"{standing} on the site")
 
 
-def _chunks(items: Sequence[tuple[int, int]], n: int) -> list[Sequence[tuple[int, int]]]:
+def _chunks(items: Sequence[T], n: int) -> list[Sequence[T]]:
     return [items[i:i + n] for i in range(0, len(items), n)]

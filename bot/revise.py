@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -44,8 +45,10 @@ LEASE = timedelta(minutes=5)
 MAX_TRIES = 8
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
-#: How long a change owed to a held account waits before it is looked at again.
+#: How long a change owed to a held account (or one not posting) waits before it is looked at again.
 HELD_WAIT = timedelta(minutes=10)
+#: Seconds a reviser's pass may take at most: the rest waits for the next pass.
+BUDGET = 30.0
 
 
 class Reviser:
@@ -62,23 +65,32 @@ class Reviser:
         self.draw = draw
 
     def run(self, stop: threading.Event | None = None) -> list[Outcome]:
-        """Make every change owed and due; one cheap query when none is."""
-        if not self.store.anything_to_revise(self.clock.now(), list(self.publishers)):
+        """Make every change owed and due, for :data:`BUDGET` seconds at most (sends are not held up for longer);
+        one cheap query when none is. Changes owed to an account that cannot post now (held, paused, not in the
+        config or disabled) wait without costing each pass anything."""
+        now = self.clock.now()
+        if not self.store.anything_to_revise(now):
             return []
-        outcomes: list[Outcome] = []
+        self.store.withdraw_waiting(now)  # a withdrawn article's post found waiting again never goes
         held = self.store.held_accounts()
-        while not (stop and stop.is_set()):
-            now = self.clock.now()
-            ready = [a for a in self.publishers if a not in held and not self._paused(a, now)]
-            rev = self.store.claim_revision(now, ready, LEASE)
+        waits = {a: (HELD_WAIT if a in held else self._paused(a, now)) for a in self.store.revising_accounts()}
+        for account_id, wait in waits.items():
+            if account_id not in self.publishers or wait:
+                self.store.defer_revisions([account_id], now, now + (wait or HELD_WAIT))
+        ready = [a for a, wait in waits.items() if a in self.publishers and not wait]
+        outcomes: list[Outcome] = []
+        started = time.monotonic()
+        while ready and not (stop and stop.is_set()) and time.monotonic() - started < BUDGET:
+            rev = self.store.claim_revision(self.clock.now(), ready, LEASE)
             if rev is None:
                 break
             outcomes.append(self._log(self._revise(rev)))
         return outcomes
 
-    def _paused(self, account_id: str, now: datetime) -> bool:
+    def _paused(self, account_id: str, now: datetime) -> timedelta | None:
+        """How long the platform asked the account to wait, if it did."""
         until = self.store.account_state(account_id).not_before
-        return until is not None and until > now
+        return until - now if until is not None and until > now else None
 
     def _revise(self, rev: Revision) -> Outcome:
         d = rev.delivery
@@ -151,6 +163,10 @@ class Reviser:
         left = list(rev.earlier)
         refused: list[str] = []
         for remote_id, url in rev.earlier:
+            if not remote_id:  # its id was never known (the platform said it had the post already)
+                refused.append(f"{url or 'an earlier post'}: its id on the platform is unknown: delete it there by "
+                               "hand")
+                continue
             try:
                 publisher.delete(remote_id)
                 self._charge(account, d.id)

@@ -58,6 +58,9 @@ def test_a_correction_is_a_change_of_what_the_headline_says() -> None:
     assert is_correction("ارتفاع 5% في الأسعار", "ارتفاع 5 في الأسعار")
     assert not is_correction("نمو الاقتصاد ٢٫٥٪", "نمو الاقتصاد 2.5%")
     assert not is_correction("1,500 دينار", "1500 دينار") and not is_correction("عام 2026.", "عام 2026")
+    assert is_correction("نمو الاقتصاد ٢،٥٪", "نمو الاقتصاد ٢٥٪")  # the Arabic comma typed for the decimal point
+    assert is_correction("نسبة الكحول 5‰", "نسبة الكحول 5") and is_correction("نسبة 5؉", "نسبة 5")
+    assert not is_correction("نسبة ٥؉", "نسبة 5‰")
     assert not is_correction(None, CORRECTED) and not is_correction(HEADLINE, "")  # nothing to compare
 
 

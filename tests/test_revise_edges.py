@@ -200,7 +200,7 @@ def test_posts_the_list_leaves_out_yet_stand_do_not_hide_a_withdrawal(
     bot = site(tmp_path, feed_server, clock, [account(fake_x, "x", template="{title} {link}", on_retract="delete")])
     news = [Item(601 + i, f"{HEADLINE} {i}", ["سياسة"], site=feed_server.base) for i in range(12)]
     posted(bot, feed_server, clock, *news)
-    order = [int(key.rpartition("=")[2]) for _, key in bot.store.recently_posted(clock.now() - timedelta(days=1))]
+    order = [int(key.rpartition("=")[2]) for _, key, _, _ in bot.store.recently_posted(clock.now() - timedelta(days=1))]
     trashed, unlisted = order[-1], set(order[:10])  # the oldest is trashed; ten newer ones the list leaves out
     rest = WordPressREST(feed_server, published=set(order) - {trashed})
     for n in news:

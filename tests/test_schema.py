@@ -223,6 +223,15 @@ def test_migration_0011_marks_a_persons_text_sent_before_it_as_no_correction_tar
         sources = dict(c.execute(sa.text("SELECT account_id, source_text FROM deliveries")).all())
         assert c.execute(sa.text("SELECT count(*) FROM deliveries WHERE revise IS NOT NULL")).scalar() == 0
     assert sources == {"x": "", "tg": None}
+    with store.engine.begin() as c:  # and one composed from the plugin's custom text (0010) is compared with it
+        c.execute(sa.text("UPDATE articles SET editor_text = 'نص مخصص'"))
+    store.close()
+    alembic(db_url, "0010", down=True)
+    alembic(db_url, "0011")
+    store = Store.open(db_url)
+    with store.engine.connect() as c:
+        sources = dict(c.execute(sa.text("SELECT account_id, source_text FROM deliveries")).all())
+    assert sources == {"x": "", "tg": "نص مخصص"}
     store.close()
     alembic(db_url, "0010", down=True)
     engine = make_engine(db_url)

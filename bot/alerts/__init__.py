@@ -98,7 +98,7 @@ def find_problems(config: BotConfig, store: Store, now: datetime) -> dict[str, P
             f"{len(ids)} post(s) on {account_id} may or may not have gone out ({shown}). Look on the account: "
             "bot skip ID for one that is there, bot retry ID for one that is not",
             f"no post on {account_id} is in doubt any more")
-    for w in store.withdrawn():  # the site withdrew it, and a person must delete its posts (or see why they could not)
+    for w in store.withdrawn(None):  # the site withdrew it: a person must delete its posts (or see why not)
         left = [row for row, owed, _ in w.posts if owed != "delete"]
         if left:
             key = f"withdrawn:{w.article_id}"

@@ -13,9 +13,10 @@ from bot.compose.text import clean_title
 TATWEEL = "\u0640"
 
 
-#: Marks that are part of a number's value: a decimal point (Latin or Arabic) between digits, a minus before one,
-#: and the percent sign (Latin or Arabic), each kept in one spelling; a thousands separator is not (1,500 = 1500).
-DECIMAL, MINUS, PERCENT = ".\u066b", "-\u2212\u2010\u2011", "%\u066a"
+#: Marks that are part of a number's value: a decimal point (Latin, Arabic, or the Arabic comma often typed for it)
+#: between digits, a minus before one, the percent and per mille signs (Latin or Arabic), each kept in one spelling;
+#: a thousands separator is not (1,500 = 1500).
+DECIMAL, MINUS, PERCENT, MILLE = ".\u066b\u060c", "-\u2212\u2010\u2011", "%\u066a", "\u2030\u0609"
 
 
 def gist(text: str) -> str:
@@ -34,6 +35,8 @@ def gist(text: str) -> str:
             kept.append("-")
         elif ch in PERCENT:
             kept.append("%")
+        elif ch in MILLE:
+            kept.append("\u2030")
         elif ch == TATWEEL or category[0] in "PZ" or category in ("Cc", "Cf"):
             continue
         else:

@@ -110,6 +110,9 @@ class OutboxMixin(StoreBase):
                         deliveries.c.state == DeliveryState.QUEUED.value,
                         deliveries.c.account_id.in_(ids),
                         deliveries.c.account_id.not_in(blocked),
+                        # A withdrawn article's post never goes (a person's post by hand does): the reviser withdraws
+                        # it (bot.store.revise: withdraw_waiting).
+                        sa.or_(articles.c.retracted_at.is_(None), deliveries.c.created_by.is_not(None)),
                         sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now),
                     )
                     .order_by(deliveries.c.priority.desc(), articles.c.published_at, deliveries.c.id)
@@ -164,7 +167,7 @@ class OutboxMixin(StoreBase):
             c.execute(deliveries.update().where(*where).values(
                 text=sa.func.coalesce(deliveries.c.text, text), updated_at=now, first_tried_at=now,
                 frozen_title=sa.func.coalesce(deliveries.c.frozen_title, title),
-                source_text=sa.func.coalesce(deliveries.c.source_text, source)))
+                source_text=source))  # what this text (the one frozen now) was composed from
             row = c.execute(sa.select(deliveries.c.text, deliveries.c.attempts, deliveries.c.state).where(
                 deliveries.c.id == delivery_id)).one()
         if fence is not None and (row.attempts != fence or row.state != DeliveryState.SENDING.value):

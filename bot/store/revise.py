@@ -60,6 +60,13 @@ _DROPPED = sa.and_(sa.or_(deliveries.c.state.in_(_NOTHING_OUT),
                    sa.not_(sa.and_(deliveries.c.revise == DELETE, deliveries.c.earlier.is_not(None))))
 
 
+#: Posts of a withdrawn article that wait to be sent: the reviser withdraws them (``withdraw_waiting``).
+_WAITING_WITHDRAWN = (deliveries.c.state == DeliveryState.QUEUED.value, _AUTOMATIC,
+                      articles.c.retracted_at.is_not(None))
+#: How a withdrawal the REST API's check found ends its reason (``bot.retract``): asked again, it can stand again.
+CHECKED = "(the REST API's check)"
+
+
 def _event(c: Connection, delivery_id: int, now: datetime, event: str, detail: str, by: str) -> None:
     c.execute(events.insert().values(delivery_id=delivery_id, at=now, event=event, detail=detail, by=by))
 
@@ -89,7 +96,8 @@ def repost(c: Connection, d: Any, now: datetime, approval: str | None, detail: s
     """REPOST (or REPOST_FOR_APPROVAL, also where a person approved its first post): a new post of the delivery,
     the one out kept in ``earlier`` (a withdrawal deletes it too)."""
     approval = approval or ("its first post was approved by a person" if approved_before(c, d["id"]) else None)
-    earlier = [*(d["earlier"] or []), *([[d["remote_id"], d["remote_url"]]] if d["remote_id"] else [])]
+    # The post out, kept for a withdrawal to delete (or, its id unknown, to list for a person).
+    earlier = [*(d["earlier"] or []), [d["remote_id"], d["remote_url"]]]
     again = f"the headline was edited: posting again (was {d['remote_url'] or d['remote_id']})"
     if not move(c, REPOST_FOR_APPROVAL if approval else REPOST, deliveries.c.id == d["id"], text=None,
                 frozen_title=None, source_text=None, remote_id=None, remote_url=None, attempts=0, not_before=None,
@@ -124,8 +132,15 @@ def correct(c: Connection, article_id: int, now: datetime, by: str, correcting: 
             continue
         said = f"corrected on the site: «{source}» → «{new}»"
         if x.action in (UPDATE, REPOST_OWED) and d["revise"] is not None:
-            continue  # a change owed already takes the article as it is then; a deletion goes first
-        if x.action == UPDATE:
+            if d["revise"] == UPDATE:  # one under way (or due) takes the article as it is then: made again after it
+                c.execute(deliveries.update().where(deliveries.c.id == d["id"], deliveries.c.revise == UPDATE)
+                          .values(revise_tries=0, revise_due=now))
+            continue  # a repost owed takes the article as it is then too; a deletion goes first
+        if x.action == UPDATE and (x.approval or approved_before(c, d["id"])) and d["state"] == SENT:
+            c.execute(deliveries.update().where(deliveries.c.id == d["id"]).values(source_text=new))
+            _event(c, d["id"], now, "edited on site", f"{said}; not updated by itself: this account's posts wait for "
+                                                      "a person's approval (edit or post it again by hand)", by)
+        elif x.action == UPDATE:
             _owe(c, [d["id"]], UPDATE, by, now)
             _event(c, d["id"], now, "edited on site", f"{said}; the post will be updated ({x.why})", by)
         elif x.action == REPOST_OWED and d["state"] == SENT:
@@ -173,6 +188,16 @@ class ReviseMixin(StoreBase):
                 t, said = (WITHDRAWN_IN_DOUBT, doubt) if r.maybe_posted else (WITHDRAWN, note)
                 if move(c, t, deliveries.c.id == r.id, updated_at=now, note=said, claimed_until=None):
                     _event(c, r.id, now, "withdrawn", said, by)
+            unsure = (f"{WITHDRAWN_NOTE} ({why}) while this post was in doubt: check the account, delete the post "
+                      "there if it is, then bot skip ID (a retry does not post a withdrawn article)")
+            for r in c.execute(sa.select(deliveries.c.id).where(
+                    *mine, deliveries.c.state == DeliveryState.IN_DOUBT.value,
+                    deliveries.c.id.not_in([w.id for w in waiting] or [0]))).all():
+                c.execute(deliveries.update().where(deliveries.c.id == r.id).values(note=unsure, updated_at=now))
+                _event(c, r.id, now, "withdrawn", unsure, by)
+            # A correction owed is not made to a withdrawn article's posts (a deletion may be owed instead).
+            c.execute(deliveries.update().where(*mine, deliveries.c.revise.in_([UPDATE, REPOST_OWED]))
+                      .values(revise=None))
             owed = [r.id for r in c.execute(sa.select(deliveries.c.id).where(
                 *mine, deliveries.c.account_id.in_(list(delete)),
                 sa.or_(deliveries.c.state.in_([SENT, *_MAYBE_OUT]), deliveries.c.earlier.is_not(None))))] \
@@ -236,10 +261,12 @@ class ReviseMixin(StoreBase):
         posting, waits without waking the reviser)."""
         mine = deliveries.c.account_id.in_(list(accounts)) if accounts is not None else sa.true()
         due = sa.or_(deliveries.c.revise_due.is_(None), deliveries.c.revise_due <= now)
+        owed = sa.select(deliveries.c.id).where(deliveries.c.revise.is_not(None),
+                                                sa.or_(sa.and_(_ACTIONABLE, mine, due), _DROPPED))
+        waiting = sa.select(deliveries.c.id).join(articles, articles.c.id == deliveries.c.article_id).where(
+            *_WAITING_WITHDRAWN)
         with self.light.connect() as c:
-            return c.execute(sa.select(deliveries.c.id).where(
-                deliveries.c.revise.is_not(None), sa.or_(sa.and_(_ACTIONABLE, mine, due), _DROPPED)).limit(1)).first() \
-                is not None
+            return bool(c.execute(sa.select(sa.or_(owed.exists(), waiting.exists()))).scalar())
 
     def claim_revision(self, now: datetime, accounts: Sequence[str], lease: timedelta) -> Revision | None:
         """Claim the next change owed to a post out of one of these accounts (due, not claimed), by the database's
@@ -263,7 +290,7 @@ class ReviseMixin(StoreBase):
                 revise_claimed_until=until, revise_tries=deliveries.c.revise_tries + 1))
             return Revision(
                 delivery=delivery_row(r), kind=r["revise"], by=r["revise_by"] or "the bot", tries=r["revise_tries"] + 1,
-                claimed_until=until, earlier=tuple((str(e[0]), e[1]) for e in (r["earlier"] or []) if e and e[0]),
+                claimed_until=until, earlier=tuple((str(e[0] or ""), e[1]) for e in (r["earlier"] or []) if e),
                 revision=r["revision"], why=r["retracted_why"])
 
     def _fence(self, rev: Revision, *, done: bool = False) -> tuple[Any, ...]:
@@ -302,10 +329,13 @@ class ReviseMixin(StoreBase):
         history; ``keep``: earlier posts the platform refused to delete (still listed, with ``error``). False when
         the claim was no longer this one's."""
         with self.engine.begin() as c:
-            values = {"revise": None, "revise_claimed_until": None, "revise_error": error,
-                      "earlier": [list(e) for e in keep] or None, "updated_at": now}
-            moved = move(c, WITHDRAW, *self._fence(rev), note=detail, **values) or c.execute(
-                deliveries.update().where(*self._fence(rev), deliveries.c.state != SENT).values(**values)).rowcount
+            values: dict[str, Any] = {"revise": None, "revise_claimed_until": None, "revise_error": error,
+                                      "earlier": [list(e) for e in keep] or None, "updated_at": now}
+            if rev.delivery.state == SENT:
+                moved = move(c, WITHDRAW, *self._fence(rev), note=detail, **values)
+            else:  # only its earlier posts were out; a repost sent meanwhile stays owed its own deletion
+                values["revise"] = sa.case((deliveries.c.state == SENT, deliveries.c.revise), else_=None)
+                moved = c.execute(deliveries.update().where(*self._fence(rev)).values(**values)).rowcount
             if not moved:
                 return False
             _event(c, rev.delivery.id, now, WITHDRAW.name, detail, rev.by)
@@ -336,7 +366,7 @@ class ReviseMixin(StoreBase):
                 what = "correction failed" if rev.kind == UPDATE else "delete failed"
                 _event(c, rev.delivery.id, now, what, error, rev.by)
 
-    def withdrawn(self, limit: int = 20) -> list[Withdrawn]:
+    def withdrawn(self, limit: int | None = 20) -> list[Withdrawn]:
         """The withdrawn articles that still have posts out (newest withdrawal first), with those posts (the feed's:
         a post made by hand is a person's), each with the change owed it and its last error."""
         with self.engine.connect() as c:
@@ -344,7 +374,7 @@ class ReviseMixin(StoreBase):
                                         articles.c.retracted_why).where(
                 articles.c.retracted_at.is_not(None),
                 sa.exists().where(deliveries.c.article_id == articles.c.id, _AUTOMATIC, _OUT))
-                .order_by(articles.c.retracted_at.desc()).limit(limit)).all()
+                .order_by(articles.c.retracted_at.desc()).limit(limit)).all()  # None: all of them
             out: list[Withdrawn] = []
             for a in found:
                 rows = c.execute(ROWS.add_columns(deliveries.c.revise, deliveries.c.revise_error,
@@ -354,27 +384,60 @@ class ReviseMixin(StoreBase):
                 out.append(Withdrawn(a.id, a.title, a.link, a.retracted_at, a.retracted_why or "", posts))
             return out
 
-    def recently_posted(self, since: datetime, limit: int = 500) -> list[tuple[int, str]]:
-        """The articles not withdrawn whose WordPress post id is known, with a post out sent since then or one
-        waiting that was first seen since then (settling, awaiting approval): (article id, post key
-        ``host?p=ID``), newest first."""
+    def recently_posted(self, since: datetime, limit: int = 2000) -> list[tuple[int, str, str, bool]]:
+        """The articles whose WordPress post id is known, with a post out sent since then or one waiting that was
+        first seen since then (settling, awaiting approval): (article id, post key ``host?p=ID``, its feed, whether
+        it stands withdrawn by this check: asked again, to stand again when published), newest first. Others
+        withdrawn are not asked for."""
         waiting = [DeliveryState.QUEUED.value, DeliveryState.AWAITING_APPROVAL.value]
+        by_check = articles.c.retracted_why.endswith(CHECKED)
         with self.light.connect() as c:
-            return [(r.id, r.post_key) for r in c.execute(
-                sa.select(articles.c.id, articles.c.post_key).where(
-                    articles.c.retracted_at.is_(None), articles.c.post_key.is_not(None),
+            return [(r.id, r.post_key, r.feed_id, r.retracted_at is not None) for r in c.execute(
+                sa.select(articles.c.id, articles.c.post_key, articles.c.feed_id, articles.c.retracted_at).where(
+                    sa.or_(articles.c.retracted_at.is_(None), by_check), articles.c.post_key.is_not(None),
                     sa.or_(sa.exists().where(deliveries.c.article_id == articles.c.id, deliveries.c.state == SENT,
                                              deliveries.c.sent_at >= since),
                            sa.and_(articles.c.first_seen_at >= since, sa.exists().where(
-                               deliveries.c.article_id == articles.c.id, deliveries.c.state.in_(waiting)))))
+                               deliveries.c.article_id == articles.c.id, deliveries.c.state.in_(waiting))),
+                           sa.and_(by_check, articles.c.retracted_at >= since)))
                 .order_by(articles.c.id.desc()).limit(limit))]
+
+    def withdraw_waiting(self, now: datetime) -> int:
+        """Posts of withdrawn articles found waiting to be sent (queued again after a send under way when the article
+        was withdrawn, or by a retry): skipped, or in doubt where a send may have posted them (posts made by hand are
+        a person's). How many."""
+        with self.engine.begin() as c:
+            rows = c.execute(sa.select(deliveries.c.id, deliveries.c.maybe_posted, articles.c.retracted_why)
+                             .join(articles, articles.c.id == deliveries.c.article_id)
+                             .where(*_WAITING_WITHDRAWN)).all()
+            for r in rows:
+                note = f"{WITHDRAWN_NOTE} ({r.retracted_why}): not posted"
+                t = WITHDRAWN_IN_DOUBT if r.maybe_posted else WITHDRAWN
+                said = note if not r.maybe_posted else (f"{WITHDRAWN_NOTE} ({r.retracted_why}), after a send that may "
+                                                        "have posted it: check the account, then bot skip ID")
+                if move(c, t, deliveries.c.id == r.id, updated_at=now, note=said, claimed_until=None):
+                    _event(c, r.id, now, "withdrawn", said, "the bot")
+            return len(rows)
+
+    def revising_accounts(self) -> set[str]:
+        """The accounts with a change owed."""
+        with self.light.connect() as c:
+            return {r.account_id for r in c.execute(sa.select(deliveries.c.account_id).distinct().where(
+                deliveries.c.revise.is_not(None)))}
+
+    def defer_revisions(self, accounts: Sequence[str], now: datetime, until: datetime) -> None:
+        """Changes owed to posts of these accounts (held, paused, or not posting) due now: not before ``until``."""
+        if accounts:
+            with self.engine.begin() as c:
+                c.execute(deliveries.update().where(
+                    deliveries.c.revise.is_not(None), deliveries.c.account_id.in_(list(accounts)),
+                    sa.or_(deliveries.c.revise_due.is_(None), deliveries.c.revise_due <= now)).values(revise_due=until))
 
     def owed(self, delivery_id: int) -> DeliveryRow | None:
         """A delivery with a change owed (for status and tests); None when it is owed none."""
         with self.engine.connect() as c:
-            r = c.execute(ROWS.where(deliveries.c.id == delivery_id, deliveries.c.revise.is_not(None))).mappings() \
-                .first()
-            return None if r is None else delivery_row(r)
+            r = c.execute(ROWS.where(deliveries.c.id == delivery_id, deliveries.c.revise.is_not(None))).mappings()
+            return next((delivery_row(row) for row in r), None)
 
 
 def _shown_out(r: Any) -> DeliveryRow:

@@ -27,9 +27,8 @@ PAGE_SIZE = 50
 LIVE_EVERY = 5
 #: Posts awaiting approval shown at once (each with the text it would go with).
 APPROVALS_SHOWN = 100
-#: Withdrawn articles read (newest withdrawal first) to find the one whose posts a person asks to delete (the
-#: overview lists fewer).
-WITHDRAWN_READ = 50
+#: Withdrawn articles read to find the one whose posts a person asked to delete (None: all; the overview lists fewer).
+WITHDRAWN_READ: int | None = None
 
 
 def routes(console: Console) -> list[BaseRoute]:

@@ -37,6 +37,10 @@ def upgrade() -> None:
     # a correction may replace: marked so on the posts made before this revision, as the bot marks them from now on.
     op.execute("UPDATE deliveries SET source_text = '' WHERE id IN "
                "(SELECT delivery_id FROM delivery_events WHERE event = 'edit')")
+    # One composed from the plugin's custom text (0010) was composed from it, not from the headline.
+    op.execute("UPDATE deliveries SET source_text = (SELECT editor_text FROM articles WHERE articles.id = "
+               "deliveries.article_id) WHERE source_text IS NULL AND text IS NOT NULL AND article_id IN "
+               "(SELECT id FROM articles WHERE editor_text IS NOT NULL AND editor_text <> '')")
     op.create_index("ix_deliveries_revise", "deliveries", ["revise"])
     op.create_index("ix_articles_retracted", "articles", ["retracted_at"])
 

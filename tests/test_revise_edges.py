@@ -306,3 +306,70 @@ def test_an_idle_pass_with_a_deletion_owed_to_a_post_in_doubt_reads_once_and_wri
     assert bot.dispatch() == []
     assert len(statements) <= 2 and "UPDATE" not in statements, statements
     bot.close()
+
+
+def test_the_check_asks_at_most_ten_alone_and_asks_a_standing_one_again_after_six_hours(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
+) -> None:
+    from bot.retract import CONFIRM_MAX, STOOD_KEPT
+
+    bot = site(tmp_path, feed_server, clock, [account(fake_x, "x", template="{title} {link}")])
+    news = [Item(601 + i, f"{HEADLINE} {i}", ["سياسة"], site=feed_server.base) for i in range(12)]
+    posted(bot, feed_server, clock, *news)
+    rest = WordPressREST(feed_server, published={n.post_id for n in news})
+    rest.list_answer = (200, "application/json", b"[]")  # the list leaves every one out; each stands alone
+    for n in news:
+        rest.one(n.post_id)
+
+    def alone() -> int:
+        return len([r for r in feed_server.requests if "_fields=id,status" in r.path])  # a post asked alone
+
+    assert bot.retractions.check() == 0 and alone() == CONFIRM_MAX == 10  # ten asked alone, no more
+    bot.retractions.check()
+    assert alone() == 12  # the two left; the ten found standing are not asked again …
+    bot.retractions.check()
+    assert alone() == 12
+    clock.advance(STOOD_KEPT + timedelta(minutes=1))
+    bot.retractions.check()
+    assert alone() == 22  # … until six hours have passed
+    assert withdrawn_listed(bot) == []
+    bot.close()
+
+
+def test_a_post_made_by_hand_is_left_alone_by_a_withdrawal_and_a_correction(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, clock: ManualClock,
+) -> None:
+    bot = site(tmp_path, feed_server, clock, [account(telegram, "tg", template="{title}", image="none",
+                                                      on_edit="update", on_retract="delete")])
+    first, _ = items(feed_server)
+    [made] = Operations(bot).manual_post(text="بيان قريش: ننشر تفاصيل الجلسة", url=None, account_ids=["tg"],
+                                         link=first.link, image=None, dry_run=False, force=False, by="هدى")
+    assert made.status == "sent"  # a person's post about the article, by hand
+    publish(feed_server, [first])
+    bot.poll("main")  # the feed's own post is not made again: the article has one
+    publish(feed_server, [Item(601, CORRECTED, ["سياسة"], site=feed_server.base)])
+    bot.poll("main")
+    bot.retractions.notice("trash", 601, first.link)
+    assert bot.dispatch() == []
+    assert len(telegram.messages) == 1 and telegram.edits == []  # hers: neither corrected nor deleted
+    bot.close()
+
+
+def test_a_change_that_keeps_failing_is_given_up_after_eight_tries_with_its_error(
+    tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
+) -> None:
+    from bot.revise import MAX_TRIES
+
+    bot = site(tmp_path, feed_server, clock, [account(fake_x, "x", template="{title}", on_retract="delete")])
+    first, _ = items(feed_server)
+    posted(bot, feed_server, clock, first)
+    fake_x.fail_next(MAX_TRIES, path="/2/tweets/")  # X answers 503 to every delete
+    bot.retractions.notice("trash", 601, "")
+    seen = []
+    for _ in range(MAX_TRIES + 2):
+        seen += [o.status for o in bot.dispatch()]
+        clock.advance(timedelta(hours=2))
+    assert seen == ["retry"] * (MAX_TRIES - 1) + ["delete failed"] and MAX_TRIES == 8
+    [listed] = withdrawn_listed(bot)
+    assert "given up after 8 tries" in (listed["posts"][0]["error"] or "") and len(fake_x.tweets) == 1
+    bot.close()

@@ -58,7 +58,7 @@ def corrections_for(accounts: Sequence[AccountConfig], article: Article, now: da
         if action == "repost" and skip_reason(account, article, now, tz) is not None:
             action, why = "ignore", f"{why}, but the corrected article is not one it takes"
         out.append(Correcting(account.id, account.platform, action, why,
-                              approval_reason(account, article) if action == "repost" else None))
+                              approval_reason(account, article) if action in ("repost", "update") else None))
     return out
 
 

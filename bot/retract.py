@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import requests
 
 from bot.clock import Clock
+from bot.compose.ids import host_key
 from bot.config import BotConfig
 from bot.feeds.wordpress import MAX_IDS, post_standing, published_ids
 from bot.policy import approval_reason, corrections_for
@@ -80,7 +81,7 @@ class Retractions:
         if feeds is None:
             log.warning("a notice for post %d of %s, a site this config does not hold: ignored", post_id, site[:200])
             return 0
-        host = _host(site) if site else None
+        host = host_key(site) if site else None
         found = [a for a in self.articles_of(post_id, url, host)
                  if not feeds or self.store.article_by_id(a).feed_id in feeds]
         if not found:
@@ -107,10 +108,10 @@ class Retractions:
         exact = {f.id for f in self.config.feeds if _where(self.config.site_url_of(f)) == wanted}
         if exact:
             return exact
-        host = _host(site)
+        host = host_key(site)
         if host not in {h for feed in self.config.feeds for h in self.config.own_hosts(feed)}:
             return None
-        return {f.id for f in self.config.feeds if _host(self.config.site_url_of(f)) == host} or set()
+        return {f.id for f in self.config.feeds if host_key(self.config.site_url_of(f)) == host} or set()
 
     def _republish(self, article_id: int, how: str) -> bool:
         article = self.store.article_by_id(article_id)
@@ -145,7 +146,7 @@ class Retractions:
                 site_url = self.config.site_url_of(self.config.feed(feed_id))
             except KeyError:
                 site_url = self.config.site.url
-            if host == _host(site_url) and number.isdigit():
+            if host == host_key(site_url) and number.isdigit():
                 by_site.setdefault(site_url, []).append((article_id, int(number), withdrawn_by_check))
         withdrawn = 0
         confirmed = 0
@@ -176,13 +177,9 @@ class Retractions:
         return withdrawn
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
-
-
 def _where(url: str) -> str:
     """A site's address as notices and feeds are compared: host (without ``www.``) and path, no trailing slash."""
-    return _host(url) + urlsplit(url).path.rstrip("/")
+    return host_key(url) + urlsplit(url).path.rstrip("/")
 
 
 def _words(standing: str) -> str:

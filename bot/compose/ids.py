@@ -32,14 +32,18 @@ def wordpress_short_link(guid: str, site_url: str) -> str | None:
     return None if pid is None else f"{site_url.rstrip('/')}/?p={pid}"
 
 
+def host_key(url: str) -> str:
+    """A URL's host as the bot compares hosts: lower case, without ``www.`` ("" when it has none)."""
+    return (urlsplit(url.strip()).hostname or "").lower().removeprefix("www.")
+
+
 def post_key(guid: str, link: str = "") -> str | None:
     """The article's WordPress post id with its site's host as a key (``news.example?p=96``: two sites have
     posts with the same ids), when its guid or link says it."""
     for candidate in (guid, link):
         pid = post_id(candidate)
         if pid is not None:
-            host = (urlsplit(candidate.strip()).hostname or "").lower().removeprefix("www.")
-            return f"{host}?p={pid}"
+            return f"{host_key(candidate)}?p={pid}"
     return None
 
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.backoff import backoff
 from bot.clock import Clock
+from bot.compose.ids import host_key
 from bot.config import AccountConfig, BotConfig, FeedConfig
 from bot.errors import FeedError
 from bot.feeds import FeedClient, ParsedFeed, fetch, parse
@@ -83,7 +84,7 @@ def oldest_first(articles: Sequence[Article]) -> list[Article]:
 
 def foreign_link(link: str, own_hosts: set[str]) -> str | None:
     """Why a link may not be posted: its host is not one of the site's own (None: it may)."""
-    host = (urlsplit(link).hostname or "").lower().removeprefix("www.")
+    host = host_key(link)
     if any(host == h or host.endswith("." + h) for h in own_hosts):
         return None
     return f"the link goes to {host or 'no host'}, not to the site's own hosts (add it to site.allowed_hosts if it is)"

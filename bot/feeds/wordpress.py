@@ -97,16 +97,21 @@ def parse_post(data: Any) -> WordPressPost:
                          parse_say(data.get("meta")))
 
 
+def _rest_urls(site_url: str, route: str, query: str) -> tuple[str, str]:
+    """A REST route's two addresses, as WordPress answers them: pretty ``/wp-json/``, then ``?rest_route=`` (plain
+    permalinks, where ``/wp-json/`` is the front page)."""
+    base = site_url.rstrip("/")
+    return f"{base}/wp-json{route}?{query}", f"{base}/?rest_route={route}&{query}"
+
+
 def fetch_post(site_url: str, post_id: int, *, session: requests.Session, timeout: float,
                user_agent: str, auth: tuple[str, str] | None = None) -> WordPressPost:
     """Ask the site's REST API for one post (pretty ``/wp-json/`` first, then ``?rest_route=``); with ``auth``
     (a user and its application password) in the edit context, which shows the plugin's meta. A 401 or 403
     with credentials says so: the application password is wrong, or its user cannot edit the post."""
-    base = site_url.rstrip("/")
     query = "_embed&context=edit" if auth else "_embed"
     last = ""
-    for url in (f"{base}/wp-json/wp/v2/posts/{post_id}?{query}",
-                f"{base}/?rest_route=/wp/v2/posts/{post_id}&{query}"):
+    for url in _rest_urls(site_url, f"/wp/v2/posts/{post_id}", query):
         try:
             # requests drops the credentials on a redirect to another host or from https to http.
             with session.get(url, timeout=timeout, stream=True, auth=auth,
@@ -174,9 +179,7 @@ def published_ids(site_url: str, post_ids: list[int], *, session: requests.Sessi
     A post missing from it may be withdrawn: :func:`post_standing` tells."""
     ids = ",".join(str(i) for i in post_ids[:MAX_IDS])
     query = f"include={ids}&per_page={MAX_IDS}&_fields=id&status=publish"
-    base = site_url.rstrip("/")
-    got = _answer(session, (f"{base}/wp-json/wp/v2/posts?{query}", f"{base}/?rest_route=/wp/v2/posts&{query}"),
-                  timeout, user_agent, auth)
+    got = _answer(session, _rest_urls(site_url, "/wp/v2/posts", query), timeout, user_agent, auth)
     if got is None or got[0] != 200 or not isinstance(got[1], list):
         return None
     return {p["id"] for p in got[1] if isinstance(p, dict) and isinstance(p.get("id"), int)}
@@ -189,9 +192,7 @@ def post_standing(site_url: str, post_id: int, *, session: requests.Session, tim
     codes, :data:`NOT_THERE`); None when the answer says nothing for sure (the site down, an error, credentials
     refused)."""
     query = "_fields=id,status" + ("&context=edit" if auth else "")
-    base = site_url.rstrip("/")
-    got = _answer(session, (f"{base}/wp-json/wp/v2/posts/{post_id}?{query}",
-                            f"{base}/?rest_route=/wp/v2/posts/{post_id}&{query}"), timeout, user_agent, auth)
+    got = _answer(session, _rest_urls(site_url, f"/wp/v2/posts/{post_id}", query), timeout, user_agent, auth)
     if got is None:
         return None
     status, data = got

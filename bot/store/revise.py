@@ -358,21 +358,21 @@ class ReviseMixin(StoreBase):
             values.update(revise=None, revise_tries=0)
         else:
             values["revise_due"] = retry_at
-            if not counts:
-                values["revise_tries"] = sa.func.max(deliveries.c.revise_tries - 1, 0) if not self.postgres else \
-                    sa.func.greatest(deliveries.c.revise_tries - 1, 0)
+            if not counts:  # this claim's try given back
+                tries = deliveries.c.revise_tries
+                values["revise_tries"] = sa.case((tries > 0, tries - 1), else_=0)
         with self.engine.begin() as c:
             if c.execute(deliveries.update().where(*self._fence(rev)).values(**values)).rowcount and retry_at is None:
                 what = "correction failed" if rev.kind == UPDATE else "delete failed"
                 _event(c, rev.delivery.id, now, what, error, rev.by)
 
-    def withdrawn(self, limit: int | None = 20) -> list[Withdrawn]:
-        """The withdrawn articles that still have posts out (newest withdrawal first), with those posts (the feed's:
-        a post made by hand is a person's), each with the change owed it and its last error."""
+    def withdrawn(self, limit: int | None = 20, article_id: int | None = None) -> list[Withdrawn]:
+        """The withdrawn articles (or this one) that still have posts out, newest withdrawal first, with those posts
+        (the feed's: a post made by hand is a person's), each with the change owed it and its last error."""
         with self.engine.connect() as c:
             found = c.execute(sa.select(articles.c.id, articles.c.title, articles.c.link, articles.c.retracted_at,
                                         articles.c.retracted_why).where(
-                articles.c.retracted_at.is_not(None),
+                articles.c.retracted_at.is_not(None), sa.true() if article_id is None else articles.c.id == article_id,
                 sa.exists().where(deliveries.c.article_id == articles.c.id, _AUTOMATIC, _OUT))
                 .order_by(articles.c.retracted_at.desc()).limit(limit)).all()  # None: all of them
             out: list[Withdrawn] = []

@@ -27,8 +27,6 @@ PAGE_SIZE = 50
 LIVE_EVERY = 5
 #: Posts awaiting approval shown at once (each with the text it would go with).
 APPROVALS_SHOWN = 100
-#: Withdrawn articles read to find the one whose posts a person asked to delete (None: all; the overview lists fewer).
-WITHDRAWN_READ: int | None = None
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -196,8 +194,7 @@ def _withdrawn_posts(page: Page, delivery_id: int) -> Sequence[tuple[DeliveryRow
     row = page.ops.bot.store.delivery(delivery_id)
     if row is None:
         return None
-    return next((w.posts for w in page.ops.bot.store.withdrawn(WITHDRAWN_READ) if w.article_id == row.article_id),
-                None)
+    return next((w.posts for w in page.ops.bot.store.withdrawn(article_id=row.article_id)), None)
 
 
 def _withdrawal(page: Page, delivery_id: int) -> tuple[str, str]:

@@ -373,3 +373,25 @@ def test_a_change_that_keeps_failing_is_given_up_after_eight_tries_with_its_erro
     [listed] = withdrawn_listed(bot)
     assert "given up after 8 tries" in (listed["posts"][0]["error"] or "") and len(fake_x.tweets) == 1
     bot.close()
+
+
+def test_rate_limits_are_not_tries(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX,
+                                   clock: ManualClock) -> None:
+    from bot.revise import MAX_TRIES
+
+    bot = site(tmp_path, feed_server, clock, [account(fake_x, "x", template="{title}", on_retract="delete")])
+    first, _ = items(feed_server)
+    posted(bot, feed_server, clock, first)
+    bot.retractions.notice("trash", 601, "")
+    for _ in range(MAX_TRIES + 1):  # more rate limits than a change has tries
+        fake_x.rate_limit_next(clock.now() + timedelta(minutes=15), path="/2/tweets/")
+        [o] = bot.dispatch()
+        assert o.status == "rate_limited"
+        clock.advance(timedelta(minutes=16))
+    fake_x.fail_next(1, path="/2/tweets/")  # then one failure: its first try, not its ninth
+    [o] = bot.dispatch()
+    assert o.status == "retry"
+    clock.advance(timedelta(minutes=5))
+    [o] = bot.dispatch()
+    assert o.status == "deleted" and fake_x.tweets == []
+    bot.close()

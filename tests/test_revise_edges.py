@@ -19,13 +19,23 @@ from bot.models import DeliveryState
 from bot.operations import Operations
 from bot.revise import LEASE
 
-from .kit.configs import account, sample_site, write_config
+from .kit.configs import account, sample_site
 from .kit.e2e import publish
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
-from .kit.revising import CORRECTED, HEADLINE, OTHER, WordPressREST, items, posted, site, withdrawn_listed
+from .kit.revising import (
+    CORRECTED,
+    HEADLINE,
+    NOT_PUBLIC,
+    WordPressREST,
+    items,
+    posted,
+    site,
+    two_sites,
+    withdrawn_listed,
+)
 from .kit.servers import Answer, FeedServer, Seen
-from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.wordpress import Item
 
 
 def test_a_withdrawal_deletes_the_first_post_of_a_repost_that_waits(
@@ -111,42 +121,17 @@ def test_a_post_whose_id_is_unknown_is_never_taken_for_deleted(
     bot.close()
 
 
-def _two_sites(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
-               **site_settings: Any) -> tuple[Bot, Item, str]:
-    """Two WordPress sites with the plugin and one secret: the news site (127.0.0.1) and the sport site
-    (localhost), each with a post 700, both posted."""
-    sport = feed_server.base.replace("127.0.0.1", "localhost")
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    feed_server.set("/sport/feed", rss2([]))
-    path = write_config(
-        tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "site_url": feed_server.base},
-                         {"id": "sport", "url": feed_server.url("/sport/feed"), "site_url": sport}],
-        site={"name": "قريش", "url": feed_server.base, "timezone": "Asia/Baghdad", **site_settings},
-        accounts=[account(fake_x, "x", template="{title}", on_retract="delete")])
-    bot = Bot.open(load_config(path), clock=clock)
-    bot.poll("main")
-    bot.poll("sport")
-    theirs = Item(700, OTHER, ["رياضة"], site=sport)
-    publish(feed_server, [Item(700, HEADLINE, ["سياسة"], site=feed_server.base)])
-    feed_server.set("/sport/feed", rss2([theirs]))
-    bot.poll("main")
-    bot.poll("sport")
-    bot.dispatch()
-    assert sorted(t["text"] for t in fake_x.tweets) == sorted([HEADLINE, OTHER])
-    return bot, theirs, sport
-
-
 def test_a_notice_withdraws_only_its_own_sites_post_and_asks_that_sites_rest_api(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
     def one(seen: Seen) -> tuple[int, dict[str, str], bytes]:
         if seen.headers.get("Host", "").startswith("127.0.0.1"):  # the news site's post 700 stands
             return 200, {}, json.dumps({"id": 700, "status": "publish"}).encode()
-        return 401, {}, json.dumps({"code": "rest_forbidden", "message": "Sorry, you are not allowed to do that.",
-                                    "data": {"status": 401}}).encode()
+        return 401, {}, NOT_PUBLIC
 
     feed_server.handlers["/wp-json/wp/v2/posts/700"] = one
-    bot, theirs, sport = _two_sites(tmp_path, feed_server, fake_x, clock, wordpress_api=True)
+    sport = feed_server.base.replace("127.0.0.1", "localhost")  # another host
+    bot, theirs = two_sites(tmp_path, feed_server, fake_x, clock, sport, wordpress_api=True)
     assert bot.retractions.notice("trash", 700, theirs.link, sport) == 1  # the sport site's post 700
     bot.dispatch()
     assert [t["text"] for t in fake_x.tweets] == [HEADLINE]  # the news site's post 700 stays

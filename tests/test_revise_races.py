@@ -15,19 +15,27 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
-from bot.config import load_config
-from bot.core import Bot
 from bot.models import DeliveryState
 from bot.operations import Operations
 from bot.revise import LEASE
 
-from .kit.configs import account, write_config
+from .kit.configs import account
 from .kit.e2e import publish
 from .kit.fake_telegram import FakeTelegram
 from .kit.fake_x import FakeX
-from .kit.revising import CORRECTED, HEADLINE, OTHER, WordPressREST, items, posted, site, withdrawn_listed
+from .kit.revising import (
+    CORRECTED,
+    HEADLINE,
+    NOT_PUBLIC,
+    WordPressREST,
+    items,
+    posted,
+    site,
+    two_sites,
+    withdrawn_listed,
+)
 from .kit.servers import Answer, FeedServer, Seen
-from .kit.wordpress import SAMPLE_ITEMS, Item, rss2
+from .kit.wordpress import Item
 
 THIRD = "مجلس النواب يقر قانون الانتخابات الجديد بالأغلبية"
 
@@ -137,35 +145,11 @@ def test_a_punctuation_fix_after_a_retried_post_is_not_reposted(
     bot.close()
 
 
-def _root_and_subsite(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
-                      **site_settings: Any) -> tuple[Bot, Item, str]:
-    """Two WordPress sites on one host (a multisite in sub-folders, or a second install in /sport/): the news site
-    at the root and the sport site at /sport, one secret; each has a post 700, both posted."""
-    sport = feed_server.base + "/sport"
-    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
-    feed_server.set("/sport/feed", rss2([]))
-    path = write_config(
-        tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "site_url": feed_server.base},
-                         {"id": "sport", "url": feed_server.url("/sport/feed"), "site_url": sport}],
-        site={"name": "قريش", "url": feed_server.base, "timezone": "Asia/Baghdad", **site_settings},
-        accounts=[account(fake_x, "x", template="{title}", on_retract="delete")])
-    bot = Bot.open(load_config(path), clock=clock)
-    bot.poll("main")
-    bot.poll("sport")
-    theirs = Item(700, OTHER, ["رياضة"], site=sport)
-    publish(feed_server, [Item(700, HEADLINE, ["سياسة"], site=feed_server.base)])
-    feed_server.set("/sport/feed", rss2([theirs]))
-    bot.poll("main")
-    bot.poll("sport")
-    bot.dispatch()
-    assert sorted(t["text"] for t in fake_x.tweets) == sorted([HEADLINE, OTHER])
-    return bot, theirs, sport
-
-
 def test_a_notice_from_a_subsite_does_not_withdraw_the_root_sites_post_of_the_same_id(
     tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock,
 ) -> None:
-    bot, theirs, sport = _root_and_subsite(tmp_path, feed_server, fake_x, clock)
+    sport = feed_server.base + "/sport"  # a folder of the same host
+    bot, theirs = two_sites(tmp_path, feed_server, fake_x, clock, sport)
     assert bot.retractions.notice("trash", 700, theirs.link, sport) == 1  # the sport site's post 700 only
     bot.dispatch()
     assert [t["text"] for t in fake_x.tweets] == [HEADLINE]  # the news site's post 700 stays
@@ -183,13 +167,12 @@ def test_a_subsites_notice_is_checked_against_the_subsites_rest_api(
 
     def sub(seen: Seen) -> tuple[int, dict[str, str], bytes]:  # the sport site's post 700 was trashed
         asked.append(seen.path)
-        return 401, {"Content-Type": "application/json"}, json.dumps(
-            {"code": "rest_forbidden", "message": "Sorry, you are not allowed to do that.",
-             "data": {"status": 401}}).encode()
+        return 401, {"Content-Type": "application/json"}, NOT_PUBLIC
 
     feed_server.handlers["/wp-json/wp/v2/posts/700"] = root
     feed_server.handlers["/sport/wp-json/wp/v2/posts/700"] = sub
-    bot, theirs, sport = _root_and_subsite(tmp_path, feed_server, fake_x, clock, wordpress_api=True)
+    sport = feed_server.base + "/sport"
+    bot, theirs = two_sites(tmp_path, feed_server, fake_x, clock, sport, wordpress_api=True)
     bot.retractions.notice("trash", 700, theirs.link, sport)
     bot.dispatch()
     # The sport post is deleted, the news post kept; here the news site's REST API is asked about its own post 700

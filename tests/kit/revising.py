@@ -13,10 +13,11 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.operations import Operations
 
-from .configs import sample_site
+from .configs import account, sample_site, write_config
 from .e2e import publish
+from .fake_x import FakeX
 from .servers import FeedServer, Seen
-from .wordpress import Item
+from .wordpress import SAMPLE_ITEMS, Item, rss2
 
 HEADLINE = "مجلس النواب يصوت على قانون الانتخابات الجديد"
 CORRECTED = "مجلس النواب يؤجل التصويت على قانون الانتخابات الجديد"
@@ -69,8 +70,37 @@ class WordPressREST:
         if post_id in self.deleted:
             return 404, {}, json.dumps({"code": "rest_post_invalid_id", "message": "Invalid post ID.",
                                         "data": {"status": 404}}).encode()
-        return 401, {}, json.dumps({"code": "rest_forbidden", "message": "Sorry, you are not allowed to do that.",
-                                    "data": {"status": 401}}).encode()
+        return 401, {}, NOT_PUBLIC
+
+
+#: WordPress's answer to a visitor asking for a post that is not public (a draft, private, trashed).
+NOT_PUBLIC = json.dumps({"code": "rest_forbidden", "message": "Sorry, you are not allowed to do that.",
+                         "data": {"status": 401}}).encode()
+
+
+def two_sites(tmp_path: Path, feed_server: FeedServer, fake_x: FakeX, clock: ManualClock, sport: str,
+              **site_settings: Any) -> tuple[Bot, Item]:
+    """Two WordPress sites with the plugin and one secret: the news site at the feed server's address and the sport
+    site at ``sport`` (another host, or a folder of the same one), each with a post 700, both posted to X (an
+    account with ``on_retract: delete``). The bot, and the sport site's post."""
+    feed_server.set("/feed", rss2(SAMPLE_ITEMS))
+    feed_server.set("/sport/feed", rss2([]))
+    path = write_config(
+        tmp_path, feeds=[{"id": "main", "url": feed_server.url("/feed"), "site_url": feed_server.base},
+                         {"id": "sport", "url": feed_server.url("/sport/feed"), "site_url": sport}],
+        site={"name": "قريش", "url": feed_server.base, "timezone": "Asia/Baghdad", **site_settings},
+        accounts=[account(fake_x, "x", template="{title}", on_retract="delete")])
+    bot = Bot.open(load_config(path), clock=clock)
+    bot.poll("main")
+    bot.poll("sport")
+    theirs = Item(700, OTHER, ["رياضة"], site=sport)
+    publish(feed_server, [Item(700, HEADLINE, ["سياسة"], site=feed_server.base)])
+    feed_server.set("/sport/feed", rss2([theirs]))
+    bot.poll("main")
+    bot.poll("sport")
+    bot.dispatch()
+    assert sorted(t["text"] for t in fake_x.tweets) == sorted([HEADLINE, OTHER])
+    return bot, theirs
 
 
 def items(feed_server: FeedServer) -> tuple[Item, Item]:

@@ -292,22 +292,23 @@ class Daemon:
         # Retractions: the REST API asked, now and then, whether the articles posted lately still stand.
         self._periodic("retractions", config.site.retract_check if config.site.wordpress_api else None,
                        self.retract_job, now + timedelta(seconds=30))
-        dispatch = IntervalTrigger(seconds=config.dispatch_interval.total_seconds(), timezone=UTC)
-        if self._scheduler.get_job("dispatch") is None:
-            self._scheduler.add_job(self._tracked(self.dispatch_job), dispatch, id="dispatch", name="dispatch",
-                                    next_run_time=now)
-        else:
-            self._scheduler.reschedule_job("dispatch", trigger=dispatch)
+        self._periodic("dispatch", config.dispatch_interval, self.dispatch_job, now)
 
     def _periodic(self, job_id: str, every: timedelta | None, fn: Callable[[], None], first: datetime) -> None:
-        """Run ``fn`` every ``every`` (first at ``first``) as the job ``job_id``; None or 0: not at all."""
+        """Run ``fn`` every ``every`` (first at ``first``) as the job ``job_id``, or at its new interval after a
+        reload; None or 0: not at all."""
         from apscheduler.triggers.interval import IntervalTrigger
 
-        if self._scheduler.get_job(job_id) is not None:
-            self._scheduler.remove_job(job_id)
-        if every:
-            self._scheduler.add_job(self._tracked(fn), IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
-                                    id=job_id, name=job_id, next_run_time=first)
+        job = self._scheduler.get_job(job_id)
+        if not every:
+            if job is not None:
+                self._scheduler.remove_job(job_id)
+            return
+        trigger = IntervalTrigger(seconds=every.total_seconds(), timezone=UTC)
+        if job is None:
+            self._scheduler.add_job(self._tracked(fn), trigger, id=job_id, name=job_id, next_run_time=first)
+        else:
+            self._scheduler.reschedule_job(job_id, trigger=trigger)
 
     def _warm_up(self) -> None:
         """Import the heavy libraries and build the publishers now, so the first news is not the slow one."""

@@ -164,6 +164,7 @@ def collect(config: BotConfig, store: Store, clock: Clock, limit: int = 10) -> d
         problems.append({
             "kind": "withdrawn", "article": w.article_id, "id": posts[0]["id"], "ids": [p["id"] for p in posts],
             "title": w.title, "link": w.link, "why": w.why, "at": _t(w.at, tz), "posts": posts,
+            "deletable": not all_going,  # the one action that deletes them all is still owed
             "error": f"withdrawn ({w.why}) but {len(posts)} post(s) still out"
                      + ("" if all_going else f": bot withdraw {posts[0]['id']} deletes them all")})
     return {"now": _t(now, tz), "timezone": config.site.timezone, "database": store.shown, "feeds": feeds,

@@ -36,8 +36,6 @@ def routes(console: Console) -> list[BaseRoute]:
         for p in status["problems"]:
             if p["kind"] == "delivery":
                 p["check"] = _profile(config, p["account"])
-            if p["kind"] == "withdrawn":  # one action deletes them all: shown while any is not being deleted yet
-                p["deletable"] = not all(post["deleting"] for post in p["posts"])
             p["held"] = p["kind"] == "account" and any(a["id"] == p.get("account") and a["held"]
                                                        for a in status["accounts"])
         return {"status": status, "live_every": LIVE_EVERY}
